@@ -1,0 +1,3 @@
+module github.com/alphad/alphad
+
+go 1.26
