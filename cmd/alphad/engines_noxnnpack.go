@@ -1,0 +1,5 @@
+//go:build !xnnpack || !cgo
+
+package main
+
+func xnnpackEngines() []engineEntry { return nil }
