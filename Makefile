@@ -1,0 +1,64 @@
+# alphad — `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+ALPHAD_SHARED ?= $(abspath ../shared)
+export ALPHAD_SHARED
+BIN := bin/alphad
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# The native engine's GEMM kernels want FMA: amd64 builds target x86-64-v3
+# (Haswell and later). Override with GOAMD64=v1 for older CPUs.
+GOAMD64 ?= v3
+export GOAMD64
+# The XNNPACK engine is compiled in whenever Debian's headers are installed.
+HAVE_XNNPACK := $(shell test -f /usr/include/xnnpack.h && test -f /usr/include/pthreadpool.h && echo yes)
+ifeq ($(HAVE_XNNPACK),yes)
+TAGS ?= xnnpack
+else
+TAGS ?=
+endif
+ORACLE := .cache/oracle/run_tflite.js
+
+.PHONY: help build test bench demo cross-arm64 cross-armv7 oracle deps fuzz vmtest install deb clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## build bin/alphad (with the xnnpack engine when libxnnpack-dev is installed)
+	@if [ "$(HAVE_XNNPACK)" = yes ]; then echo "build: xnnpack engine compiled in (libxnnpack-dev found)"; \
+	else echo "build: native engine only (apt install libxnnpack-dev libpthreadpool-dev for xnnpack)"; fi
+	$(GO) build -tags '$(TAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/alphad
+
+oracle: $(ORACLE) ## install the real TFLite runtime (npm) used as the test oracle
+
+$(ORACLE): $(ALPHAD_SHARED)/tools/tflite-oracle/package-lock.json
+	@command -v npm >/dev/null || { echo "oracle: npm not found (apt-get install nodejs npm)"; exit 1; }
+	rm -rf .cache/oracle && mkdir -p .cache/oracle
+	cp $(ALPHAD_SHARED)/tools/tflite-oracle/{package.json,package-lock.json,run_tflite.js} .cache/oracle/
+	cd .cache/oracle && npm ci --no-audit --no-fund --loglevel=error
+	touch $(ORACLE)
+
+test: oracle ## run all tests (needs ../shared, mosquitto, node; see .ci/run for the packages)
+	$(GO) vet -tags '$(TAGS)' ./...
+	$(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./...
+	$(GO) test -tags '$(TAGS)' -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
+
+bench: build oracle ## time the engines and the real TFLite oracle on MobileNetV2 in one run
+	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_dequant_f32.tflite --engine native,xnnpack --runs 30 --oracle $(ORACLE)
+	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_quant.tflite --engine native --runs 10
+
+demo: build ## run the daemon on a file camera with a local MQTT broker and print predictions
+	./scripts/demo.sh
+
+cross-arm64: ## build bin/alphad-linux-arm64 (xnnpack when the arm64 libraries are installed)
+	./scripts/cross.sh arm64
+
+cross-armv7: ## build bin/alphad-linux-armv7 (native engine)
+	./scripts/cross.sh armv7
+
+fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
+	./scripts/fuzz.sh $${FUZZTIME:-30s}
+
+clean: ## remove build outputs
+	rm -rf bin dist
