@@ -159,6 +159,8 @@ type Operator struct {
 	Inputs  []int // tensor indices; -1 marks an omitted optional input
 	Outputs []int
 	Options any
+	// CustomCode is the name of a custom op (Op == OpCustom), else "".
+	CustomCode string
 }
 
 // Conv2DOptions are the options of CONV_2D.
