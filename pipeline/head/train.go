@@ -1,0 +1,347 @@
+package head
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Config holds the training hyperparameters. Start from DefaultConfig.
+type Config struct {
+	Hidden       int     `json:"hidden"`        // hidden units; 0 = plain softmax regression
+	Epochs       int     `json:"epochs"`        // passes over the training set
+	BatchSize    int     `json:"batch_size"`    // samples per Adam step
+	LearningRate float64 `json:"learning_rate"` // Adam step size
+	// Validation is the fraction of each class held out to measure
+	// validation loss and accuracy (and for early stopping); 0 = none.
+	Validation float64 `json:"validation"`
+	Seed       uint64  `json:"seed"` // initial weights, split, shuffling, dropout
+	// Patience stops training after this many epochs without a better
+	// validation loss, restoring the best weights; 0 = train all epochs
+	// (the best weights are still restored when there is a validation set).
+	Patience       int     `json:"patience"`
+	ClassWeights   bool    `json:"class_weights"`   // weigh classes inversely to their size
+	L2             float64 `json:"l2"`              // weight decay on the weight matrices
+	LabelSmoothing float64 `json:"label_smoothing"` // 0..1
+	Dropout        float64 `json:"dropout"`         // on the hidden layer, 0..1
+}
+
+// DefaultConfig returns Teachable Machine's defaults (Adam, lr 0.001, batch
+// 16, 50 epochs, 15 % validation, 100 hidden units) plus balanced class
+// weights, early stopping with patience 10, and mild label smoothing.
+func DefaultConfig() Config {
+	return Config{
+		Hidden:         100,
+		Epochs:         50,
+		BatchSize:      16,
+		LearningRate:   0.001,
+		Validation:     0.15,
+		Seed:           1,
+		Patience:       10,
+		ClassWeights:   true,
+		LabelSmoothing: 0.1,
+	}
+}
+
+// Validate lists every bad field.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field string, v any, want string) {
+		errs = append(errs, fmt.Errorf("head: config %s = %v: %s", field, v, want))
+	}
+	if c.Hidden < 0 || c.Hidden > 1<<16 {
+		bad("hidden", c.Hidden, "want 0..65536")
+	}
+	if c.Epochs < 1 {
+		bad("epochs", c.Epochs, "want ≥ 1")
+	}
+	if c.BatchSize < 1 {
+		bad("batch_size", c.BatchSize, "want ≥ 1")
+	}
+	if !(c.LearningRate > 0 && c.LearningRate < 10) {
+		bad("learning_rate", c.LearningRate, "want > 0")
+	}
+	if !(c.Validation >= 0 && c.Validation < 1) {
+		bad("validation", c.Validation, "want 0 ≤ v < 1")
+	}
+	if c.Patience < 0 {
+		bad("patience", c.Patience, "want ≥ 0")
+	}
+	if !(c.L2 >= 0) {
+		bad("l2", c.L2, "want ≥ 0")
+	}
+	if !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1) {
+		bad("label_smoothing", c.LabelSmoothing, "want 0 ≤ v < 1")
+	}
+	if !(c.Dropout >= 0 && c.Dropout < 1) {
+		bad("dropout", c.Dropout, "want 0 ≤ v < 1")
+	}
+	return errors.Join(errs...)
+}
+
+// Sample is one labelled training example.
+type Sample struct {
+	Label int
+	X     []float32 // the embedding
+	// Views are embeddings of augmented copies of the same image (a
+	// horizontal flip, a crop). They are used for training only and always
+	// land on the same side of the validation split as X.
+	Views [][]float32
+}
+
+// Epoch is the progress report after one epoch. Train figures are averaged
+// over the epoch's batches; loss is the plain cross-entropy.
+type Epoch struct {
+	Epoch         int     `json:"epoch"` // from 1
+	Epochs        int     `json:"epochs"`
+	TrainLoss     float64 `json:"train_loss"`
+	TrainAccuracy float64 `json:"train_accuracy"`
+	ValLoss       float64 `json:"val_loss,omitempty"`
+	ValAccuracy   float64 `json:"val_accuracy,omitempty"`
+	HasVal        bool    `json:"has_val"`
+}
+
+// Metrics are the accuracy figures of a head on a labelled set.
+type Metrics struct {
+	Samples   int          `json:"samples"`
+	Loss      float64      `json:"loss"`
+	Accuracy  float64      `json:"accuracy"`
+	PerClass  []ClassScore `json:"per_class"`
+	Confusion [][]int      `json:"confusion"` // [true][predicted]
+}
+
+// ClassScore is the accuracy on one class.
+type ClassScore struct {
+	Support  int     `json:"support"`
+	Correct  int     `json:"correct"`
+	Accuracy float64 `json:"accuracy"`
+}
+
+// Report summarises a training run.
+type Report struct {
+	Epochs    []Epoch `json:"epochs"`
+	BestEpoch int     `json:"best_epoch"` // the epoch whose weights were kept
+	Stopped   bool    `json:"stopped_early"`
+	TrainSize int     `json:"train_size"` // rows incl. augmented views
+	ValSize   int     `json:"val_size"`
+	// Final is measured on the validation set, or on the training
+	// samples (without views) when there is none: see On.
+	Final Metrics `json:"final"`
+	On    string  `json:"on"` // "validation" or "training"
+}
+
+// Train fits a new head to samples of classes 0..classes-1. progress, if
+// not nil, is called after every epoch. Training is deterministic for a
+// given Config.Seed. It stops with ctx's error when ctx ends.
+func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progress func(Epoch)) (*Head, *Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	in, err := checkSamples(samples, classes)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := newRNG(cfg.Seed)
+	h, _ := New(in, cfg.Hidden, classes, r.Uint64())
+	trainIdx, valIdx := split(samples, classes, cfg.Validation, r)
+
+	var rows []row
+	for _, i := range trainIdx {
+		s := samples[i]
+		rows = append(rows, row{x: s.X, label: s.Label, weight: 1})
+		for _, v := range s.Views {
+			rows = append(rows, row{x: v, label: s.Label, weight: 1})
+		}
+	}
+	if cfg.ClassWeights {
+		count := make([]int, classes)
+		for _, rw := range rows {
+			count[rw.label]++
+		}
+		for i := range rows {
+			rows[i].weight = float32(float64(len(rows)) / float64(classes*count[rows[i].label]))
+		}
+	}
+	var val []row
+	for _, i := range valIdx {
+		val = append(val, row{x: samples[i].X, label: samples[i].Label, weight: 1})
+	}
+
+	t := newTrainer(h, cfg, r)
+	rep := &Report{TrainSize: len(rows), ValSize: len(val)}
+	best := h.Clone()
+	bestLoss := math.Inf(1)
+	since := 0
+	for e := 1; e <= cfg.Epochs; e++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fmt.Errorf("head: train: %w", err)
+		}
+		loss, acc := t.epoch(rows)
+		ep := Epoch{Epoch: e, Epochs: cfg.Epochs, TrainLoss: loss, TrainAccuracy: acc}
+		if len(val) > 0 {
+			m := evaluate(h, val, classes, false)
+			ep.ValLoss, ep.ValAccuracy, ep.HasVal = m.Loss, m.Accuracy, true
+			if m.Loss < bestLoss {
+				bestLoss, since, rep.BestEpoch = m.Loss, 0, e
+				best.copyFrom(h)
+			} else {
+				since++
+			}
+		} else {
+			rep.BestEpoch = e
+		}
+		rep.Epochs = append(rep.Epochs, ep)
+		if progress != nil {
+			progress(ep)
+		}
+		if len(val) > 0 && cfg.Patience > 0 && since >= cfg.Patience {
+			rep.Stopped = true
+			break
+		}
+	}
+	if len(val) > 0 {
+		h.copyFrom(best)
+		rep.Final, rep.On = evaluate(h, val, classes, true), "validation"
+	} else {
+		var all []row
+		for _, s := range samples {
+			all = append(all, row{x: s.X, label: s.Label, weight: 1})
+		}
+		rep.Final, rep.On = evaluate(h, all, classes, true), "training"
+	}
+	return h.Clone(), rep, nil
+}
+
+func checkSamples(samples []Sample, classes int) (int, error) {
+	if classes < 2 {
+		return 0, fmt.Errorf("head: need at least 2 classes, have %d", classes)
+	}
+	if len(samples) == 0 {
+		return 0, errors.New("head: no samples")
+	}
+	in := len(samples[0].X)
+	if in == 0 {
+		return 0, errors.New("head: sample 0: empty embedding")
+	}
+	count := make([]int, classes)
+	for i, s := range samples {
+		if s.Label < 0 || s.Label >= classes {
+			return 0, fmt.Errorf("head: sample %d: label %d out of range 0..%d", i, s.Label, classes-1)
+		}
+		count[s.Label]++
+		for _, x := range append([][]float32{s.X}, s.Views...) {
+			if len(x) != in {
+				return 0, fmt.Errorf("head: sample %d: embedding length %d, want %d", i, len(x), in)
+			}
+			for _, v := range x {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return 0, fmt.Errorf("head: sample %d: non-finite embedding", i)
+				}
+			}
+		}
+	}
+	for c, n := range count {
+		if n == 0 {
+			return 0, fmt.Errorf("head: class %d has no samples", c)
+		}
+	}
+	return in, nil
+}
+
+// split holds out round(frac·n) samples of each class (keeping at least
+// one for training), chosen at random.
+func split(samples []Sample, classes int, frac float64, r *rand.Rand) (train, val []int) {
+	byClass := make([][]int, classes)
+	for i, s := range samples {
+		byClass[s.Label] = append(byClass[s.Label], i)
+	}
+	for _, idx := range byClass {
+		r.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		nv := int(math.Round(frac * float64(len(idx))))
+		nv = min(nv, len(idx)-1)
+		val = append(val, idx[:nv]...)
+		train = append(train, idx[nv:]...)
+	}
+	return train, val
+}
+
+type row struct {
+	x      []float32
+	label  int
+	weight float32
+}
+
+// Evaluate measures h on labelled embeddings.
+func Evaluate(h *Head, x [][]float32, labels []int) Metrics {
+	rows := make([]row, len(x))
+	for i := range x {
+		rows[i] = row{x: x[i], label: labels[i], weight: 1}
+	}
+	return evaluate(h, rows, h.Classes, true)
+}
+
+func evaluate(h *Head, rows []row, classes int, detail bool) Metrics {
+	m := Metrics{Samples: len(rows)}
+	if detail {
+		m.Confusion = make([][]int, classes)
+		for i := range m.Confusion {
+			m.Confusion[i] = make([]int, classes)
+		}
+	}
+	correct := 0
+	// Batches of 16 through the tiled kernel when possible.
+	const chunk = 16
+	t := &trainer{h: h}
+	xs := make([][]float32, 0, chunk)
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		xs = xs[:0]
+		for _, rw := range part {
+			xs = append(xs, rw.x)
+		}
+		t.grow(len(part))
+		ins := xs
+		if h.Hidden > 0 {
+			gemmRows(t.hid[:len(part)], h.W1, h.B1, xs)
+			for _, hid := range t.hid[:len(part)] {
+				for j, v := range hid {
+					hid[j] = max(v, 0)
+				}
+			}
+			ins = t.hid[:len(part)]
+		}
+		gemmRows(t.p[:len(part)], h.W2, h.B2, ins)
+		for b, rw := range part {
+			p := t.p[b]
+			softmax(p)
+			m.Loss -= math.Log(math.Max(float64(p[rw.label]), 1e-30))
+			k := Argmax(p)
+			if k == rw.label {
+				correct++
+			}
+			if detail {
+				m.Confusion[rw.label][k]++
+			}
+		}
+	}
+	if len(rows) > 0 {
+		m.Loss /= float64(len(rows))
+		m.Accuracy = float64(correct) / float64(len(rows))
+	}
+	if detail {
+		m.PerClass = make([]ClassScore, classes)
+		for c := range classes {
+			s := ClassScore{Correct: m.Confusion[c][c]}
+			for _, n := range m.Confusion[c] {
+				s.Support += n
+			}
+			if s.Support > 0 {
+				s.Accuracy = float64(s.Correct) / float64(s.Support)
+			}
+			m.PerClass[c] = s
+		}
+	}
+	return m
+}
