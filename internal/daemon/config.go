@@ -1,0 +1,385 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/panel"
+	"github.com/alphad/alphad/mqtt"
+	"github.com/alphad/alphad/pipeline"
+	"github.com/alphad/alphad/pipeline/hooks"
+)
+
+// ConfigVersion is the only configuration format version this build reads.
+const ConfigVersion = 1
+
+// Config is the daemon's YAML configuration. Each package owns its section's
+// type; this struct only composes them. Start from DefaultConfig.
+type Config struct {
+	Version   int                   `yaml:"version"`
+	StateDir  string                `yaml:"state_dir"`
+	Log       LogConfig             `yaml:"log"`
+	Camera    CameraConfig          `yaml:"camera"`
+	Model     ModelConfig           `yaml:"model"`
+	Smoothing pipeline.SmoothConfig `yaml:"smoothing"`
+	Recording RecordingConfig       `yaml:"recording"`
+	Training  TrainingConfig        `yaml:"training"`
+	Panel     PanelConfig           `yaml:"panel"`
+	MQTT      mqtt.Config           `yaml:"mqtt"`
+	Hooks     []hooks.Config        `yaml:"hooks"`
+	HTTP      HTTPConfig            `yaml:"http"`
+}
+
+// LogConfig sets the log level (debug, info, warn, error).
+type LogConfig struct {
+	Level string `yaml:"level"`
+}
+
+// CameraConfig selects the frame source and how frames become tensors.
+type CameraConfig struct {
+	// Source is a camera spec, e.g. v4l2:/dev/video0?width=640&height=480.
+	Source string `yaml:"source"`
+	// Crop is center (square, default), full (whole frame, aspect not kept)
+	// or roi (the Roi rectangle, fractions of the frame).
+	Crop   string    `yaml:"crop"`
+	Roi    []float64 `yaml:"roi"` // x, y, w, h in 0..1
+	Mirror bool      `yaml:"mirror"`
+	// MaxFPS caps the frame rate (0 = as the camera delivers).
+	MaxFPS float64 `yaml:"max_fps"`
+	// InferEvery runs the model on every Nth frame (1 = all).
+	InferEvery int `yaml:"infer_every"`
+	// Retry is the pause before reopening a failed camera.
+	Retry time.Duration `yaml:"retry"`
+}
+
+// ModelConfig chooses the model and the engine. With Path empty the state
+// directory's current trained or imported model is used.
+type ModelConfig struct {
+	Path    string `yaml:"path"`
+	Labels  string `yaml:"labels"`
+	Engine  string `yaml:"engine"` // auto, native or xnnpack
+	Threads int    `yaml:"threads"`
+}
+
+// RecordingConfig sets how samples are saved while a class is recorded.
+type RecordingConfig struct {
+	Rate     float64       `yaml:"rate"`      // samples per second while recording
+	MaxBurst int           `yaml:"max_burst"` // stop a burst after this many samples
+	MaxTime  time.Duration `yaml:"max_time"`  // stop a burst after this long
+}
+
+// TrainingConfig are the defaults of training started by a button or MQTT.
+type TrainingConfig struct {
+	Epochs       int     `yaml:"epochs"`
+	BatchSize    int     `yaml:"batch_size"`
+	LearningRate float64 `yaml:"learning_rate"`
+	Validation   float64 `yaml:"validation"`
+	Hidden       int     `yaml:"hidden"`
+	KeepVersions int     `yaml:"keep_versions"`
+}
+
+// PanelConfig switches the GPIO panel on and holds its wiring.
+type PanelConfig struct {
+	Enabled      bool `yaml:"enabled"`
+	panel.Config `yaml:",inline"`
+}
+
+// HTTPConfig is the /metrics and /healthz listener ("" = off).
+type HTTPConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+// DefaultConfig is the configuration with every default filled in.
+func DefaultConfig() Config {
+	return Config{
+		Version: ConfigVersion,
+		Log:     LogConfig{Level: "info"},
+		Camera: CameraConfig{
+			Source:     "v4l2:/dev/video0?width=640&height=480&fps=15",
+			Crop:       "center",
+			InferEvery: 1,
+			Retry:      2 * time.Second,
+		},
+		Model:     ModelConfig{Engine: "auto", Threads: 1},
+		Smoothing: pipeline.DefaultSmoothConfig(),
+		Recording: RecordingConfig{Rate: 5, MaxBurst: 200, MaxTime: time.Minute},
+		Training: TrainingConfig{
+			Epochs: 50, BatchSize: 16, LearningRate: 0.001, Validation: 0.15, Hidden: 100, KeepVersions: 5,
+		},
+		Panel: PanelConfig{Config: panel.Default()},
+		MQTT:  mqtt.Default(),
+		HTTP:  HTTPConfig{Listen: "127.0.0.1:9464"},
+	}
+}
+
+// FieldError is one bad field, with its YAML path and source line (0 when
+// the field is not in the file, i.e. a bad default or flag).
+type FieldError struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+func (e FieldError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Path, e.Msg)
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// ConfigError lists every problem found in a configuration file.
+type ConfigError struct {
+	File   string
+	Fields []FieldError
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: %d problem(s)", e.File, len(e.Fields))
+	for _, f := range e.Fields {
+		b.WriteString("\n  " + f.Error())
+	}
+	return b.String()
+}
+
+// ParseConfig decodes a YAML configuration strictly (unknown keys are
+// errors) on top of the defaults, then validates it. All problems are
+// returned together in a *ConfigError; file only names the source.
+func ParseConfig(file string, data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return cfg, &ConfigError{File: file, Fields: yamlErrors(err)}
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil {
+			return cfg, &ConfigError{File: file, Fields: yamlErrors(err)}
+		}
+	}
+	if fe := cfg.validate(); len(fe) > 0 {
+		for i := range fe {
+			fe[i].Line = lineOf(&root, fe[i].Path)
+		}
+		sort.SliceStable(fe, func(i, j int) bool { return fe[i].Line < fe[j].Line })
+		return cfg, &ConfigError{File: file, Fields: fe}
+	}
+	return cfg, nil
+}
+
+// Validate lists every bad field of an already decoded configuration.
+func (c Config) Validate() error {
+	fe := c.validate()
+	if len(fe) == 0 {
+		return nil
+	}
+	return &ConfigError{File: "(config)", Fields: fe}
+}
+
+func (c Config) validate() []FieldError {
+	var fe []FieldError
+	add := func(path, msg string) { fe = append(fe, FieldError{Path: path, Msg: msg}) }
+	// section folds a package's joined "field: message" errors under its
+	// YAML section.
+	section := func(prefix string, err error) {
+		for _, e := range flatten(err) {
+			field, msg := splitField(e.Error())
+			if field == "" {
+				add(prefix, msg)
+			} else {
+				add(prefix+"."+field, msg)
+			}
+		}
+	}
+	if c.Version != ConfigVersion {
+		add("version", fmt.Sprintf("%d is not supported (this alphad reads version %d)", c.Version, ConfigVersion))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", fmt.Sprintf("%q is not debug, info, warn or error", c.Log.Level))
+	}
+	if _, err := device.ParseSpec(c.Camera.Source); err != nil {
+		add("camera.source", err.Error())
+	}
+	switch c.Camera.Crop {
+	case "center", "full":
+	case "roi":
+		if len(c.Camera.Roi) != 4 {
+			add("camera.roi", "crop: roi needs roi: [x, y, w, h] as fractions of the frame")
+		}
+	default:
+		add("camera.crop", fmt.Sprintf("%q is not center, full or roi", c.Camera.Crop))
+	}
+	if len(c.Camera.Roi) > 0 {
+		if len(c.Camera.Roi) != 4 {
+			add("camera.roi", fmt.Sprintf("has %d numbers, want 4: [x, y, w, h]", len(c.Camera.Roi)))
+		} else if r := c.Camera.Roi; r[0] < 0 || r[1] < 0 || r[2] <= 0 || r[3] <= 0 || r[0]+r[2] > 1 || r[1]+r[3] > 1 {
+			add("camera.roi", fmt.Sprintf("%v is not a rectangle inside [0,1]×[0,1]", r))
+		}
+	}
+	if c.Camera.MaxFPS < 0 || c.Camera.MaxFPS > 1000 {
+		add("camera.max_fps", fmt.Sprintf("%v is not in 0..1000", c.Camera.MaxFPS))
+	}
+	if c.Camera.InferEvery < 1 {
+		add("camera.infer_every", fmt.Sprintf("%d must be ≥ 1", c.Camera.InferEvery))
+	}
+	if c.Camera.Retry <= 0 {
+		add("camera.retry", fmt.Sprintf("%v must be > 0", c.Camera.Retry))
+	}
+	switch c.Model.Engine {
+	case "auto", "native", "xnnpack":
+	default:
+		add("model.engine", fmt.Sprintf("%q is not auto, native or xnnpack", c.Model.Engine))
+	}
+	if c.Model.Threads < 1 || c.Model.Threads > 64 {
+		add("model.threads", fmt.Sprintf("%d is not in 1..64", c.Model.Threads))
+	}
+	section("smoothing", c.Smoothing.Validate())
+	if c.Recording.Rate <= 0 || c.Recording.Rate > 100 {
+		add("recording.rate", fmt.Sprintf("%v is not in (0, 100] samples/s", c.Recording.Rate))
+	}
+	if c.Recording.MaxBurst < 1 {
+		add("recording.max_burst", fmt.Sprintf("%d must be ≥ 1", c.Recording.MaxBurst))
+	}
+	if c.Recording.MaxTime <= 0 {
+		add("recording.max_time", fmt.Sprintf("%v must be > 0", c.Recording.MaxTime))
+	}
+	t := c.Training
+	if t.Epochs < 1 || t.Epochs > 10000 {
+		add("training.epochs", fmt.Sprintf("%d is not in 1..10000", t.Epochs))
+	}
+	if t.BatchSize < 1 || t.BatchSize > 4096 {
+		add("training.batch_size", fmt.Sprintf("%d is not in 1..4096", t.BatchSize))
+	}
+	if !(t.LearningRate > 0 && t.LearningRate < 10) {
+		add("training.learning_rate", fmt.Sprintf("%v must be > 0", t.LearningRate))
+	}
+	if !(t.Validation >= 0 && t.Validation < 1) {
+		add("training.validation", fmt.Sprintf("%v is not in [0, 1)", t.Validation))
+	}
+	if t.Hidden < 0 || t.Hidden > 4096 {
+		add("training.hidden", fmt.Sprintf("%d is not in 0..4096", t.Hidden))
+	}
+	if t.KeepVersions < 1 {
+		add("training.keep_versions", fmt.Sprintf("%d must be ≥ 1", t.KeepVersions))
+	}
+	if c.Panel.Enabled {
+		section("panel", c.Panel.Config.Validate())
+	}
+	if c.MQTT.Broker != "" {
+		section("mqtt", c.MQTT.Validate())
+	}
+	for i, h := range c.Hooks {
+		section(fmt.Sprintf("hooks[%d]", i), h.Validate())
+	}
+	return fe
+}
+
+// flatten unwraps errors.Join trees into their leaves.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// splitField splits "field: message" (after an optional "pkg: " prefix)
+// into its YAML field path and message; messages without a leading field
+// name return field "".
+func splitField(s string) (field, msg string) {
+	for _, p := range []string{"panel: ", "mqtt: ", "hooks: ", "smoothing: "} {
+		s = strings.TrimPrefix(s, p)
+	}
+	i := strings.Index(s, ": ")
+	if i <= 0 {
+		return "", s
+	}
+	for _, r := range s[:i] {
+		if !(r == '_' || r == '.' || r == '[' || r == ']' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return "", s
+		}
+	}
+	return s[:i], s[i+2:]
+}
+
+// lineOf finds the line of a dotted YAML path ("mqtt.qos", "hooks[1].url")
+// in the document, falling back to the closest ancestor present.
+func lineOf(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, part := range strings.Split(path, ".") {
+		key, idx := part, -1
+		if k := strings.IndexByte(part, '['); k > 0 && strings.HasSuffix(part, "]") {
+			fmt.Sscanf(part[k+1:len(part)-1], "%d", &idx)
+			key = part[:k]
+		}
+		next := mapValue(n, key)
+		if next == nil {
+			return line
+		}
+		line, n = next.Line, next
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// yamlErrors turns a yaml.v3 decode error into field errors with lines.
+func yamlErrors(err error) []FieldError {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var fe []FieldError
+		for _, s := range te.Errors {
+			line := 0
+			fmt.Sscanf(s, "line %d:", &line)
+			msg := s
+			if k := strings.Index(s, ": "); k > 0 && line > 0 {
+				msg = s[k+2:]
+			}
+			fe = append(fe, FieldError{Path: "yaml", Line: line, Msg: msg})
+		}
+		return fe
+	}
+	line := 0
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	if _, e := fmt.Sscanf(s, "line %d:", &line); e == nil {
+		s = s[strings.Index(s, ":")+2:]
+	}
+	return []FieldError{{Path: "yaml", Line: line, Msg: s}}
+}

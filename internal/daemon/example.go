@@ -1,0 +1,114 @@
+package daemon
+
+// ExampleConfig is a complete, commented configuration with every default
+// spelled out (`alphad config example`). Its test checks it parses to
+// DefaultConfig apart from the fields it turns on.
+const ExampleConfig = `# alphad configuration — every key with its default.
+# Check a file with: alphad config check /etc/alphad/alphad.yaml
+version: 1
+
+# Where samples, embeddings and model versions live. Empty: /var/lib/alphad
+# as root (the systemd unit), else $XDG_STATE_HOME/alphad. Env: ALPHAD_STATE_DIR.
+state_dir: ""
+
+log:
+  level: info            # debug, info, warn, error
+
+camera:
+  # v4l2:/dev/video0?width=640&height=480&fps=15&format=yuyv   USB webcam
+  # libcamera:?width=640&height=480&fps=15                     Pi CSI camera (rpicam-vid)
+  # dir:/path/to/images?fps=5&loop=true                         a folder of images
+  # mjpeg:/path/to/stream.mjpeg   image:/path/to/photo.jpg
+  source: v4l2:/dev/video0?width=640&height=480&fps=15
+  crop: center           # center (square, like Teachable Machine), full, or roi
+  roi: []                # with crop: roi, [x, y, w, h] as fractions, e.g. [0.25, 0.1, 0.5, 0.5]
+  mirror: false          # flip left-right (Teachable Machine's webcam preview is mirrored)
+  max_fps: 0             # cap the frame rate; 0 = as the camera delivers
+  infer_every: 1         # run the model on every Nth frame
+  retry: 2s              # pause before reopening a failed camera
+
+model:
+  path: ""               # a .tflite; empty = the state directory's current model
+  labels: ""             # labels.txt (plain or Teachable Machine "0 name" format)
+  engine: auto           # auto (xnnpack when compiled in, else native), native, xnnpack
+  threads: 1
+
+smoothing:
+  mode: average          # none, average (moving average of scores), majority (vote)
+  window: 5              # frames
+  threshold: 0.6         # below this confidence the label is "unknown"
+  hysteresis: 0.05       # a new label must beat the current one by this much
+  min_dwell: 0s          # a new label must win this long before it is reported
+
+recording:
+  rate: 5                # samples saved per second while a class button is held
+  max_burst: 200         # samples per burst at most
+  max_time: 1m0s         # a burst stops after this long
+
+training:                # defaults for training started by the button or MQTT
+  epochs: 50
+  batch_size: 16
+  learning_rate: 0.001
+  validation: 0.15       # fraction held out for validation accuracy
+  hidden: 100            # hidden units of the head; 0 = softmax regression
+  keep_versions: 5       # model versions kept for rollback
+
+panel:                   # GPIO buttons and status LED (see firmware-config/README.md)
+  enabled: false
+  buttons:
+    - name: class1
+      pin: GPIO17
+      action: class:class1   # hold = record while held, press = one sample
+    - name: class2
+      pin: GPIO22
+      action: class:class2
+    - name: train
+      pin: GPIO23
+      action: train          # press = train, long press = undo the last burst
+  led:
+    pin: GPIO27
+    active_low: false
+    idle: heartbeat          # or off
+  debounce: 30ms
+  hold_after: 500ms
+  long_press: 2s
+  double_window: 300ms
+
+mqtt:
+  broker: ""             # mqtt://host:1883, mqtts://host:8883, ws://host:9001; empty = off
+  device_id: ""          # default: the host name
+  client_id: ""          # default: alphad-<device_id>
+  username: ""
+  password: ""           # or password_file, or env ALPHAD_MQTT_PASSWORD
+  password_file: ""
+  ca_file: ""
+  cert_file: ""
+  key_file: ""
+  insecure_skip_verify: false
+  qos: 1
+  topic_prefix: ""       # default: alphad/<device_id>
+  discovery: true        # Home Assistant MQTT discovery
+  discovery_prefix: homeassistant
+  commands: true         # accept commands under <prefix>/cmd/...
+  disabled_commands: []
+  keep_alive: 30s
+  connect_timeout: 10s
+  reconnect_min: 1s
+  reconnect_max: 2m0s
+  state_interval: 1s
+  diagnostics_interval: 1m0s
+  queue_size: 64
+
+hooks: []                # run on label changes, e.g.:
+# - name: notify
+#   labels: [open]        # only changes to these labels; empty = all
+#   command: [/usr/local/bin/door-open.sh]   # gets ALPHAD_LABEL, ALPHAD_CONFIDENCE, ... in its env
+#   shell: false
+#   url: http://127.0.0.1:8123/api/webhook/garage   # JSON POST of the event
+#   timeout: 10s
+#   retries: 2
+#   cooldown: 1m
+
+http:
+  listen: 127.0.0.1:9464 # Prometheus /metrics and /healthz; empty = off
+`
