@@ -1,0 +1,146 @@
+package native
+
+import (
+	"sort"
+	"unsafe"
+
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// arenaAlign is the alignment of every tensor in the arena (a cache line).
+const arenaAlign = 64
+
+// buffer is one arena allocation shared by a tensor and its aliases.
+type buffer struct {
+	size        int
+	first, last int // op indices of the first write and the last read
+	offset      int
+}
+
+// layout assigns every non-constant tensor the operators touch a view of
+// one arena. Tensors whose lifetimes (first write .. last read, in op order)
+// overlap get disjoint bytes; the others reuse space greedily, largest
+// first. Model inputs live for the whole run (so a caller may invoke twice
+// on one input), model outputs from their write to the end. RESHAPE and
+// SQUEEZE outputs alias their input. It returns the per-tensor views and the
+// arena size.
+func layout(m *tflite.Model) (views [][]byte, size int) {
+	n := len(m.Tensors)
+	nops := len(m.Operators)
+	root := make([]int, n)
+	for i := range root {
+		root[i] = i
+	}
+	isInput := make([]bool, n)
+	for _, i := range m.Inputs {
+		isInput[i] = true
+	}
+	for _, op := range m.Operators {
+		if (op.Op == tflite.OpReshape || op.Op == tflite.OpSqueeze) && len(op.Inputs) > 0 && len(op.Outputs) == 1 {
+			in, out := op.Inputs[0], op.Outputs[0]
+			if in >= 0 && !m.Tensors[in].IsConst() && !isInput[out] && m.Tensors[in].ByteSize() == m.Tensors[out].ByteSize() {
+				root[out] = root[in]
+			}
+		}
+	}
+	bufs := map[int]*buffer{}
+	touch := func(t, at int) {
+		if t < 0 || m.Tensors[t].IsConst() {
+			return
+		}
+		r := root[t]
+		b := bufs[r]
+		if b == nil {
+			b = &buffer{first: at, last: at}
+			bufs[r] = b
+		}
+		b.size = max(b.size, m.Tensors[t].ByteSize())
+		b.first = min(b.first, at)
+		b.last = max(b.last, at)
+	}
+	for _, t := range m.Inputs {
+		touch(t, -1)
+		touch(t, nops)
+	}
+	for i, op := range m.Operators {
+		for _, t := range op.Inputs {
+			touch(t, i)
+		}
+		for _, t := range op.Outputs {
+			touch(t, i)
+		}
+	}
+	for _, t := range m.Outputs {
+		touch(t, nops)
+	}
+
+	order := make([]*buffer, 0, len(bufs))
+	roots := make([]int, 0, len(bufs))
+	for r := range bufs {
+		roots = append(roots, r)
+	}
+	sort.Ints(roots) // deterministic layout
+	for _, r := range roots {
+		order = append(order, bufs[r])
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].size > order[j].size })
+	var placed []*buffer
+	for _, b := range order {
+		b.offset = place(b, placed)
+		size = max(size, b.offset+b.size)
+		placed = append(placed, b)
+	}
+	size = alignUp(size)
+
+	arena := alignedBytes(size)
+	views = make([][]byte, n)
+	for t := range m.Tensors {
+		if b := bufs[root[t]]; b != nil && !m.Tensors[t].IsConst() {
+			sz := m.Tensors[t].ByteSize()
+			views[t] = arena[b.offset : b.offset+sz : b.offset+sz]
+		}
+	}
+	return views, size
+}
+
+// place returns the lowest aligned offset where b fits beside the placed
+// buffers whose lifetimes overlap its own.
+func place(b *buffer, placed []*buffer) int {
+	var live []*buffer
+	for _, o := range placed {
+		if o.first <= b.last && b.first <= o.last {
+			live = append(live, o)
+		}
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].offset < live[j].offset })
+	off := 0
+	for _, o := range live {
+		if off+b.size <= o.offset {
+			break
+		}
+		off = max(off, alignUp(o.offset+o.size))
+	}
+	return off
+}
+
+func alignUp(n int) int { return (n + arenaAlign - 1) &^ (arenaAlign - 1) }
+
+// alignedBytes allocates n zeroed bytes aligned to arenaAlign.
+func alignedBytes(n int) []byte {
+	raw := make([]byte, n+arenaAlign)
+	off := 0
+	if r := int(uintptr(unsafe.Pointer(unsafe.SliceData(raw))) % arenaAlign); r != 0 {
+		off = arenaAlign - r
+	}
+	return raw[off : off+n : off+n]
+}
+
+// alignedF32 allocates n zeroed float32s aligned to arenaAlign.
+func alignedF32(n int) []float32 { return asF32Len(alignedBytes(4*n), n) }
+
+func asF32Len(b []byte, n int) []float32 {
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}

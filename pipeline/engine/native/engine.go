@@ -1,0 +1,96 @@
+package native
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// Engine runs one model with the pure-Go kernels. Build it with New.
+type Engine struct {
+	runs    []runFunc
+	inputs  [][]byte
+	outputs [][]byte
+	pool    *pool
+	arena   int // arena bytes, for tests and logs
+	closed  bool
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// ErrClosed is returned by Invoke after Close.
+var ErrClosed = errors.New("native: engine closed")
+
+// New plans m (arena layout, packed weights, one run function per
+// operator) and starts opts.Threads-1 worker goroutines, stopped by Close.
+// An operator or type combination it cannot run is reported as a
+// *tflite.UnsupportedOpError.
+func New(m *tflite.Model, opts engine.Options) (*Engine, error) {
+	if m == nil {
+		return nil, errors.New("native: nil model")
+	}
+	views, size := layout(m)
+	p := &plan{model: m, views: views, pool: newPool(opts.Threads)}
+	e := &Engine{pool: p.pool, arena: size}
+	for _, op := range m.Operators {
+		prep, ok := kernels[op.Op]
+		if !ok {
+			p.pool.close()
+			return nil, fmt.Errorf("native: %w", p.unsupported(op, "no kernel"))
+		}
+		run, err := prep(p, op)
+		if err != nil {
+			p.pool.close()
+			return nil, fmt.Errorf("native: %w", err)
+		}
+		e.runs = append(e.runs, run)
+	}
+	for _, t := range m.Inputs {
+		e.inputs = append(e.inputs, p.bytes(t))
+	}
+	for _, t := range m.Outputs {
+		b := p.bytes(t)
+		if m.Tensors[t].IsConst() {
+			c := alignedBytes(len(b))
+			copy(c, b)
+			b = c
+		}
+		e.outputs = append(e.outputs, b)
+	}
+	return e, nil
+}
+
+// Name is "native".
+func (e *Engine) Name() string { return "native" }
+
+// Input is the storage of model input i (64-byte aligned).
+func (e *Engine) Input(i int) []byte { return e.inputs[i] }
+
+// Output is the storage of model output i (64-byte aligned), valid after
+// Invoke until the next Invoke or Close.
+func (e *Engine) Output(i int) []byte { return e.outputs[i] }
+
+// Invoke runs the model once; it allocates nothing.
+func (e *Engine) Invoke() error {
+	if e.closed {
+		return ErrClosed
+	}
+	for _, run := range e.runs {
+		run()
+	}
+	return nil
+}
+
+// Close stops the worker goroutines. It is safe to call twice.
+func (e *Engine) Close() error {
+	if !e.closed {
+		e.closed = true
+		e.pool.close()
+	}
+	return nil
+}
+
+// ArenaBytes is the size of the activation arena the plan laid out.
+func (e *Engine) ArenaBytes() int { return e.arena }

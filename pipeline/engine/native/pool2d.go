@@ -1,0 +1,95 @@
+package native
+
+import (
+	"math"
+
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// Shared geometry of AVERAGE_POOL_2D and MAX_POOL_2D (float32, NHWC).
+
+type pool2d struct {
+	y, x     window
+	n, c     int
+	src, dst []float32
+	lo, hi   float32
+}
+
+func preparePool2D(p *plan, op *tflite.Operator) (*pool2d, error) {
+	in, out := op.Inputs[0], op.Outputs[0]
+	opts, ok := op.Options.(*tflite.Pool2DOptions)
+	if !ok {
+		return nil, p.unsupported(op, "missing options")
+	}
+	for _, t := range []int{in, out} {
+		if err := checkType(p, op, t, tflite.Float32); err != nil {
+			return nil, err
+		}
+	}
+	n, h, w, c, ok := nhwc(p, in)
+	if !ok {
+		return nil, p.unsupported(op, "input must be 4-D")
+	}
+	k := &pool2d{
+		y: newWindow(h, opts.FilterHeight, opts.StrideH, 1, opts.Padding),
+		x: newWindow(w, opts.FilterWidth, opts.StrideW, 1, opts.Padding),
+		n: n, c: c, src: p.f32(in), dst: p.f32(out),
+	}
+	if err := checkShape(p, op, out, n, k.y.out, k.x.out, c); err != nil {
+		return nil, err
+	}
+	var err error
+	if k.lo, k.hi, err = actRange(p, op, opts.Activation); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// pool runs the pool; max selects MAX_POOL_2D, else the average over the
+// taps inside the image (TFLite excludes padding from the count).
+func (k *pool2d) pool(isMax bool) {
+	c := k.c
+	for b := 0; b < k.n; b++ {
+		src := k.src[b*k.y.in*k.x.in*c:]
+		for oy := 0; oy < k.y.out; oy++ {
+			y0 := max(oy*k.y.stride-k.y.pad, 0)
+			y1 := min(oy*k.y.stride-k.y.pad+k.y.filter, k.y.in)
+			for ox := 0; ox < k.x.out; ox++ {
+				x0 := max(ox*k.x.stride-k.x.pad, 0)
+				x1 := min(ox*k.x.stride-k.x.pad+k.x.filter, k.x.in)
+				o := k.dst[((b*k.y.out+oy)*k.x.out+ox)*c : ((b*k.y.out+oy)*k.x.out+ox+1)*c]
+				start := float32(0)
+				if isMax {
+					start = float32(math.Inf(-1))
+				}
+				for i := range o {
+					o[i] = start
+				}
+				for iy := y0; iy < y1; iy++ {
+					for ix := x0; ix < x1; ix++ {
+						in := src[(iy*k.x.in+ix)*c : (iy*k.x.in+ix+1)*c]
+						if isMax {
+							for i, v := range in {
+								o[i] = max(o[i], v)
+							}
+						} else {
+							for i, v := range in {
+								o[i] += v
+							}
+						}
+					}
+				}
+				scale := float32(1)
+				if !isMax {
+					scale = 1 / float32(max((y1-y0)*(x1-x0), 1))
+				}
+				for i, v := range o {
+					if !isMax {
+						v *= scale
+					}
+					o[i] = min(max(v, k.lo), k.hi)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,356 @@
+package qmath
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ConvShape is the geometry of a 2-D convolution over an NHWC input with an
+// OHWI filter ([OutC, KH, KW, InC]). A fully connected layer is the 1×1
+// case with InH = InW = OutH = OutW = 1.
+type ConvShape struct {
+	Batch, InH, InW, InC int
+	OutH, OutW, OutC     int
+	KH, KW               int
+	StrideH, StrideW     int
+	DilationH, DilationW int
+	PadTop, PadLeft      int // the TFLite padding offsets (SAME: computed, VALID: 0)
+}
+
+func (s ConvShape) check() error {
+	if s.Batch < 1 || s.InH < 1 || s.InW < 1 || s.InC < 1 || s.OutH < 1 || s.OutW < 1 || s.OutC < 1 ||
+		s.KH < 1 || s.KW < 1 || s.StrideH < 1 || s.StrideW < 1 || s.DilationH < 1 || s.DilationW < 1 ||
+		s.PadTop < 0 || s.PadLeft < 0 {
+		return fmt.Errorf("qmath: bad conv shape %+v", s)
+	}
+	return nil
+}
+
+// inLen, outLen and filterLen are the element counts of the operands.
+func (s ConvShape) inLen() int     { return s.Batch * s.InH * s.InW * s.InC }
+func (s ConvShape) outLen() int    { return s.Batch * s.OutH * s.OutW * s.OutC }
+func (s ConvShape) filterLen() int { return s.OutC * s.KH * s.KW * s.InC }
+
+// ConvParams are the quantization parameters of CONV_2D and
+// FULLY_CONNECTED, as TFLite's Prepare computes them.
+type ConvParams struct {
+	Shape ConvShape
+	// In, Filter and Out are the operand types.
+	In, Filter, Out Type
+	InZero, OutZero int32
+	// FilterZero has one zero point (per-tensor) or OutC (per-channel).
+	FilterZero []int32
+	// Mult has one multiplier (per-tensor) or OutC (per-channel):
+	// inScale·filterScale[c]/outScale, as QuantizeMultiplier encodes it.
+	Mult []Multiplier
+	// Bias is nil or OutC int32 values.
+	Bias []int32
+	// Lo and Hi are the clamp range in Out's units (ActivationRange).
+	Lo, Hi int32
+}
+
+func (p *ConvParams) check(filter []byte) error {
+	s := p.Shape
+	if err := s.check(); err != nil {
+		return err
+	}
+	if len(filter) != s.filterLen() {
+		return fmt.Errorf("qmath: conv filter has %d bytes, want %d", len(filter), s.filterLen())
+	}
+	if n := len(p.FilterZero); n != 1 && n != s.OutC {
+		return fmt.Errorf("qmath: conv has %d filter zero points for %d channels", n, s.OutC)
+	}
+	if n := len(p.Mult); n != 1 && n != s.OutC {
+		return fmt.Errorf("qmath: conv has %d multipliers for %d channels", n, s.OutC)
+	}
+	if p.Bias != nil && len(p.Bias) != s.OutC {
+		return fmt.Errorf("qmath: conv has %d biases for %d channels", len(p.Bias), s.OutC)
+	}
+	if p.Lo > p.Hi || p.Lo < p.Out.Min() || p.Hi > p.Out.Max() {
+		return fmt.Errorf("qmath: conv clamp range [%d, %d] outside %s", p.Lo, p.Hi, p.Out)
+	}
+	return nil
+}
+
+func (p *ConvParams) filterZero(c int) int32 {
+	if len(p.FilterZero) == 1 {
+		return p.FilterZero[0]
+	}
+	return p.FilterZero[c]
+}
+
+func (p *ConvParams) mult(c int) Multiplier {
+	if len(p.Mult) == 1 {
+		return p.Mult[0]
+	}
+	return p.Mult[c]
+}
+
+// ConvRef is the plain reference loop of TFLite's quantized CONV_2D
+// (reference_ops::Conv for uint8, reference_integer_ops::ConvPerChannel
+// for int8): taps outside the input are skipped.
+func ConvRef(dst, src, filter []byte, p *ConvParams) {
+	s := p.Shape
+	for b := 0; b < s.Batch; b++ {
+		for oy := 0; oy < s.OutH; oy++ {
+			for ox := 0; ox < s.OutW; ox++ {
+				for oc := 0; oc < s.OutC; oc++ {
+					var acc int32
+					for ky := 0; ky < s.KH; ky++ {
+						iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
+						if iy < 0 || iy >= s.InH {
+							continue
+						}
+						for kx := 0; kx < s.KW; kx++ {
+							ix := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+							if ix < 0 || ix >= s.InW {
+								continue
+							}
+							for ic := 0; ic < s.InC; ic++ {
+								x := p.In.Value(src[((b*s.InH+iy)*s.InW+ix)*s.InC+ic]) - p.InZero
+								w := p.Filter.Value(filter[((oc*s.KH+ky)*s.KW+kx)*s.InC+ic]) - p.filterZero(oc)
+								acc += x * w
+							}
+						}
+					}
+					if p.Bias != nil {
+						acc += p.Bias[oc]
+					}
+					v := p.mult(oc).Mul(acc) + p.OutZero
+					dst[((b*s.OutH+oy)*s.OutW+ox)*s.OutC+oc] = p.Out.Byte(clamp(v, p.Lo, p.Hi))
+				}
+			}
+		}
+	}
+}
+
+// Conv is a prepared quantized convolution (or fully connected layer):
+// weights packed for the integer GEMM, zero-point terms folded into the
+// bias, multipliers expanded per channel.
+type Conv struct {
+	s        ConvShape
+	k        int // InC·KH·KW, the dot-product length
+	groups   int // output channels in groups of 4
+	packed   [][2]uint64
+	zwU      []int32 // filter zero point per channel, unsigned domain
+	biasFold []int32 // bias - zxU·Σw + k·zxU·zwU per channel
+	mult     []Multiplier
+	zxU      byte
+	flipIn   byte
+	flipOut  byte
+	zoU      int32 // output zero point, unsigned domain
+	loU, hiU int32
+	oneByOne bool // 1×1, stride 1, no padding: rows are input pixels
+}
+
+// maxGEMMK bounds the dot-product length so that two 32-bit lanes of one
+// uint64 accumulate 255·255·k without carrying into each other.
+const maxGEMMK = (1<<32 - 1) / (255 * 255)
+
+// ErrTooDeep reports a dot product longer than the integer GEMM can
+// accumulate exactly.
+var ErrTooDeep = errors.New("qmath: dot product too long for the integer GEMM")
+
+// NewConv prepares a convolution from its constant filter (OHWI bytes).
+func NewConv(p *ConvParams, filter []byte) (*Conv, error) {
+	if err := p.check(filter); err != nil {
+		return nil, err
+	}
+	s := p.Shape
+	k := s.KH * s.KW * s.InC
+	if k > maxGEMMK {
+		return nil, fmt.Errorf("%w: %d > %d", ErrTooDeep, k, maxGEMMK)
+	}
+	c := &Conv{
+		s:        s,
+		k:        k,
+		groups:   (s.OutC + 3) / 4,
+		zwU:      make([]int32, s.OutC),
+		biasFold: make([]int32, s.OutC),
+		mult:     make([]Multiplier, s.OutC),
+		zxU:      byte(p.InZero + p.In.offset()),
+		flipIn:   p.In.flip(),
+		flipOut:  p.Out.flip(),
+		zoU:      p.OutZero + p.Out.offset(),
+		loU:      p.Lo + p.Out.offset(),
+		hiU:      p.Hi + p.Out.offset(),
+		oneByOne: s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadTop == 0 && s.PadLeft == 0 && s.InH == s.OutH && s.InW == s.OutW,
+	}
+	c.packed = make([][2]uint64, c.groups*k)
+	zxU := int64(c.zxU)
+	fflip := p.Filter.flip()
+	for oc := 0; oc < s.OutC; oc++ {
+		zw := int64(p.filterZero(oc) + p.Filter.offset())
+		row := filter[oc*k : (oc+1)*k]
+		var sum int64
+		g, lane := oc/4, oc%4
+		panel := c.packed[g*k : (g+1)*k]
+		for kk, b := range row {
+			w := uint64(b ^ fflip)
+			sum += int64(w)
+			panel[kk][lane/2] |= w << (32 * (lane % 2))
+		}
+		var bias int64
+		if p.Bias != nil {
+			bias = int64(p.Bias[oc])
+		}
+		c.zwU[oc] = int32(zw)
+		c.biasFold[oc] = int32(bias - zxU*sum + int64(k)*zxU*zw)
+		c.mult[oc] = p.mult(oc)
+	}
+	return c, nil
+}
+
+// Units is the number of output pixels (Batch·OutH·OutW), the unit of work
+// Run splits on.
+func (c *Conv) Units() int { return c.s.Batch * c.s.OutH * c.s.OutW }
+
+// kChunk is the slice of the dot product gathered at a time (on the stack).
+const kChunk = 2048
+
+// Run computes output pixels [lo, hi) of dst from src. Disjoint ranges may
+// run concurrently. It allocates nothing.
+func (c *Conv) Run(dst, src []byte, lo, hi int) {
+	s := c.s
+	_ = src[s.inLen()-1]
+	_ = dst[s.outLen()-1]
+	var rows [4][kChunk]byte
+	var acc [8]uint64
+	var rowSum [4]int64
+	k := c.k
+	for p0 := lo; p0 < hi; p0 += 4 {
+		var pix [4]int
+		for r := range pix {
+			pix[r] = min(p0+r, hi-1)
+		}
+		if k <= kChunk {
+			for r := range 4 {
+				rowSum[r] = c.gather(rows[r][:k], src, pix[r], 0, k)
+			}
+			for g := 0; g < c.groups; g++ {
+				acc = [8]uint64{}
+				kernel4x4(&acc, rows[0][:k], rows[1][:k], rows[2][:k], rows[3][:k], c.packed[g*k:(g+1)*k])
+				c.store(dst, &acc, &rowSum, &pix, p0, hi, g)
+			}
+			continue
+		}
+		// Long dot products: gather chunk by chunk for every group.
+		for g := 0; g < c.groups; g++ {
+			acc = [8]uint64{}
+			rowSum = [4]int64{}
+			for k0 := 0; k0 < k; k0 += kChunk {
+				k1 := min(k0+kChunk, k)
+				n := k1 - k0
+				for r := range 4 {
+					rowSum[r] += c.gather(rows[r][:n], src, pix[r], k0, k1)
+				}
+				kernel4x4(&acc, rows[0][:n], rows[1][:n], rows[2][:n], rows[3][:n], c.packed[g*k+k0:g*k+k1])
+			}
+			c.store(dst, &acc, &rowSum, &pix, p0, hi, g)
+		}
+	}
+}
+
+// store requantizes the 4×4 tile of group g and writes the rows < hi.
+func (c *Conv) store(dst []byte, acc *[8]uint64, rowSum *[4]int64, pix *[4]int, p0, hi, g int) {
+	oc := c.s.OutC
+	for r := range 4 {
+		if p0+r >= hi {
+			break
+		}
+		out := dst[pix[r]*oc : (pix[r]+1)*oc]
+		for j := range 4 {
+			ch := g*4 + j
+			if ch >= oc {
+				break
+			}
+			a := acc[r*2+j/2]
+			lane := int64(uint32(a >> (32 * (j % 2))))
+			v := int32(lane - int64(c.zwU[ch])*rowSum[r] + int64(c.biasFold[ch]))
+			q := clamp(c.mult[ch].Mul(v)+c.zoU, c.loU, c.hiU)
+			out[ch] = byte(q) ^ c.flipOut
+		}
+	}
+}
+
+// gather writes elements [k0, k1) of the im2col row of output pixel pix
+// into dst in the unsigned domain (taps outside the input read as the input
+// zero point) and returns their sum.
+func (c *Conv) gather(dst, src []byte, pix, k0, k1 int) int64 {
+	s := c.s
+	if c.oneByOne {
+		row := src[pix*s.InC+k0 : pix*s.InC+k1]
+		return copyFlip(dst, row, c.flipIn)
+	}
+	ox := pix % s.OutW
+	oy := (pix / s.OutW) % s.OutH
+	b := pix / (s.OutW * s.OutH)
+	var sum int64
+	for k := k0; k < k1; {
+		tap, ci := k/s.InC, k%s.InC
+		m := min(s.InC-ci, k1-k)
+		ky, kx := tap/s.KW, tap%s.KW
+		iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
+		ix := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+		d := dst[k-k0 : k-k0+m]
+		if iy < 0 || iy >= s.InH || ix < 0 || ix >= s.InW {
+			for i := range d {
+				d[i] = c.zxU
+			}
+			sum += int64(c.zxU) * int64(m)
+		} else {
+			off := ((b*s.InH+iy)*s.InW+ix)*s.InC + ci
+			sum += copyFlip(d, src[off:off+m], c.flipIn)
+		}
+		k += m
+	}
+	return sum
+}
+
+// copyFlip copies src to dst XORing every byte with flip and returns the
+// sum of the copied bytes.
+func copyFlip(dst, src []byte, flip byte) int64 {
+	dst = dst[:len(src)]
+	var sum uint64
+	if flip == 0 {
+		copy(dst, src)
+		for _, b := range src {
+			sum += uint64(b)
+		}
+		return int64(sum)
+	}
+	for i, b := range src {
+		b ^= flip
+		dst[i] = b
+		sum += uint64(b)
+	}
+	return int64(sum)
+}
+
+// kernel4x4 accumulates the 4×4 tile Σ_k a_r[k]·w[k][c] into acc: two
+// output channels share one uint64 (low and high 32-bit lanes), so each
+// 64-bit multiply does two multiply-adds. acc[r*2+h] holds row r, channels
+// 2h and 2h+1.
+func kernel4x4(acc *[8]uint64, a0, a1, a2, a3 []byte, w [][2]uint64) {
+	n := len(w)
+	a0, a1, a2, a3 = a0[:n], a1[:n], a2[:n], a3[:n]
+	s00, s01, s10, s11 := acc[0], acc[1], acc[2], acc[3]
+	s20, s21, s30, s31 := acc[4], acc[5], acc[6], acc[7]
+	for k := range w {
+		w0, w1 := w[k][0], w[k][1]
+		x0 := uint64(a0[k])
+		s00 += x0 * w0
+		s01 += x0 * w1
+		x1 := uint64(a1[k])
+		s10 += x1 * w0
+		s11 += x1 * w1
+		x2 := uint64(a2[k])
+		s20 += x2 * w0
+		s21 += x2 * w1
+		x3 := uint64(a3[k])
+		s30 += x3 * w0
+		s31 += x3 * w1
+	}
+	acc[0], acc[1], acc[2], acc[3] = s00, s01, s10, s11
+	acc[4], acc[5], acc[6], acc[7] = s20, s21, s30, s31
+}

@@ -1,0 +1,185 @@
+package qmath
+
+import "fmt"
+
+// DepthwiseParams are the quantization parameters of DEPTHWISE_CONV_2D. The
+// filter is [1, KH, KW, OutC] with OutC = InC·DepthMultiplier; output
+// channel oc reads input channel oc/DepthMultiplier.
+type DepthwiseParams struct {
+	ConvParams
+	DepthMultiplier int
+}
+
+func (p *DepthwiseParams) check(filter []byte) error {
+	s := p.Shape
+	if err := s.check(); err != nil {
+		return err
+	}
+	if p.DepthMultiplier < 1 || s.OutC != s.InC*p.DepthMultiplier {
+		return fmt.Errorf("qmath: depthwise %d input channels × multiplier %d != %d output channels", s.InC, p.DepthMultiplier, s.OutC)
+	}
+	if want := s.KH * s.KW * s.OutC; len(filter) != want {
+		return fmt.Errorf("qmath: depthwise filter has %d bytes, want %d", len(filter), want)
+	}
+	if n := len(p.FilterZero); n != 1 && n != s.OutC {
+		return fmt.Errorf("qmath: depthwise has %d filter zero points for %d channels", n, s.OutC)
+	}
+	if n := len(p.Mult); n != 1 && n != s.OutC {
+		return fmt.Errorf("qmath: depthwise has %d multipliers for %d channels", n, s.OutC)
+	}
+	if p.Bias != nil && len(p.Bias) != s.OutC {
+		return fmt.Errorf("qmath: depthwise has %d biases for %d channels", len(p.Bias), s.OutC)
+	}
+	if p.Lo > p.Hi || p.Lo < p.Out.Min() || p.Hi > p.Out.Max() {
+		return fmt.Errorf("qmath: depthwise clamp range [%d, %d] outside %s", p.Lo, p.Hi, p.Out)
+	}
+	return nil
+}
+
+// DepthwiseRef is the plain reference loop of TFLite's quantized
+// DEPTHWISE_CONV_2D (reference_ops::DepthwiseConv for uint8,
+// reference_integer_ops::DepthwiseConvPerChannel for int8).
+func DepthwiseRef(dst, src, filter []byte, p *DepthwiseParams) {
+	s := p.Shape
+	m := p.DepthMultiplier
+	for b := 0; b < s.Batch; b++ {
+		for oy := 0; oy < s.OutH; oy++ {
+			for ox := 0; ox < s.OutW; ox++ {
+				for oc := 0; oc < s.OutC; oc++ {
+					ic := oc / m
+					var acc int32
+					for ky := 0; ky < s.KH; ky++ {
+						iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
+						if iy < 0 || iy >= s.InH {
+							continue
+						}
+						for kx := 0; kx < s.KW; kx++ {
+							ix := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+							if ix < 0 || ix >= s.InW {
+								continue
+							}
+							x := p.In.Value(src[((b*s.InH+iy)*s.InW+ix)*s.InC+ic]) - p.InZero
+							w := p.Filter.Value(filter[(ky*s.KW+kx)*s.OutC+oc]) - p.filterZero(oc)
+							acc += x * w
+						}
+					}
+					if p.Bias != nil {
+						acc += p.Bias[oc]
+					}
+					v := p.mult(oc).Mul(acc) + p.OutZero
+					dst[((b*s.OutH+oy)*s.OutW+ox)*s.OutC+oc] = p.Out.Byte(clamp(v, p.Lo, p.Hi))
+				}
+			}
+		}
+	}
+}
+
+// Depthwise is a prepared quantized depthwise convolution.
+type Depthwise struct {
+	s        ConvShape
+	m        int
+	w        []int32 // [KH·KW][OutC], filter value minus its zero point
+	bias     []int32
+	mult     []Multiplier
+	zxU      int32
+	flipIn   byte
+	flipOut  byte
+	zoU      int32
+	loU, hiU int32
+}
+
+// NewDepthwise prepares a depthwise convolution from its constant filter.
+func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
+	if err := p.check(filter); err != nil {
+		return nil, err
+	}
+	s := p.Shape
+	d := &Depthwise{
+		s:       s,
+		m:       p.DepthMultiplier,
+		w:       make([]int32, len(filter)),
+		bias:    make([]int32, s.OutC),
+		mult:    make([]Multiplier, s.OutC),
+		zxU:     p.InZero + p.In.offset(),
+		flipIn:  p.In.flip(),
+		flipOut: p.Out.flip(),
+		zoU:     p.OutZero + p.Out.offset(),
+		loU:     p.Lo + p.Out.offset(),
+		hiU:     p.Hi + p.Out.offset(),
+	}
+	for i, b := range filter {
+		oc := i % s.OutC
+		d.w[i] = p.Filter.Value(b) - p.filterZero(oc)
+	}
+	if p.Bias != nil {
+		copy(d.bias, p.Bias)
+	}
+	for oc := range d.mult {
+		d.mult[oc] = p.mult(oc)
+	}
+	return d, nil
+}
+
+// Units is the number of output pixels, the unit of work Run splits on.
+func (d *Depthwise) Units() int { return d.s.Batch * d.s.OutH * d.s.OutW }
+
+// dwBlock is the number of channels accumulated at a time (on the stack).
+const dwBlock = 256
+
+// Run computes output pixels [lo, hi) of dst from src. Disjoint ranges may
+// run concurrently. It allocates nothing.
+func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
+	s := d.s
+	_ = src[s.inLen()-1]
+	_ = dst[s.outLen()-1]
+	var acc [dwBlock]int32
+	for pix := lo; pix < hi; pix++ {
+		ox := pix % s.OutW
+		oy := (pix / s.OutW) % s.OutH
+		b := pix / (s.OutW * s.OutH)
+		out := dst[pix*s.OutC : (pix+1)*s.OutC]
+		for c0 := 0; c0 < s.OutC; c0 += dwBlock {
+			n := min(dwBlock, s.OutC-c0)
+			a := acc[:n]
+			copy(a, d.bias[c0:c0+n])
+			for ky := 0; ky < s.KH; ky++ {
+				iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
+				if iy < 0 || iy >= s.InH {
+					continue
+				}
+				for kx := 0; kx < s.KW; kx++ {
+					ix := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+					if ix < 0 || ix >= s.InW {
+						continue
+					}
+					tap := ky*s.KW + kx
+					w := d.w[tap*s.OutC+c0 : tap*s.OutC+c0+n]
+					row := src[((b*s.InH+iy)*s.InW+ix)*s.InC:]
+					if d.m == 1 {
+						x := row[c0 : c0+n]
+						macFlip(a, x, w, d.flipIn, d.zxU)
+					} else {
+						for i := range a {
+							x := int32(row[(c0+i)/d.m]^d.flipIn) - d.zxU
+							a[i] += x * w[i]
+						}
+					}
+				}
+			}
+			o := out[c0 : c0+n]
+			for i, v := range a {
+				q := clamp(d.mult[c0+i].Mul(v)+d.zoU, d.loU, d.hiU)
+				o[i] = byte(q) ^ d.flipOut
+			}
+		}
+	}
+}
+
+// macFlip does a[i] += (x[i]^flip - zero)·w[i].
+func macFlip(a []int32, x []byte, w []int32, flip byte, zero int32) {
+	x = x[:len(a)]
+	w = w[:len(a)]
+	for i := range a {
+		a[i] += (int32(x[i]^flip) - zero) * w[i]
+	}
+}
