@@ -56,6 +56,7 @@ func newRootCmd(d *deps) *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(d),
+		newConfigCmd(d),
 	)
 	return root
 }
