@@ -1,0 +1,258 @@
+package mqtt
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+)
+
+// Origin describes the software in Home Assistant's device page.
+type Origin struct {
+	Name    string // default "alphad"
+	Version string
+	URL     string // default https://github.com/alphad/alphad
+}
+
+// topics are the MQTT topics of one device.
+type topics struct {
+	availability, state, event, settings, diagnostics string
+	progress, trainResult, result                   string
+	cmdPrefix, cmdFilter                            string
+	haStatus, discovery                             string
+}
+
+func newTopics(cfg Config) topics {
+	p := cfg.TopicPrefix
+	return topics{
+		availability: p + "/availability",
+		state:        p + "/state",
+		event:        p + "/event",
+		settings:     p + "/settings",
+		diagnostics:  p + "/diagnostics",
+		progress:     p + "/training/progress",
+		trainResult:  p + "/training/result",
+		result:       p + "/result",
+		cmdPrefix:    p + "/cmd/",
+		cmdFilter:    p + "/cmd/+",
+		haStatus:     cfg.DiscoveryPrefix + "/status",
+		discovery:    cfg.DiscoveryPrefix + "/device/" + objectID(cfg.DeviceID) + "/config",
+	}
+}
+
+// objectID is the device's discovery object id and unique-id stem.
+func objectID(deviceID string) string { return "alphad_" + slug(deviceID) }
+
+// slug turns a name into [a-z0-9_]; names that change on the way get a
+// hash suffix so that "Rock" and "rock" stay distinct.
+func slug(name string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			under = false
+		} else if !under && b.Len() > 0 {
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	s := strings.TrimSuffix(b.String(), "_")
+	if s == name && s != "" {
+		return s
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	if s == "" {
+		return fmt.Sprintf("x%08x", h.Sum32())
+	}
+	return fmt.Sprintf("%s_%08x", s, h.Sum32())
+}
+
+// jinjaString quotes s as a Jinja string literal.
+func jinjaString(s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+type component map[string]any
+
+// discoveryPayload builds the device-based discovery message for the
+// classes, with platform-only entries for the removed ones (which tells
+// Home Assistant to delete those entities).
+func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string) ([]byte, error) {
+	id := objectID(cfg.DeviceID)
+	uid := func(key string) string { return id + "_" + key }
+	if o.Name == "" {
+		o.Name = "alphad"
+	}
+	if o.URL == "" {
+		o.URL = "https://github.com/alphad/alphad"
+	}
+	cmps := map[string]component{}
+	add := func(key, platform string, c component) {
+		c["p"] = platform
+		c["unique_id"] = uid(key)
+		cmps[key] = c
+	}
+	opts := classes
+	if opts == nil {
+		opts = []string{}
+	}
+	add("label", "sensor", component{
+		"name":           "Label",
+		"icon":           "mdi:label-outline",
+		"device_class":   "enum",
+		"options":        opts,
+		"state_topic":    t.state,
+		"value_template": "{{ value_json.label }}",
+	})
+	add("confidence", "sensor", component{
+		"name":                "Confidence",
+		"unit_of_measurement": "%",
+		"state_class":         "measurement",
+		"suggested_display_precision": 0,
+		"state_topic":                 t.state,
+		"value_template":              "{{ (value_json.confidence * 100) | round(1) }}",
+	})
+	add("label_change", "event", component{
+		"name":        "Label change",
+		"event_types": []string{"label_changed"},
+		"state_topic": t.event,
+	})
+	for _, c := range classes {
+		s := slug(c)
+		add("class_"+s, "binary_sensor", component{
+			"name":           "Class " + c,
+			"state_topic":    t.state,
+			"value_template": "{{ 'ON' if value_json.label == " + jinjaString(c) + " else 'OFF' }}",
+		})
+		add("samples_"+s, "sensor", component{
+			"name":            "Samples " + c,
+			"entity_category": "diagnostic",
+			"state_class":     "measurement",
+			"icon":            "mdi:image-multiple",
+			"state_topic":     t.diagnostics,
+			"value_template":  "{{ value_json.samples_per_class[" + jinjaString(c) + "] | default(0) }}",
+		})
+	}
+	for _, c := range removed {
+		if slices.Contains(classes, c) {
+			continue
+		}
+		s := slug(c)
+		cmps["class_"+s] = component{"p": "binary_sensor"}
+		cmps["samples_"+s] = component{"p": "sensor"}
+	}
+	if cfg.Commands {
+		enabled := func(name string) bool { return !slices.Contains(cfg.DisabledCommands, name) }
+		if enabled(CmdTeach) {
+			add("teach_class", "select", component{
+				"name":             "Teach class",
+				"icon":             "mdi:school-outline",
+				"options":          opts,
+				"command_topic":    t.cmdPrefix + CmdTeach,
+				"command_template": `{"label": {{ value | tojson }}}`,
+				"state_topic":      t.settings,
+				"value_template":   "{{ value_json.teach_class }}",
+			})
+		}
+		buttons := []struct{ cmd, name, icon string }{
+			{CmdCapture, "Capture", "mdi:camera"},
+			{CmdTrain, "Train", "mdi:brain"},
+			{CmdUndo, "Undo", "mdi:undo"},
+		}
+		for _, b := range buttons {
+			if enabled(b.cmd) {
+				add(b.cmd, "button", component{
+					"name":          b.name,
+					"icon":          b.icon,
+					"command_topic": t.cmdPrefix + b.cmd,
+					"payload_press": "{}",
+				})
+			}
+		}
+		if enabled(CmdThreshold) {
+			add("threshold", "number", component{
+				"name":             "Threshold",
+				"icon":             "mdi:tune-vertical",
+				"entity_category":  "config",
+				"min":              0,
+				"max":              1,
+				"step":             0.01,
+				"mode":             "slider",
+				"command_topic":    t.cmdPrefix + CmdThreshold,
+				"command_template": `{"threshold": {{ value }}}`,
+				"state_topic":      t.settings,
+				"value_template":   "{{ value_json.threshold }}",
+			})
+		}
+	}
+	diag := []struct {
+		key, name, unit, class, stateClass, tmpl string
+	}{
+		{"fps", "Frame rate", "fps", "", "measurement", "{{ value_json.fps | round(1) }}"},
+		{"inference_ms", "Inference time", "ms", "duration", "measurement", "{{ value_json.inference_ms | round(1) }}"},
+		{"dropped_frames", "Dropped frames", "", "", "total_increasing", "{{ value_json.dropped_frames }}"},
+		{"model_version", "Model version", "", "", "", "{{ value_json.model_version }}"},
+		{"validation_accuracy", "Validation accuracy", "%", "", "measurement",
+			"{{ (value_json.validation_accuracy * 100) | round(1) if value_json.validation_accuracy is not none else none }}"},
+		{"uptime", "Uptime", "s", "duration", "", "{{ value_json.uptime_s | round(0) }}"},
+	}
+	for _, d := range diag {
+		c := component{
+			"name":            d.name,
+			"entity_category": "diagnostic",
+			"state_topic":     t.diagnostics,
+			"value_template":  d.tmpl,
+		}
+		if d.unit != "" {
+			c["unit_of_measurement"] = d.unit
+		}
+		if d.class != "" {
+			c["device_class"] = d.class
+		}
+		if d.stateClass != "" {
+			c["state_class"] = d.stateClass
+		}
+		add(d.key, "sensor", c)
+	}
+	msg := map[string]any{
+		"dev": map[string]any{
+			"ids":  []string{id},
+			"name": "alphad " + cfg.DeviceID,
+			"mf":   "alphad",
+			"mdl":  "alphad camera classifier",
+			"sw":   o.Version,
+		},
+		"o": map[string]any{
+			"name": o.Name,
+			"sw":   o.Version,
+			"url":  o.URL,
+		},
+		"availability": []map[string]string{{
+			"topic":                 t.availability,
+			"payload_available":     payloadOnline,
+			"payload_not_available": payloadOffline,
+		}},
+		"qos":  cfg.QoS,
+		"cmps": cmps,
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(msg); err != nil {
+		return nil, fmt.Errorf("mqtt: encode discovery: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+const (
+	payloadOnline  = "online"
+	payloadOffline = "offline"
+)
