@@ -1,69 +1,510 @@
 package native
 
 // Quantized (uint8/int8) dispatch. The float prepare funcs call these when
-// an op's input is uint8 or int8. They wrap the integer math of package
-// qmath; see the contract at the top of kernel.go.
-//
-// These are stubs until the qmath wrappers land: each reports the op as
-// unsupported.
+// an op's input is uint8 or int8. Each validates the op's types, shapes and
+// quantization parameters, computes the fixed-point multipliers exactly as
+// TFLite's Prepare does, and returns a run function over package qmath;
+// see the contract at the top of kernel.go.
 
-import "github.com/alphad/alphad/pipeline/tflite"
+import (
+	"github.com/alphad/alphad/pipeline/engine/native/qmath"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// qtype maps a tensor type to its qmath type.
+func qtype(p *plan, op *tflite.Operator, t int) (qmath.Type, error) {
+	switch ty := p.tensor(t).Type; ty {
+	case tflite.Uint8:
+		return qmath.Uint8, nil
+	case tflite.Int8:
+		return qmath.Int8, nil
+	default:
+		return 0, p.unsupported(op, "tensor %d (%s) is %s, want uint8 or int8", t, p.tensor(t).Name, ty)
+	}
+}
+
+// qparams returns the per-tensor scale and zero point of tensor t.
+func qparams(p *plan, op *tflite.Operator, t int) (scale float32, zero int32, err error) {
+	q := p.tensor(t).Quant
+	if q == nil || len(q.Scale) != 1 {
+		return 0, 0, p.unsupported(op, "tensor %d (%s) needs per-tensor quantization", t, p.tensor(t).Name)
+	}
+	if len(q.ZeroPoint) > 0 {
+		zero = int32(q.ZeroPoint[0])
+	}
+	if !(q.Scale[0] > 0) {
+		return 0, 0, p.unsupported(op, "tensor %d (%s) has scale %g", t, p.tensor(t).Name, q.Scale[0])
+	}
+	return q.Scale[0], zero, nil
+}
+
+// qtensor is the type, scale and zero point of one per-tensor quantized
+// operand.
+type qtensor struct {
+	typ   qmath.Type
+	scale float32
+	zero  int32
+}
+
+func qinfo(p *plan, op *tflite.Operator, t int) (qtensor, error) {
+	typ, err := qtype(p, op, t)
+	if err != nil {
+		return qtensor{}, err
+	}
+	s, z, err := qparams(p, op, t)
+	if err != nil {
+		return qtensor{}, err
+	}
+	if z < typ.Min() || z > typ.Max() {
+		return qtensor{}, p.unsupported(op, "tensor %d zero point %d out of %s range", t, z, typ)
+	}
+	return qtensor{typ, s, z}, nil
+}
+
+// qact is the clamp range of a fused activation on output o.
+func qact(p *plan, op *tflite.Operator, act tflite.Activation, o qtensor) (lo, hi int32, err error) {
+	lo, hi, ok := qmath.ActivationRange(qmath.Activation(act), o.typ, o.scale, o.zero)
+	if !ok {
+		return 0, 0, p.unsupported(op, "fused activation %d", act)
+	}
+	return lo, hi, nil
+}
+
+// convQuant gathers the quantization of a CONV_2D, DEPTHWISE_CONV_2D or
+// FULLY_CONNECTED: input, output, filter zero points and the multipliers
+// (per channel along axis chanAxis of the filter when it has several
+// scales), and the int32 bias (nil when omitted).
+func convQuant(p *plan, op *tflite.Operator, nOut, chanAxis int, act tflite.Activation) (*qmath.ConvParams, error) {
+	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	it, err := qinfo(p, op, in)
+	if err != nil {
+		return nil, err
+	}
+	ot, err := qinfo(p, op, out)
+	if err != nil {
+		return nil, err
+	}
+	if it.typ != ot.typ {
+		return nil, p.unsupported(op, "input %s, output %s", it.typ, ot.typ)
+	}
+	ft, err := qtype(p, op, filt)
+	if err != nil {
+		return nil, err
+	}
+	if ft != it.typ {
+		return nil, p.unsupported(op, "%s filter with %s input", ft, it.typ)
+	}
+	f := p.tensor(filt)
+	if !f.IsConst() {
+		return nil, p.unsupported(op, "non-constant filter")
+	}
+	fq := f.Quant
+	if fq == nil || len(fq.Scale) == 0 {
+		return nil, p.unsupported(op, "filter has no quantization")
+	}
+	perChannel := len(fq.Scale) > 1
+	if perChannel && (fq.Axis != chanAxis || len(fq.Scale) != nOut) {
+		return nil, p.unsupported(op, "filter has %d scales on axis %d, want %d on axis %d", len(fq.Scale), fq.Axis, nOut, chanAxis)
+	}
+	cp := &qmath.ConvParams{In: it.typ, Filter: ft, Out: ot.typ, InZero: it.zero, OutZero: ot.zero}
+	for i, s := range fq.Scale {
+		var z int32
+		if i < len(fq.ZeroPoint) {
+			z = int32(fq.ZeroPoint[i])
+		}
+		if z < ft.Min() || z > ft.Max() {
+			return nil, p.unsupported(op, "filter zero point %d out of %s range", z, ft)
+		}
+		cp.FilterZero = append(cp.FilterZero, z)
+		cp.Mult = append(cp.Mult, qmath.QuantizeMultiplier(qmath.ConvScale(it.scale, s, ot.scale, perChannel || it.typ == qmath.Int8 && op.Op != tflite.OpFullyConnected)))
+	}
+	if len(op.Inputs) > 2 && op.Inputs[2] >= 0 {
+		b := op.Inputs[2]
+		bt := p.tensor(b)
+		if bt.Type != tflite.Int32 || !bt.IsConst() || bt.NumElements() != nOut {
+			return nil, p.unsupported(op, "bias tensor %d must be %d constant int32 values", b, nOut)
+		}
+		cp.Bias = p.i32(b)
+	}
+	cp.Lo, cp.Hi, err = qact(p, op, act, ot)
+	if err != nil {
+		return nil, err
+	}
+	return cp, nil
+}
+
+// runConv wraps a prepared conv as a runFunc split over the pool in blocks
+// of four output pixels (the GEMM tile height).
+func runConv(p *plan, c *qmath.Conv, dst, src []byte) runFunc {
+	units := c.Units()
+	blocks := (units + 3) / 4
+	fn := func(lo, hi int) { c.Run(dst, src, lo*4, min(hi*4, units)) }
+	return func() { p.pool.run(blocks, fn) }
+}
 
 func prepareQuantConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	if err := p.checkIO(op, 2, 1); err != nil {
+		return nil, err
+	}
+	opts, ok := op.Options.(*tflite.Conv2DOptions)
+	if !ok {
+		return nil, p.unsupported(op, "missing options")
+	}
+	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	n, h, w, cin, ok1 := nhwc(p, in)
+	cout, kh, kw, fcin, ok2 := nhwc(p, filt)
+	if !ok1 || !ok2 {
+		return nil, p.unsupported(op, "input and filter must be 4-D")
+	}
+	if fcin != cin {
+		return nil, p.unsupported(op, "grouped convolution (filter depth %d, input depth %d)", fcin, cin)
+	}
+	wy := newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding)
+	wx := newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding)
+	if err := checkShape(p, op, out, n, wy.out, wx.out, cout); err != nil {
+		return nil, err
+	}
+	cp, err := convQuant(p, op, cout, 0, opts.Activation)
+	if err != nil {
+		return nil, err
+	}
+	cp.Shape = qmath.ConvShape{Batch: n, InH: h, InW: w, InC: cin, OutH: wy.out, OutW: wx.out, OutC: cout,
+		KH: kh, KW: kw, StrideH: wy.stride, StrideW: wx.stride, DilationH: wy.dilation, DilationW: wx.dilation,
+		PadTop: wy.pad, PadLeft: wx.pad}
+	c, err := qmath.NewConv(cp, p.bytes(filt))
+	if err != nil {
+		return nil, p.unsupported(op, "%v", err)
+	}
+	return runConv(p, c, p.bytes(out), p.bytes(in)), nil
 }
 
 func prepareQuantDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	if err := p.checkIO(op, 2, 1); err != nil {
+		return nil, err
+	}
+	opts, ok := op.Options.(*tflite.DepthwiseConv2DOptions)
+	if !ok {
+		return nil, p.unsupported(op, "missing options")
+	}
+	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	n, h, w, cin, ok1 := nhwc(p, in)
+	one, kh, kw, cout, ok2 := nhwc(p, filt)
+	if !ok1 || !ok2 || one != 1 {
+		return nil, p.unsupported(op, "input and filter must be 4-D, filter [1,kh,kw,c]")
+	}
+	mult := max(opts.DepthMultiplier, 1)
+	if cin*mult != cout {
+		// TFLite derives the multiplier from the shapes when the option is 0 or stale.
+		if cout%cin != 0 {
+			return nil, p.unsupported(op, "%d output channels for %d input channels", cout, cin)
+		}
+		mult = cout / cin
+	}
+	wy := newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding)
+	wx := newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding)
+	if err := checkShape(p, op, out, n, wy.out, wx.out, cout); err != nil {
+		return nil, err
+	}
+	cp, err := convQuant(p, op, cout, 3, opts.Activation)
+	if err != nil {
+		return nil, err
+	}
+	cp.Shape = qmath.ConvShape{Batch: n, InH: h, InW: w, InC: cin, OutH: wy.out, OutW: wx.out, OutC: cout,
+		KH: kh, KW: kw, StrideH: wy.stride, StrideW: wx.stride, DilationH: wy.dilation, DilationW: wx.dilation,
+		PadTop: wy.pad, PadLeft: wx.pad}
+	d, err := qmath.NewDepthwise(&qmath.DepthwiseParams{ConvParams: *cp, DepthMultiplier: mult}, p.bytes(filt))
+	if err != nil {
+		return nil, p.unsupported(op, "%v", err)
+	}
+	src, dst := p.bytes(in), p.bytes(out)
+	units := d.Units()
+	fn := func(lo, hi int) { d.Run(dst, src, lo, hi) }
+	return func() { p.pool.run(units, fn) }, nil
 }
 
 func prepareQuantFullyConnected(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	if err := p.checkIO(op, 2, 1); err != nil {
+		return nil, err
+	}
+	act := tflite.ActNone
+	if opts, ok := op.Options.(*tflite.FullyConnectedOptions); ok {
+		act = opts.Activation
+	}
+	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	fs := p.tensor(filt).Shape
+	if len(fs) != 2 {
+		return nil, p.unsupported(op, "filter shape %v, want 2-D", fs)
+	}
+	units, depth := fs[0], fs[1]
+	total := p.tensor(in).NumElements()
+	if depth == 0 || total%depth != 0 {
+		return nil, p.unsupported(op, "input of %d values for depth %d", total, depth)
+	}
+	batch := total / depth
+	if p.tensor(out).NumElements() != batch*units {
+		return nil, p.unsupported(op, "output shape %v, want %d×%d values", p.tensor(out).Shape, batch, units)
+	}
+	cp, err := convQuant(p, op, units, 0, act)
+	if err != nil {
+		return nil, err
+	}
+	cp.Shape = qmath.ConvShape{Batch: batch, InH: 1, InW: 1, InC: depth, OutH: 1, OutW: 1, OutC: units,
+		KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1}
+	c, err := qmath.NewConv(cp, p.bytes(filt))
+	if err != nil {
+		return nil, p.unsupported(op, "%v", err)
+	}
+	return runConv(p, c, p.bytes(out), p.bytes(in)), nil
 }
 
 func prepareQuantAdd(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	if err := p.checkIO(op, 2, 1); err != nil {
+		return nil, err
+	}
+	act := tflite.ActNone
+	if opts, ok := op.Options.(*tflite.AddOptions); ok {
+		act = opts.Activation
+	}
+	a, b, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	var q [3]qtensor
+	for i, t := range []int{a, b, out} {
+		var err error
+		if q[i], err = qinfo(p, op, t); err != nil {
+			return nil, err
+		}
+	}
+	if q[0].typ != q[2].typ || q[1].typ != q[2].typ {
+		return nil, p.unsupported(op, "mixed types %s + %s -> %s", q[0].typ, q[1].typ, q[2].typ)
+	}
+	n := p.tensor(out).NumElements()
+	if p.tensor(a).NumElements() != n || p.tensor(b).NumElements() != n {
+		return nil, p.unsupported(op, "broadcasting %v + %v", p.tensor(a).Shape, p.tensor(b).Shape)
+	}
+	lo, hi, err := qact(p, op, act, q[2])
+	if err != nil {
+		return nil, err
+	}
+	params := qmath.NewAddParams(q[0].typ, q[1].typ, q[2].typ, q[0].scale, q[1].scale, q[2].scale, q[0].zero, q[1].zero, q[2].zero, lo, hi)
+	da, db, dst := p.bytes(a), p.bytes(b), p.bytes(out)
+	const chunk = 4096
+	fn := func(lo, hi int) {
+		s, e := lo*chunk, min(hi*chunk, n)
+		qmath.Add(dst[s:e], da[s:e], db[s:e], &params)
+	}
+	parts := (n + chunk - 1) / chunk
+	return func() { p.pool.run(parts, fn) }, nil
 }
 
 func prepareQuantMul(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	return nil, p.unsupported(op, "quantized MUL not implemented")
 }
 
 func prepareQuantMean(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	if err := p.checkIO(op, 2, 1); err != nil {
+		return nil, err
+	}
+	in, axesT, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	it, err := qinfo(p, op, in)
+	if err != nil {
+		return nil, err
+	}
+	ot, err := qinfo(p, op, out)
+	if err != nil {
+		return nil, err
+	}
+	if it.typ != ot.typ {
+		return nil, p.unsupported(op, "input %s, output %s", it.typ, ot.typ)
+	}
+	shape := p.tensor(in).Shape
+	reduce, err := reduceAxes(p, op, axesT, len(shape))
+	if err != nil {
+		return nil, err
+	}
+	// The reduced axes must be one contiguous run: [outer, reduce, inner].
+	first, last := -1, -1
+	for d, r := range reduce {
+		if r {
+			if first < 0 {
+				first = d
+			} else if last != d-1 {
+				return nil, p.unsupported(op, "non-contiguous axes")
+			}
+			last = d
+		}
+	}
+	if first < 0 {
+		return nil, p.unsupported(op, "no axes")
+	}
+	mp := &qmath.MeanParams{In: it.typ, Out: ot.typ, InScale: it.scale, OutScale: ot.scale, InZero: it.zero, OutZero: ot.zero,
+		Outer: 1, Reduce: 1, Inner: 1}
+	for d, n := range shape {
+		switch {
+		case d < first:
+			mp.Outer *= n
+		case d <= last:
+			mp.Reduce *= n
+		default:
+			mp.Inner *= n
+		}
+	}
+	if p.tensor(out).NumElements() != mp.Outer*mp.Inner {
+		return nil, p.unsupported(op, "output shape %v", p.tensor(out).Shape)
+	}
+	keep := false
+	if o, ok := op.Options.(*tflite.ReducerOptions); ok {
+		keep = o.KeepDims
+	}
+	hw := keep && len(shape) == 4 && first == 1 && last == 2
+	mp.Mode = qmath.MeanModeFor(hw, it.scale == ot.scale && it.zero == ot.zero)
+	src, dst := p.bytes(in), p.bytes(out)
+	if err := qmath.Mean(dst, src, mp); err != nil {
+		return nil, p.unsupported(op, "%v", err)
+	}
+	return func() { _ = qmath.Mean(dst, src, mp) }, nil
+}
+
+// prepareQuantPool2D is shared by AVERAGE_POOL_2D and MAX_POOL_2D.
+func prepareQuantPool2D(p *plan, op *tflite.Operator, kernel func(dst, src []byte, t qmath.Type, s *qmath.PoolShape, lo, hi int32, y0, y1 int)) (runFunc, error) {
+	if err := p.checkIO(op, 1, 1); err != nil {
+		return nil, err
+	}
+	opts, ok := op.Options.(*tflite.Pool2DOptions)
+	if !ok {
+		return nil, p.unsupported(op, "missing options")
+	}
+	in, out := op.Inputs[0], op.Outputs[0]
+	it, err := qinfo(p, op, in)
+	if err != nil {
+		return nil, err
+	}
+	ot, err := qinfo(p, op, out)
+	if err != nil {
+		return nil, err
+	}
+	if it != ot {
+		return nil, p.unsupported(op, "input and output quantization differ")
+	}
+	n, h, w, c, ok := nhwc(p, in)
+	if !ok {
+		return nil, p.unsupported(op, "input must be 4-D")
+	}
+	wy := newWindow(h, opts.FilterHeight, opts.StrideH, 1, opts.Padding)
+	wx := newWindow(w, opts.FilterWidth, opts.StrideW, 1, opts.Padding)
+	if err := checkShape(p, op, out, n, wy.out, wx.out, c); err != nil {
+		return nil, err
+	}
+	lo, hi, err := qact(p, op, opts.Activation, ot)
+	if err != nil {
+		return nil, err
+	}
+	s := &qmath.PoolShape{Batch: n, InH: h, InW: w, C: c, OutH: wy.out, OutW: wx.out, KH: opts.FilterHeight, KW: opts.FilterWidth,
+		StrideH: wy.stride, StrideW: wx.stride, PadTop: wy.pad, PadLeft: wx.pad}
+	src, dst := p.bytes(in), p.bytes(out)
+	fn := func(y0, y1 int) { kernel(dst, src, it.typ, s, lo, hi, y0, y1) }
+	return func() { p.pool.run(wy.out, fn) }, nil
 }
 
 func prepareQuantAveragePool2D(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	return prepareQuantPool2D(p, op, qmath.AveragePool)
 }
 
 func prepareQuantMaxPool2D(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	return prepareQuantPool2D(p, op, qmath.MaxPool)
 }
 
 func prepareQuantSoftmax(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	if err := p.checkIO(op, 1, 1); err != nil {
+		return nil, err
+	}
+	in, out := op.Inputs[0], op.Outputs[0]
+	it, err := qinfo(p, op, in)
+	if err != nil {
+		return nil, err
+	}
+	ot, err := qinfo(p, op, out)
+	if err != nil {
+		return nil, err
+	}
+	if it.typ != ot.typ {
+		return nil, p.unsupported(op, "input %s, output %s", it.typ, ot.typ)
+	}
+	// TFLite requires the output to cover [0, 1) in steps of 1/256.
+	if ot.scale != 1.0/256 || ot.zero != ot.typ.Min() {
+		return nil, p.unsupported(op, "output scale %g zero point %d, want 1/256 and %d", ot.scale, ot.zero, ot.typ.Min())
+	}
+	shape := p.tensor(in).Shape
+	if len(shape) == 0 || p.tensor(out).NumElements() != p.tensor(in).NumElements() {
+		return nil, p.unsupported(op, "input shape %v, output shape %v", shape, p.tensor(out).Shape)
+	}
+	beta := float32(1)
+	if o, ok := op.Options.(*tflite.SoftmaxOptions); ok {
+		beta = o.Beta
+	}
+	depth := shape[len(shape)-1]
+	s := qmath.NewSoftmax(it.typ, ot.typ, it.scale, beta, ot.scale, ot.zero)
+	src, dst := p.bytes(in), p.bytes(out)
+	if err := s.Run(dst, src, depth); err != nil {
+		return nil, p.unsupported(op, "%v", err)
+	}
+	return func() { _ = s.Run(dst, src, depth) }, nil
 }
 
 func prepareQuantConcatenation(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	return nil, p.unsupported(op, "quantized CONCATENATION not implemented")
 }
 
 // prepareQuantRelu handles RELU and RELU6 (op.Op tells which).
 func prepareQuantRelu(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	in, out := op.Inputs[0], op.Outputs[0]
+	it, err := qinfo(p, op, in)
+	if err != nil {
+		return nil, err
+	}
+	ot, err := qinfo(p, op, out)
+	if err != nil {
+		return nil, err
+	}
+	if it.typ != ot.typ || p.tensor(in).NumElements() != p.tensor(out).NumElements() {
+		return nil, p.unsupported(op, "input %s %v, output %s %v", it.typ, p.tensor(in).Shape, ot.typ, p.tensor(out).Shape)
+	}
+	act := tflite.ActRelu
+	if op.Op == tflite.OpRelu6 {
+		act = tflite.ActRelu6
+	}
+	lo, hi, err := qact(p, op, act, ot)
+	if err != nil {
+		return nil, err
+	}
+	rp := &qmath.ReluParams{T: it.typ, InZero: it.zero, OutZero: ot.zero,
+		Mult: qmath.QuantizeMultiplier(float64(it.scale) / float64(ot.scale)), Lo: lo, Hi: hi}
+	src, dst := p.bytes(in), p.bytes(out)
+	return func() { qmath.Relu(dst, src, rp) }, nil
 }
 
 func prepareQuantLogistic(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	return nil, p.unsupported(op, "quantized LOGISTIC not implemented")
 }
 
 func prepareQuantHardSwish(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	return nil, p.unsupported(op, "quantized HARD_SWISH not implemented")
 }
 
 // prepareQuantRequantize handles QUANTIZE from uint8/int8 to uint8/int8
 // (QUANTIZE from float32 and DEQUANTIZE are float kernels).
 func prepareQuantRequantize(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized kernel not implemented")
+	in, out := op.Inputs[0], op.Outputs[0]
+	it, err := qinfo(p, op, in)
+	if err != nil {
+		return nil, err
+	}
+	ot, err := qinfo(p, op, out)
+	if err != nil {
+		return nil, err
+	}
+	if p.tensor(in).NumElements() != p.tensor(out).NumElements() {
+		return nil, p.unsupported(op, "input shape %v, output shape %v", p.tensor(in).Shape, p.tensor(out).Shape)
+	}
+	rp := qmath.NewRequantizeParams(it.typ, ot.typ, it.scale, ot.scale, it.zero, ot.zero)
+	src, dst := p.bytes(in), p.bytes(out)
+	return func() { qmath.Requantize(dst, src, &rp) }, nil
 }

@@ -354,3 +354,15 @@ func kernel4x4(acc *[8]uint64, a0, a1, a2, a3 []byte, w [][2]uint64) {
 	acc[0], acc[1], acc[2], acc[3] = s00, s01, s10, s11
 	acc[4], acc[5], acc[6], acc[7] = s20, s21, s30, s31
 }
+
+// ConvScale is the real multiplier inScale·filterScale/outScale as TFLite
+// computes it: per-channel (and int8) kernels multiply in double
+// precision; the legacy per-tensor path (uint8 CONV_2D and
+// DEPTHWISE_CONV_2D, FULLY_CONNECTED) multiplies the two float32 scales in
+// float32 first.
+func ConvScale(inScale, filterScale, outScale float32, perChannel bool) float64 {
+	if perChannel {
+		return float64(inScale) * float64(filterScale) / float64(outScale)
+	}
+	return float64(inScale*filterScale) / float64(outScale)
+}

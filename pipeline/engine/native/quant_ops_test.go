@@ -1,0 +1,213 @@
+package native
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/alphad/alphad/internal/testshared"
+	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// maxLSB is the tolerance against the real TFLite runtime on quantized
+// outputs: TFLite's own builds differ by a few units in the last place.
+const maxLSB = 2
+
+// quantGoldens are the uint8 rows of shared/golden/MANIFEST.tsv.
+func quantGoldens(t *testing.T) [][3]string {
+	t.Helper()
+	f, err := os.Open(testshared.Path(t, "golden", "MANIFEST.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows [][3]string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		c := strings.Split(sc.Text(), "\t")
+		if len(c) < 6 || c[0] == "model" || !strings.HasPrefix(c[3], "uint8") {
+			continue
+		}
+		rows = append(rows, [3]string{c[0], c[2], c[4]})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// runModel runs model path on input with the native engine.
+func runModel(t testing.TB, m *tflite.Model, input []byte, threads int) []byte {
+	t.Helper()
+	e, err := New(m, engine.Options{Threads: threads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if len(input) != len(e.Input(0)) {
+		t.Fatalf("input has %d bytes, model wants %d", len(input), len(e.Input(0)))
+	}
+	copy(e.Input(0), input)
+	if err := e.Invoke(); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(e.Output(0))
+}
+
+// compareQuant reports the largest absolute difference between two
+// quantized outputs and whether their argmax agree.
+func compareQuant(got, want []byte, signed bool) (maxDiff, at int, sameArgmax bool) {
+	val := func(b byte) int {
+		if signed {
+			return int(int8(b))
+		}
+		return int(b)
+	}
+	ag, aw := 0, 0
+	for i := range want {
+		d := val(got[i]) - val(want[i])
+		if d < 0 {
+			d = -d
+		}
+		if d > maxDiff {
+			maxDiff, at = d, i
+		}
+		if val(got[i]) > val(got[ag]) {
+			ag = i
+		}
+		if val(want[i]) > val(want[aw]) {
+			aw = i
+		}
+	}
+	return maxDiff, at, ag == aw
+}
+
+func TestQuantGolden(t *testing.T) {
+	rows := quantGoldens(t)
+	if len(rows) == 0 {
+		t.Fatal("no uint8 rows in MANIFEST.tsv")
+	}
+	models := map[string]*tflite.Model{}
+	worst := map[string]int{}
+	for _, r := range rows {
+		name := filepath.Base(r[0]) + "/" + filepath.Base(r[1])
+		t.Run(name, func(t *testing.T) {
+			m := models[r[0]]
+			if m == nil {
+				var err error
+				if m, err = tflite.ReadFile(testshared.Path(t, r[0])); err != nil {
+					t.Fatal(err)
+				}
+				models[r[0]] = m
+			}
+			in, err := os.ReadFile(testshared.Path(t, "golden", r[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(testshared.Path(t, "golden", r[2]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runModel(t, m, in, 2)
+			d, at, same := compareQuant(got, want, m.Output(0).Type == tflite.Int8)
+			worst[r[0]] = max(worst[r[0]], d)
+			t.Logf("max |diff| %d LSB at %d (got %d, want %d), argmax equal %v", d, at, got[at], want[at], same)
+			if d > maxLSB || !same {
+				t.Errorf("max |diff| %d LSB at %d (got %d, want %d), argmax equal %v", d, at, got[at], want[at], same)
+			}
+		})
+	}
+	for m, d := range worst {
+		t.Logf("%s: largest difference %d LSB", filepath.Base(m), d)
+	}
+}
+
+// pngRGB decodes a PNG into packed RGB bytes.
+func pngRGB(t *testing.T, path string) (rgb []byte, w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b := img.Bounds()
+	rgb = make([]byte, 0, b.Dx()*b.Dy()*3)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bb, _ := img.At(x, y).RGBA()
+			rgb = append(rgb, byte(r>>8), byte(g>>8), byte(bb>>8))
+		}
+	}
+	_ = image.Point{}
+	return rgb, b.Dx(), b.Dy()
+}
+
+// oracle runs the real TFLite runtime on one input.
+func oracle(t *testing.T, model string, input []byte) []byte {
+	t.Helper()
+	js := testshared.Oracle(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.raw")
+	if err := os.WriteFile(in, input, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", js, model, in, "--out="+out, "--threads=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("oracle: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestQuantTeachableMachine compares the real Teachable Machine uint8
+// export (int8 per-channel inside) with the real TFLite runtime on the
+// webcam frames it was trained on.
+func TestQuantTeachableMachine(t *testing.T) {
+	model := testshared.Path(t, "teachable-machine", "rpi4-coral-uint8", "model.tflite")
+	m, err := tflite.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := filepath.Glob(testshared.Path(t, "datasets", "tm_webcam_face_hand", "*", "*.png"))
+	if err != nil || len(frames) == 0 {
+		t.Fatalf("no frames (%v)", err)
+	}
+	if testing.Short() {
+		frames = frames[:2]
+	}
+	worst := 0
+	for _, fr := range frames {
+		t.Run(filepath.Base(filepath.Dir(fr))+"/"+filepath.Base(fr), func(t *testing.T) {
+			rgb, w, h := pngRGB(t, fr)
+			if w != 224 || h != 224 {
+				t.Fatalf("frame is %dx%d, want 224x224", w, h)
+			}
+			want := oracle(t, model, rgb)
+			got := runModel(t, m, rgb, 1)
+			d, at, same := compareQuant(got, want, false)
+			worst = max(worst, d)
+			msg := fmt.Sprintf("got %v, want %v: max |diff| %d LSB at %d, argmax equal %v", got, want, d, at, same)
+			if d > maxLSB || !same {
+				t.Error(msg)
+			} else {
+				t.Log(msg)
+			}
+		})
+	}
+	t.Logf("teachable machine: largest difference %d LSB over %d frames", worst, len(frames))
+}
