@@ -201,6 +201,10 @@ func (m *Model) validateOptions(op *Operator) error {
 			return fmt.Errorf("axis %d out of range for rank %d", o.Axis, r)
 		}
 		return checkAct(o.Activation)
+	case *SoftmaxOptions:
+		if b := float64(o.Beta); math.IsNaN(b) || math.IsInf(b, 0) {
+			return fmt.Errorf("softmax beta %v is not finite", o.Beta)
+		}
 	case *SqueezeOptions:
 		r := len(m.Tensors[op.Inputs[0]].Shape)
 		for _, d := range o.SqueezeDims {
