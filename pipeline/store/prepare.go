@@ -1,0 +1,125 @@
+package store
+
+import (
+	"fmt"
+	"image"
+	"image/draw"
+	"math"
+
+	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// Prepare turns a stored sample image into a filler of the backbone's
+// input tensor. ImageFill is the default; the daemon may pass the camera
+// pipeline's own so that training and live classification match.
+type Prepare func(img image.Image) head.Fill
+
+// CenterCrop returns the largest centred square of img resized to
+// size×size with bilinear interpolation (half-pixel centres), as RGBA:
+// what Teachable Machine does to a frame before the model.
+func CenterCrop(img image.Image, size int) *image.RGBA {
+	src := toRGBA(img)
+	b := src.Bounds()
+	side := min(b.Dx(), b.Dy())
+	x0 := b.Min.X + (b.Dx()-side)/2
+	y0 := b.Min.Y + (b.Dy()-side)/2
+	return resize(src, image.Rect(x0, y0, x0+side, y0+side), size, size)
+}
+
+// Mirror returns img flipped left-right.
+func Mirror(img image.Image) *image.RGBA {
+	src := toRGBA(img)
+	b := src.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := range b.Dy() {
+		s := src.Pix[(y)*src.Stride:]
+		d := dst.Pix[y*dst.Stride:]
+		w := b.Dx()
+		for x := range w {
+			copy(d[4*x:4*x+4], s[4*(w-1-x):4*(w-1-x)+4])
+		}
+	}
+	return dst
+}
+
+func toRGBA(img image.Image) *image.RGBA {
+	if r, ok := img.(*image.RGBA); ok && r.Bounds().Min == (image.Point{}) {
+		return r
+	}
+	b := img.Bounds()
+	r := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(r, r.Bounds(), img, b.Min, draw.Src)
+	return r
+}
+
+// resize scales the rect part of src to w×h bilinearly.
+func resize(src *image.RGBA, rect image.Rectangle, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	sw, sh := rect.Dx(), rect.Dy()
+	if sw == w && sh == h {
+		for y := range h {
+			copy(dst.Pix[y*dst.Stride:y*dst.Stride+4*w], src.Pix[(rect.Min.Y+y)*src.Stride+4*rect.Min.X:])
+		}
+		return dst
+	}
+	sx, sy := float64(sw)/float64(w), float64(sh)/float64(h)
+	for y := range h {
+		fy := math.Max((float64(y)+0.5)*sy-0.5, 0)
+		y0 := min(int(fy), sh-1)
+		y1 := min(y0+1, sh-1)
+		wy := float32(fy - float64(y0))
+		r0 := src.Pix[(rect.Min.Y+y0)*src.Stride:]
+		r1 := src.Pix[(rect.Min.Y+y1)*src.Stride:]
+		for x := range w {
+			fx := math.Max((float64(x)+0.5)*sx-0.5, 0)
+			x0 := min(int(fx), sw-1)
+			x1 := min(x0+1, sw-1)
+			wx := float32(fx - float64(x0))
+			a, b := 4*(rect.Min.X+x0), 4*(rect.Min.X+x1)
+			d := dst.Pix[y*dst.Stride+4*x:]
+			for c := range 4 {
+				top := float32(r0[a+c]) + wx*(float32(r0[b+c])-float32(r0[a+c]))
+				bot := float32(r1[a+c]) + wx*(float32(r1[b+c])-float32(r1[a+c]))
+				d[c] = uint8(top + wy*(bot-top) + 0.5)
+			}
+		}
+	}
+	return dst
+}
+
+// ImageFill resizes img (center crop) to the input tensor's [1,H,W,3]
+// shape and writes it: float32 as x/127.5−1, uint8 as the raw pixels (how
+// Teachable Machine's and Google's quantized models read them), int8 as
+// pixel−128.
+func ImageFill(img image.Image) head.Fill {
+	return func(dst []byte, t *tflite.Tensor) error {
+		if len(t.Shape) != 4 || t.Shape[0] != 1 || t.Shape[3] != 3 || t.Shape[1] != t.Shape[2] {
+			return fmt.Errorf("store: input shape %v: want [1,S,S,3]", t.Shape)
+		}
+		s := t.Shape[1]
+		rgba := CenterCrop(img, s)
+		n := 0
+		for y := range s {
+			row := rgba.Pix[y*rgba.Stride:]
+			for x := range s {
+				for c := range 3 {
+					v := row[4*x+c]
+					switch t.Type {
+					case tflite.Float32:
+						f := math.Float32bits(float32(v)/127.5 - 1)
+						dst[4*n], dst[4*n+1], dst[4*n+2], dst[4*n+3] = byte(f), byte(f>>8), byte(f>>16), byte(f>>24)
+					case tflite.Uint8:
+						dst[n] = v
+					case tflite.Int8:
+						dst[n] = byte(int8(int(v) - 128))
+					default:
+						return fmt.Errorf("store: input type %s not supported", t.Type)
+					}
+					n++
+				}
+			}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,219 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"slices"
+
+	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// Progress reports training progress: first the embedding of samples not
+// in the cache (Phase "embed", Done of Total), then one event per epoch
+// (Phase "train", Epoch set).
+type Progress struct {
+	Phase       string
+	Done, Total int
+	Epoch       *head.Epoch
+}
+
+// Skipped is a sample left out of training, with the reason.
+type Skipped struct {
+	ID  string
+	Err error
+}
+
+// ErrTooFewClasses and ErrEmptyClass reject a dataset before any work.
+var (
+	ErrTooFewClasses = errors.New("need at least 2 classes with samples")
+	ErrEmptyClass    = errors.New("class has no samples")
+)
+
+// CheckDataset returns the classes to train on, or an error when there
+// are fewer than 2 classes or a class has no samples.
+func CheckDataset(st *Store) ([]string, error) {
+	classes := st.Classes()
+	counts := st.Counts()
+	if len(classes) < 2 {
+		return nil, fmt.Errorf("store: %d class(es): %w", len(classes), ErrTooFewClasses)
+	}
+	for _, c := range classes {
+		if counts[c] == 0 {
+			return nil, fmt.Errorf("store: class %q: %w (add samples or delete the class)", c, ErrEmptyClass)
+		}
+	}
+	return classes, nil
+}
+
+// Embed returns the training samples of st with their embeddings under
+// backbone bb, computing (with prep) and caching the ones the cache lacks.
+// With flip, the mirrored image is embedded too, as a training view.
+// Samples whose image cannot be read are skipped and listed.
+func Embed(ctx context.Context, st *Store, cache *EmbeddingCache, bb *head.Backbone, prep Prepare, flip bool, progress func(Progress)) ([]head.Sample, []string, []Skipped, error) {
+	if cache.Dim() != bb.Dim() {
+		return nil, nil, nil, fmt.Errorf("store: embedding cache has dim %d, backbone %d", cache.Dim(), bb.Dim())
+	}
+	classes, err := CheckDataset(st)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	samples := st.Samples()
+	views := []int{ViewPlain}
+	if flip {
+		views = append(views, ViewFlipped)
+	}
+	missing := 0
+	for _, sm := range samples {
+		for _, v := range views {
+			if _, ok := cache.Get(sm.ID, v); !ok {
+				missing++
+			}
+		}
+	}
+	done := 0
+	report := func() {
+		if progress != nil && missing > 0 {
+			progress(Progress{Phase: "embed", Done: done, Total: missing})
+		}
+	}
+	report()
+	var out []head.Sample
+	var skipped []Skipped
+	for _, sm := range samples {
+		if err := ctx.Err(); err != nil {
+			cache.Flush()
+			return nil, nil, nil, fmt.Errorf("store: embed: %w", err)
+		}
+		vecs, err := embedSample(st, cache, bb, prep, sm.ID, views, &done, report)
+		if err != nil {
+			if errors.Is(err, head.ErrClosed) {
+				return nil, nil, nil, err
+			}
+			skipped = append(skipped, Skipped{ID: sm.ID, Err: err})
+			continue
+		}
+		out = append(out, head.Sample{Label: slices.Index(classes, sm.Label), X: vecs[0], Views: vecs[1:]})
+	}
+	if err := cache.Flush(); err != nil {
+		return nil, nil, nil, err
+	}
+	// Skipped images may have emptied a class.
+	seen := make([]bool, len(classes))
+	for _, s := range out {
+		seen[s.Label] = true
+	}
+	for i, ok := range seen {
+		if !ok {
+			return nil, nil, skipped, fmt.Errorf("store: class %q: %w (all its images were skipped)", classes[i], ErrEmptyClass)
+		}
+	}
+	return out, classes, skipped, nil
+}
+
+func embedSample(st *Store, cache *EmbeddingCache, bb *head.Backbone, prep Prepare, id string, views []int, done *int, report func()) ([][]float32, error) {
+	vecs := make([][]float32, len(views))
+	var img image.Image
+	for i, v := range views {
+		if e, ok := cache.Get(id, v); ok {
+			vecs[i] = e
+			continue
+		}
+		if img == nil {
+			var err error
+			if img, err = st.Image(id); err != nil {
+				return nil, err
+			}
+		}
+		src := img
+		if v == ViewFlipped {
+			src = Mirror(img)
+		}
+		e := make([]float32, bb.Dim())
+		if err := bb.Embed(e, prep(src)); err != nil {
+			return nil, fmt.Errorf("store: embed sample %s: %w", id, err)
+		}
+		if err := cache.Put(id, v, e); err != nil {
+			return nil, err
+		}
+		vecs[i] = e
+		*done++
+		report()
+	}
+	return vecs, nil
+}
+
+
+// TrainOptions configure Train.
+type TrainOptions struct {
+	Backbone       []byte // the backbone .tflite (features model or full classifier, cut at its pool)
+	BackboneSource string // where it came from, for the record
+	NewEngine      engine.New
+	Engine         engine.Options
+	Prepare        Prepare // nil: ImageFill
+	Config         head.Config
+	Flip           bool // also train on mirrored images
+	Progress       func(Progress)
+}
+
+// Train embeds the samples of st (using and filling the cache), trains a
+// head and commits it as the new current version. Images that cannot be
+// read are skipped and returned; bad datasets (fewer than 2 classes, an
+// empty class) fail before any work and change nothing.
+func Train(ctx context.Context, stateDir string, st *Store, opts TrainOptions) (Version, []Skipped, error) {
+	if err := opts.Config.Validate(); err != nil {
+		return Version{}, nil, err
+	}
+	if _, err := CheckDataset(st); err != nil {
+		return Version{}, nil, err
+	}
+	if opts.Prepare == nil {
+		opts.Prepare = ImageFill
+	}
+	full, err := tflite.Parse(opts.Backbone)
+	if err != nil {
+		return Version{}, nil, fmt.Errorf("store: backbone %s: %w", opts.BackboneSource, err)
+	}
+	fm, _, err := head.FeatureModel(full)
+	if err != nil {
+		return Version{}, nil, err
+	}
+	models, err := OpenModels(stateDir)
+	if err != nil {
+		return Version{}, nil, err
+	}
+	hash := HashBytes(opts.Backbone)
+	bb, err := head.NewBackbone(fm, hash, opts.NewEngine, opts.Engine)
+	if err != nil {
+		return Version{}, nil, err
+	}
+	defer bb.Close()
+	cache, err := Embeddings(stateDir, hash, bb.Dim())
+	if err != nil {
+		return Version{}, nil, err
+	}
+	defer cache.Close()
+	samples, classes, skipped, err := Embed(ctx, st, cache, bb, opts.Prepare, opts.Flip, opts.Progress)
+	if err != nil {
+		return Version{}, skipped, err
+	}
+	var progress func(head.Epoch)
+	if opts.Progress != nil {
+		progress = func(e head.Epoch) { opts.Progress(Progress{Phase: "train", Done: e.Epoch, Total: e.Epochs, Epoch: &e}) }
+	}
+	h, rep, err := head.Train(ctx, samples, len(classes), opts.Config, progress)
+	if err != nil {
+		return Version{}, skipped, err
+	}
+	ref, err := models.PutBackbone(opts.Backbone, opts.BackboneSource)
+	if err != nil {
+		return Version{}, skipped, err
+	}
+	cfg := opts.Config
+	v, err := models.Commit(Version{Kind: KindHead, Labels: classes, Backbone: ref, Config: &cfg, Report: rep,
+		Samples: len(samples), Source: "train"}, h)
+	return v, skipped, err
+}
