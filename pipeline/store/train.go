@@ -146,7 +146,6 @@ func embedSample(st *Store, cache *EmbeddingCache, bb *head.Backbone, prep Prepa
 	return vecs, nil
 }
 
-
 // TrainOptions configure Train.
 type TrainOptions struct {
 	Backbone       []byte // the backbone .tflite (features model or full classifier, cut at its pool)
