@@ -21,8 +21,8 @@ const (
 	Idle                     // heartbeat (two 100 ms beats every 2 s), or dark with idle: off
 	Recording                // slow blink: 500 ms on, 500 ms off
 	Training                 // fast blink: 100 ms on, 100 ms off
-	Success                  // one-shot: one 1 s pulse, 300 ms dark
-	Error                    // one-shot: three 150 ms blinks, 500 ms dark
+	Success                  // one-shot: 200 ms dark, one 1 s pulse, 300 ms dark
+	Error                    // one-shot: three 150 ms blinks 150 ms apart, 500 ms dark
 )
 
 func (p Pattern) String() string {
@@ -57,7 +57,8 @@ type step struct {
 const ms = time.Millisecond
 
 // steps is the pattern table. An empty table is a steady off; steady
-// patterns loop, one-shots end.
+// patterns loop, one-shots end. One-shots start dark so their pulses stand
+// out from whatever was showing.
 func (l *LED) steps(p Pattern) []step {
 	switch p {
 	case Idle:
@@ -70,9 +71,9 @@ func (l *LED) steps(p Pattern) []step {
 	case Training:
 		return []step{{true, 100 * ms}, {false, 100 * ms}}
 	case Success:
-		return []step{{true, 1000 * ms}, {false, 300 * ms}}
+		return []step{{false, 200 * ms}, {true, 1000 * ms}, {false, 300 * ms}}
 	case Error:
-		return []step{{true, 150 * ms}, {false, 150 * ms}, {true, 150 * ms}, {false, 150 * ms}, {true, 150 * ms}, {false, 500 * ms}}
+		return []step{{false, 150 * ms}, {true, 150 * ms}, {false, 150 * ms}, {true, 150 * ms}, {false, 150 * ms}, {true, 150 * ms}, {false, 500 * ms}}
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ type rig struct {
 	t    *testing.T
 	clk  *paneltest.Clock
 	pins []*paneltest.Pin
-	led  *paneltest.Out
+	led  *paneltest.Recorder
 	p    *panel.Panel
 	done chan error
 }
@@ -38,7 +38,7 @@ func newRig(t *testing.T, cfg panel.Config) *rig {
 		pins.Buttons = append(pins.Buttons, pin)
 	}
 	if cfg.LED.Pin != "" {
-		r.led = paneltest.NewOut(cfg.LED.Pin, 27, r.clk)
+		r.led = paneltest.NewRecorder(cfg.LED.Pin, 27, r.clk)
 		pins.LED = r.led
 	}
 	p, err := panel.New(cfg, pins, panel.Options{Clock: r.clk, Wake: 20 * time.Millisecond})

@@ -156,15 +156,15 @@ func (p *Pin) Edge(l gpio.Level) {
 // Level is the line's current level.
 func (p *Pin) Level() gpio.Level { return p.Pin.Read() }
 
-// Change is one level written to an Out pin.
+// Change is one level written to a Recorder.
 type Change struct {
 	At    time.Duration // since Epoch()
 	Level gpio.Level
 }
 
-// Out is an output pin that records every level written with the clock's
-// time. Create it with NewOut.
-type Out struct {
+// Recorder is an output pin that records every level written with the clock's
+// time. Create it with NewRecorder.
+type Recorder struct {
 	gpiotest.Pin
 	Clock *Clock
 
@@ -172,13 +172,13 @@ type Out struct {
 	changes []Change
 }
 
-// NewOut returns an output named name recording with clock.
-func NewOut(name string, n int, clock *Clock) *Out {
-	return &Out{Pin: gpiotest.Pin{N: name, Num: n}, Clock: clock}
+// NewRecorder returns an output named name recording with clock.
+func NewRecorder(name string, n int, clock *Clock) *Recorder {
+	return &Recorder{Pin: gpiotest.Pin{N: name, Num: n}, Clock: clock}
 }
 
 // Out implements gpio.PinOut.
-func (o *Out) Out(l gpio.Level) error {
+func (o *Recorder) Out(l gpio.Level) error {
 	o.mu.Lock()
 	o.changes = append(o.changes, Change{At: o.Clock.Since(), Level: l})
 	o.mu.Unlock()
@@ -186,7 +186,7 @@ func (o *Out) Out(l gpio.Level) error {
 }
 
 // Changes returns the recorded levels and forgets them.
-func (o *Out) Changes() []Change {
+func (o *Recorder) Changes() []Change {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	c := o.changes
