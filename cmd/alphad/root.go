@@ -57,6 +57,7 @@ func newRootCmd(d *deps) *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(d),
 		newConfigCmd(d),
+		newModelCmd(d),
 	)
 	return root
 }
