@@ -1,12 +1,15 @@
 package mqtt_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,4 +138,162 @@ func TestRoundTrip(t *testing.T) {
 
 	c.Close()
 	sub.Wait("alphad/pi1/availability", 5*time.Second, func(m mqtttest.Message) bool { return string(m.Payload) == "offline" })
+}
+
+func TestBrokerRestart(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	users := map[string]string{"alphad": "pw", "sub": "subpw"}
+	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{Users: users})
+	subURL := strings.Replace(b.URL, "mqtt://", "mqtt://sub:subpw@", 1)
+	cfg := testConfig(b.URL)
+	cfg.Username, cfg.Password = "alphad", "pw"
+	c, err := mqtt.New(cfg, deterministic(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := []string{"a", "b"}
+	state := func(label string, seq uint64) mqtt.State {
+		return mqtt.State{Label: label, Confidence: 1, Classes: classes, Scores: []float32{1, 0}, Seq: seq}
+	}
+	runClient(t, c)
+	sub := mqtttest.Subscribe(t, subURL, "alphad/pi1/#")
+	c.PublishState(state("a", 1))
+	sub.Wait("alphad/pi1/state", 5*time.Second, nil)
+	sub.Close()
+
+	b.Kill()
+	// While the broker is down publishing must return at once; events
+	// beyond the queue size (4) are dropped and counted.
+	start := time.Now()
+	for i := range 20 {
+		c.PublishState(state([]string{"a", "b"}[(i+1)%2], uint64(2+i)))
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("20 PublishState calls with the broker down took %v", d)
+	}
+	// Restart without the client's user so that the test subscriber is in
+	// place before the client gets back (events are not retained).
+	b.SetUsers(map[string]string{"sub": "subpw"})
+	b.Start()
+	sub = mqtttest.Subscribe(t, subURL, "alphad/pi1/#", "homeassistant/#")
+	b.SetUsers(users)
+
+	sub.Wait("alphad/pi1/availability", 10*time.Second, func(m mqtttest.Message) bool { return string(m.Payload) == "online" })
+	sub.Wait(c.DiscoveryTopic(), 10*time.Second, nil)
+	st := decode(t, sub.Wait("alphad/pi1/state", 10*time.Second, nil))
+	if st["label"] != "a" || st["seq"].(float64) != 21 {
+		t.Errorf("first state after restart = %v, want the latest (seq 21)", st)
+	}
+	// The 4 newest events survive, oldest first.
+	var seqs []float64
+	for range 4 {
+		m := sub.Wait("alphad/pi1/event", 5*time.Second, func(m mqtttest.Message) bool {
+			s := decode(t, m)["seq"].(float64)
+			return len(seqs) == 0 || s > seqs[len(seqs)-1]
+		})
+		seqs = append(seqs, decode(t, m)["seq"].(float64))
+	}
+	if seqs[0] != 18 || seqs[3] != 21 {
+		t.Errorf("event seqs after restart = %v, want 18..21", seqs)
+	}
+	// The retained state is the latest one, as a new subscriber sees it.
+	late := mqtttest.Subscribe(t, subURL, "alphad/pi1/state")
+	if m := late.Wait("alphad/pi1/state", 5*time.Second, nil); !m.Retained || decode(t, m)["seq"].(float64) != 21 {
+		t.Errorf("retained state = %s (retained %v)", m.Payload, m.Retained)
+	}
+	if stats := c.Stats(); stats.DroppedEvents != 20-4 || stats.Connects < 2 {
+		t.Errorf("stats = %+v, want 16 dropped events and 2 connects", stats)
+	}
+}
+
+func TestFirstConnectRetried(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	port := mqtttest.FreePort(t)
+	c, err := mqtt.New(testConfig(fmt.Sprintf("mqtt://127.0.0.1:%d", port)), deterministic(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PublishState(mqtt.State{Label: "x", Classes: []string{"x"}, Scores: []float32{1}, Seq: 7})
+	runClient(t, c)
+	time.Sleep(300 * time.Millisecond) // a few refused attempts
+	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{Port: port})
+	sub := mqtttest.Subscribe(t, b.URL, "alphad/pi1/state")
+	if m := sub.Wait("alphad/pi1/state", 10*time.Second, nil); decode(t, m)["seq"].(float64) != 7 {
+		t.Errorf("state = %s", m.Payload)
+	}
+}
+
+func TestCloseWithoutBroker(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	port := mqtttest.FreePort(t)
+	c, err := mqtt.New(testConfig(fmt.Sprintf("mqtt://127.0.0.1:%d", port)), deterministic(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(context.Background()) }()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	c.Close()
+	if err := <-errc; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+}
+
+func TestDiscovery(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{})
+	cfg := testConfig(b.URL)
+	c, err := mqtt.New(cfg, deterministic(&recorder{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetClasses([]string{"rock", "paper", "Scissors!"})
+	runClient(t, c)
+	sub := mqtttest.Subscribe(t, b.URL, "homeassistant/#")
+	m := sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
+	if c.DiscoveryTopic() != "homeassistant/device/alphad_pi1/config" {
+		t.Errorf("discovery on %s", c.DiscoveryTopic())
+	}
+	if m := mqtttest.Subscribe(t, b.URL, c.DiscoveryTopic()).Wait(c.DiscoveryTopic(), 5*time.Second, nil); !m.Retained {
+		t.Errorf("discovery not retained")
+	}
+	golden(t, "discovery.json", m.Payload)
+
+	// Removing a class re-publishes the config with platform-only entries.
+	sub.Reset()
+	c.SetClasses([]string{"rock", "paper"})
+	m = sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
+	golden(t, "discovery_removed.json", m.Payload)
+
+	// Home Assistant coming online gets the config again.
+	sub.Reset()
+	sub.Publish("homeassistant/status", false, []byte("online"))
+	sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, got, "", "  "); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	buf.WriteByte('\n')
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("%s differs from the golden file (go test -run %s -update to accept):\n%s", name, t.Name(), buf.Bytes())
+	}
 }

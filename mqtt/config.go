@@ -48,8 +48,8 @@ type Config struct {
 	DiscoveryPrefix string `yaml:"discovery_prefix"`
 	// Commands turns the command topics on; DisabledCommands switches
 	// single commands off (they get an error answer).
-	Commands         bool     `yaml:"commands"`
-	DisabledCommands []string `yaml:"disabled_commands"`
+	Commands         bool          `yaml:"commands"`
+	DisabledCommands []string      `yaml:"disabled_commands"`
 	KeepAlive        time.Duration `yaml:"keep_alive"`
 	ConnectTimeout   time.Duration `yaml:"connect_timeout"`
 	// ReconnectMin and ReconnectMax bound the backoff between connection

@@ -19,9 +19,9 @@ type Origin struct {
 // topics are the MQTT topics of one device.
 type topics struct {
 	availability, state, event, settings, diagnostics string
-	progress, trainResult, result                   string
-	cmdPrefix, cmdFilter                            string
-	haStatus, discovery                             string
+	progress, trainResult, result                     string
+	cmdPrefix, cmdFilter                              string
+	haStatus, discovery                               string
 }
 
 func newTopics(cfg Config) topics {
@@ -113,9 +113,9 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 		"value_template": "{{ value_json.label }}",
 	})
 	add("confidence", "sensor", component{
-		"name":                "Confidence",
-		"unit_of_measurement": "%",
-		"state_class":         "measurement",
+		"name":                        "Confidence",
+		"unit_of_measurement":         "%",
+		"state_class":                 "measurement",
 		"suggested_display_precision": 0,
 		"state_topic":                 t.state,
 		"value_template":              "{{ (value_json.confidence * 100) | round(1) }}",

@@ -42,14 +42,34 @@ type Broker struct {
 	Addr string // 127.0.0.1:port
 	URL  string // mqtt://… or mqtts://…
 
-	t    testing.TB
-	bin  string
-	conf string
+	t      testing.TB
+	bin    string
+	conf   string
+	pwfile string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	log  *bytes.Buffer
+	log  *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for mosquitto's output copier and the
+// test reading it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Binary returns mosquitto's path, skipping the test (failing in CI) when
@@ -76,7 +96,7 @@ func StartBroker(t testing.TB, opts BrokerOptions) *Broker {
 		port = FreePort(t)
 	}
 	var conf strings.Builder
-	fmt.Fprintf(&conf, "listener %d 127.0.0.1\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n", port)
+	fmt.Fprintf(&conf, "listener %d 127.0.0.1\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n", port)
 	if os.Geteuid() == 0 {
 		conf.WriteString("user root\n")
 	}
@@ -106,11 +126,12 @@ func StartBroker(t testing.TB, opts BrokerOptions) *Broker {
 		}
 	}
 	b := &Broker{
-		Port: port,
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		t:    t,
-		bin:  bin,
-		conf: filepath.Join(dir, "mosquitto.conf"),
+		Port:   port,
+		Addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		t:      t,
+		bin:    bin,
+		conf:   filepath.Join(dir, "mosquitto.conf"),
+		pwfile: pwfile,
 	}
 	b.URL = scheme + "://" + b.Addr
 	if err := os.WriteFile(b.conf, []byte(conf.String()), 0o600); err != nil {
@@ -131,7 +152,7 @@ func (b *Broker) Start() {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		log := new(bytes.Buffer)
+		log := new(syncBuffer)
 		cmd := exec.Command(b.bin, "-c", b.conf)
 		cmd.Stdout, cmd.Stderr = log, log
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -180,10 +201,35 @@ func (b *Broker) Kill() {
 	}
 	b.cmd.Process.Kill()
 	<-b.done
-	if b.t.Failed() && b.log.Len() > 0 {
+	if b.t.Failed() {
 		b.t.Logf("mosquitto log:\n%s", b.log)
 	}
 	b.cmd = nil
+}
+
+// SetUsers rewrites the password file (the broker must have been started
+// with Users or PasswordFile) and makes the running broker reload it.
+func (b *Broker) SetUsers(users map[string]string) {
+	b.t.Helper()
+	if b.pwfile == "" {
+		b.t.Fatalf("mqtttest: SetUsers on a broker without a password file")
+	}
+	WritePasswordFile(b.t, b.pwfile, users)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return
+	}
+	before := strings.Count(b.log.String(), "Reloading config")
+	if err := b.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		b.t.Fatalf("mqtttest: reload: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(b.log.String(), "Reloading config") == before; {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("mqtttest: mosquitto did not reload its configuration:\n%s", b.log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
