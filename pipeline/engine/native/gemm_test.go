@@ -1,0 +1,121 @@
+package native
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// gemmRef is the plain reference loop for gemmRows, on unpacked weights
+// w laid out [n][k].
+func gemmRef(c []float32, ldc int, a []float32, lda int, w, bias []float32, m, n, k int, lo, hi float32) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			s := bias[j]
+			for kk := 0; kk < k; kk++ {
+				s += a[i*lda+kk] * w[j*k+kk]
+			}
+			c[i*ldc+j] = min(max(s, lo), hi)
+		}
+	}
+}
+
+func randF32(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
+}
+
+// closeTo compares within an absolute-plus-relative tolerance and reports
+// the first mismatch.
+func closeTo(t *testing.T, got, want []float32, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("len %d, want %d", len(got), len(want))
+	}
+	for i := range got {
+		d := math.Abs(float64(got[i] - want[i]))
+		if d > tol*(1+math.Abs(float64(want[i]))) || math.IsNaN(float64(got[i])) != math.IsNaN(float64(want[i])) {
+			t.Fatalf("element %d: got %v, want %v (diff %g)", i, got[i], want[i], d)
+		}
+	}
+}
+
+func TestGemm(t *testing.T) {
+	inf := float32(math.Inf(1))
+	tests := []struct {
+		m, n, k int
+		lo, hi  float32
+	}{
+		{1, 1, 1, -inf, inf},
+		{2, 6, 3, -inf, inf},
+		{3, 7, 5, 0, 6},
+		{17, 13, 9, 0, inf},
+		{64, 96, 24, 0, 6},
+		{49, 1001, 33, -inf, inf},
+		{5, 16, 1, -1, 1},
+		{301, 24, 144, -inf, inf}, // several row blocks
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%dx%dx%d", tc.m, tc.n, tc.k), func(t *testing.T) {
+			lda, ldc := tc.k+3, tc.n+2 // strides wider than the rows
+			a := randF32(r, tc.m*lda)
+			w := randF32(r, tc.n*tc.k)
+			bias := make([]float32, (tc.n+gemmNR-1)/gemmNR*gemmNR)
+			copy(bias, randF32(r, tc.n))
+			want := make([]float32, tc.m*ldc)
+			got := make([]float32, tc.m*ldc)
+			gemmRef(want, ldc, a, lda, w, bias, tc.m, tc.n, tc.k, tc.lo, tc.hi)
+			packed := make([]float32, packedLen(tc.n, tc.k))
+			packB(packed, w, tc.n, tc.k)
+			// Split the rows like the pool does.
+			gemmRows(got, ldc, a, lda, packed, bias, 0, tc.m/2, tc.n, tc.k, tc.lo, tc.hi)
+			gemmRows(got, ldc, a, lda, packed, bias, tc.m/2, tc.m, tc.n, tc.k, tc.lo, tc.hi)
+			closeTo(t, got, want, 1e-5)
+		})
+	}
+}
+
+// BenchmarkGemm is a ladder of MobileNetV2's 1×1 convolution shapes
+// (M pixels × K input channels · K × N output channels).
+func BenchmarkGemm(b *testing.B) {
+	shapes := []struct{ m, k, n int }{
+		{12544, 32, 16},
+		{12544, 16, 96},
+		{3136, 24, 144},
+		{3136, 144, 24},
+		{784, 32, 192},
+		{784, 192, 32},
+		{196, 64, 384},
+		{196, 384, 64},
+		{196, 576, 96},
+		{49, 160, 960},
+		{49, 960, 160},
+		{49, 320, 1280},
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, s := range shapes {
+		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n), func(b *testing.B) {
+			a := randF32(r, s.m*s.k)
+			packed := make([]float32, packedLen(s.n, s.k))
+			packB(packed, randF32(r, s.n*s.k), s.n, s.k)
+			bias := make([]float32, len(packed)/s.k)
+			c := make([]float32, s.m*s.n)
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			for b.Loop() {
+				gemmRows(c, s.n, a, s.k, packed, bias, 0, s.m, s.n, s.k, 0, 6)
+			}
+			flops := 2 * float64(s.m*s.n*s.k)
+			cpu := (processCPU() - cpu0).Seconds()
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			if cpu > 0 {
+				b.ReportMetric(flops*float64(b.N)/cpu/1e9, "cpu-GFLOP/s")
+			}
+		})
+	}
+}
