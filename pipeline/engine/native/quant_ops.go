@@ -11,6 +11,10 @@ import (
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
+// fp32Requant selects XNNPACK's float requantization for the GEMM and
+// depthwise kernels instead of TFLite's fixed-point one.
+const fp32Requant = true
+
 // qtype maps a tensor type to its qmath type.
 func qtype(p *plan, op *tflite.Operator, t int) (qmath.Type, error) {
 	switch ty := p.tensor(t).Type; ty {
@@ -116,6 +120,9 @@ func convQuant(p *plan, op *tflite.Operator, nOut, chanAxis int, act tflite.Acti
 			return nil, p.unsupported(op, "filter zero point %d out of %s range", z, ft)
 		}
 		cp.FilterZero = append(cp.FilterZero, z)
+		if fp32Requant {
+			cp.Scale = append(cp.Scale, qmath.XNNPACKScale(it.scale, s, ot.scale))
+		}
 		cp.Mult = append(cp.Mult, qmath.QuantizeMultiplier(qmath.ConvScale(it.scale, s, ot.scale, perChannel || it.typ == qmath.Int8 && op.Op != tflite.OpFullyConnected)))
 	}
 	if len(op.Inputs) > 2 && op.Inputs[2] >= 0 {

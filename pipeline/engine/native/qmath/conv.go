@@ -3,6 +3,7 @@ package qmath
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // ConvShape is the geometry of a 2-D convolution over an NHWC input with an
@@ -47,6 +48,10 @@ type ConvParams struct {
 	Bias []int32
 	// Lo and Hi are the clamp range in Out's units (ActivationRange).
 	Lo, Hi int32
+	// Scale, when set (one per Mult), switches requantization to XNNPACK's
+	// fp32 form: round-half-even(float32(acc)·Scale[c]) + OutZero, with
+	// Scale = inScale·filterScale/outScale in float32 (XNNPACKScale).
+	Scale []float32
 }
 
 func (p *ConvParams) check(filter []byte) error {
@@ -69,7 +74,34 @@ func (p *ConvParams) check(filter []byte) error {
 	if p.Lo > p.Hi || p.Lo < p.Out.Min() || p.Hi > p.Out.Max() {
 		return fmt.Errorf("qmath: conv clamp range [%d, %d] outside %s", p.Lo, p.Hi, p.Out)
 	}
+	if p.Scale != nil && len(p.Scale) != len(p.Mult) {
+		return fmt.Errorf("qmath: conv has %d fp32 scales for %d multipliers", len(p.Scale), len(p.Mult))
+	}
 	return nil
+}
+
+// requant maps accumulator acc of channel c to the output (before clamping).
+func (p *ConvParams) requant(acc int32, c int) int32 {
+	if p.Scale != nil {
+		s := p.Scale[0]
+		if len(p.Scale) > 1 {
+			s = p.Scale[c]
+		}
+		return fp32Requant(acc, s) + p.OutZero
+	}
+	return p.mult(c).Mul(acc) + p.OutZero
+}
+
+// fp32Requant is XNNPACK's fp32 requantization: the accumulator converted
+// to float32, multiplied by the scale in float32, rounded half to even.
+func fp32Requant(acc int32, scale float32) int32 {
+	f := float32(float32(acc) * scale)
+	return int32(math.RoundToEven(float64(f)))
+}
+
+// XNNPACKScale is the requantization scale XNNPACK computes in float32.
+func XNNPACKScale(inScale, filterScale, outScale float32) float32 {
+	return float32(inScale*filterScale) / outScale
 }
 
 func (p *ConvParams) filterZero(c int) int32 {
@@ -116,7 +148,7 @@ func ConvRef(dst, src, filter []byte, p *ConvParams) {
 					if p.Bias != nil {
 						acc += p.Bias[oc]
 					}
-					v := p.mult(oc).Mul(acc) + p.OutZero
+					v := p.requant(acc, oc)
 					dst[((b*s.OutH+oy)*s.OutW+ox)*s.OutC+oc] = p.Out.Byte(clamp(v, p.Lo, p.Hi))
 				}
 			}
@@ -135,6 +167,7 @@ type Conv struct {
 	zwU      []int32 // filter zero point per channel, unsigned domain
 	biasFold []int32 // bias - zxU·Σw + k·zxU·zwU per channel
 	mult     []Multiplier
+	fscale   []float32 // per channel when requantizing in fp32, else nil
 	zxU      byte
 	flipIn   byte
 	flipOut  byte
@@ -197,6 +230,12 @@ func NewConv(p *ConvParams, filter []byte) (*Conv, error) {
 		c.zwU[oc] = int32(zw)
 		c.biasFold[oc] = int32(bias - zxU*sum + int64(k)*zxU*zw)
 		c.mult[oc] = p.mult(oc)
+		if p.Scale != nil {
+			if c.fscale == nil {
+				c.fscale = make([]float32, s.OutC)
+			}
+			c.fscale[oc] = p.Scale[min(oc, len(p.Scale)-1)]
+		}
 	}
 	return c, nil
 }
@@ -267,7 +306,12 @@ func (c *Conv) store(dst []byte, acc *[8]uint64, rowSum *[4]int64, pix *[4]int, 
 			a := acc[r*2+j/2]
 			lane := int64(uint32(a >> (32 * (j % 2))))
 			v := int32(lane - int64(c.zwU[ch])*rowSum[r] + int64(c.biasFold[ch]))
-			q := clamp(c.mult[ch].Mul(v)+c.zoU, c.loU, c.hiU)
+			var q int32
+			if c.fscale != nil {
+				q = clamp(fp32Requant(v, c.fscale[ch])+c.zoU, c.loU, c.hiU)
+			} else {
+				q = clamp(c.mult[ch].Mul(v)+c.zoU, c.loU, c.hiU)
+			}
 			out[ch] = byte(q) ^ c.flipOut
 		}
 	}

@@ -33,6 +33,9 @@ func (p *DepthwiseParams) check(filter []byte) error {
 	if p.Lo > p.Hi || p.Lo < p.Out.Min() || p.Hi > p.Out.Max() {
 		return fmt.Errorf("qmath: depthwise clamp range [%d, %d] outside %s", p.Lo, p.Hi, p.Out)
 	}
+	if p.Scale != nil && len(p.Scale) != len(p.Mult) {
+		return fmt.Errorf("qmath: depthwise has %d fp32 scales for %d multipliers", len(p.Scale), len(p.Mult))
+	}
 	return nil
 }
 
@@ -66,7 +69,7 @@ func DepthwiseRef(dst, src, filter []byte, p *DepthwiseParams) {
 					if p.Bias != nil {
 						acc += p.Bias[oc]
 					}
-					v := p.mult(oc).Mul(acc) + p.OutZero
+					v := p.requant(acc, oc)
 					dst[((b*s.OutH+oy)*s.OutW+ox)*s.OutC+oc] = p.Out.Byte(clamp(v, p.Lo, p.Hi))
 				}
 			}
@@ -81,6 +84,7 @@ type Depthwise struct {
 	w        []int32 // [KH·KW][OutC], filter value minus its zero point
 	bias     []int32
 	mult     []Multiplier
+	fscale   []float32 // per channel when requantizing in fp32, else nil
 	zxU      int32
 	flipIn   byte
 	flipOut  byte
@@ -116,6 +120,12 @@ func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
 	}
 	for oc := range d.mult {
 		d.mult[oc] = p.mult(oc)
+	}
+	if p.Scale != nil {
+		d.fscale = make([]float32, s.OutC)
+		for oc := range d.fscale {
+			d.fscale[oc] = p.Scale[min(oc, len(p.Scale)-1)]
+		}
 	}
 	return d, nil
 }
@@ -167,6 +177,13 @@ func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
 				}
 			}
 			o := out[c0 : c0+n]
+			if d.fscale != nil {
+				for i, v := range a {
+					q := clamp(fp32Requant(v, d.fscale[c0+i])+d.zoU, d.loU, d.hiU)
+					o[i] = byte(q) ^ d.flipOut
+				}
+				continue
+			}
 			for i, v := range a {
 				q := clamp(d.mult[c0+i].Mul(v)+d.zoU, d.loU, d.hiU)
 				o[i] = byte(q) ^ d.flipOut
