@@ -11,19 +11,26 @@ import (
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
-// builder maps a model onto a subgraph. Every activation is a float32 value
-// holding real numbers; quantized tensors are fake-quantized after the node
-// that produces them, and constants are dequantized into C memory.
+// builder maps a model onto a subgraph.
+//
+// A tensor may have two values: a float one holding real numbers and, for
+// per-tensor quantized uint8/int8 tensors, a quantized one. Ops XNNPACK
+// runs in integer arithmetic (convolutions, fully connected, add, pooling,
+// pad, reshape) read and write the quantized values, as TFLite does; the
+// other ops run in float on converted values and convert their result back
+// to the tensor's grid. Conversions are added lazily, only where a value is
+// read in the other representation.
 type builder struct {
 	m     *tflite.Model
 	sg    *subgraph
 	alloc func(int) ([]byte, error)
 
-	ids      []uint32          // tensor → value id, invalidID until defined
-	canon    []int             // tensor → tensor it aliases (QUANTIZE/DEQUANTIZE), or itself
-	consts   map[int][]float32 // DEQUANTIZE outputs of constants
+	fid, qid []uint32          // tensor → float / quantized value id, invalidID until defined
+	canon    []int             // tensor → tensor it aliases (DEQUANTIZE of an activation), or itself
+	consts   map[int][]float32 // DEQUANTIZE/QUANTIZE outputs of constants
 	pads     map[int]padFold   // PAD outputs folded into their only consumer
-	extOut   map[int]uint32    // canonical tensor → external float output id
+	extF     map[int]uint32    // canonical float tensor → external output id
+	extQ     map[int]uint32    // canonical quantized tensor → external output id (same type and grid)
 	uses     []int             // consumers of each canonical tensor (model outputs count)
 	consumer []int             // the last operator reading each canonical tensor
 }
@@ -38,31 +45,27 @@ func newBuilder(m *tflite.Model, sg *subgraph, alloc func(int) ([]byte, error)) 
 	n := len(m.Tensors)
 	b := &builder{
 		m: m, sg: sg, alloc: alloc,
-		ids:      make([]uint32, n),
+		fid:      make([]uint32, n),
+		qid:      make([]uint32, n),
 		canon:    make([]int, n),
 		consts:   map[int][]float32{},
 		pads:     map[int]padFold{},
-		extOut:   map[int]uint32{},
+		extF:     map[int]uint32{},
+		extQ:     map[int]uint32{},
 		uses:     make([]int, n),
 		consumer: make([]int, n),
 	}
-	for i := range b.ids {
-		b.ids[i] = invalidID
+	for i := range n {
+		b.fid[i], b.qid[i] = invalidID, invalidID
 		b.canon[i] = i
 		b.consumer[i] = -1
 	}
 	return b
 }
 
-// isAlias reports whether op only changes the representation of a real
-// tensor (QUANTIZE/DEQUANTIZE of an activation), which float emulation
-// makes a no-op.
-func (b *builder) isAlias(op *tflite.Operator) bool {
-	if op.Op != tflite.OpQuantize && op.Op != tflite.OpDequantize {
-		return false
-	}
-	in := op.Inputs[0]
-	return !b.m.Tensors[in].IsConst() && b.consts[b.canon[in]] == nil
+func (b *builder) isConst(ti int) bool {
+	c := b.canon[ti]
+	return b.m.Tensors[c].IsConst() || b.consts[c] != nil
 }
 
 func (b *builder) build() error {
@@ -74,18 +77,20 @@ func (b *builder) build() error {
 		if len(op.Inputs) != 1 || len(op.Outputs) != 1 || op.Inputs[0] < 0 {
 			return unsupported(op, "expected one input and one output")
 		}
-		if b.isAlias(op) {
-			b.canon[op.Outputs[0]] = b.canon[op.Inputs[0]]
-			continue
+		in, out := op.Inputs[0], op.Outputs[0]
+		switch {
+		case b.isConst(in):
+			f, err := b.constFloats(b.canon[in])
+			if err != nil {
+				return unsupported(op, err.Error())
+			}
+			b.consts[out] = f
+		case op.Op == tflite.OpDequantize:
+			b.canon[out] = b.canon[in]
 		}
-		f, err := b.constFloats(b.canon[op.Inputs[0]])
-		if err != nil {
-			return unsupported(op, err.Error())
-		}
-		b.consts[op.Outputs[0]] = f
 	}
 	for _, op := range m.Operators {
-		if op.Op == tflite.OpQuantize || op.Op == tflite.OpDequantize {
+		if op.Op == tflite.OpDequantize || (op.Op == tflite.OpQuantize && b.consts[op.Outputs[0]] != nil) {
 			continue
 		}
 		for _, in := range op.Inputs {
@@ -104,14 +109,23 @@ func (b *builder) build() error {
 	}
 	for i, ti := range m.Outputs {
 		t, c := m.Tensors[ti], b.canon[ti]
+		ct := m.Tensors[c]
+		ext := uint32(len(m.Inputs) + i)
 		b.uses[c]++
-		if t.Type == tflite.Float32 {
-			if _, dup := b.extOut[c]; dup {
-				return fmt.Errorf("output %d (%s): the same tensor is output twice", i, t.Name)
-			}
-			b.extOut[c] = uint32(len(m.Inputs) + i)
-		} else if err := checkIO(t); err != nil {
+		if err := checkIO(t); err != nil {
 			return fmt.Errorf("output %d: %w", i, err)
+		}
+		if _, dup := b.extF[c]; dup {
+			return fmt.Errorf("output %d (%s): the same tensor is output twice", i, t.Name)
+		}
+		if _, dup := b.extQ[c]; dup {
+			return fmt.Errorf("output %d (%s): the same tensor is output twice", i, t.Name)
+		}
+		switch {
+		case t.Type == tflite.Float32 && !isQ(ct):
+			b.extF[c] = ext
+		case isQ(t) && sameGrid(t, ct):
+			b.extQ[c] = ext
 		}
 	}
 
@@ -123,19 +137,32 @@ func (b *builder) build() error {
 
 	for i, ti := range m.Outputs {
 		t, c := m.Tensors[ti], b.canon[ti]
-		src := b.ids[c]
 		ext := uint32(len(m.Inputs) + i)
-		if src == invalidID || (c < len(b.ids) && b.isInput(c)) {
+		if b.isInput(c) || (b.fid[c] == invalidID && b.qid[c] == invalidID) {
 			return fmt.Errorf("output %d (%s): not computed by any operator", i, t.Name)
 		}
-		if t.Type == tflite.Float32 {
-			continue // the producing node writes the external value
+		if _, ok := b.extF[c]; ok {
+			continue // written by the node that computes it
 		}
-		q, err := b.sg.quantTensor(qtype(t), int32(t.Quant.ZeroPoint[0]), t.Quant.Scale[0], t.Shape, ext, flagExternalOutput)
+		if _, ok := b.extQ[c]; ok {
+			continue
+		}
+		var err error
+		if t.Type == tflite.Float32 { // a quantized tensor, dequantized
+			var f uint32
+			if f, err = b.sg.tensor(t.Shape, nil, ext, flagExternalOutput); err == nil {
+				err = b.sg.convert(b.qid[c], f)
+			}
+		} else { // requantized to the output's grid
+			var f, q uint32
+			if f, err = b.valueF(c); err == nil {
+				q, err = b.sg.quantTensor(qtype(t), zeroPoint(t), t.Quant.Scale[0], t.Shape, nil, ext, flagExternalOutput)
+			}
+			if err == nil {
+				err = b.sg.convert(f, q)
+			}
+		}
 		if err != nil {
-			return fmt.Errorf("output %d (%s): %w", i, t.Name, err)
-		}
-		if err := b.sg.convert(src, q); err != nil {
 			return fmt.Errorf("output %d (%s): %w", i, t.Name, err)
 		}
 	}
@@ -153,48 +180,39 @@ func (b *builder) isInput(ti int) bool {
 
 // checkIO accepts float32 or per-tensor quantized uint8/int8 graph edges.
 func checkIO(t *tflite.Tensor) error {
-	switch {
-	case t.Type == tflite.Float32:
-		return nil
-	case (t.Type == tflite.Uint8 || t.Type == tflite.Int8) && quantized(t):
+	if t.Type == tflite.Float32 || isQ(t) {
 		return nil
 	}
 	return fmt.Errorf("tensor %d (%s): type %s is not float32 or per-tensor quantized uint8/int8", t.Index, t.Name, t.Type)
 }
 
-// defineInput defines model input i as external value i, converted to
-// float when it is quantized.
+// defineInput defines model input i as external value i.
 func (b *builder) defineInput(i, ti int) error {
 	t := b.m.Tensors[ti]
 	if err := checkIO(t); err != nil {
 		return fmt.Errorf("input %d: %w", i, err)
 	}
+	var err error
 	if t.Type == tflite.Float32 {
-		id, err := b.sg.tensor(t.Shape, nil, uint32(i), flagExternalInput)
-		if err != nil {
-			return fmt.Errorf("input %d (%s): %w", i, t.Name, err)
-		}
-		b.ids[ti] = id
-		return nil
-	}
-	q, err := b.sg.quantTensor(qtype(t), int32(t.Quant.ZeroPoint[0]), t.Quant.Scale[0], t.Shape, uint32(i), flagExternalInput)
-	if err != nil {
-		return fmt.Errorf("input %d (%s): %w", i, t.Name, err)
-	}
-	f, err := b.sg.tensor(t.Shape, nil, invalidID, 0)
-	if err == nil {
-		err = b.sg.convert(q, f)
+		b.fid[ti], err = b.sg.tensor(t.Shape, nil, uint32(i), flagExternalInput)
+	} else {
+		b.qid[ti], err = b.sg.quantTensor(qtype(t), zeroPoint(t), t.Quant.Scale[0], t.Shape, nil, uint32(i), flagExternalInput)
 	}
 	if err != nil {
 		return fmt.Errorf("input %d (%s): %w", i, t.Name, err)
 	}
-	b.ids[ti] = f
 	return nil
 }
 
-// quantized reports a per-tensor quantized tensor.
-func quantized(t *tflite.Tensor) bool {
-	return t.Quant != nil && len(t.Quant.Scale) == 1 && len(t.Quant.ZeroPoint) == 1
+// isQ reports a per-tensor quantized uint8/int8 tensor.
+func isQ(t *tflite.Tensor) bool {
+	return (t.Type == tflite.Uint8 || t.Type == tflite.Int8) &&
+		t.Quant != nil && len(t.Quant.Scale) == 1 && len(t.Quant.ZeroPoint) == 1
+}
+
+// sameGrid reports two quantized tensors with the same type, scale and zero point.
+func sameGrid(t, u *tflite.Tensor) bool {
+	return isQ(t) && isQ(u) && t.Type == u.Type && t.Quant.Scale[0] == u.Quant.Scale[0] && t.Quant.ZeroPoint[0] == u.Quant.ZeroPoint[0]
 }
 
 func qtype(t *tflite.Tensor) dtype {
@@ -204,19 +222,28 @@ func qtype(t *tflite.Tensor) dtype {
 	return quint8
 }
 
-// fakeQuant reports whether activation t is rounded to a uint8/int8 grid.
-func fakeQuant(t *tflite.Tensor) bool {
-	return (t.Type == tflite.Uint8 || t.Type == tflite.Int8) && quantized(t)
-}
+func zeroPoint(t *tflite.Tensor) int32 { return int32(t.Quant.ZeroPoint[0]) }
 
-// value is the value id of tensor ti, defining constants on first use.
-func (b *builder) value(ti int) (uint32, error) {
+// valueF is the float value of tensor ti: defined, converted from its
+// quantized value, or a dequantized constant.
+func (b *builder) valueF(ti int) (uint32, error) {
 	c := b.canon[ti]
-	if id := b.ids[c]; id != invalidID {
+	if id := b.fid[c]; id != invalidID {
 		return id, nil
 	}
 	t := b.m.Tensors[c]
-	if !t.IsConst() && b.consts[c] == nil {
+	if q := b.qid[c]; q != invalidID {
+		f, err := b.sg.tensor(t.Shape, nil, invalidID, 0)
+		if err == nil {
+			err = b.sg.convert(q, f)
+		}
+		if err != nil {
+			return invalidID, fmt.Errorf("tensor %d (%s): dequantize: %w", t.Index, t.Name, err)
+		}
+		b.fid[c] = f
+		return f, nil
+	}
+	if !b.isConst(c) {
 		return invalidID, fmt.Errorf("tensor %d (%s) is read before it is computed", t.Index, t.Name)
 	}
 	f, err := b.constFloats(c)
@@ -227,11 +254,34 @@ func (b *builder) value(ti int) (uint32, error) {
 	if err != nil {
 		return invalidID, fmt.Errorf("tensor %d (%s): %w", t.Index, t.Name, err)
 	}
-	b.ids[c] = id
+	b.fid[c] = id
 	return id, nil
 }
 
-// constant copies f into C memory and defines a static value over it.
+// valueQ is the quantized value of activation ti, converting its float
+// value when needed.
+func (b *builder) valueQ(ti int) (uint32, error) {
+	c := b.canon[ti]
+	if id := b.qid[c]; id != invalidID {
+		return id, nil
+	}
+	t := b.m.Tensors[c]
+	f, err := b.valueF(c)
+	if err != nil {
+		return invalidID, err
+	}
+	q, err := b.sg.quantTensor(qtype(t), zeroPoint(t), t.Quant.Scale[0], t.Shape, nil, invalidID, 0)
+	if err == nil {
+		err = b.sg.convert(f, q)
+	}
+	if err != nil {
+		return invalidID, fmt.Errorf("tensor %d (%s): quantize: %w", t.Index, t.Name, err)
+	}
+	b.qid[c] = q
+	return q, nil
+}
+
+// constant copies f into C memory and defines a static float value over it.
 func (b *builder) constant(shape []int, f []float32) (uint32, error) {
 	buf, err := b.alloc(4 * len(f))
 	if err != nil {
@@ -241,6 +291,64 @@ func (b *builder) constant(shape []int, f []float32) (uint32, error) {
 		copy(unsafe.Slice((*float32)(unsafe.Pointer(&buf[0])), len(f)), f)
 	}
 	return b.sg.tensor(shape, unsafe.Pointer(&buf[0]), invalidID, 0)
+}
+
+// quantWeights defines constant ti (filter or bias) in XNNPACK's quantized
+// form: per-tensor uint8/int8/int32 as quint8/qint8/qint32, per-channel
+// int8/int32 along channelDim as qcint8/qcint32. ok is false when the
+// tensor has no such form.
+func (b *builder) quantWeights(ti, channelDim int) (id uint32, ok bool, err error) {
+	t := b.m.Tensors[ti]
+	q := t.Quant
+	if !t.IsConst() || q == nil || len(q.Scale) == 0 || len(q.Scale) != len(q.ZeroPoint) {
+		return invalidID, false, nil
+	}
+	buf, err := b.alloc(len(t.Data))
+	if err != nil {
+		return invalidID, false, err
+	}
+	copy(buf, t.Data)
+	data := unsafe.Pointer(&buf[0])
+	if len(q.Scale) == 1 {
+		var dt dtype
+		switch t.Type {
+		case tflite.Uint8:
+			dt = quint8
+		case tflite.Int8:
+			dt = qint8
+		case tflite.Int32:
+			dt = qint32
+		default:
+			return invalidID, false, nil
+		}
+		id, err = b.sg.quantTensor(dt, int32(q.ZeroPoint[0]), q.Scale[0], t.Shape, data, invalidID, 0)
+		return id, err == nil, err
+	}
+	if q.Axis != channelDim || channelDim >= len(t.Shape) || t.Shape[channelDim] != len(q.Scale) {
+		return invalidID, false, nil
+	}
+	for _, z := range q.ZeroPoint {
+		if z != 0 {
+			return invalidID, false, nil
+		}
+	}
+	var dt dtype
+	switch t.Type {
+	case tflite.Int8:
+		dt = qcint8
+	case tflite.Int32:
+		dt = qcint32
+	default:
+		return invalidID, false, nil
+	}
+	sbuf, err := b.alloc(4 * len(q.Scale))
+	if err != nil {
+		return invalidID, false, err
+	}
+	scales := unsafe.Slice((*float32)(unsafe.Pointer(&sbuf[0])), len(q.Scale))
+	copy(scales, q.Scale)
+	id, err = b.sg.channelTensor(dt, scales, t.Shape, channelDim, data)
+	return id, err == nil, err
 }
 
 // constFloats dequantizes a constant tensor to real numbers.
@@ -341,17 +449,17 @@ func (b *builder) ints(ti int) ([]int, error) {
 	return v, nil
 }
 
-// produce defines the value an operator writes tensor ti into: the external
-// output when ti is a float model output and needs no rounding.
-func (b *builder) produce(ti int) (uint32, error) {
+// produceF defines the float value an op writes ti into: the external output
+// when ti is a float model output. For a quantized tensor it is a raw result
+// that settle rounds onto the tensor's grid.
+func (b *builder) produceF(ti int) (uint32, error) {
 	t := b.m.Tensors[ti]
-	if t.Type != tflite.Float32 && !fakeQuant(t) {
+	if t.Type != tflite.Float32 && !isQ(t) {
 		return invalidID, fmt.Errorf("tensor %d (%s): activation type %s", t.Index, t.Name, t.Type)
 	}
-	ext, isExt := b.extOut[ti]
 	var id uint32
 	var err error
-	if isExt && !fakeQuant(t) {
+	if ext, ok := b.extF[ti]; ok {
 		id, err = b.sg.tensor(t.Shape, nil, ext, flagExternalOutput)
 	} else {
 		id, err = b.sg.tensor(t.Shape, nil, invalidID, 0)
@@ -359,54 +467,94 @@ func (b *builder) produce(ti int) (uint32, error) {
 	if err != nil {
 		return invalidID, fmt.Errorf("tensor %d (%s): %w", t.Index, t.Name, err)
 	}
-	b.ids[ti] = id
+	if !isQ(t) {
+		b.fid[ti] = id
+	}
 	return id, nil
 }
 
-// settle rounds a freshly computed quantized tensor to its grid, as TFLite's
-// integer kernels do when they requantize their output.
-func (b *builder) settle(ti int) error {
+// settle rounds the raw float result of a quantized tensor onto its grid, as
+// TFLite's integer kernels do when they requantize their output.
+func (b *builder) settle(ti int, raw uint32) error {
 	t := b.m.Tensors[ti]
-	if !fakeQuant(t) {
+	if !isQ(t) {
 		return nil
 	}
-	return b.requantize(ti)
-}
-
-// settleCopy is settle for ops that move values without changing them
-// (reshape, pad, max pool): rounding is a no-op when in has the same grid.
-func (b *builder) settleCopy(ti, in int) error {
-	t, u := b.m.Tensors[ti], b.m.Tensors[b.canon[in]]
-	_, ext := b.extOut[ti] // a float model output is written by settle's convert
-	if !ext && fakeQuant(t) && fakeQuant(u) && t.Type == u.Type &&
-		t.Quant.Scale[0] == u.Quant.Scale[0] && t.Quant.ZeroPoint[0] == u.Quant.ZeroPoint[0] {
-		return nil
-	}
-	return b.settle(ti)
-}
-
-func (b *builder) requantize(ti int) error {
-	t := b.m.Tensors[ti]
-	q, err := b.sg.quantTensor(qtype(t), int32(t.Quant.ZeroPoint[0]), t.Quant.Scale[0], t.Shape, invalidID, 0)
+	q, err := b.produceQ(ti)
 	if err == nil {
-		err = b.sg.convert(b.ids[ti], q)
-	}
-	var f uint32
-	if err == nil {
-		if ext, ok := b.extOut[ti]; ok {
-			f, err = b.sg.tensor(t.Shape, nil, ext, flagExternalOutput)
-		} else {
-			f, err = b.sg.tensor(t.Shape, nil, invalidID, 0)
-		}
-	}
-	if err == nil {
-		err = b.sg.convert(q, f)
+		err = b.sg.convert(raw, q)
 	}
 	if err != nil {
 		return fmt.Errorf("tensor %d (%s): requantize: %w", t.Index, t.Name, err)
 	}
-	b.ids[ti] = f
 	return nil
+}
+
+// produceQ defines the quantized value an op writes ti into.
+func (b *builder) produceQ(ti int) (uint32, error) {
+	t := b.m.Tensors[ti]
+	ext, flags := invalidID, uint32(0)
+	if e, ok := b.extQ[ti]; ok {
+		ext, flags = e, flagExternalOutput
+	}
+	q, err := b.sg.quantTensor(qtype(t), zeroPoint(t), t.Quant.Scale[0], t.Shape, nil, ext, flags)
+	if err != nil {
+		return invalidID, fmt.Errorf("tensor %d (%s): %w", t.Index, t.Name, err)
+	}
+	b.qid[ti] = q
+	return q, nil
+}
+
+// floatOp runs node in float: it reads the float values of ins, writes out
+// and rounds it onto out's grid when out is quantized.
+func (b *builder) floatOp(ins []int, out int, node func(x []uint32, y uint32) error) error {
+	x := make([]uint32, len(ins))
+	for i, in := range ins {
+		var err error
+		if x[i], err = b.valueF(in); err != nil {
+			return err
+		}
+	}
+	y, err := b.produceF(out)
+	if err != nil {
+		return err
+	}
+	if err := node(x, y); err != nil {
+		return err
+	}
+	return b.settle(out, y)
+}
+
+// quantOp runs node on the quantized values of ins, writing out's.
+func (b *builder) quantOp(ins []int, out int, node func(x []uint32, y uint32) error) error {
+	x := make([]uint32, len(ins))
+	for i, in := range ins {
+		var err error
+		if x[i], err = b.valueQ(in); err != nil {
+			return err
+		}
+	}
+	y, err := b.produceQ(out)
+	if err != nil {
+		return err
+	}
+	return node(x, y)
+}
+
+// quantizable reports activations that can all be read and written
+// quantized with one element type: ins and out quantized alike, none constant.
+func (b *builder) quantizable(out int, ins ...int) bool {
+	o := b.m.Tensors[out]
+	if !isQ(o) {
+		return false
+	}
+	for _, in := range ins {
+		t := b.m.Tensors[b.canon[in]]
+		if b.isConst(in) || !isQ(t) || t.Type != o.Type {
+			return false
+		}
+	}
+	return true
 }
 
 // clampRange is the output range of a node writing ti with activation a:
@@ -426,12 +574,12 @@ func (b *builder) clampRange(ti int, a tflite.Activation) (outRange, error) {
 		return r, fmt.Errorf("fused activation %d is not supported", a)
 	}
 	t := b.m.Tensors[ti]
-	if fakeQuant(t) {
+	if isQ(t) {
 		lo, hi := 0, 255
 		if t.Type == tflite.Int8 {
 			lo, hi = -128, 127
 		}
-		s, zp := t.Quant.Scale[0], int(t.Quant.ZeroPoint[0])
+		s, zp := t.Quant.Scale[0], int(zeroPoint(t))
 		r.min = max(r.min, s*float32(lo-zp))
 		r.max = min(r.max, s*float32(hi-zp))
 	}
@@ -447,17 +595,17 @@ func unsupported(op *tflite.Operator, reason string) error {
 
 // operator maps one TFLite operator onto nodes.
 func (b *builder) operator(op *tflite.Operator) error {
-	if len(op.Outputs) != 1 {
-		return unsupported(op, fmt.Sprintf("%d outputs", len(op.Outputs)))
+	if len(op.Outputs) != 1 || len(op.Inputs) == 0 || op.Inputs[0] < 0 {
+		return unsupported(op, fmt.Sprintf("%d inputs and %d outputs", len(op.Inputs), len(op.Outputs)))
 	}
 	var err error
 	switch op.Op {
-	case tflite.OpQuantize, tflite.OpDequantize:
-		return nil // aliases and folded constants, see build
-	case tflite.OpConv2D:
-		err = b.conv2D(op)
-	case tflite.OpDepthwiseConv2D:
-		err = b.depthwise(op)
+	case tflite.OpDequantize:
+		return nil // an alias or a folded constant, see build
+	case tflite.OpQuantize:
+		err = b.quantize(op)
+	case tflite.OpConv2D, tflite.OpDepthwiseConv2D:
+		err = b.conv(op)
 	case tflite.OpPad:
 		err = b.pad(op)
 	case tflite.OpAdd, tflite.OpMul:
@@ -493,6 +641,27 @@ func input(op *tflite.Operator, i int) int {
 	return -1
 }
 
+// quantize requantizes an activation onto the output's grid (constants are
+// folded in build).
+func (b *builder) quantize(op *tflite.Operator) error {
+	in, out := op.Inputs[0], op.Outputs[0]
+	if b.consts[out] != nil {
+		return nil
+	}
+	if !isQ(b.m.Tensors[out]) {
+		return fmt.Errorf("output type %s is not quantized per tensor", b.m.Tensors[out].Type)
+	}
+	x, err := b.valueF(in)
+	if err != nil {
+		return err
+	}
+	q, err := b.produceQ(out)
+	if err != nil {
+		return err
+	}
+	return b.sg.convert(x, q)
+}
+
 // samePadding is TFLite's SAME padding for one spatial dimension.
 func samePadding(in, kernel, stride, dilation int) (before, after int) {
 	out := (in + stride - 1) / stride
@@ -501,8 +670,8 @@ func samePadding(in, kernel, stride, dilation int) (before, after int) {
 	return total / 2, total - total/2
 }
 
-// convWindow computes the geometry of a convolution reading tensor in,
-// folding a preceding PAD; src is the tensor actually read.
+// convWindow computes the geometry of a convolution or pool reading tensor
+// in, folding a preceding PAD; src is the tensor actually read.
 func (b *builder) convWindow(in int, pad tflite.Padding, kh, kw, sh, sw, dh, dw int) (window, int, error) {
 	w := window{kernelH: kh, kernelW: kw, strideH: max(sh, 1), strideW: max(sw, 1), dilationH: max(dh, 1), dilationW: max(dw, 1)}
 	t := b.m.Tensors[in]
@@ -528,111 +697,121 @@ func (b *builder) convWindow(in int, pad tflite.Padding, kh, kw, sh, sw, dh, dw 
 	return w, src, nil
 }
 
-func (b *builder) conv2D(op *tflite.Operator) error {
-	o, ok := op.Options.(*tflite.Conv2DOptions)
-	if !ok || len(op.Inputs) < 2 {
+// weightsF is the float value of a constant operand.
+func (b *builder) weightsF(ti int) (uint32, error) {
+	if !b.isConst(ti) {
+		return invalidID, fmt.Errorf("tensor %d (%s): weights must be constant", ti, b.m.Tensors[ti].Name)
+	}
+	return b.valueF(ti)
+}
+
+// weightsQ defines filter and bias for an integer node reading activations
+// of type act; ok is false when they have no matching quantized form
+// (uint8: per-tensor uint8 filter; int8: int8 filter per tensor or per
+// channel along channelDim, with a bias quantized alike).
+func (b *builder) weightsQ(act tflite.TensorType, filter, bias, channelDim int) (f, bi uint32, ok bool, err error) {
+	ft := b.m.Tensors[filter]
+	if bias < 0 || !ft.IsConst() || !b.m.Tensors[bias].IsConst() || b.m.Tensors[bias].Type != tflite.Int32 {
+		return invalidID, invalidID, false, nil
+	}
+	if act == tflite.Uint8 && (ft.Type != tflite.Uint8 || ft.Quant.PerChannel()) {
+		return invalidID, invalidID, false, nil
+	}
+	if act == tflite.Int8 && ft.Type != tflite.Int8 {
+		return invalidID, invalidID, false, nil
+	}
+	if ft.Quant.PerChannel() != b.m.Tensors[bias].Quant.PerChannel() {
+		return invalidID, invalidID, false, nil
+	}
+	if f, ok, err = b.quantWeights(filter, channelDim); !ok || err != nil {
+		return invalidID, invalidID, false, err
+	}
+	if bi, ok, err = b.quantWeights(bias, 0); !ok || err != nil {
+		return invalidID, invalidID, false, err
+	}
+	return f, bi, true, nil
+}
+
+// conv maps CONV_2D and DEPTHWISE_CONV_2D.
+func (b *builder) conv(op *tflite.Operator) error {
+	if len(op.Inputs) < 2 {
 		return fmt.Errorf("malformed operator")
 	}
 	in, filter, bias, out := op.Inputs[0], op.Inputs[1], input(op, 2), op.Outputs[0]
 	ft := b.m.Tensors[filter]
 	if len(ft.Shape) != 4 {
-		return fmt.Errorf("filter shape %v, want [O,KH,KW,I]", ft.Shape)
+		return fmt.Errorf("filter shape %v is not 4-D", ft.Shape)
 	}
-	oc, kh, kw, ic := ft.Shape[0], ft.Shape[1], ft.Shape[2], ft.Shape[3]
-	w, src, err := b.convWindow(in, o.Padding, kh, kw, o.StrideH, o.StrideW, o.DilationH, o.DilationW)
-	if err != nil {
-		return err
-	}
-	c := b.m.Tensors[in].Shape[3]
-	if ic == 0 || c%ic != 0 || oc%(c/ic) != 0 {
-		return fmt.Errorf("input channels %d do not split into groups of %d", c, ic)
-	}
-	groups := c / ic
-	r, err := b.clampRange(out, o.Activation)
-	if err != nil {
-		return err
-	}
-	x, err := b.value(src)
-	if err != nil {
-		return err
-	}
-	f, err := b.weights(filter)
-	if err != nil {
-		return err
-	}
-	var bid uint32
-	if bias >= 0 {
-		bid, err = b.weights(bias)
-	} else {
-		bid, err = b.constant([]int{oc}, make([]float32, oc))
-	}
-	if err != nil {
-		return err
-	}
-	y, err := b.produce(out)
-	if err != nil {
-		return err
-	}
-	if err := b.sg.conv2d(w, groups, ic, oc/groups, r, x, f, bid, y); err != nil {
-		return err
-	}
-	return b.settle(out)
-}
-
-// weights is the value of a constant operand (filter or bias).
-func (b *builder) weights(ti int) (uint32, error) {
-	c := b.canon[ti]
-	if !b.m.Tensors[c].IsConst() && b.consts[c] == nil {
-		return invalidID, fmt.Errorf("tensor %d (%s): weights must be constant", ti, b.m.Tensors[ti].Name)
-	}
-	return b.value(ti)
-}
-
-func (b *builder) depthwise(op *tflite.Operator) error {
-	o, ok := op.Options.(*tflite.DepthwiseConv2DOptions)
-	if !ok || len(op.Inputs) < 2 {
-		return fmt.Errorf("malformed operator")
-	}
-	in, filter, bias, out := op.Inputs[0], op.Inputs[1], input(op, 2), op.Outputs[0]
-	ft := b.m.Tensors[filter]
-	if len(ft.Shape) != 4 || ft.Shape[0] != 1 {
-		return fmt.Errorf("filter shape %v, want [1,KH,KW,C·M]", ft.Shape)
-	}
-	kh, kw, oc := ft.Shape[1], ft.Shape[2], ft.Shape[3]
-	w, src, err := b.convWindow(in, o.Padding, kh, kw, o.StrideH, o.StrideW, o.DilationH, o.DilationW)
-	if err != nil {
-		return err
-	}
-	c := b.m.Tensors[in].Shape[3]
-	if c == 0 || oc%c != 0 {
-		return fmt.Errorf("%d output channels are not a multiple of %d input channels", oc, c)
-	}
-	r, err := b.clampRange(out, o.Activation)
-	if err != nil {
-		return err
-	}
-	x, err := b.value(src)
-	if err != nil {
-		return err
-	}
-	f, err := b.weights(filter)
-	if err != nil {
-		return err
-	}
-	bid := invalidID
-	if bias >= 0 {
-		if bid, err = b.weights(bias); err != nil {
+	c := b.m.Tensors[in].Shape[len(b.m.Tensors[in].Shape)-1]
+	var (
+		w          window
+		src        int
+		act        tflite.Activation
+		err        error
+		channelDim int
+		node       func(r outRange, x, f, bi, y uint32) error
+	)
+	if o, ok := op.Options.(*tflite.Conv2DOptions); ok && op.Op == tflite.OpConv2D {
+		oc, kh, kw, ic := ft.Shape[0], ft.Shape[1], ft.Shape[2], ft.Shape[3]
+		if w, src, err = b.convWindow(in, o.Padding, kh, kw, o.StrideH, o.StrideW, o.DilationH, o.DilationW); err != nil {
 			return err
 		}
+		if ic == 0 || c%ic != 0 || oc%(c/ic) != 0 {
+			return fmt.Errorf("input channels %d do not split into groups of %d", c, ic)
+		}
+		groups := c / ic
+		act = o.Activation
+		node = func(r outRange, x, f, bi, y uint32) error {
+			return b.sg.conv2d(w, groups, ic, oc/groups, r, x, f, bi, y)
+		}
+	} else if o, ok := op.Options.(*tflite.DepthwiseConv2DOptions); ok && op.Op == tflite.OpDepthwiseConv2D {
+		kh, kw, oc := ft.Shape[1], ft.Shape[2], ft.Shape[3]
+		if ft.Shape[0] != 1 {
+			return fmt.Errorf("filter shape %v, want [1,KH,KW,C·M]", ft.Shape)
+		}
+		if w, src, err = b.convWindow(in, o.Padding, kh, kw, o.StrideH, o.StrideW, o.DilationH, o.DilationW); err != nil {
+			return err
+		}
+		if c == 0 || oc%c != 0 {
+			return fmt.Errorf("%d output channels are not a multiple of %d input channels", oc, c)
+		}
+		act, channelDim = o.Activation, 3
+		node = func(r outRange, x, f, bi, y uint32) error {
+			return b.sg.depthwise(w, oc/c, c, r, x, f, bi, y)
+		}
+	} else {
+		return fmt.Errorf("malformed operator")
 	}
-	y, err := b.produce(out)
+	r, err := b.clampRange(out, act)
 	if err != nil {
 		return err
 	}
-	if err := b.sg.depthwise(w, oc/c, c, r, x, f, bid, y); err != nil {
+	if b.quantizable(out, src) {
+		f, bi, ok, err := b.weightsQ(b.m.Tensors[out].Type, filter, bias, channelDim)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return b.quantOp([]int{src}, out, func(x []uint32, y uint32) error { return node(r, x[0], f, bi, y) })
+		}
+	}
+	f, err := b.weightsF(filter)
+	if err != nil {
 		return err
 	}
-	return b.settle(out)
+	var bi uint32
+	switch {
+	case bias >= 0:
+		bi, err = b.weightsF(bias)
+	case op.Op == tflite.OpConv2D: // XNNPACK's convolution requires a bias
+		bi, err = b.constant([]int{ft.Shape[0]}, make([]float32, ft.Shape[0]))
+	default:
+		bi = invalidID
+	}
+	if err != nil {
+		return err
+	}
+	return b.floatOp([]int{src}, out, func(x []uint32, y uint32) error { return node(r, x[0], f, bi, y) })
 }
 
 // pad folds a spatial zero PAD into the convolution that alone reads it, or
@@ -667,18 +846,11 @@ func (b *builder) pad(op *tflite.Operator) error {
 			}
 		}
 	}
-	x, err := b.value(in)
-	if err != nil {
-		return err
+	node := func(x []uint32, y uint32) error { return b.sg.pad(pre, post, 0, x[0], y) }
+	if b.quantizable(out, in) && sameGrid(b.m.Tensors[out], b.m.Tensors[b.canon[in]]) {
+		return b.quantOp([]int{in}, out, node)
 	}
-	y, err := b.produce(out)
-	if err != nil {
-		return err
-	}
-	if err := b.sg.pad(pre, post, 0, x, y); err != nil {
-		return err
-	}
-	return b.settleCopy(out, in)
+	return b.floatOp([]int{in}, out, node)
 }
 
 func (b *builder) binary(op *tflite.Operator) error {
@@ -697,27 +869,14 @@ func (b *builder) binary(op *tflite.Operator) error {
 	if err != nil {
 		return err
 	}
-	x, err := b.value(op.Inputs[0])
-	if err != nil {
-		return err
-	}
-	z, err := b.value(op.Inputs[1])
-	if err != nil {
-		return err
-	}
-	y, err := b.produce(out)
-	if err != nil {
-		return err
-	}
 	if op.Op == tflite.OpMul {
-		err = b.sg.multiply(r, x, z, y)
-	} else {
-		err = b.sg.add(r, x, z, y)
+		return b.floatOp(op.Inputs, out, func(x []uint32, y uint32) error { return b.sg.multiply(r, x[0], x[1], y) })
 	}
-	if err != nil {
-		return err
+	node := func(x []uint32, y uint32) error { return b.sg.add(r, x[0], x[1], y) }
+	if b.quantizable(out, op.Inputs...) {
+		return b.quantOp(op.Inputs, out, node)
 	}
-	return b.settle(out)
+	return b.floatOp(op.Inputs, out, node)
 }
 
 // mean supports the global average over H and W of an NHWC tensor.
@@ -731,17 +890,17 @@ func (b *builder) mean(op *tflite.Operator) error {
 	if err != nil {
 		return err
 	}
-	hw := [4]bool{}
+	var hw [4]bool
 	for _, a := range axes {
 		if a < 0 {
 			a += len(shape)
 		}
-		if a < 0 || a >= len(shape) {
-			return fmt.Errorf("axis %d out of range", a)
+		if a < 0 || a >= len(shape) || len(shape) != 4 {
+			return fmt.Errorf("only the mean over H,W of an NHWC tensor maps to XNNPACK (axes %v, shape %v)", axes, shape)
 		}
 		hw[a] = true
 	}
-	if len(shape) != 4 || !hw[1] || !hw[2] || hw[0] || hw[3] {
+	if !hw[1] || !hw[2] || hw[0] || hw[3] {
 		return fmt.Errorf("only the mean over H,W of an NHWC tensor maps to XNNPACK (axes %v, shape %v)", axes, shape)
 	}
 	return b.globalPool(in, out, tflite.ActNone)
@@ -749,36 +908,37 @@ func (b *builder) mean(op *tflite.Operator) error {
 
 // globalPool averages NHWC in over H,W into out ([N,1,1,C] or [N,C]).
 func (b *builder) globalPool(in, out int, act tflite.Activation) error {
-	shape := b.m.Tensors[in].Shape
+	shape, oshape := b.m.Tensors[in].Shape, b.m.Tensors[out].Shape
 	r, err := b.clampRange(out, act)
 	if err != nil {
 		return err
 	}
-	x, err := b.value(in)
-	if err != nil {
-		return err
-	}
-	y, err := b.produce(out)
-	if err != nil {
-		return err
-	}
 	pooled := []int{shape[0], 1, 1, shape[3]}
-	if len(b.m.Tensors[out].Shape) == 4 {
-		err = b.sg.globalAvgPool(r, x, y)
-	} else {
+	quant := b.quantizable(out, in)
+	node := func(x []uint32, y uint32) error {
+		if len(oshape) == 4 {
+			return b.sg.globalAvgPool(r, x[0], y)
+		}
 		var tmp uint32
-		tmp, err = b.sg.tensor(pooled, nil, invalidID, 0)
-		if err == nil {
-			err = b.sg.globalAvgPool(r, x, tmp)
+		var err error
+		if quant {
+			o := b.m.Tensors[out]
+			tmp, err = b.sg.quantTensor(qtype(o), zeroPoint(o), o.Quant.Scale[0], pooled, nil, invalidID, 0)
+		} else {
+			tmp, err = b.sg.tensor(pooled, nil, invalidID, 0)
 		}
 		if err == nil {
-			err = b.sg.reshape(b.m.Tensors[out].Shape, tmp, y)
+			err = b.sg.globalAvgPool(r, x[0], tmp)
 		}
-	}
-	if err != nil {
+		if err == nil {
+			err = b.sg.reshape(oshape, tmp, y)
+		}
 		return err
 	}
-	return b.settle(out)
+	if quant {
+		return b.quantOp([]int{in}, out, node)
+	}
+	return b.floatOp([]int{in}, out, node)
 }
 
 func (b *builder) pool(op *tflite.Operator) error {
@@ -804,24 +964,14 @@ func (b *builder) pool(op *tflite.Operator) error {
 	if err != nil {
 		return err
 	}
-	x, err := b.value(in)
-	if err != nil {
-		return err
-	}
-	y, err := b.produce(out)
-	if err != nil {
-		return err
-	}
 	if op.Op == tflite.OpMaxPool2D {
-		if err := b.sg.maxPool(w, r, x, y); err != nil {
-			return err
+		node := func(x []uint32, y uint32) error { return b.sg.maxPool(w, r, x[0], y) }
+		if b.quantizable(out, in) && sameGrid(b.m.Tensors[out], b.m.Tensors[b.canon[in]]) {
+			return b.quantOp([]int{in}, out, node)
 		}
-		return b.settleCopy(out, in)
+		return b.floatOp([]int{in}, out, node)
 	}
-	if err := b.sg.avgPool(w, r, x, y); err != nil {
-		return err
-	}
-	return b.settle(out)
+	return b.floatOp([]int{in}, out, func(x []uint32, y uint32) error { return b.sg.avgPool(w, r, x[0], y) })
 }
 
 func (b *builder) fullyConnected(op *tflite.Operator) error {
@@ -838,44 +988,54 @@ func (b *builder) fullyConnected(op *tflite.Operator) error {
 	if err != nil {
 		return err
 	}
-	x, err := b.value(in)
-	if err != nil {
-		return err
-	}
-	f, err := b.weights(filter)
-	if err != nil {
-		return err
-	}
-	bid := invalidID
-	if bias >= 0 {
-		if bid, err = b.weights(bias); err != nil {
+	ishape, oshape := b.m.Tensors[in].Shape, b.m.Tensors[out].Shape
+	quant := false
+	var f, bi uint32
+	if b.quantizable(out, in) {
+		if f, bi, quant, err = b.weightsQ(b.m.Tensors[out].Type, filter, bias, 0); err != nil {
 			return err
 		}
 	}
-	y, err := b.produce(out)
-	if err != nil {
-		return err
+	if !quant {
+		if f, err = b.weightsF(filter); err != nil {
+			return err
+		}
+		bi = invalidID
+		if bias >= 0 {
+			if bi, err = b.weightsF(bias); err != nil {
+				return err
+			}
+		}
 	}
-	ishape, oshape := b.m.Tensors[in].Shape, b.m.Tensors[out].Shape
-	switch {
-	case len(ishape) == 2 && len(oshape) == 2:
-		err = b.sg.fullyConnected(r, x, f, bid, y, false)
-	case len(oshape) == 2:
-		err = b.sg.fullyConnected(r, x, f, bid, y, true)
-	default: // keep_num_dims: compute [rows, out], then restore the shape
+	node := func(x []uint32, y uint32) error {
+		switch {
+		case len(ishape) == 2 && len(oshape) == 2:
+			return b.sg.fullyConnected(r, x[0], f, bi, y, false)
+		case len(oshape) == 2:
+			return b.sg.fullyConnected(r, x[0], f, bi, y, true)
+		}
+		// keep_num_dims: compute [rows, out], then restore the shape.
+		rows := []int{b.m.Tensors[out].NumElements() / ft.Shape[0], ft.Shape[0]}
 		var tmp uint32
-		tmp, err = b.sg.tensor([]int{b.m.Tensors[out].NumElements() / ft.Shape[0], ft.Shape[0]}, nil, invalidID, 0)
+		var err error
+		if quant {
+			o := b.m.Tensors[out]
+			tmp, err = b.sg.quantTensor(qtype(o), zeroPoint(o), o.Quant.Scale[0], rows, nil, invalidID, 0)
+		} else {
+			tmp, err = b.sg.tensor(rows, nil, invalidID, 0)
+		}
 		if err == nil {
-			err = b.sg.fullyConnected(r, x, f, bid, tmp, true)
+			err = b.sg.fullyConnected(r, x[0], f, bi, tmp, true)
 		}
 		if err == nil {
 			err = b.sg.reshape(oshape, tmp, y)
 		}
-	}
-	if err != nil {
 		return err
 	}
-	return b.settle(out)
+	if quant {
+		return b.quantOp([]int{in}, out, node)
+	}
+	return b.floatOp([]int{in}, out, node)
 }
 
 func (b *builder) softmax(op *tflite.Operator) error {
@@ -884,81 +1044,56 @@ func (b *builder) softmax(op *tflite.Operator) error {
 	if o, ok := op.Options.(*tflite.SoftmaxOptions); ok && o.Beta != 0 {
 		beta = o.Beta
 	}
-	x, err := b.value(in)
-	if err != nil {
-		return err
-	}
-	if beta != 1 {
-		k, err := b.constant([]int{1}, []float32{beta})
-		if err != nil {
-			return err
+	return b.floatOp([]int{in}, out, func(x []uint32, y uint32) error {
+		if beta != 1 {
+			k, err := b.constant([]int{1}, []float32{beta})
+			if err != nil {
+				return err
+			}
+			scaled, err := b.sg.tensor(b.m.Tensors[in].Shape, nil, invalidID, 0)
+			if err != nil {
+				return err
+			}
+			inf := float32(math.Inf(1))
+			if err := b.sg.multiply(outRange{-inf, inf}, x[0], k, scaled); err != nil {
+				return err
+			}
+			x[0] = scaled
 		}
-		scaled, err := b.sg.tensor(b.m.Tensors[in].Shape, nil, invalidID, 0)
-		if err != nil {
-			return err
-		}
-		inf := float32(math.Inf(1))
-		if err := b.sg.multiply(outRange{-inf, inf}, x, k, scaled); err != nil {
-			return err
-		}
-		x = scaled
-	}
-	y, err := b.produce(out)
-	if err != nil {
-		return err
-	}
-	if err := b.sg.softmax(x, y); err != nil {
-		return err
-	}
-	return b.settle(out)
+		return b.sg.softmax(x[0], y)
+	})
 }
 
 func (b *builder) unary(op *tflite.Operator) error {
 	in, out := op.Inputs[0], op.Outputs[0]
-	x, err := b.value(in)
-	if err != nil {
-		return err
-	}
-	y, err := b.produce(out)
-	if err != nil {
-		return err
-	}
-	switch op.Op {
-	case tflite.OpLogistic:
-		err = b.sg.sigmoid(x, y)
-	case tflite.OpHardSwish:
-		err = b.sg.hardswish(x, y)
-	default:
+	return b.floatOp([]int{in}, out, func(x []uint32, y uint32) error {
+		switch op.Op {
+		case tflite.OpLogistic:
+			return b.sg.sigmoid(x[0], y)
+		case tflite.OpHardSwish:
+			return b.sg.hardswish(x[0], y)
+		}
 		act := tflite.ActRelu
 		if op.Op == tflite.OpRelu6 {
 			act = tflite.ActRelu6
 		}
-		var r outRange
-		if r, err = b.clampRange(out, act); err == nil {
-			err = b.sg.clamp(r, x, y)
+		r, err := b.clampRange(out, act)
+		if err != nil {
+			return err
 		}
-	}
-	if err != nil {
-		return err
-	}
-	return b.settle(out)
+		return b.sg.clamp(r, x[0], y)
+	})
 }
 
 func (b *builder) reshape(op *tflite.Operator) error {
 	in, out := op.Inputs[0], op.Outputs[0]
-	if b.m.Tensors[in].NumElements() != b.m.Tensors[out].NumElements() {
-		return fmt.Errorf("reshape %v to %v changes the element count", b.m.Tensors[in].Shape, b.m.Tensors[out].Shape)
+	it, ot := b.m.Tensors[in], b.m.Tensors[out]
+	if it.NumElements() != ot.NumElements() {
+		return fmt.Errorf("reshape %v to %v changes the element count", it.Shape, ot.Shape)
 	}
-	x, err := b.value(in)
-	if err != nil {
-		return err
+	node := func(x []uint32, y uint32) error { return b.sg.reshape(ot.Shape, x[0], y) }
+	if b.quantizable(out, in) && sameGrid(ot, b.m.Tensors[b.canon[in]]) {
+		return b.quantOp([]int{in}, out, node)
 	}
-	y, err := b.produce(out)
-	if err != nil {
-		return err
-	}
-	if err := b.sg.reshape(b.m.Tensors[out].Shape, x, y); err != nil {
-		return err
-	}
-	return b.settleCopy(out, in)
+	return b.floatOp([]int{in}, out, node)
 }

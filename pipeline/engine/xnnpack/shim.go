@@ -44,9 +44,12 @@ const invalidID = ^uint32(0)
 type dtype int
 
 const (
-	fp32   dtype = C.xnn_datatype_fp32
-	qint8  dtype = C.xnn_datatype_qint8
-	quint8 dtype = C.xnn_datatype_quint8
+	fp32    dtype = C.xnn_datatype_fp32
+	qint8   dtype = C.xnn_datatype_qint8
+	quint8  dtype = C.xnn_datatype_quint8
+	qint32  dtype = C.xnn_datatype_qint32
+	qcint8  dtype = C.xnn_datatype_qcint8
+	qcint32 dtype = C.xnn_datatype_qcint32
 )
 
 // Value flags.
@@ -132,12 +135,26 @@ func (s *subgraph) tensor(dims []int, data unsafe.Pointer, extID, flags uint32) 
 	return uint32(id), err
 }
 
-// quantTensor defines a per-tensor quantized value (qint8 or quint8) without data.
-func (s *subgraph) quantTensor(t dtype, zeroPoint int32, scale float32, dims []int, extID, flags uint32) (uint32, error) {
+// quantTensor defines a per-tensor quantized value (qint8, quint8, qint32);
+// data is nil or C memory that outlives the runtime.
+func (s *subgraph) quantTensor(t dtype, zeroPoint int32, scale float32, dims []int, data unsafe.Pointer, extID, flags uint32) (uint32, error) {
 	d, n := sizes(dims)
 	var id C.uint32_t
 	err := check("xnn_define_quantized_tensor_value", C.xnn_define_quantized_tensor_value(s.p, C.enum_xnn_datatype(t),
-		C.int32_t(zeroPoint), C.float(scale), n, d, nil, C.uint32_t(extID), C.uint32_t(flags), &id))
+		C.int32_t(zeroPoint), C.float(scale), n, d, data, C.uint32_t(extID), C.uint32_t(flags), &id))
+	return uint32(id), err
+}
+
+// channelTensor defines a static per-channel quantized value (qcint8,
+// qcint32) with zero points 0; scales has one entry per slice of
+// channelDim. XNNPACK keeps the scales pointer, so scales, like data, must
+// be C memory that outlives the runtime.
+func (s *subgraph) channelTensor(t dtype, scales []float32, dims []int, channelDim int, data unsafe.Pointer) (uint32, error) {
+	d, n := sizes(dims)
+	var id C.uint32_t
+	err := check("xnn_define_channelwise_quantized_tensor_value", C.xnn_define_channelwise_quantized_tensor_value(s.p,
+		C.enum_xnn_datatype(t), (*C.float)(unsafe.Pointer(&scales[0])), n, C.size_t(channelDim), d, data,
+		C.uint32_t(invalidID), 0, &id))
 	return uint32(id), err
 }
 
