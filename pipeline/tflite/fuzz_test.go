@@ -65,6 +65,11 @@ func FuzzParse(f *testing.F) {
 		flipped[len(flipped)/3] ^= 0x10
 		f.Add(flipped)
 	}
+	external, err := tflite.MarshalExternal(tflitetest.Tiny())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(external)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, unsupported, err := tflite.InspectNoRecover(data)
 		if err != nil {

@@ -1,15 +1,19 @@
 package tflite
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 )
 
-// maxFileSize is the largest file Marshal writes: flatbuffer offsets are
-// 32-bit, and alphad has no use for the >2 GB offset/size buffer form.
-const maxFileSize = math.MaxInt32
+// maxInlineData is the most constant data Marshal puts inside the
+// flatbuffer, whose offsets are 32-bit. Larger models get the offset/size
+// buffer form: the data follows the flatbuffer, as TFLite's converter
+// writes models over 2 GB. (Older runtimes, such as the WASM build of the
+// test oracle, load such files but fail to run them.)
+const maxInlineData = 1 << 30
 
 // bufferAlign is the alignment of constant data in written files, as the
 // schema's force_align on Buffer.data asks.
@@ -24,17 +28,26 @@ const bufferAlign = 16
 // file alphad would reject (ops alphad cannot run are allowed, as Inspect
 // allows them).
 func Marshal(m *Model) ([]byte, error) {
-	size := 64 * 1024
+	total := 0
 	for i, t := range m.Tensors {
 		if t == nil {
 			return nil, fmt.Errorf("tflite: marshal: tensor %d is nil", i)
 		}
-		size += len(t.Data) + bufferAlign + 128
+		total += len(t.Data)
 	}
-	if size > maxFileSize {
-		return nil, fmt.Errorf("tflite: marshal: model of about %d bytes exceeds %d", size, maxFileSize)
+	return marshal(m, total > maxInlineData)
+}
+
+// marshal is Marshal, with the constant data after the flatbuffer
+// (offset/size buffers) when external is set.
+func marshal(m *Model, external bool) ([]byte, error) {
+	size := 64*1024 + 256*len(m.Tensors)
+	if !external {
+		for _, t := range m.Tensors {
+			size += len(t.Data) + bufferAlign
+		}
 	}
-	w := &writer{b: flatbuffers.NewBuilder(size)}
+	w := &writer{b: flatbuffers.NewBuilder(size), external: external}
 	out, err := w.model(m)
 	if err != nil {
 		return nil, fmt.Errorf("tflite: marshal: %w", err)
@@ -46,8 +59,21 @@ func Marshal(m *Model) ([]byte, error) {
 }
 
 type writer struct {
-	b *flatbuffers.Builder
+	b        *flatbuffers.Builder
+	external bool
+	// patches are the offset fields of external buffers, as distances from
+	// the end of the flatbuffer, with the data they point to.
+	patches []patch
 }
+
+type patch struct {
+	fromEnd int
+	data    []byte
+}
+
+// placeholderOffset is written into external buffers' offset fields until
+// the flatbuffer's size is known; any value > 1 keeps the field present.
+const placeholderOffset = 1 << 62
 
 func (w *writer) model(m *Model) ([]byte, error) {
 	b := w.b
@@ -56,17 +82,30 @@ func (w *writer) model(m *Model) ([]byte, error) {
 	buffers := []flatbuffers.UOffsetT{w.emptyTable(3)}
 	bufIndex := make([]uint32, len(m.Tensors))
 	dataVecs := make([]flatbuffers.UOffsetT, 0, len(m.Tensors))
+	var external [][]byte
 	for i, t := range m.Tensors {
-		if len(t.Data) == 0 {
+		switch {
+		case len(t.Data) == 0:
 			continue
+		case w.external:
+			external = append(external, t.Data)
+			bufIndex[i] = uint32(len(external))
+		default:
+			b.Prep(bufferAlign, len(t.Data))
+			dataVecs = append(dataVecs, b.CreateByteVector(t.Data))
+			bufIndex[i] = uint32(len(dataVecs))
 		}
-		b.Prep(bufferAlign, len(t.Data))
-		dataVecs = append(dataVecs, b.CreateByteVector(t.Data))
-		bufIndex[i] = uint32(len(dataVecs))
 	}
 	for _, v := range dataVecs {
 		b.StartObject(3)
 		b.PrependUOffsetTSlot(bufferData, v, 0)
+		buffers = append(buffers, b.EndObject())
+	}
+	for _, d := range external {
+		b.StartObject(3)
+		b.PrependUint64Slot(bufferSize, uint64(len(d)), 0)
+		b.PrependUint64Slot(bufferOffset, placeholderOffset, 0)
+		w.patches = append(w.patches, patch{fromEnd: int(b.Offset()), data: d})
 		buffers = append(buffers, b.EndObject())
 	}
 
@@ -130,8 +169,30 @@ func (w *writer) model(m *Model) ([]byte, error) {
 	b.PrependUOffsetTSlot(modelBuffers, buffersVec, 0)
 	root := b.EndObject()
 	b.FinishWithFileIdentifier(root, []byte(fileIdentifier))
-	return b.FinishedBytes(), nil
+	fb := b.FinishedBytes()
+	if !w.external {
+		if len(fb) > math.MaxInt32 {
+			return nil, fmt.Errorf("flatbuffer of %d bytes exceeds 2 GB", len(fb))
+		}
+		return fb, nil
+	}
+	// Append the data, each piece 16-byte aligned, and patch the offsets.
+	size := len(fb)
+	for _, p := range w.patches {
+		size = alignUp(size, bufferAlign) + len(p.data)
+	}
+	out := make([]byte, len(fb), size)
+	copy(out, fb)
+	for _, p := range w.patches {
+		off := alignUp(len(out), bufferAlign)
+		out = append(out, make([]byte, off-len(out))...)
+		out = append(out, p.data...)
+		binary.LittleEndian.PutUint64(out[len(fb)-p.fromEnd:], uint64(off))
+	}
+	return out, nil
 }
+
+func alignUp(n, a int) int { return (n + a - 1) / a * a }
 
 func (w *writer) emptyTable(fields int) flatbuffers.UOffsetT {
 	w.b.StartObject(fields)

@@ -173,3 +173,48 @@ func TestMarshalRunsInTFLite(t *testing.T) {
 		t.Errorf("ran %d models, want the 5 of MANIFEST.tsv", ran)
 	}
 }
+
+// TestMarshalExternalBuffers checks the offset/size buffer form (constant
+// data after the flatbuffer, as in models over 2 GB) both ways.
+func TestMarshalExternalBuffers(t *testing.T) {
+	models := map[string]func(t *testing.T) *tflite.Model{
+		"tiny": func(*testing.T) *tflite.Model { return tflitetest.Tiny() },
+		"teachable machine": func(t *testing.T) *tflite.Model {
+			m, err := tflite.ReadFile(testshared.Path(t, "teachable-machine", "rpi4-coral-uint8", "model.tflite"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		},
+	}
+	for name, load := range models {
+		t.Run(name, func(t *testing.T) {
+			want := load(t)
+			data, err := tflite.MarshalExternal(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inline, err := tflite.Marshal(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Equal(data, inline) {
+				t.Fatal("external form equals the inline form")
+			}
+			got, err := tflite.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAligned(t, data, got)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("round trip differs:\n got %s\nwant %s", dump(got), dump(want))
+			}
+			// Cutting the file short must be caught by the range checks.
+			for _, n := range []int{len(data) - 1, len(data) - len(data)/4} {
+				if _, err := tflite.Parse(data[:n]); err == nil {
+					t.Errorf("Parse of %d of %d bytes succeeded", n, len(data))
+				}
+			}
+		})
+	}
+}
