@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -368,14 +369,73 @@ func dial(ctx context.Context, u *url.URL, tc *tls.Config, timeout time.Duration
 	defer cancel()
 	switch u.Scheme {
 	case "mqtts", "tls", "ssl":
+		if tc != nil && len(tc.Certificates) == 0 {
+			// Remember whether the broker asks for a client certificate:
+			// with TLS 1.3 its refusal only shows as a reset on the first
+			// read or write after the handshake.
+			tc = tc.Clone()
+			var asked atomic.Bool
+			tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				asked.Store(true)
+				return &tls.Certificate{}, nil
+			}
+			d := tls.Dialer{Config: tc}
+			conn, err := d.DialContext(ctx, "tcp", u.Host)
+			if err != nil && asked.Load() {
+				err = fmt.Errorf("%w: %w", ErrClientCertRequired, err)
+			}
+			err = markHandshake(err)
+			if err != nil || !asked.Load() {
+				return conn, err
+			}
+			return &certAskedConn{Conn: conn}, nil
+		}
 		d := tls.Dialer{Config: tc}
-		return d.DialContext(ctx, "tcp", u.Host)
+		conn, err := d.DialContext(ctx, "tcp", u.Host)
+		return conn, markHandshake(err)
 	case "ws", "wss":
 		return paho.NewWebsocket(u.String(), tc, timeout, nil, nil)
 	default:
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", u.Host)
 	}
+}
+
+// errHandshake marks failures after the TCP connection was made.
+var errHandshake = errors.New("TLS handshake")
+
+func markHandshake(err error) error {
+	var op *net.OpError
+	if err == nil || errors.As(err, &op) && op.Op == "dial" {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errHandshake, err)
+}
+
+// certAskedConn marks errors before the first successful read (the
+// CONNACK) as a missing client certificate.
+type certAskedConn struct {
+	net.Conn
+	ok atomic.Bool
+}
+
+func (c *certAskedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil && !c.ok.Load() {
+		return n, fmt.Errorf("%w: %w", ErrClientCertRequired, err)
+	}
+	if n > 0 {
+		c.ok.Store(true)
+	}
+	return n, err
+}
+
+func (c *certAskedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if err != nil && !c.ok.Load() {
+		return n, fmt.Errorf("%w: %w", ErrClientCertRequired, err)
+	}
+	return n, err
 }
 
 // waitToken waits for t, ctx or lost (nil: never), whichever comes first.

@@ -110,7 +110,7 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 		"device_class":   "enum",
 		"options":        opts,
 		"state_topic":    t.state,
-		"value_template": "{{ value_json.label }}",
+		"value_template": "{{ value_json.label if value_json.label else 'None' }}",
 	})
 	add("confidence", "sensor", component{
 		"name":                        "Confidence",

@@ -21,15 +21,16 @@ import (
 // Connection failures, wrapped by the errors Probe returns and by the
 // errors Run logs; test them with errors.Is.
 var (
-	ErrConnectionRefused = errors.New("connection refused (is the broker running on that port?)")
-	ErrDNS               = errors.New("broker host name not found (DNS)")
-	ErrTLSVerify         = errors.New("TLS certificate verification failed")
-	ErrTLSRejected       = errors.New("broker rejected the TLS handshake (client certificate?)")
-	ErrBadCredentials    = errors.New("bad user name or password (CONNACK 4)")
-	ErrNotAuthorized     = errors.New("not authorized (CONNACK 5): the broker refused these credentials or this client")
-	ErrRefused           = errors.New("connection refused by the broker")
-	ErrTimeout           = errors.New("timed out")
-	ErrACL               = errors.New("not authorised (ACL)")
+	ErrConnectionRefused  = errors.New("connection refused (is the broker running on that port?)")
+	ErrDNS                = errors.New("broker host name not found (DNS)")
+	ErrTLSVerify          = errors.New("TLS certificate verification failed")
+	ErrTLSRejected        = errors.New("TLS handshake failed (is it a TLS port? does the broker accept this client?)")
+	ErrClientCertRequired = errors.New("broker requires a client certificate (set cert_file and key_file)")
+	ErrBadCredentials     = errors.New("bad user name or password (CONNACK 4)")
+	ErrNotAuthorized      = errors.New("not authorized (CONNACK 5): the broker refused these credentials or this client")
+	ErrRefused            = errors.New("connection refused by the broker")
+	ErrTimeout            = errors.New("timed out")
+	ErrACL                = errors.New("not authorised (ACL)")
 )
 
 // classify wraps a connection error with the matching sentinel.
@@ -46,6 +47,8 @@ func classify(err error) error {
 	)
 	var kind error
 	switch {
+	case errors.Is(err, ErrClientCertRequired):
+		return err
 	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword):
 		kind = ErrBadCredentials
 	case errors.Is(err, packets.ErrorRefusedNotAuthorised):
@@ -59,7 +62,7 @@ func classify(err error) error {
 		kind = ErrConnectionRefused
 	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
 		kind = ErrTLSVerify
-	case strings.Contains(err.Error(), "remote error: tls"):
+	case errors.Is(err, errHandshake), strings.Contains(err.Error(), "remote error: tls"):
 		kind = ErrTLSRejected
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		kind = ErrTimeout
@@ -103,7 +106,7 @@ type ProbeReport struct {
 // a sample state on them (not retained, so retained values stay as they
 // are) and waits up to echo for each to come back. Errors wrap ErrDNS,
 // ErrConnectionRefused, ErrTLSVerify, ErrTLSRejected, ErrBadCredentials,
-// ErrNotAuthorized, ErrTimeout or ErrACL.
+// ErrNotAuthorized, ErrClientCertRequired, ErrTimeout or ErrACL.
 func Probe(ctx context.Context, cfg Config, echo time.Duration, log *slog.Logger) (ProbeReport, error) {
 	c, err := New(cfg, Options{Logger: log})
 	if err != nil {
