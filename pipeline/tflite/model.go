@@ -127,7 +127,10 @@ type Tensor struct {
 	Type  TensorType
 	Shape []int
 	// Data is the constant contents (weights, biases, shapes), or nil for
-	// activations and inputs. Its length equals ByteSize.
+	// activations and inputs. Its length equals ByteSize. After Parse it
+	// aliases the parsed byte slice (no copy): do not modify either, and
+	// do not assume alignment beyond that of the file (16 bytes from its
+	// start in files written by TFLite's converter and by Marshal).
 	Data  []byte
 	Quant *Quantization // nil when not quantized
 }
@@ -151,7 +154,10 @@ func (t *Tensor) IsConst() bool { return t.Data != nil }
 // op: *Conv2DOptions, *DepthwiseConv2DOptions, *Pool2DOptions,
 // *FullyConnectedOptions, *SoftmaxOptions, *ConcatenationOptions,
 // *AddOptions, *MulOptions, *ReshapeOptions, *ReducerOptions,
-// *SqueezeOptions, or nil for ops without options.
+// *SqueezeOptions, or nil for ops without options (DEQUANTIZE, LOGISTIC,
+// RELU, RELU6, PAD, QUANTIZE, HARD_SWISH) and for ops alphad does not run.
+// Parse always sets the options of the ops that have them, filling absent
+// fields (or an absent table) with the schema defaults, e.g. dilation 1.
 type Operator struct {
 	Index   int
 	Op      BuiltinOperator
@@ -218,7 +224,8 @@ type ReducerOptions struct{ KeepDims bool }
 // SqueezeOptions are the options of SQUEEZE.
 type SqueezeOptions struct{ SqueezeDims []int }
 
-// Model is a parsed and validated model with a single subgraph.
+// Model is a parsed and validated model with a single subgraph. Shapes
+// are static: a -1 (unknown) batch dimension of a graph input is read as 1.
 type Model struct {
 	Version     int
 	Description string
