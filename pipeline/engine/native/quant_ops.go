@@ -292,10 +292,16 @@ func prepareQuantAdd(p *plan, op *tflite.Operator) (runFunc, error) {
 		return nil, err
 	}
 	params := qmath.NewAddParams(q[0].typ, q[1].typ, q[2].typ, q[0].scale, q[1].scale, q[2].scale, q[0].zero, q[1].zero, q[2].zero, lo, hi)
+	xparams, xok := qmath.NewXNNPACKAddParams(q[0].typ, q[1].typ, q[2].typ, q[0].scale, q[1].scale, q[2].scale, q[0].zero, q[1].zero, q[2].zero, lo, hi)
+	xok = xok && fp32Requant
 	da, db, dst := p.bytes(a), p.bytes(b), p.bytes(out)
 	const chunk = 4096
 	fn := func(lo, hi int) {
 		s, e := lo*chunk, min(hi*chunk, n)
+		if xok {
+			qmath.AddXNNPACK(dst[s:e], da[s:e], db[s:e], &xparams)
+			return
+		}
 		qmath.Add(dst[s:e], da[s:e], db[s:e], &params)
 	}
 	parts := (n + chunk - 1) / chunk

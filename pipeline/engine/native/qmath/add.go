@@ -1,5 +1,7 @@
 package qmath
 
+import "math"
+
 // AddParams are the fixed-point parameters of quantized ADD, as TFLite's
 // Prepare computes them for uint8 and int8: both inputs are rescaled to a
 // common scale 2·max(s1, s2) with 20 bits of headroom, summed, then
@@ -40,6 +42,49 @@ func Add(dst, a, b []byte, p *AddParams) {
 		y := (p.In2.Value(b[i]) - p.In2Zero) * (1 << p.LeftShift)
 		sum := p.In1Mult.MulSmallerThanOne(x) + p.In2Mult.MulSmallerThanOne(y)
 		v := p.Mult.MulSmallerThanOne(sum) + p.OutZero
+		dst[i] = p.Out.Byte(clamp(v, p.Lo, p.Hi))
+	}
+}
+
+// XNNPACKAddParams are the parameters of XNNPACK's quantized ADD (qu8 and
+// qs8 vadd), which the TFLite runtime delegates ADD to: both inputs are
+// scaled by 21-bit integer multipliers of inScale/outScale and the sum is
+// shifted right, rounding half up.
+type XNNPACKAddParams struct {
+	In1, In2, Out    Type
+	In1Zero, In2Zero int32
+	OutZero          int32
+	M1, M2           int32
+	Shift            uint
+	Lo, Hi           int32
+}
+
+// NewXNNPACKAddParams computes the parameters from the tensor scales and
+// zero points as XNNPACK's init function does. It reports false when the
+// scale ratios are outside the range XNNPACK accepts ([2^-10, 2^8)).
+func NewXNNPACKAddParams(in1, in2, out Type, s1, s2, so float32, z1, z2, zo, lo, hi int32) (XNNPACKAddParams, bool) {
+	r1, r2 := s1/so, s2/so
+	const lim0, lim1 = 1.0 / 1024, 256
+	if r1 < lim0 || r2 < lim0 || r1 >= lim1 || r2 >= lim1 {
+		return XNNPACKAddParams{}, false
+	}
+	exp := int(math.Float32bits(max(r1, r2))>>23) - 127
+	shift := uint(20 - exp)
+	scaled := func(r float32) int32 {
+		return int32(math.RoundToEven(float64(math.Float32frombits(math.Float32bits(r) + uint32(shift)<<23))))
+	}
+	return XNNPACKAddParams{In1: in1, In2: in2, Out: out, In1Zero: z1, In2Zero: z2, OutZero: zo,
+		M1: scaled(r1), M2: scaled(r2), Shift: shift, Lo: lo, Hi: hi}, true
+}
+
+// AddXNNPACK is XNNPACK's quantized elementwise ADD of equal-shaped a and b.
+func AddXNNPACK(dst, a, b []byte, p *XNNPACKAddParams) {
+	a = a[:len(dst)]
+	b = b[:len(dst)]
+	round := int32(1) << (p.Shift - 1)
+	for i := range dst {
+		acc := p.M1*(p.In1.Value(a[i])-p.In1Zero) + p.M2*(p.In2.Value(b[i])-p.In2Zero)
+		v := (acc+round)>>p.Shift + p.OutZero
 		dst[i] = p.Out.Byte(clamp(v, p.Lo, p.Hi))
 	}
 }
