@@ -11,6 +11,7 @@ func newModelCmd(d *deps) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newModelInspectCmd(d),
+		newModelLsCmd(d), newModelRollbackCmd(d), newModelExportCmd(d), newModelImportCmd(d),
 	)
 	return cmd
 }

@@ -18,6 +18,7 @@ type deps struct {
 	stdout, stderr io.Writer
 	log            *slog.Logger
 	getenv         func(string) string
+	stateDir       string // --state-dir; resolve with resolveStateDir
 }
 
 func newDeps(stdout, stderr io.Writer) *deps {
@@ -54,10 +55,12 @@ func newRootCmd(d *deps) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().StringVar(&d.stateDir, "state-dir", "", "samples and model versions (env ALPHAD_STATE_DIR; default /var/lib/alphad as root, else $XDG_STATE_HOME/alphad or ~/.local/state/alphad)")
 	root.AddCommand(
 		newVersionCmd(d),
 		newConfigCmd(d),
 		newModelCmd(d),
+		newTrainCmd(d), newDatasetCmd(d),
 	)
 	return root
 }

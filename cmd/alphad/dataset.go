@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // sample decoders
+	_ "image/jpeg"
+	_ "image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	_ "golang.org/x/image/bmp" // sample decoder
+	"github.com/spf13/cobra"
+
+	"github.com/alphad/alphad/pipeline/store"
+)
+
+// sampleSize is the side of the square crop the store keeps: the input
+// size of every MobileNet backbone alphad trains on.
+const sampleSize = 224
+
+func newDatasetCmd(d *deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dataset",
+		Short: "Manage the labelled samples used for on-device training",
+	}
+	cmd.AddCommand(newDatasetAddCmd(d), newDatasetImportCmd(d), newDatasetLsCmd(d), newDatasetRmCmd(d), newDatasetRenameCmd(d))
+	return cmd
+}
+
+func (d *deps) openStore() (*store.Store, string, error) {
+	dir, err := d.mkStateDir()
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := store.Open(dir, d.log)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, dir, nil
+}
+
+// loadSample reads and decodes one image file into a sample.
+func loadSample(path, label string, size int, keepOriginal bool) (store.NewSample, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return store.NewSample{}, err
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return store.NewSample{}, fmt.Errorf("%s: %w", path, err)
+	}
+	ns := store.NewSample{Label: label, Image: store.CenterCrop(img, size), Source: "file:" + path, Time: time.Now()}
+	if keepOriginal {
+		ns.Original, ns.OriginalExt = data, strings.ToLower(filepath.Ext(path))
+	}
+	return ns, nil
+}
+
+func printAdded(d *deps, added []store.Sample) {
+	for _, s := range added {
+		fmt.Fprintf(d.stdout, "added %s %s burst %d\n", s.ID, s.Label, s.Burst)
+	}
+}
+
+func newDatasetAddCmd(d *deps) *cobra.Command {
+	keep := true
+	cmd := &cobra.Command{
+		Use:   "add LABEL [IMAGE...]",
+		Short: "Add images to a class (created if new) as one burst; with no image, just create the class",
+		Long: "Add images to a class as one recording burst (undo it with `dataset rm --undo`). Each image\n" +
+			"is centre-cropped and resized to 224×224 and kept as PNG (the original too, unless\n" +
+			"--keep-original=false). Nothing is added if any image fails to decode. A line\n" +
+			"`added ID LABEL burst N` is printed per sample once it is durably stored.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			label, files := args[0], args[1:]
+			var samples []store.NewSample
+			var bad []error
+			for _, f := range files {
+				ns, err := loadSample(f, label, sampleSize, keep)
+				if err != nil {
+					bad = append(bad, err)
+					continue
+				}
+				samples = append(samples, ns)
+			}
+			if len(bad) > 0 {
+				return fmt.Errorf("dataset add: nothing added, %d of %d images unreadable: %w", len(bad), len(files), errors.Join(bad...))
+			}
+			st, _, err := d.openStore()
+			if err != nil {
+				return fmt.Errorf("dataset add: %w", err)
+			}
+			defer st.Close()
+			if len(samples) == 0 {
+				if err := st.AddClass(label); err != nil {
+					return fmt.Errorf("dataset add: %w", err)
+				}
+				fmt.Fprintf(d.stdout, "class %s created\n", label)
+				return nil
+			}
+			added, err := st.Add(st.NextBurst(), samples)
+			if err != nil {
+				return fmt.Errorf("dataset add: %w", err)
+			}
+			printAdded(d, added)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&keep, "keep-original", true, "also keep the original image file")
+	return cmd
+}
+
+func newDatasetImportCmd(d *deps) *cobra.Command {
+	keep := true
+	cmd := &cobra.Command{
+		Use:   "import DIR",
+		Short: "Add every image of DIR/<class>/ as one burst; unreadable files are skipped and listed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root := args[0]
+			ents, err := os.ReadDir(root)
+			if err != nil {
+				return fmt.Errorf("dataset import: %w", err)
+			}
+			var samples []store.NewSample
+			skipped := 0
+			for _, e := range ents {
+				if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+					continue
+				}
+				files, err := os.ReadDir(filepath.Join(root, e.Name()))
+				if err != nil {
+					return fmt.Errorf("dataset import: %w", err)
+				}
+				for _, f := range files {
+					if f.IsDir() || strings.HasPrefix(f.Name(), ".") {
+						continue
+					}
+					ns, err := loadSample(filepath.Join(root, e.Name(), f.Name()), e.Name(), sampleSize, keep)
+					if err != nil {
+						fmt.Fprintf(d.stderr, "skipped %v\n", err)
+						skipped++
+						continue
+					}
+					samples = append(samples, ns)
+				}
+			}
+			if len(samples) == 0 {
+				return fmt.Errorf("dataset import %s: no readable images in class sub-folders", root)
+			}
+			st, _, err := d.openStore()
+			if err != nil {
+				return fmt.Errorf("dataset import: %w", err)
+			}
+			defer st.Close()
+			added, err := st.Add(st.NextBurst(), samples)
+			if err != nil {
+				return fmt.Errorf("dataset import: %w", err)
+			}
+			printAdded(d, added)
+			fmt.Fprintf(d.stderr, "imported %d images, skipped %d\n", len(added), skipped)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&keep, "keep-original", true, "also keep the original image files")
+	return cmd
+}
+
+func newDatasetLsCmd(d *deps) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List the classes with their sample counts (--samples: every sample)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, _, err := d.openStore()
+			if err != nil {
+				return fmt.Errorf("dataset ls: %w", err)
+			}
+			defer st.Close()
+			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+			if all {
+				fmt.Fprintln(w, "ID\tLABEL\tTIME\tBURST\tSOURCE")
+				for _, s := range st.Samples() {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.ID, s.Label, s.Time.Format(time.RFC3339), s.Burst, s.Source)
+				}
+			} else {
+				counts := st.Counts()
+				fmt.Fprintln(w, "CLASS\tSAMPLES")
+				for _, c := range st.Classes() {
+					fmt.Fprintf(w, "%s\t%d\n", c, counts[c])
+				}
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&all, "samples", false, "list every sample")
+	return cmd
+}
+
+func newDatasetRmCmd(d *deps) *cobra.Command {
+	var class string
+	var undo bool
+	cmd := &cobra.Command{
+		Use:   "rm [ID...] | --class NAME | --undo",
+		Short: "Remove samples by ID, a whole class, or the last recording burst",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			modes := 0
+			for _, on := range []bool{len(args) > 0, class != "", undo} {
+				if on {
+					modes++
+				}
+			}
+			if modes != 1 {
+				return &exitError{code: 2, err: errors.New("dataset rm: give sample IDs, --class NAME or --undo (one of them)")}
+			}
+			st, _, err := d.openStore()
+			if err != nil {
+				return fmt.Errorf("dataset rm: %w", err)
+			}
+			defer st.Close()
+			switch {
+			case undo:
+				burst, n, err := st.UndoBurst()
+				if err != nil {
+					return fmt.Errorf("dataset rm: %w", err)
+				}
+				fmt.Fprintf(d.stdout, "removed burst %d (%d samples)\n", burst, n)
+			case class != "":
+				if !slices.Contains(st.Classes(), class) {
+					return fmt.Errorf("dataset rm: class %q: %w (have %v)", class, store.ErrUnknownClass, st.Classes())
+				}
+				n, err := st.DeleteClass(class)
+				if err != nil {
+					return fmt.Errorf("dataset rm: %w", err)
+				}
+				fmt.Fprintf(d.stdout, "removed class %s (%d samples)\n", class, n)
+			default:
+				if err := st.Remove(args...); err != nil {
+					return fmt.Errorf("dataset rm: %w", err)
+				}
+				fmt.Fprintf(d.stdout, "removed %d samples\n", len(args))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&class, "class", "", "delete this class and all its samples")
+	cmd.Flags().BoolVar(&undo, "undo", false, "remove the last recording burst")
+	return cmd
+}
+
+func newDatasetRenameCmd(d *deps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename OLD NEW",
+		Short: "Rename a class",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := d.openStore()
+			if err != nil {
+				return fmt.Errorf("dataset rename: %w", err)
+			}
+			defer st.Close()
+			if err := st.RenameClass(args[0], args[1]); err != nil {
+				return fmt.Errorf("dataset rename: %w", err)
+			}
+			fmt.Fprintf(d.stdout, "renamed %s to %s\n", args[0], args[1])
+			return nil
+		},
+	}
+}

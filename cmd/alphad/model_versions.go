@@ -1,0 +1,245 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/alphad/alphad/internal/atomicfile"
+	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/store"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+func (d *deps) openModels() (*store.Models, string, error) {
+	dir, err := d.mkStateDir()
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := store.OpenModels(dir)
+	return m, dir, err
+}
+
+func newModelLsCmd(d *deps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "List the model versions (* = current)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			models, _, err := d.openModels()
+			if err != nil {
+				return fmt.Errorf("model ls: %w", err)
+			}
+			list, cur, err := models.List()
+			if err != nil {
+				return fmt.Errorf("model ls: %w", err)
+			}
+			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "\tVERSION\tCREATED\tKIND\tCLASSES\tSAMPLES\tACCURACY\tBACKBONE\tSOURCE")
+			for _, v := range list {
+				mark, acc := " ", "-"
+				if v.Name == cur {
+					mark = "*"
+				}
+				if v.Report != nil {
+					acc = fmt.Sprintf("%.1f %% (%s)", 100*v.Report.Final.Accuracy, v.Report.On)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", mark, v.Name, v.Created.Format("2006-01-02 15:04:05"),
+					v.Kind, len(v.Labels), v.Samples, acc, v.Backbone.Hash, v.Source)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func newModelRollbackCmd(d *deps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rollback [VERSION]",
+		Short: "Make VERSION (default: the one before the current) the current model",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			models, _, err := d.openModels()
+			if err != nil {
+				return fmt.Errorf("model rollback: %w", err)
+			}
+			to := ""
+			if len(args) == 1 {
+				to = args[0]
+			}
+			name, err := models.Rollback(to)
+			if err != nil {
+				return fmt.Errorf("model rollback: %w", err)
+			}
+			fmt.Fprintf(d.stdout, "current model: %s\n", name)
+			return nil
+		},
+	}
+}
+
+// exportVersion builds the standalone .tflite of a version.
+func exportVersion(models *store.Models, name string) ([]byte, store.Version, error) {
+	if name == "" {
+		var err error
+		if name, err = models.CurrentName(); err != nil {
+			return nil, store.Version{}, err
+		}
+	}
+	v, err := models.Version(name)
+	if err != nil {
+		return nil, v, err
+	}
+	data, err := models.ReadBackbone(v.Backbone)
+	if err != nil {
+		return nil, v, err
+	}
+	if v.Kind == store.KindTFLite {
+		return data, v, nil
+	}
+	m, err := tflite.Parse(data)
+	if err != nil {
+		return nil, v, fmt.Errorf("backbone: %w", err)
+	}
+	fm, _, err := head.FeatureModel(m)
+	if err != nil {
+		return nil, v, err
+	}
+	h, err := models.Head(name)
+	if err != nil {
+		return nil, v, err
+	}
+	full, err := head.Export(fm, h)
+	if err != nil {
+		return nil, v, err
+	}
+	out, err := tflite.Marshal(full)
+	if err != nil {
+		return nil, v, fmt.Errorf("marshal: %w", err)
+	}
+	return out, v, nil
+}
+
+func newModelExportCmd(d *deps) *cobra.Command {
+	var version string
+	cmd := &cobra.Command{
+		Use:   "export OUT.tflite",
+		Short: "Write the current (or --version) model as one standalone .tflite plus labels.txt beside it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			models, _, err := d.openModels()
+			if err != nil {
+				return fmt.Errorf("model export: %w", err)
+			}
+			data, v, err := exportVersion(models, version)
+			if err != nil {
+				return fmt.Errorf("model export: %w", err)
+			}
+			out := args[0]
+			labels := filepath.Join(filepath.Dir(out), "labels.txt")
+			if err := atomicfile.WriteFile(out, data, 0o644); err != nil {
+				return fmt.Errorf("model export: %w", err)
+			}
+			if err := atomicfile.WriteFile(labels, store.LabelsText(v.Labels), 0o644); err != nil {
+				return fmt.Errorf("model export: %w", err)
+			}
+			fmt.Fprintf(d.stdout, "exported %s to %s (%d bytes) and %s\n", v.Name, out, len(data), labels)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&version, "version", "", "version to export (default: current)")
+	return cmd
+}
+
+// importFiles finds the model and labels of a Teachable Machine export.
+func importFiles(arg, labels string) (model, labelsPath string, err error) {
+	fi, err := os.Stat(arg)
+	if err != nil {
+		return "", "", err
+	}
+	model = arg
+	if fi.IsDir() {
+		model = ""
+		for _, name := range []string{"model_unquant.tflite", "model.tflite"} {
+			if _, err := os.Stat(filepath.Join(arg, name)); err == nil {
+				model = filepath.Join(arg, name)
+				break
+			}
+		}
+		if model == "" {
+			return "", "", fmt.Errorf("%s: no model_unquant.tflite or model.tflite", arg)
+		}
+	}
+	if labels == "" {
+		labels = filepath.Join(filepath.Dir(model), "labels.txt")
+	}
+	return model, labels, nil
+}
+
+func newModelImportCmd(d *deps) *cobra.Command {
+	var labelsFlag string
+	cmd := &cobra.Command{
+		Use:   "import DIR|MODEL.tflite",
+		Short: "Make a Teachable Machine TFLite export (model + labels.txt) the current model",
+		Long: "Import a Teachable Machine TFLite export: DIR holding model_unquant.tflite or model.tflite\n" +
+			"and labels.txt, or a .tflite with --labels (default: labels.txt beside it). It becomes\n" +
+			"the current model, run as is; `alphad train` then starts from its backbone, cut at the\n" +
+			"global pool.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			modelPath, labelsPath, err := importFiles(args[0], labelsFlag)
+			if err != nil {
+				return fmt.Errorf("model import: %w", err)
+			}
+			data, err := os.ReadFile(modelPath)
+			if err != nil {
+				return fmt.Errorf("model import: %w", err)
+			}
+			f, err := os.Open(labelsPath)
+			if err != nil {
+				return fmt.Errorf("model import: labels: %w", err)
+			}
+			labels, err := store.ParseLabels(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("model import %s: %w", labelsPath, err)
+			}
+			m, err := tflite.Parse(data)
+			if err != nil {
+				return fmt.Errorf("model import %s: %w", modelPath, err)
+			}
+			if len(m.Outputs) != 1 || m.Output(0).NumElements() != len(labels) {
+				return fmt.Errorf("model import %s: %d outputs of %v values for %d labels in %s",
+					modelPath, len(m.Outputs), m.Output(0).Shape, len(labels), labelsPath)
+			}
+			newEngine, opts, err := learningEngine("auto", 1)
+			if err != nil {
+				return err
+			}
+			bb, err := head.NewBackbone(m, "", newEngine, opts)
+			if err != nil {
+				return fmt.Errorf("model import %s: %w", modelPath, err)
+			}
+			bb.Close()
+			models, _, err := d.openModels()
+			if err != nil {
+				return fmt.Errorf("model import: %w", err)
+			}
+			ref, err := models.PutBackbone(data, modelPath)
+			if err != nil {
+				return fmt.Errorf("model import: %w", err)
+			}
+			v, err := models.Commit(store.Version{Kind: store.KindTFLite, Labels: labels, Backbone: ref, Source: "import " + modelPath}, nil)
+			if err != nil {
+				return fmt.Errorf("model import: %w", err)
+			}
+			fmt.Fprintf(d.stdout, "imported %s as %s (%d classes), now current\n", modelPath, v.Name, len(labels))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&labelsFlag, "labels", "", "labels.txt (default: beside the model)")
+	return cmd
+}
+
+

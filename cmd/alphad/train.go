@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/store"
+)
+
+func newTrainCmd(d *deps) *cobra.Command {
+	cfg := head.DefaultConfig()
+	var backbone, engineName string
+	var threads int
+	flip := true
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train a classifier head on the dataset and make it the current model version",
+		Long: "Train a head (Dense(hidden, relu) → Dense(N, softmax)) on the backbone embeddings of every\n" +
+			"sample and commit it as a new model version. The backbone is --backbone (a features-only\n" +
+			"model, or a full classifier cut at its global pool) or the current version's. Missing\n" +
+			"embeddings are computed first (cached per backbone). Unreadable images are skipped and listed.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("train: %w", err)}
+			}
+			newEngine, eopts, err := learningEngine(engineName, threads)
+			if err != nil {
+				return err
+			}
+			st, dir, err := d.openStore()
+			if err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			defer st.Close()
+			if _, err := store.CheckDataset(st); err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			data, source, err := trainBackbone(dir, backbone)
+			if err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			lastPct := -1
+			progress := func(p store.Progress) {
+				switch p.Phase {
+				case "embed":
+					if pct := 100 * p.Done / max(p.Total, 1); pct/10 != lastPct/10 || p.Done == p.Total {
+						lastPct = pct
+						fmt.Fprintf(d.stderr, "embedding %d/%d\n", p.Done, p.Total)
+					}
+				case "train":
+					e := p.Epoch
+					line := fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f", e.Epoch, e.Epochs, e.TrainLoss, e.TrainAccuracy)
+					if e.HasVal {
+						line += fmt.Sprintf(" val_loss %.4f val_acc %.3f", e.ValLoss, e.ValAccuracy)
+					}
+					fmt.Fprintln(d.stderr, line)
+				}
+			}
+			v, skipped, err := store.Train(cmd.Context(), dir, st, store.TrainOptions{
+				Backbone: data, BackboneSource: source, NewEngine: newEngine, Engine: eopts,
+				Config: cfg, Flip: flip, Progress: progress,
+			})
+			for _, s := range skipped {
+				fmt.Fprintf(d.stderr, "skipped sample %s: %v\n", s.ID, s.Err)
+			}
+			if err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			fmt.Fprintf(d.stdout, "model %s: %d samples, %d classes, backbone %s\n", v.Name, v.Samples, len(v.Labels), v.Backbone.Hash)
+			return writeReport(d, v)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&backbone, "backbone", "", "backbone .tflite (default: the current model version's)")
+	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "training epochs")
+	f.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "samples per Adam step")
+	f.Float64Var(&cfg.LearningRate, "learning-rate", cfg.LearningRate, "Adam learning rate")
+	f.Float64Var(&cfg.Validation, "validation", cfg.Validation, "fraction of each class held out for validation")
+	f.IntVar(&cfg.Hidden, "hidden", cfg.Hidden, "hidden units (0 = softmax regression)")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (training is deterministic for a seed)")
+	f.IntVar(&cfg.Patience, "patience", cfg.Patience, "early stopping patience in epochs (0 = off)")
+	f.Float64Var(&cfg.LabelSmoothing, "label-smoothing", cfg.LabelSmoothing, "label smoothing")
+	f.Float64Var(&cfg.L2, "l2", cfg.L2, "L2 weight decay")
+	f.Float64Var(&cfg.Dropout, "dropout", cfg.Dropout, "dropout on the hidden layer")
+	f.BoolVar(&cfg.ClassWeights, "class-weights", cfg.ClassWeights, "weigh classes inversely to their size")
+	f.BoolVar(&flip, "flip", flip, "also train on mirrored images (2× embeddings)")
+	f.StringVar(&engineName, "engine", "auto", "inference engine for the backbone")
+	f.IntVar(&threads, "threads", 0, "engine threads (0 = all CPUs)")
+	return cmd
+}
+
+// trainBackbone reads the backbone to train with: path, or the current
+// version's backbone.
+func trainBackbone(stateDir, path string) ([]byte, string, error) {
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("backbone: %w", err)
+		}
+		return data, path, nil
+	}
+	models, err := store.OpenModels(stateDir)
+	if err != nil {
+		return nil, "", err
+	}
+	name, err := models.CurrentName()
+	if errors.Is(err, store.ErrNoModel) {
+		return nil, "", errors.New("no backbone: pass --backbone MODEL.tflite (or import a model first)")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := models.Version(name)
+	if err != nil {
+		return nil, "", err
+	}
+	data, err := models.ReadBackbone(v.Backbone)
+	if err != nil {
+		return nil, "", err
+	}
+	return data, v.Backbone.Source, nil
+}
+
+// writeReport prints a version's final metrics: accuracy, per-class table
+// and confusion matrix.
+func writeReport(d *deps, v store.Version) error {
+	r := v.Report
+	if r == nil {
+		return nil
+	}
+	fmt.Fprintf(d.stdout, "%d epochs (best %d%s), %s accuracy %.1f %% on %d samples, loss %.4f\n",
+		len(r.Epochs), r.BestEpoch, map[bool]string{true: ", stopped early"}[r.Stopped], r.On,
+		100*r.Final.Accuracy, r.Final.Samples, r.Final.Loss)
+	w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprint(w, "CLASS\tCORRECT\tACCURACY\tCONFUSION (predicted)\n")
+	for c, s := range r.Final.PerClass {
+		fmt.Fprintf(w, "%s\t%d/%d\t%.1f %%\t%v\n", v.Labels[c], s.Correct, s.Support, 100*s.Accuracy, r.Final.Confusion[c])
+	}
+	return w.Flush()
+}
