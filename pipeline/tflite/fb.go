@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 )
@@ -14,8 +15,33 @@ import (
 // returns zero values and the parser stops at its next check.
 type reader struct {
 	buf   []byte
-	where string // what is being read, for error messages
+	where location // what is being read, for error messages
 	err   *FormatError
+}
+
+// location names the part of the file being read. It is formatted only
+// when an error occurs, keeping Parse free of per-tensor Sprintf calls.
+type location struct {
+	kind   string // "model", "tensor", "operator", ...
+	index  int    // -1 if none
+	name   string // tensor name or op name, if known
+	buffer int    // buffer being read for a tensor, or -1
+}
+
+func at(kind string, index int) location { return location{kind: kind, index: index, buffer: -1} }
+
+func (l location) String() string {
+	s := l.kind
+	if l.index >= 0 {
+		s += " " + strconv.Itoa(l.index)
+	}
+	if l.name != "" {
+		s += " (" + l.name + ")"
+	}
+	if l.buffer >= 0 {
+		s += ": buffer " + strconv.Itoa(l.buffer)
+	}
+	return s
 }
 
 // table is a located flatbuffer table: its position and its vtable.
@@ -28,7 +54,7 @@ type table struct {
 
 func (r *reader) fail(format string, args ...any) {
 	if r.err == nil {
-		r.err = &FormatError{Where: r.where, Reason: fmt.Sprintf(format, args...)}
+		r.err = &FormatError{Where: r.where.String(), Reason: fmt.Sprintf(format, args...)}
 	}
 }
 

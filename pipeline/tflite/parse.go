@@ -120,7 +120,7 @@ func inspect(data []byte) (*Model, []*UnsupportedOpError, error) {
 	if string(data[4:8]) != fileIdentifier {
 		return nil, nil, &FormatError{Reason: fmt.Sprintf("file identifier %q, want %q", data[4:8], fileIdentifier)}
 	}
-	r := &reader{buf: data, where: "model"}
+	r := &reader{buf: data, where: at("model", -1)}
 	root, _ := r.tableAt(r.deref(0))
 	m := &Model{Version: int(uint32(r.i32(root, modelVersion, 0)))}
 	m.Description = r.string(root, modelDescription)
@@ -142,7 +142,7 @@ func inspect(data []byte) (*Model, []*UnsupportedOpError, error) {
 	}
 	sg := subgraphs[0]
 
-	r.where = "subgraph 0"
+	r.where = at("subgraph", 0)
 	tensorTables := r.tables(sg, subgraphTensors)
 	m.Inputs = r.ints(sg, subgraphInputs)
 	m.Outputs = r.ints(sg, subgraphOutputs)
@@ -188,7 +188,7 @@ func (r *reader) readOpCodes(root table) []opCode {
 	tables := r.tables(root, modelOperatorCodes)
 	codes := make([]opCode, len(tables))
 	for i, t := range tables {
-		r.where = fmt.Sprintf("operator code %d", i)
+		r.where = at("operator code", i)
 		// Old files only have the int8 deprecated code; new ones put
 		// codes above 127 in builtin_code. TFLite takes the larger.
 		dep := BuiltinOperator(r.i8(t, opcodeDeprecatedBuiltin, 0))
@@ -202,11 +202,9 @@ func (r *reader) readOpCodes(root table) []opCode {
 }
 
 func (r *reader) readTensor(i int, t table, buffers []table) *Tensor {
-	r.where = fmt.Sprintf("tensor %d", i)
+	r.where = at("tensor", i)
 	tn := &Tensor{Index: i, Name: r.string(t, tensorName)}
-	if tn.Name != "" {
-		r.where = fmt.Sprintf("tensor %d (%s)", i, tn.Name)
-	}
+	r.where.name = tn.Name
 	tn.Type = TensorType(r.i8(t, tensorType, 0))
 	tn.Shape = r.ints(t, tensorShape)
 	if tn.Shape == nil {
@@ -241,9 +239,8 @@ func (r *reader) readTensor(i int, t table, buffers []table) *Tensor {
 // bufferData is the contents of buffer b: its inline data vector, or the
 // offset/size range of the file that large models use. nil when empty.
 func (r *reader) bufferData(b int, t table) []byte {
-	where := r.where
-	r.where = fmt.Sprintf("%s: buffer %d", where, b)
-	defer func() { r.where = where }()
+	r.where.buffer = b
+	defer func() { r.where.buffer = -1 }()
 	if off, size := r.u64(t, bufferOffset), r.u64(t, bufferSize); off > 1 {
 		if off > uint64(len(r.buf)) || size > uint64(len(r.buf))-off {
 			r.fail("data range [%d, +%d) outside the file (%d bytes)", off, size, len(r.buf))
@@ -262,7 +259,7 @@ func (r *reader) bufferData(b int, t table) []byte {
 }
 
 func (r *reader) readOperator(i int, t table, codes []opCode) (*Operator, *UnsupportedOpError) {
-	r.where = fmt.Sprintf("operator %d", i)
+	r.where = at("operator", i)
 	ci := int(uint32(r.i32(t, operatorOpcode, 0)))
 	if r.err != nil {
 		return nil, nil
@@ -273,7 +270,7 @@ func (r *reader) readOperator(i int, t table, codes []opCode) (*Operator, *Unsup
 	}
 	c := codes[ci]
 	op := &Operator{Index: i, Op: c.op, Version: c.version, CustomCode: c.custom}
-	r.where = fmt.Sprintf("operator %d (%s)", i, OpName(c.op))
+	r.where.name = OpName(c.op)
 	op.Inputs = r.ints(t, operatorInputs)
 	op.Outputs = r.ints(t, operatorOutputs)
 	if op.Inputs == nil {
