@@ -369,6 +369,9 @@ func prepareQuantMean(p *plan, op *tflite.Operator) (runFunc, error) {
 	}
 	hw := keep && len(shape) == 4 && first == 1 && last == 2
 	mp.Mode = qmath.MeanModeFor(hw, it.scale == ot.scale && it.zero == ot.zero)
+	if hw && fp32Requant {
+		mp.Mode = qmath.MeanXNNPACK
+	}
 	src, dst := p.bytes(in), p.bytes(out)
 	if err := qmath.Mean(dst, src, mp); err != nil {
 		return nil, p.unsupported(op, "%v", err)

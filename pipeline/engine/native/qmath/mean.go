@@ -25,6 +25,10 @@ const (
 	// (reference_ops::QuantizedMeanOrSum: other axes or keep_dims false,
 	// scales or zero points differ).
 	MeanFloat
+	// MeanXNNPACK is XNNPACK's global average pooling, which the TFLite
+	// runtime delegates the 4-D {1,2} keep_dims case to: the sum less
+	// n·zi, times (si/so)/n in float32, rounded half to even.
+	MeanXNNPACK
 	// MeanTruncate divides the integer sum by n, truncating (reference_ops::Mean
 	// when input and output quantization are equal).
 	MeanTruncate
@@ -73,6 +77,8 @@ func Mean(dst, src []byte, p *MeanParams) error {
 	case MeanFloat:
 		fscale = p.InScale / p.OutScale
 		fbias = float32(-float32(p.InZero)*fscale) + 0.5
+	case MeanXNNPACK:
+		fscale = p.InScale / p.OutScale / float32(n)
 	}
 	for o := 0; o < p.Outer; o++ {
 		for i := 0; i < p.Inner; i++ {
@@ -97,6 +103,8 @@ func Mean(dst, src []byte, p *MeanParams) error {
 				r := float32(math.Round(float64(float32(mean*fscale) + fbias)))
 				r += float32(p.OutZero)
 				v = int32(min(max(r, float32(lo)), float32(hi)))
+			case MeanXNNPACK:
+				v = clamp(fp32Requant(sum-n*p.InZero, fscale)+p.OutZero, lo, hi)
 			case MeanTruncate:
 				v = clamp(sum/n, lo, hi)
 			}
