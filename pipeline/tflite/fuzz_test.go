@@ -49,6 +49,7 @@ func allOpsModel() *tflite.Model {
 	op(tflite.OpCustom, 1, nil, x)
 	m.Operators[len(m.Operators)-1].CustomCode = "alphad_test"
 	op(150, 1, nil, x) // GELU: a builtin alphad does not run
+	op(tflite.OpAdd, 99, &tflite.AddOptions{Activation: tflite.ActRelu6}, x, x)
 	m.Outputs = append(m.Outputs, x)
 	return m
 }
@@ -114,8 +115,8 @@ func TestAllOpsModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(unsupported) != 2 || unsupported[0].Op != "alphad_test" || unsupported[1].Op != "GELU" {
-		t.Errorf("unsupported = %v, want the custom op and GELU", unsupported)
+	if len(unsupported) != 3 || unsupported[0].Op != "alphad_test" || unsupported[1].Op != "GELU" || unsupported[2].Version != 99 {
+		t.Errorf("unsupported = %v, want the custom op, GELU and ADD v99", unsupported)
 	}
 	if !reflect.DeepEqual(m, allOpsModel()) {
 		t.Errorf("round trip differs:\n got %s\nwant %s", dump(m), dump(allOpsModel()))

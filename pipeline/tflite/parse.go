@@ -98,8 +98,10 @@ func Parse(data []byte) (*Model, error) {
 
 // Inspect is Parse that accepts unsupported ops: it returns the validated
 // model together with one *UnsupportedOpError per operator alphad cannot
-// run (in graph order). Such operators have no Options and unchecked
-// arity. err is non-nil only for malformed files (*FormatError).
+// run (in graph order): unknown or custom ops, op versions above what
+// alphad implements, and element types the engines do not compute in
+// (e.g. int16 activations). Their arity is not checked; unknown ops have
+// no Options. err is non-nil only for malformed files (*FormatError).
 func Inspect(data []byte) (m *Model, unsupported []*UnsupportedOpError, err error) {
 	// The parser checks every offset before use; recover is only a safety
 	// net so that a bug here cannot crash the daemon on a bad file.
@@ -165,6 +167,9 @@ func inspect(data []byte) (*Model, []*UnsupportedOpError, error) {
 		op, uerr := r.readOperator(i, ot, codes)
 		if r.err != nil {
 			return nil, nil, r.err
+		}
+		if uerr == nil {
+			uerr = m.checkTypes(op)
 		}
 		if uerr != nil {
 			unsupported = append(unsupported, uerr)
@@ -293,9 +298,6 @@ func (r *reader) readOperator(i int, t table, codes []opCode) (*Operator, *Unsup
 		return op, &UnsupportedOpError{Op: name, Version: c.version, Index: i, Reason: "custom op"}
 	case !ok:
 		return op, &UnsupportedOpError{Op: OpName(c.op), Version: c.version, Index: i}
-	case c.version < 1 || c.version > spec.maxVersion:
-		return op, &UnsupportedOpError{Op: OpName(c.op), Version: c.version, Index: i,
-			Reason: fmt.Sprintf("supported versions are 1 to %d", spec.maxVersion)}
 	}
 
 	typ := r.u8(t, operatorOptionsType, optNone)
@@ -311,6 +313,10 @@ func (r *reader) readOperator(i int, t table, codes []opCode) (*Operator, *Unsup
 		opts = table{} // every field reads as absent: schema defaults
 	}
 	op.Options = r.readOptions(c.op, opts)
+	if c.version < 1 || c.version > spec.maxVersion {
+		return op, &UnsupportedOpError{Op: OpName(c.op), Version: c.version, Index: i,
+			Reason: fmt.Sprintf("supported versions are 1 to %d", spec.maxVersion)}
+	}
 	return op, nil
 }
 
@@ -350,4 +356,32 @@ func (r *reader) readOptions(op BuiltinOperator, t table) any {
 		return &SqueezeOptions{SqueezeDims: r.ints(t, 0)}
 	}
 	return nil
+}
+
+// checkTypes reports an op whose data input or output has an element type
+// the engines do not compute in (int16 activations, for instance). Indices
+// are checked later; out-of-range ones are skipped here.
+func (m *Model) checkTypes(op *Operator) *UnsupportedOpError {
+	check := func(what string, ts []int, extra TensorType) *UnsupportedOpError {
+		if len(ts) == 0 || ts[0] < 0 || ts[0] >= len(m.Tensors) {
+			return nil
+		}
+		switch typ := m.Tensors[ts[0]].Type; typ {
+		case Float32, Uint8, Int8:
+			return nil
+		default:
+			if typ == extra {
+				return nil
+			}
+			return &UnsupportedOpError{Op: OpName(op.Op), Version: op.Version, Index: op.Index, Reason: typ.String() + " " + what}
+		}
+	}
+	extra := TensorType(-1)
+	if op.Op == OpDequantize {
+		extra = Float16 // float16 weights expanded at load time
+	}
+	if u := check("input", op.Inputs, extra); u != nil {
+		return u
+	}
+	return check("output", op.Outputs, -1)
 }

@@ -263,6 +263,10 @@ func TestUnsupportedOp(t *testing.T) {
 			m.Operators[0].CustomCode = "TFLite_Detection_PostProcess"
 		}, "TFLite_Detection_PostProcess", "custom op"},
 		{"version too new", func(m *tflite.Model) { m.Operators[0].Version = 99 }, "CONV_2D", "supported versions"},
+		{"int16 activations", func(m *tflite.Model) {
+			m.Tensors[0].Type = tflite.Int16
+			m.Tensors[0].Quant = &tflite.Quantization{Scale: []float32{0.5}, ZeroPoint: []int64{0}}
+		}, "CONV_2D", "int16 input"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
