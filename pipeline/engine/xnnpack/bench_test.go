@@ -18,13 +18,28 @@ import (
 )
 
 // BenchmarkMobileNetV2F32 times one Invoke of float MobileNetV2 1.0/224 on
-// one thread and reports the median. With -benchtime of 10x or more it also
-// runs the real TFLite oracle (WASM, XNNPACK delegate, 1 thread, 20 runs) in
-// the same process run and reports its median and the ratio:
+// one thread and reports the median. With -benchtime of 10x or more each
+// benchmark also runs the real TFLite oracle (WASM build, 1 thread, 20 runs,
+// the first dropped) on the same model in the same run and reports its
+// median and the ratio:
 //
-//	go test -tags xnnpack -run '^$' -bench MobileNetV2F32 -benchtime 30x ./pipeline/engine/xnnpack/
+//	go test -tags xnnpack -run '^$' -bench MobileNetV2 -benchtime 30x ./pipeline/engine/xnnpack/
 func BenchmarkMobileNetV2F32(b *testing.B) {
-	path := testshared.Path(b, "models", "mobilenet_v2_1.0_224_dequant_f32.tflite")
+	benchModel(b, "models/mobilenet_v2_1.0_224_dequant_f32.tflite", "grace_hopper_224_f32m11.raw")
+}
+
+// BenchmarkMobileNetV2U8 is the TF1 uint8 model (qu8 nodes).
+func BenchmarkMobileNetV2U8(b *testing.B) {
+	benchModel(b, "models/mobilenet_v2_1.0_224_quant.tflite", "grace_hopper_224_u8.raw")
+}
+
+// BenchmarkMobileNetV2PTQ is the TF2 int8 per-channel model (qs8/qc8 nodes).
+func BenchmarkMobileNetV2PTQ(b *testing.B) {
+	benchModel(b, "models/tf2_mobilenet_v2_1.0_224_ptq.tflite", "grace_hopper_224_u8.raw")
+}
+
+func benchModel(b *testing.B, model, input string) {
+	path := testshared.Path(b, model)
 	m, err := tflite.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
@@ -34,7 +49,7 @@ func BenchmarkMobileNetV2F32(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	in, err := os.ReadFile(testshared.Path(b, "golden", "inputs", "grace_hopper_224_f32m11.raw"))
+	in, err := os.ReadFile(testshared.Path(b, "golden", "inputs", input))
 	if err != nil {
 		b.Fatal(err)
 	}
