@@ -60,6 +60,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newVersionCmd(d),
 		newConfigCmd(d),
 		newModelCmd(d),
+		newBenchCmd(d),
 		newTrainCmd(d), newDatasetCmd(d),
 	)
 	return root

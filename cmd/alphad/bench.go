@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// newBenchCmd times the engines (and optionally the real TFLite runtime)
+// on one model, one line per engine:
+//
+//	native   median 98.1 ms  p90 103.2 ms  0 allocs  cpu 97.5 ms
+//
+// cpu is the process CPU time per inference: on a busy machine the wall
+// times grow with the load, the CPU time much less.
+func newBenchCmd(d *deps) *cobra.Command {
+	var (
+		model, engines, oracle string
+		runs, threads          int
+	)
+	cmd := &cobra.Command{
+		Use:   "bench --model M [--runs N] [--threads N] [--engine native,xnnpack] [--oracle run_tflite.js]",
+		Short: "Time inference of a model on the compiled-in engines (and the real TFLite runtime)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if model == "" {
+				return &exitError{code: 2, err: errors.New("bench: --model is required")}
+			}
+			if runs < 1 {
+				return &exitError{code: 2, err: fmt.Errorf("bench: --runs %d: want at least 1", runs)}
+			}
+			selected, err := selectEngines(engines)
+			if err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("bench: %w", err)}
+			}
+			m, err := tflite.ReadFile(model)
+			if err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
+			var medians []float64
+			for _, e := range selected {
+				r, err := benchEngine(e, m, engine.Options{Threads: threads}, runs)
+				if err != nil {
+					return fmt.Errorf("bench: %s: %w", e.name, err)
+				}
+				fmt.Fprintf(d.stdout, "%-8s median %.1f ms  p90 %.1f ms  %s allocs  cpu %.1f ms\n", e.name, r.median, r.p90, fmtAllocs(r.allocs), r.cpu)
+				medians = append(medians, r.median)
+			}
+			for i := 1; i < len(selected); i++ {
+				fmt.Fprintf(d.stdout, "ratio    %s/%s %.2fx\n", selected[0].name, selected[i].name, medians[0]/medians[i])
+			}
+			if oracle != "" {
+				med, err := oracleMedian(cmd.Context(), oracle, model, runs, threads)
+				if err != nil {
+					return fmt.Errorf("bench: tflite oracle: %w", err)
+				}
+				fmt.Fprintf(d.stdout, "tflite-oracle median %.1f ms  (%s/tflite %.2fx)\n", med, selected[0].name, medians[0]/med)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&model, "model", "", "path of the .tflite model")
+	f.IntVar(&runs, "runs", 20, "timed inferences per engine (after one warm-up)")
+	f.IntVar(&threads, "threads", 1, "threads per engine")
+	f.StringVar(&engines, "engine", "auto", "auto, one engine or a comma list ("+strings.Join(engineNames(), ", ")+")")
+	f.StringVar(&oracle, "oracle", "", "path of run_tflite.js: also time the real TFLite runtime (node)")
+	return cmd
+}
+
+// selectEngines resolves --engine: "auto" is the first engine of the table
+// (the preferred one compiled in), else each named engine in order.
+func selectEngines(spec string) ([]engineEntry, error) {
+	table := engineTable()
+	if spec == "" || spec == "auto" {
+		for _, e := range table {
+			if e.new != nil {
+				return []engineEntry{e}, nil
+			}
+		}
+		return nil, errors.New("no engine compiled in")
+	}
+	var out []engineEntry
+	for _, name := range strings.Split(spec, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(table, func(e engineEntry) bool { return e.name == name })
+		if i < 0 || table[i].new == nil {
+			return nil, fmt.Errorf("engine %q not compiled in (have %s)", name, strings.Join(engineNames(), ", "))
+		}
+		out = append(out, table[i])
+	}
+	return out, nil
+}
+
+type benchResult struct {
+	median, p90 float64 // ms
+	allocs      float64 // heap allocations per inference
+	cpu         float64 // process CPU ms per inference (0 if unknown)
+}
+
+// benchEngine builds e for m, fills the inputs with seeded noise, runs one
+// warm-up inference and times runs more.
+func benchEngine(e engineEntry, m *tflite.Model, opts engine.Options, runs int) (benchResult, error) {
+	eng, err := e.new(m, opts)
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer eng.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range m.Inputs {
+		fillInput(eng.Input(i), m.Input(i).Type, rng)
+	}
+	if err := eng.Invoke(); err != nil {
+		return benchResult{}, fmt.Errorf("invoke: %w", err)
+	}
+	times := make([]float64, runs)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0 := processCPU()
+	for i := range times {
+		t0 := time.Now()
+		if err := eng.Invoke(); err != nil {
+			return benchResult{}, fmt.Errorf("invoke: %w", err)
+		}
+		times[i] = float64(time.Since(t0).Nanoseconds()) / 1e6
+	}
+	cpu := processCPU() - cpu0
+	runtime.ReadMemStats(&ms1)
+	return benchResult{
+		cpu:    float64(cpu.Nanoseconds()) / 1e6 / float64(runs),
+		median: quantile(times, 0.5),
+		p90:    quantile(times, 0.9),
+		allocs: float64(ms1.Mallocs-ms0.Mallocs) / float64(runs),
+	}, nil
+}
+
+// fillInput writes seeded noise of the input's type: floats in [-1,1),
+// anything else as random bytes.
+func fillInput(b []byte, typ tflite.TensorType, rng *rand.Rand) {
+	if typ == tflite.Float32 {
+		f := engine.Float32s(b)
+		for i := range f {
+			f[i] = rng.Float32()*2 - 1
+		}
+		return
+	}
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+}
+
+// quantile is the q-quantile (nearest rank) of v; v is not modified.
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if q == 0.5 && len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	i := int(q*float64(len(s))+0.999999) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+func fmtAllocs(a float64) string {
+	if a == float64(int64(a)) {
+		return strconv.FormatInt(int64(a), 10)
+	}
+	return strconv.FormatFloat(a, 'f', 1, 64)
+}
+
+// oracleMedian runs the real TFLite runtime (`node run_tflite.js model
+// --repeat=N`, zero input) and returns the median of its infer_ms list,
+// without the first (warm-up) run.
+func oracleMedian(ctx context.Context, script, model string, runs, threads int) (float64, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	args := []string{script, model, "--repeat=" + strconv.Itoa(runs+1), "--threads=" + strconv.Itoa(max(threads, 1))}
+	out, err := exec.CommandContext(ctx, "node", args...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+			return 0, fmt.Errorf("node %s: %w: %s", script, err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return 0, fmt.Errorf("node %s: %w", script, err)
+	}
+	times, err := parseInferMS(out)
+	if err != nil {
+		return 0, err
+	}
+	if len(times) > 1 {
+		times = times[1:]
+	}
+	return quantile(times, 0.5), nil
+}
+
+var inferMSRE = regexp.MustCompile(`infer_ms=\[([^\]]*)\]`)
+
+// parseInferMS extracts the infer_ms=[a, b, ...] list the oracle prints.
+func parseInferMS(out []byte) ([]float64, error) {
+	m := inferMSRE.FindSubmatch(out)
+	if m == nil {
+		return nil, fmt.Errorf("no infer_ms list in oracle output %q", firstLine(out))
+	}
+	var times []float64
+	for _, s := range strings.Split(string(m[1]), ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("oracle infer_ms %q: %w", s, err)
+		}
+		times = append(times, v)
+	}
+	if len(times) == 0 {
+		return nil, errors.New("oracle infer_ms list is empty")
+	}
+	return times, nil
+}
+
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(string(b), "\n")
+	return s
+}

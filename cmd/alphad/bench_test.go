@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/alphad/alphad/internal/testshared"
+)
+
+func TestParseInferMS(t *testing.T) {
+	tests := []struct {
+		name, out string
+		want      []float64
+		wantErr   bool
+	}{
+		{"list", "wasm=cc_simd init_ms=50.1 load_ms=3.2 infer_ms=[30.5, 25.0, 26.5]\noutput 0 ...", []float64{30.5, 25, 26.5}, false},
+		{"one", "infer_ms=[7]", []float64{7}, false},
+		{"missing", "error: boom", nil, true},
+		{"empty", "infer_ms=[]", nil, true},
+		{"garbage", "infer_ms=[1.0, x]", nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseInferMS([]byte(tc.out))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	tests := []struct {
+		v    []float64
+		q    float64
+		want float64
+	}{
+		{[]float64{3, 1, 2}, 0.5, 2},
+		{[]float64{4, 1, 3, 2}, 0.5, 2.5},
+		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 0.9, 9},
+		{[]float64{5}, 0.9, 5},
+		{nil, 0.5, 0},
+	}
+	for _, tc := range tests {
+		if got := quantile(tc.v, tc.q); got != tc.want {
+			t.Errorf("quantile(%v, %v) = %v, want %v", tc.v, tc.q, got, tc.want)
+		}
+	}
+}
+
+func TestSelectEngines(t *testing.T) {
+	if e, err := selectEngines("auto"); err != nil || len(e) != 1 || e[0].new == nil {
+		t.Fatalf("auto: %v, %v", e, err)
+	}
+	if e, err := selectEngines("native"); err != nil || len(e) != 1 || e[0].name != "native" {
+		t.Fatalf("native: %v, %v", e, err)
+	}
+	if _, err := selectEngines("native,nosuch"); err == nil {
+		t.Fatal("unknown engine accepted")
+	}
+}
+
+func TestBenchCommand(t *testing.T) {
+	model := testshared.Path(t, "models", "mobilenet_v2_1.0_224_dequant_f32_features.tflite")
+	var out, errb bytes.Buffer
+	root := newRootCmd(newDeps(&out, &errb))
+	root.SetArgs([]string{"bench", "--model", model, "--runs", "1", "--engine", "native"})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("bench: %v (stderr %s)", err, errb.String())
+	}
+	line := out.String()
+	if !strings.HasPrefix(line, "native   median ") || !strings.Contains(line, " 0 allocs") {
+		t.Errorf("output %q, want a native line with 0 allocs", line)
+	}
+}
