@@ -369,7 +369,9 @@ func prepareQuantMean(p *plan, op *tflite.Operator) (runFunc, error) {
 	}
 	hw := keep && len(shape) == 4 && first == 1 && last == 2
 	mp.Mode = qmath.MeanModeFor(hw, it.scale == ot.scale && it.zero == ot.zero)
-	if hw && fp32Requant {
+	// The runtime's XNNPACK delegate takes every 4-D mean over axes {1,2}
+	// (with or without keep_dims) as a global average pooling.
+	if len(shape) == 4 && first == 1 && last == 2 && fp32Requant {
 		mp.Mode = qmath.MeanXNNPACK
 	}
 	src, dst := p.bytes(in), p.bytes(out)
