@@ -63,9 +63,15 @@ func loadSample(path, label string, size int, keepOriginal bool) (store.NewSampl
 	return ns, nil
 }
 
-func printAdded(d *deps, added []store.Sample) {
+// printAdded acknowledges durably stored samples, one line each; an
+// image that was already stored is reported as "exists" with its label.
+func printAdded(d *deps, burst int64, added []store.Sample) {
 	for _, s := range added {
-		fmt.Fprintf(d.stdout, "added %s %s burst %d\n", s.ID, s.Label, s.Burst)
+		verb := "added"
+		if s.Burst != burst {
+			verb = "exists"
+		}
+		fmt.Fprintf(d.stdout, "%s %s %s burst %d\n", verb, s.ID, s.Label, s.Burst)
 	}
 }
 
@@ -106,11 +112,12 @@ func newDatasetAddCmd(d *deps) *cobra.Command {
 				fmt.Fprintf(d.stdout, "class %s created\n", label)
 				return nil
 			}
-			added, err := st.Add(st.NextBurst(), samples)
+			burst := st.NextBurst()
+			added, err := st.Add(burst, samples)
 			if err != nil {
 				return fmt.Errorf("dataset add: %w", err)
 			}
-			printAdded(d, added)
+			printAdded(d, burst, added)
 			return nil
 		},
 	}
@@ -161,11 +168,12 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 				return fmt.Errorf("dataset import: %w", err)
 			}
 			defer st.Close()
-			added, err := st.Add(st.NextBurst(), samples)
+			burst := st.NextBurst()
+			added, err := st.Add(burst, samples)
 			if err != nil {
 				return fmt.Errorf("dataset import: %w", err)
 			}
-			printAdded(d, added)
+			printAdded(d, burst, added)
 			fmt.Fprintf(d.stderr, "imported %d images, skipped %d\n", len(added), skipped)
 			return nil
 		},

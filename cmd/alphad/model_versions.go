@@ -38,7 +38,7 @@ func newModelLsCmd(d *deps) *cobra.Command {
 				return fmt.Errorf("model ls: %w", err)
 			}
 			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "\tVERSION\tCREATED\tKIND\tCLASSES\tSAMPLES\tACCURACY\tBACKBONE\tSOURCE")
+			fmt.Fprintln(w, "  VERSION\tCREATED\tKIND\tCLASSES\tSAMPLES\tACCURACY\tBACKBONE\tSOURCE")
 			for _, v := range list {
 				mark, acc := " ", "-"
 				if v.Name == cur {
@@ -47,7 +47,7 @@ func newModelLsCmd(d *deps) *cobra.Command {
 				if v.Report != nil {
 					acc = fmt.Sprintf("%.1f %% (%s)", 100*v.Report.Final.Accuracy, v.Report.On)
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", mark, v.Name, v.Created.Format("2006-01-02 15:04:05"),
+				fmt.Fprintf(w, "%s %s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", mark, v.Name, v.Created.Format("2006-01-02 15:04:05"),
 					v.Kind, len(v.Labels), v.Samples, acc, v.Backbone.Hash, v.Source)
 			}
 			return w.Flush()
