@@ -15,8 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	_ "golang.org/x/image/bmp" // sample decoder
 	"github.com/spf13/cobra"
+	_ "golang.org/x/image/bmp" // sample decoder
 
 	"github.com/alphad/alphad/pipeline/store"
 )

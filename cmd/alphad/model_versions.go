@@ -241,5 +241,3 @@ func newModelImportCmd(d *deps) *cobra.Command {
 	cmd.Flags().StringVar(&labelsFlag, "labels", "", "labels.txt (default: beside the model)")
 	return cmd
 }
-
-
