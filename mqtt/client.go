@@ -115,6 +115,9 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if !cfg.Enabled() {
 		return nil, errors.New("mqtt: no broker configured")
 	}
+	if cfg.DeviceID == "" {
+		return nil, errors.New("mqtt: device_id: required")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

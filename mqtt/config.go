@@ -99,12 +99,15 @@ func (c Config) WithDefaults() Config {
 
 var deviceIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// Validate reports every bad field of an enabled configuration at once
-// (after WithDefaults). A disabled configuration is valid.
+// Validate reports every bad field of an enabled configuration at once; a
+// disabled configuration is valid. It applies WithDefaults first. An empty
+// DeviceID passes (the daemon fills it from the host name, see
+// DeviceIDFromHostname); New requires it.
 func (c Config) Validate() error {
 	if !c.Enabled() {
 		return nil
 	}
+	c = c.WithDefaults()
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("mqtt: %s: %s", field, fmt.Sprintf(format, args...)))
@@ -113,11 +116,11 @@ func (c Config) Validate() error {
 	if err != nil {
 		bad("broker", "%v", err)
 	}
-	if !deviceIDRe.MatchString(c.DeviceID) {
+	if c.DeviceID != "" && !deviceIDRe.MatchString(c.DeviceID) {
 		bad("device_id", "%q must be 1-64 letters, digits, '-' or '_'", c.DeviceID)
 	}
-	if c.ClientID == "" || len(c.ClientID) > 128 {
-		bad("client_id", "must be 1-128 bytes (default alphad-<device_id>)")
+	if len(c.ClientID) > 128 {
+		bad("client_id", "longer than 128 bytes")
 	}
 	if c.Password != "" && c.PasswordFile != "" {
 		bad("password", "set password or password_file, not both")
@@ -135,8 +138,10 @@ func (c Config) Validate() error {
 	if c.QoS < 0 || c.QoS > 2 {
 		bad("qos", "%d is not 0, 1 or 2", c.QoS)
 	}
-	if err := validTopicPrefix(c.TopicPrefix); err != nil {
-		bad("topic_prefix", "%v", err)
+	if c.TopicPrefix != "" || c.DeviceID != "" {
+		if err := validTopicPrefix(c.TopicPrefix); err != nil {
+			bad("topic_prefix", "%v", err)
+		}
 	}
 	if c.Discovery {
 		if err := validTopicPrefix(c.DiscoveryPrefix); err != nil {
@@ -172,6 +177,26 @@ func (c Config) Validate() error {
 		bad("queue_size", "%d is not in 1..100000", c.QueueSize)
 	}
 	return errors.Join(errs...)
+}
+
+// DeviceIDFromHostname turns a host name into a valid DeviceID: the first
+// label, with characters other than letters, digits, '-' and '_' replaced
+// by '_' ("alphad" when nothing is left).
+func DeviceIDFromHostname(host string) string {
+	host, _, _ = strings.Cut(host, ".")
+	b := []byte(host)
+	for i, ch := range b {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	if len(b) == 0 {
+		return "alphad"
+	}
+	return string(b)
 }
 
 func validTopicPrefix(p string) error {

@@ -43,6 +43,7 @@ func TestConfigValidate(t *testing.T) {
 		{"tls options on plain", func(c *mqtt.Config) { c.InsecureSkipVerify = true }, []string{"need a TLS scheme"}},
 		{"credentials in URL", func(c *mqtt.Config) { c.Broker = "mqtt://u:p@b" }, []string{"must not carry credentials"}},
 		{"no host", func(c *mqtt.Config) { c.Broker = "mqtt://:1883" }, []string{"no host"}},
+		{"device id left to the daemon", func(c *mqtt.Config) { c.DeviceID = "" }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,6 +103,25 @@ disabled_commands: [rollback]
 	for _, s := range []string{string(out), fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg.Password), logged.String()} {
 		if strings.Contains(s, "hunter2") {
 			t.Errorf("password leaked: %s", s)
+		}
+	}
+}
+
+func TestDeviceIDFromHostname(t *testing.T) {
+	for in, want := range map[string]string{
+		"raspberrypi":           "raspberrypi",
+		"pi-4.local":            "pi-4",
+		"Garage Pi":             "Garage_Pi",
+		"":                      "alphad",
+		strings.Repeat("x", 70): strings.Repeat("x", 64),
+	} {
+		if got := mqtt.DeviceIDFromHostname(in); got != want {
+			t.Errorf("DeviceIDFromHostname(%q) = %q, want %q", in, got, want)
+		}
+		cfg := mqtt.Default()
+		cfg.Broker, cfg.DeviceID = "mqtt://b", mqtt.DeviceIDFromHostname(in)
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%q: %v", in, err)
 		}
 	}
 }
