@@ -1,0 +1,57 @@
+package native
+
+import (
+	"testing"
+	"unsafe"
+)
+
+func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+func overlap(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	pa, pb := uintptrOf(a), uintptrOf(b)
+	return pa < pb+uintptr(len(b)) && pb < pa+uintptr(len(a))
+}
+
+func TestLayout(t *testing.T) {
+	m := chain()
+	views, size := layout(m)
+	// Tensors: 0 x (input), 1 relu, 2 reshape(relu), 3 reshape(x), 4 add, 5 softmax (output).
+	if uintptrOf(views[1]) != uintptrOf(views[2]) || uintptrOf(views[0]) != uintptrOf(views[3]) {
+		t.Error("RESHAPE outputs do not alias their inputs")
+	}
+	// The input lives for the whole run: nothing may overlap it.
+	for i := 1; i < len(views); i++ {
+		if i != 3 && overlap(views[0], views[i]) {
+			t.Errorf("tensor %d overlaps the model input", i)
+		}
+	}
+	// The softmax output may reuse the RELU buffer (dead after ADD), never
+	// the ADD output it reads.
+	if overlap(views[4], views[5]) || overlap(views[4], views[1]) {
+		t.Error("live tensors overlap")
+	}
+	if size > 4*alignUp(48) {
+		t.Errorf("arena %d bytes, want reuse to keep it ≤ %d", size, 4*alignUp(48))
+	}
+	for i, v := range views {
+		if uintptrOf(v)%arenaAlign != 0 {
+			t.Errorf("tensor %d not %d-byte aligned", i, arenaAlign)
+		}
+	}
+}
+
+// TestPlaceGreedy checks that buffers with disjoint lifetimes share space.
+func TestPlaceGreedy(t *testing.T) {
+	a := &buffer{size: 100, first: 0, last: 1}
+	a.offset = place(a, nil)
+	b := &buffer{size: 100, first: 1, last: 2}
+	b.offset = place(b, []*buffer{a})
+	c := &buffer{size: 50, first: 2, last: 3}
+	c.offset = place(c, []*buffer{a, b})
+	if a.offset != 0 || b.offset != alignUp(100) || c.offset != 0 {
+		t.Errorf("offsets %d %d %d, want 0 %d 0", a.offset, b.offset, c.offset, alignUp(100))
+	}
+}
