@@ -62,6 +62,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newModelCmd(d),
 		newBenchCmd(d),
 		newTrainCmd(d), newDatasetCmd(d),
+		newMQTTCmd(d),
 	)
 	return root
 }
