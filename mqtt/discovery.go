@@ -42,8 +42,9 @@ func newTopics(cfg Config) topics {
 	}
 }
 
-// objectID is the device's discovery object id and unique-id stem.
-func objectID(deviceID string) string { return "alphad_" + slug(deviceID) }
+// objectID is the device's discovery object id and unique-id stem
+// (DeviceID is already limited to [A-Za-z0-9_-]).
+func objectID(deviceID string) string { return "alphad_" + deviceID }
 
 // slug turns a name into [a-z0-9_]; names that change on the way get a
 // hash suffix so that "Rock" and "rock" stay distinct.

@@ -98,6 +98,7 @@ type ProbeReport struct {
 	Connect   time.Duration   // TCP/TLS + CONNECT/CONNACK
 	Topics    []string        // published and received back
 	RoundTrip []time.Duration // per topic
+	Discovery string          // the Home Assistant discovery topic ("" when off)
 }
 
 // Probe checks a configuration end to end: it connects once (no retry,
@@ -113,6 +114,9 @@ func Probe(ctx context.Context, cfg Config, echo time.Duration, log *slog.Logger
 		return ProbeReport{}, err
 	}
 	rep := ProbeReport{Broker: c.url.String(), ClientID: c.cfg.ClientID + "-test"}
+	if c.cfg.Discovery {
+		rep.Discovery = c.t.discovery
+	}
 	o := c.pahoOptions(ctx, rep.ClientID)
 	msgs := make(chan paho.Message, 16)
 	o.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
