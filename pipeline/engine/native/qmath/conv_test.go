@@ -43,6 +43,14 @@ func convCase(r *rand.Rand, s ConvShape, in, filt, out Type, perChannel bool) *C
 	return p
 }
 
+// withFP32 switches p to XNNPACK's float requantization.
+func withFP32(p *ConvParams) {
+	p.Scale = nil
+	for _, m := range p.Mult {
+		p.Scale = append(p.Scale, float32(m.Float()))
+	}
+}
+
 func outSize(in, k, stride, dil, pad int) int { return (in+2*pad-dil*(k-1)-1)/stride + 1 }
 
 func TestConv(t *testing.T) {
@@ -72,8 +80,15 @@ func TestConv(t *testing.T) {
 				StrideH: tt.st, StrideW: tt.st, DilationH: tt.dl, DilationW: tt.dl, PadTop: tt.pad, PadLeft: tt.pad}
 			s.OutH = outSize(tt.h, tt.kh, tt.st, tt.dl, tt.pad)
 			s.OutW = outSize(tt.w, tt.kw, tt.st, tt.dl, tt.pad)
-			for _, out := range []Type{Uint8, Int8} {
+			for _, mode := range []struct {
+				out  Type
+				fp32 bool
+			}{{Uint8, false}, {Int8, false}, {Uint8, true}, {Int8, true}} {
+				out := mode.out
 				p := convCase(r, s, tt.in, tt.filt, out, tt.perCh)
+				if mode.fp32 {
+					withFP32(p)
+				}
 				src := randBytes(r, s.inLen())
 				filter := randBytes(r, s.filterLen())
 				want := make([]byte, s.outLen())
@@ -88,7 +103,7 @@ func TestConv(t *testing.T) {
 				c.Run(got, src, 0, half)
 				c.Run(got, src, half, c.Units())
 				if !bytes.Equal(got, want) {
-					t.Fatalf("out %s: fast conv differs from reference at %d", out, firstDiff(got, want))
+					t.Fatalf("out %s fp32 %v: fast conv differs from reference at %d", out, mode.fp32, firstDiff(got, want))
 				}
 			}
 		})

@@ -28,8 +28,11 @@ func TestDepthwise(t *testing.T) {
 				StrideH: tt.st, StrideW: tt.st, DilationH: tt.dl, DilationW: tt.dl, PadTop: tt.pad, PadLeft: tt.pad}
 			s.OutH = outSize(tt.h, tt.k, tt.st, tt.dl, tt.pad)
 			s.OutW = outSize(tt.w, tt.k, tt.st, tt.dl, tt.pad)
-			for _, out := range []Type{Uint8, Int8} {
+			for i, out := range []Type{Uint8, Int8, Uint8, Int8} {
 				p := &DepthwiseParams{ConvParams: *convCase(r, s, tt.in, tt.in, out, tt.perCh), DepthMultiplier: tt.m}
+				if i >= 2 {
+					withFP32(&p.ConvParams)
+				}
 				src := randBytes(r, s.inLen())
 				filter := randBytes(r, s.KH*s.KW*s.OutC)
 				want := make([]byte, s.outLen())
@@ -42,7 +45,7 @@ func TestDepthwise(t *testing.T) {
 				d.Run(got, src, 0, 3)
 				d.Run(got, src, 3, d.Units())
 				if !bytes.Equal(got, want) {
-					t.Fatalf("out %s: fast depthwise differs from reference at %d", out, firstDiff(got, want))
+					t.Fatalf("case %d out %s: fast depthwise differs from reference at %d", i, out, firstDiff(got, want))
 				}
 			}
 		})

@@ -1,0 +1,262 @@
+package qmath
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// i8 stores int8 values as bytes.
+func i8(v ...int8) []byte {
+	b := make([]byte, len(v))
+	for i, x := range v {
+		b[i] = byte(x)
+	}
+	return b
+}
+
+func TestAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	tests := []struct {
+		name       string
+		typ        Type
+		s1, s2, so float32
+		z1, z2, zo int32
+	}{
+		{"u8 equal scales", Uint8, 0.1, 0.1, 0.1, 0, 0, 0},
+		{"u8 mobilenet-like", Uint8, 0.41, 0.27, 0.52, 122, 130, 127},
+		{"i8", Int8, 0.2, 0.35, 0.4, -3, 10, -7},
+		{"i8 small ratio", Int8, 0.01, 0.5, 0.6, 0, -128, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lo, hi := tt.typ.Min(), tt.typ.Max()
+			p := NewAddParams(tt.typ, tt.typ, tt.typ, tt.s1, tt.s2, tt.so, tt.z1, tt.z2, tt.zo, lo, hi)
+			xp, ok := NewXNNPACKAddParams(tt.typ, tt.typ, tt.typ, tt.s1, tt.s2, tt.so, tt.z1, tt.z2, tt.zo, lo, hi)
+			if !ok {
+				t.Fatal("XNNPACK rejected the scales")
+			}
+			a, b := randBytes(r, 4096), randBytes(r, 4096)
+			got, gotX := make([]byte, len(a)), make([]byte, len(a))
+			Add(got, a, b, &p)
+			AddXNNPACK(gotX, a, b, &xp)
+			for i := range a {
+				real := float64(tt.s1)*float64(tt.typ.Value(a[i])-tt.z1) + float64(tt.s2)*float64(tt.typ.Value(b[i])-tt.z2)
+				want := math.Max(float64(lo), math.Min(float64(hi), math.Round(real/float64(tt.so))+float64(tt.zo)))
+				for name, g := range map[string][]byte{"tflite": got, "xnnpack": gotX} {
+					if d := math.Abs(float64(tt.typ.Value(g[i])) - want); d > 1 {
+						t.Fatalf("%s: %d + %d = %d, want ≈%g", name, a[i], b[i], tt.typ.Value(g[i]), want)
+					}
+				}
+			}
+		})
+	}
+	// Equal scales and zero points add exactly.
+	p := NewAddParams(Uint8, Uint8, Uint8, 0.5, 0.5, 0.5, 0, 0, 0, 0, 255)
+	xp, _ := NewXNNPACKAddParams(Uint8, Uint8, Uint8, 0.5, 0.5, 0.5, 0, 0, 0, 0, 255)
+	dst, dstX := make([]byte, 3), make([]byte, 3)
+	Add(dst, []byte{1, 100, 200}, []byte{2, 27, 100}, &p)
+	AddXNNPACK(dstX, []byte{1, 100, 200}, []byte{2, 27, 100}, &xp)
+	if want := []byte{3, 127, 255}; !bytes.Equal(dst, want) || !bytes.Equal(dstX, want) {
+		t.Errorf("exact add = %v / %v, want %v", dst, dstX, want)
+	}
+}
+
+func TestPools(t *testing.T) {
+	// One channel, 3×3 input, 2×2 window, stride 2, SAME padding of 0 at
+	// the top-left (so the last row/column windows are clipped).
+	s := &PoolShape{Batch: 1, InH: 3, InW: 3, C: 1, OutH: 2, OutW: 2, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
+	tests := []struct {
+		name   string
+		typ    Type
+		in     []byte
+		avg    []byte
+		maxv   []byte
+		lo, hi int32
+	}{
+		{"u8", Uint8, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}, []byte{3, 5, 8, 9}, []byte{5, 6, 8, 9}, 0, 255},
+		// (-1-2-4-4)/4 = -2.75 -> -3; (-3-7)/2 = -5; (-7-8)/2 = -7.5 -> -8 (ties away from zero).
+		{"i8 negative", Int8, i8(-1, -2, -3, -4, -4, -7, -7, -8, 9), i8(-3, -5, -8, 9), i8(-1, -3, -7, 9), -128, 127},
+		{"i8 clamped", Int8, i8(-1, -2, -3, -4, -4, -7, -7, -8, 9), i8(-3, -5, -8, 5), i8(-1, -3, -7, 5), -128, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make([]byte, 4)
+			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 1)
+			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 1, 2)
+			if !bytes.Equal(got, tt.avg) {
+				t.Errorf("AveragePool = %v, want %v", got, tt.avg)
+			}
+			MaxPool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 2)
+			if !bytes.Equal(got, tt.maxv) {
+				t.Errorf("MaxPool = %v, want %v", got, tt.maxv)
+			}
+		})
+	}
+}
+
+func TestMean(t *testing.T) {
+	// Two channels over four positions: channel 0 = 10,11,12,14 (mean
+	// 11.75), channel 1 = 0,0,0,1 (mean 0.25).
+	in := []byte{10, 0, 11, 0, 12, 0, 14, 1}
+	tests := []struct {
+		mode              MeanMode
+		inScale, outScale float32
+		inZero, outZero   int32
+		want              []byte
+	}{
+		{MeanTruncate, 1, 1, 0, 0, []byte{11, 0}},
+		// gemmlowp's double rounding takes 1·0.25 to 1.
+		{MeanMultiplier, 1, 1, 0, 0, []byte{12, 1}},
+		{MeanIntegerOps, 1, 1, 0, 0, []byte{12, 0}},
+		{MeanXNNPACK, 1, 1, 0, 0, []byte{12, 0}},
+		// MeanFloat adds 0.5 before rounding: 11.75+0.5 -> 12, 0.25+0.5 -> 1.
+		{MeanFloat, 1, 1, 0, 0, []byte{12, 1}},
+		// Rescaled: real means 11.75·0.5 and 0.25·0.5 in units of 0.25, zero point 3.
+		// XNNPACK rounds half to even (0.5 -> 0), gemmlowp away from zero.
+		{MeanXNNPACK, 0.5, 0.25, 0, 3, []byte{27, 3}},
+		{MeanMultiplier, 0.5, 0.25, 0, 3, []byte{27, 4}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("mode%d/%g/%g", tt.mode, tt.inScale, tt.outScale), func(t *testing.T) {
+			p := &MeanParams{Mode: tt.mode, In: Uint8, Out: Uint8, InScale: tt.inScale, OutScale: tt.outScale,
+				InZero: tt.inZero, OutZero: tt.outZero, Outer: 1, Reduce: 4, Inner: 2}
+			got := make([]byte, 2)
+			if err := Mean(got, in, p); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, tt.want) {
+				t.Errorf("Mean = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if err := Mean(make([]byte, 1), in, &MeanParams{Outer: 1, Reduce: 4, Inner: 2}); err == nil {
+		t.Error("short output accepted")
+	}
+}
+
+func TestSoftmax(t *testing.T) {
+	tests := []struct {
+		name     string
+		in, out  Type
+		src      []byte
+		inScale  float32
+		outZero  int32
+		want     []byte
+		tolerate int
+	}{
+		{"u8 uniform", Uint8, Uint8, []byte{7, 7}, 0.1, 0, []byte{128, 128}, 0},
+		{"i8 uniform", Int8, Int8, i8(-5, -5, -5, -5), 0.1, -128, i8(-64, -64, -64, -64), 0},
+		{"u8 peaked", Uint8, Uint8, []byte{0, 200}, 0.1, 0, []byte{0, 255}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewSoftmax(tt.in, tt.out, tt.inScale, 1, 1.0/256, tt.outZero)
+			got := make([]byte, len(tt.src))
+			if err := s.Run(got, tt.src, len(tt.src)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, tt.want) {
+				t.Errorf("Softmax = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// Against float softmax on random rows.
+	r := rand.New(rand.NewPCG(7, 8))
+	src := randBytes(r, 1001)
+	s := NewSoftmax(Uint8, Uint8, 0.09, 1, 1.0/256, 0)
+	got := make([]byte, len(src))
+	if err := s.Run(got, src, len(src)); err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, b := range src {
+		sum += math.Exp(0.09 * float64(b))
+	}
+	for i, b := range src {
+		want := math.Exp(0.09*float64(b)) / sum * 256
+		if math.Abs(float64(got[i])-math.Min(want, 255)) > 1 {
+			t.Fatalf("p[%d] = %d, want ≈%g", i, got[i], want)
+		}
+	}
+	if err := s.Run(got, src, 6); err == nil {
+		t.Error("ragged rows accepted")
+	}
+}
+
+func TestQuantizeRoundTrip(t *testing.T) {
+	src := []float32{-1, -0.5, 0, 0.25, 0.5, 127.0 / 128, 2}
+	for _, typ := range []Type{Uint8, Int8} {
+		t.Run(typ.String(), func(t *testing.T) {
+			zero := int32(128) + typ.Min()
+			q := make([]byte, len(src))
+			Quantize(q, src, typ, 1.0/128, zero)
+			back := make([]float32, len(src))
+			Dequantize(back, q, typ, 1.0/128, zero)
+			for i, x := range src {
+				want := min(max(x, -1), 127.0/128)
+				if back[i] != want {
+					t.Errorf("%g -> %d -> %g, want %g", x, typ.Value(q[i]), back[i], want)
+				}
+			}
+		})
+	}
+	// Ties round away from zero.
+	q := make([]byte, 2)
+	Quantize(q, []float32{0.5, -0.5}, Int8, 1, 0)
+	if int8(q[0]) != 1 || int8(q[1]) != -1 {
+		t.Errorf("ties: %d %d", int8(q[0]), int8(q[1]))
+	}
+}
+
+func TestRequantize(t *testing.T) {
+	// uint8 zero point 128 to int8 zero point 0 at the same scale is a flip
+	// of the top bit (the TF2 PTQ model's input QUANTIZE).
+	r := rand.New(rand.NewPCG(9, 10))
+	src := randBytes(r, 256)
+	p := NewRequantizeParams(Uint8, Int8, 0.5, 0.5, 128, 0)
+	got := make([]byte, len(src))
+	Requantize(got, src, &p)
+	for i, b := range src {
+		if got[i] != b^0x80 {
+			t.Fatalf("%d -> %d, want %d", b, int8(got[i]), int8(b^0x80))
+		}
+	}
+	// Halving the scale doubles the values (and clamps).
+	p = NewRequantizeParams(Int8, Int8, 0.5, 0.25, 0, 0)
+	got = make([]byte, 3)
+	Requantize(got, i8(3, -70, 100), &p)
+	if !bytes.Equal(got, i8(6, -128, 127)) {
+		t.Errorf("Requantize = %v", got)
+	}
+}
+
+func TestRelu(t *testing.T) {
+	lo, hi, _ := ActivationRange(ActRelu6, Uint8, 0.05, 10)
+	p := &ReluParams{T: Uint8, InZero: 10, OutZero: 10, Mult: QuantizeMultiplier(1), Lo: lo, Hi: hi}
+	got := make([]byte, 4)
+	Relu(got, []byte{0, 10, 100, 250}, p)
+	if want := []byte{10, 10, 100, 130}; !bytes.Equal(got, want) {
+		t.Errorf("Relu6 = %v, want %v", got, want)
+	}
+	Clamp(got, []byte{0, 10, 100, 250}, Uint8, 10, 130)
+	if want := []byte{10, 10, 100, 130}; !bytes.Equal(got, want) {
+		t.Errorf("Clamp = %v, want %v", got, want)
+	}
+}
+
+func BenchmarkAdd(b *testing.B) {
+	for _, n := range []int{1 << 12, 1 << 16, 1 << 18} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x, y, dst := randBytes(r, n), randBytes(r, n), make([]byte, n)
+			p, _ := NewXNNPACKAddParams(Int8, Int8, Int8, 0.2, 0.3, 0.4, 1, 2, 3, -128, 127)
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				AddXNNPACK(dst, x, y, &p)
+			}
+		})
+	}
+}
