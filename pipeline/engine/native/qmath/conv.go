@@ -80,23 +80,27 @@ func (p *ConvParams) check(filter []byte) error {
 	return nil
 }
 
-// requant maps accumulator acc of channel c to the output (before clamping).
+// requant maps accumulator acc of channel c to the clamped output.
 func (p *ConvParams) requant(acc int32, c int) int32 {
 	if p.Scale != nil {
 		s := p.Scale[0]
 		if len(p.Scale) > 1 {
 			s = p.Scale[c]
 		}
-		return fp32Requant(acc, s) + p.OutZero
+		return fp32Quant(acc, s, p.OutZero, p.Lo, p.Hi)
 	}
-	return p.mult(c).Mul(acc) + p.OutZero
+	return clamp(p.mult(c).Mul(acc)+p.OutZero, p.Lo, p.Hi)
 }
 
-// fp32Requant is XNNPACK's fp32 requantization: the accumulator converted
-// to float32, multiplied by the scale in float32, rounded half to even.
-func fp32Requant(acc int32, scale float32) int32 {
+// fp32Quant is XNNPACK's fp32 requantization: the accumulator converted to
+// float32 and multiplied by the scale in float32, clamped to [lo-zero,
+// hi-zero], rounded half to even by adding the magic number 1.5·2^23, then
+// offset by the zero point.
+func fp32Quant(acc int32, scale float32, zero, lo, hi int32) int32 {
+	const magic = 12582912.0 // 1.5·2^23
 	f := float32(float32(acc) * scale)
-	return int32(math.RoundToEven(float64(f)))
+	f = min(max(f, float32(lo-zero)), float32(hi-zero))
+	return int32(math.Float32bits(f+magic)) - 0x4B400000 + zero
 }
 
 // XNNPACKScale is the requantization scale XNNPACK computes in float32.
@@ -148,8 +152,7 @@ func ConvRef(dst, src, filter []byte, p *ConvParams) {
 					if p.Bias != nil {
 						acc += p.Bias[oc]
 					}
-					v := p.requant(acc, oc)
-					dst[((b*s.OutH+oy)*s.OutW+ox)*s.OutC+oc] = p.Out.Byte(clamp(v, p.Lo, p.Hi))
+					dst[((b*s.OutH+oy)*s.OutW+ox)*s.OutC+oc] = p.Out.Byte(p.requant(acc, oc))
 				}
 			}
 		}
@@ -308,7 +311,7 @@ func (c *Conv) store(dst []byte, acc *[8]uint64, rowSum *[4]int64, pix *[4]int, 
 			v := int32(lane - int64(c.zwU[ch])*rowSum[r] + int64(c.biasFold[ch]))
 			var q int32
 			if c.fscale != nil {
-				q = clamp(fp32Requant(v, c.fscale[ch])+c.zoU, c.loU, c.hiU)
+				q = fp32Quant(v, c.fscale[ch], c.zoU, c.loU, c.hiU)
 			} else {
 				q = clamp(c.mult[ch].Mul(v)+c.zoU, c.loU, c.hiU)
 			}

@@ -69,8 +69,7 @@ func DepthwiseRef(dst, src, filter []byte, p *DepthwiseParams) {
 					if p.Bias != nil {
 						acc += p.Bias[oc]
 					}
-					v := p.requant(acc, oc)
-					dst[((b*s.OutH+oy)*s.OutW+ox)*s.OutC+oc] = p.Out.Byte(clamp(v, p.Lo, p.Hi))
+					dst[((b*s.OutH+oy)*s.OutW+ox)*s.OutC+oc] = p.Out.Byte(p.requant(acc, oc))
 				}
 			}
 		}
@@ -148,6 +147,9 @@ func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
 		oy := (pix / s.OutW) % s.OutH
 		b := pix / (s.OutW * s.OutH)
 		out := dst[pix*s.OutC : (pix+1)*s.OutC]
+		if d.interior3x3(out, src, b, oy, ox) {
+			continue
+		}
 		for c0 := 0; c0 < s.OutC; c0 += dwBlock {
 			n := min(dwBlock, s.OutC-c0)
 			a := acc[:n]
@@ -179,7 +181,7 @@ func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
 			o := out[c0 : c0+n]
 			if d.fscale != nil {
 				for i, v := range a {
-					q := clamp(fp32Requant(v, d.fscale[c0+i])+d.zoU, d.loU, d.hiU)
+					q := fp32Quant(v, d.fscale[c0+i], d.zoU, d.loU, d.hiU)
 					o[i] = byte(q) ^ d.flipOut
 				}
 				continue
@@ -190,6 +192,49 @@ func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
 			}
 		}
 	}
+}
+
+// interior3x3 computes one output pixel whose 3×3 window lies inside the
+// input (depth multiplier 1), accumulating all nine taps in a register.
+// It reports false, doing nothing, for other pixels and geometries.
+func (d *Depthwise) interior3x3(out, src []byte, b, oy, ox int) bool {
+	s := d.s
+	if s.KH != 3 || s.KW != 3 || d.m != 1 {
+		return false
+	}
+	iy, ix := oy*s.StrideH-s.PadTop, ox*s.StrideW-s.PadLeft
+	if iy < 0 || ix < 0 || iy+2*s.DilationH >= s.InH || ix+2*s.DilationW >= s.InW {
+		return false
+	}
+	c := s.InC
+	row := func(ky, kx int) []byte {
+		off := ((b*s.InH+iy+ky*s.DilationH)*s.InW + ix + kx*s.DilationW) * c
+		return src[off : off+c]
+	}
+	x0, x1, x2 := row(0, 0), row(0, 1), row(0, 2)
+	x3, x4, x5 := row(1, 0), row(1, 1), row(1, 2)
+	x6, x7, x8 := row(2, 0), row(2, 1), row(2, 2)
+	w := d.w[:9*c]
+	w0, w1, w2 := w[0:c], w[c:2*c], w[2*c:3*c]
+	w3, w4, w5 := w[3*c:4*c], w[4*c:5*c], w[5*c:6*c]
+	w6, w7, w8 := w[6*c:7*c], w[7*c:8*c], w[8*c:9*c]
+	bias := d.bias[:c]
+	out = out[:c]
+	f, z := d.flipIn, d.zxU
+	for i := range out {
+		a := bias[i] +
+			(int32(x0[i]^f)-z)*w0[i] + (int32(x1[i]^f)-z)*w1[i] + (int32(x2[i]^f)-z)*w2[i] +
+			(int32(x3[i]^f)-z)*w3[i] + (int32(x4[i]^f)-z)*w4[i] + (int32(x5[i]^f)-z)*w5[i] +
+			(int32(x6[i]^f)-z)*w6[i] + (int32(x7[i]^f)-z)*w7[i] + (int32(x8[i]^f)-z)*w8[i]
+		var q int32
+		if d.fscale != nil {
+			q = fp32Quant(a, d.fscale[i], d.zoU, d.loU, d.hiU)
+		} else {
+			q = clamp(d.mult[i].Mul(a)+d.zoU, d.loU, d.hiU)
+		}
+		out[i] = byte(q) ^ d.flipOut
+	}
+	return true
 }
 
 // macFlip does a[i] += (x[i]^flip - zero)·w[i].

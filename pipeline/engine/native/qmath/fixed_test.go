@@ -113,3 +113,24 @@ func TestActivationRange(t *testing.T) {
 		t.Error("tanh accepted")
 	}
 }
+
+func TestFP32Quant(t *testing.T) {
+	tests := []struct {
+		acc                int32
+		scale              float32
+		zero, lo, hi, want int32
+	}{
+		{10, 0.25, 0, -128, 127, 2},     // 2.5 -> 2 (half to even)
+		{14, 0.25, 0, -128, 127, 4},     // 3.5 -> 4
+		{-10, 0.25, 0, -128, 127, -2},   // -2.5 -> -2
+		{100, 1, 5, 0, 255, 105},        // zero point added after rounding
+		{1 << 30, 1, 0, -128, 127, 127}, // saturates in float before rounding
+		{-1 << 30, 1, 3, 0, 255, 0},
+		{7, 0.5, -128, -128, 127, -124}, // 3.5 -> 4
+	}
+	for _, tt := range tests {
+		if got := fp32Quant(tt.acc, tt.scale, tt.zero, tt.lo, tt.hi); got != tt.want {
+			t.Errorf("fp32Quant(%d, %g, %d) = %d, want %d", tt.acc, tt.scale, tt.zero, got, tt.want)
+		}
+	}
+}

@@ -104,7 +104,7 @@ func Mean(dst, src []byte, p *MeanParams) error {
 				r += float32(p.OutZero)
 				v = int32(min(max(r, float32(lo)), float32(hi)))
 			case MeanXNNPACK:
-				v = clamp(fp32Requant(sum-n*p.InZero, fscale)+p.OutZero, lo, hi)
+				v = fp32Quant(sum-n*p.InZero, fscale, p.OutZero, lo, hi)
 			case MeanTruncate:
 				v = clamp(sum/n, lo, hi)
 			}
