@@ -2,6 +2,7 @@ package v4l2_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestVivid(t *testing.T) {
 		{device.RGB24, "RGB3", 320, 240, 3},
 	}
 	for _, tt := range tests {
-		t.Run(tt.fourcc+"_"+itoa(tt.w)+"x"+itoa(tt.h), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s_%dx%d", tt.fourcc, tt.w, tt.h), func(t *testing.T) {
 			c, err := v4l2.Open(v4l2.Config{Path: path, Request: v4l2.Request{Width: tt.w, Height: tt.h, FPS: 30, Format: tt.format}})
 			if err != nil {
 				t.Fatal(err)
@@ -76,15 +77,4 @@ func TestVivid(t *testing.T) {
 			t.Logf("stats %+v", c.Stats())
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
