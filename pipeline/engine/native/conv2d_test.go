@@ -48,9 +48,9 @@ func TestConv2D(t *testing.T) {
 		act                                        tflite.Activation
 		noBias                                     bool
 	}{
-		{1, 5, 5, 3, 4, 1, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone, false},   // 1x1 GEMM path
+		{1, 5, 5, 3, 4, 1, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone, false},    // 1x1 GEMM path
 		{2, 7, 6, 16, 10, 1, 1, 1, 1, 1, 1, tflite.PaddingValid, tflite.ActRelu6, true}, // batch 2
-		{1, 9, 9, 3, 8, 3, 3, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActRelu6, false},  // MobileNet stem
+		{1, 9, 9, 3, 8, 3, 3, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActRelu6, false},   // MobileNet stem
 		{1, 8, 7, 5, 6, 3, 3, 1, 1, 1, 1, tflite.PaddingValid, tflite.ActRelu, false},
 		{1, 10, 10, 4, 5, 3, 2, 1, 2, 2, 1, tflite.PaddingSame, tflite.ActNone, false}, // dilation
 		{1, 6, 6, 4, 7, 1, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActReluN1To1, false},
