@@ -309,7 +309,36 @@ func prepareQuantAdd(p *plan, op *tflite.Operator) (runFunc, error) {
 }
 
 func prepareQuantMul(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized MUL not implemented")
+	if err := p.checkIO(op, 2, 1); err != nil {
+		return nil, err
+	}
+	act := tflite.ActNone
+	if opts, ok := op.Options.(*tflite.MulOptions); ok {
+		act = opts.Activation
+	}
+	a, b, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	var q [3]qtensor
+	for i, t := range []int{a, b, out} {
+		var err error
+		if q[i], err = qinfo(p, op, t); err != nil {
+			return nil, err
+		}
+	}
+	if q[0].typ != q[2].typ || q[1].typ != q[2].typ {
+		return nil, p.unsupported(op, "mixed types %s * %s -> %s", q[0].typ, q[1].typ, q[2].typ)
+	}
+	n := p.tensor(out).NumElements()
+	if p.tensor(a).NumElements() != n || p.tensor(b).NumElements() != n {
+		return nil, p.unsupported(op, "broadcasting %v * %v", p.tensor(a).Shape, p.tensor(b).Shape)
+	}
+	lo, hi, err := qact(p, op, act, q[2])
+	if err != nil {
+		return nil, err
+	}
+	mp := &qmath.MulParams{In1: q[0].typ, In2: q[1].typ, Out: q[2].typ, In1Zero: q[0].zero, In2Zero: q[1].zero, OutZero: q[2].zero,
+		Scale: float32(q[0].scale*q[1].scale) / q[2].scale, Lo: lo, Hi: hi}
+	da, db, dst := p.bytes(a), p.bytes(b), p.bytes(out)
+	return func() { qmath.Mul(dst, da, db, mp) }, nil
 }
 
 func prepareQuantMean(p *plan, op *tflite.Operator) (runFunc, error) {
@@ -468,7 +497,71 @@ func prepareQuantSoftmax(p *plan, op *tflite.Operator) (runFunc, error) {
 }
 
 func prepareQuantConcatenation(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized CONCATENATION not implemented")
+	opts, ok := op.Options.(*tflite.ConcatenationOptions)
+	if !ok {
+		return nil, p.unsupported(op, "missing options")
+	}
+	if opts.Activation != tflite.ActNone {
+		return nil, p.unsupported(op, "fused activation %d on quantized concatenation", opts.Activation)
+	}
+	out := op.Outputs[0]
+	ot, err := qinfo(p, op, out)
+	if err != nil {
+		return nil, err
+	}
+	os := p.tensor(out).Shape
+	rank := len(os)
+	axis := opts.Axis
+	if axis < 0 {
+		axis += rank
+	}
+	if axis < 0 || axis >= rank {
+		return nil, p.unsupported(op, "axis %d for rank %d", opts.Axis, rank)
+	}
+	outer := 1
+	for _, d := range os[:axis] {
+		outer *= d
+	}
+	var inputs []qmath.ConcatInput
+	var srcs [][]byte
+	sum := 0
+	for _, in := range op.Inputs {
+		if in < 0 {
+			return nil, p.unsupported(op, "missing input")
+		}
+		it, err := qinfo(p, op, in)
+		if err != nil {
+			return nil, err
+		}
+		s := p.tensor(in).Shape
+		if len(s) != rank {
+			return nil, p.unsupported(op, "input %d has rank %d, want %d", in, len(s), rank)
+		}
+		for d := range s {
+			if d != axis && s[d] != os[d] {
+				return nil, p.unsupported(op, "input %d shape %v does not fit output %v", in, s, os)
+			}
+		}
+		sum += s[axis]
+		size := 1
+		for _, d := range s[axis:] {
+			size *= d
+		}
+		inputs = append(inputs, qmath.ConcatInput{Type: it.typ, Scale: it.scale, Zero: it.zero, Size: size})
+		srcs = append(srcs, p.bytes(in))
+		if p.sameStorage(in, out) {
+			return nil, p.unsupported(op, "input %d shares storage with the output", in)
+		}
+	}
+	if sum != os[axis] {
+		return nil, p.unsupported(op, "inputs sum to %d along axis %d, output has %d", sum, axis, os[axis])
+	}
+	c, err := qmath.NewConcat(ot.typ, ot.scale, ot.zero, outer, inputs)
+	if err != nil {
+		return nil, p.unsupported(op, "%v", err)
+	}
+	dst := p.bytes(out)
+	return func() { c.Run(dst, srcs) }, nil
 }
 
 // prepareQuantRelu handles RELU and RELU6 (op.Op tells which).
@@ -499,12 +592,35 @@ func prepareQuantRelu(p *plan, op *tflite.Operator) (runFunc, error) {
 	return func() { qmath.Relu(dst, src, rp) }, nil
 }
 
-func prepareQuantLogistic(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized LOGISTIC not implemented")
+// prepareQuantLUT handles the elementwise ops TFLite computes through a
+// 256-entry table (LOGISTIC, HARD_SWISH).
+func prepareQuantLUT(p *plan, op *tflite.Operator, f func(float32) float32) (runFunc, error) {
+	in, out := op.Inputs[0], op.Outputs[0]
+	it, err := qinfo(p, op, in)
+	if err != nil {
+		return nil, err
+	}
+	ot, err := qinfo(p, op, out)
+	if err != nil {
+		return nil, err
+	}
+	if it.typ != ot.typ || p.tensor(in).NumElements() != p.tensor(out).NumElements() {
+		return nil, p.unsupported(op, "input %s %v, output %s %v", it.typ, p.tensor(in).Shape, ot.typ, p.tensor(out).Shape)
+	}
+	l := qmath.NewLUT(it.typ, ot.typ, it.scale, it.zero, ot.scale, ot.zero, f)
+	src, dst := p.bytes(in), p.bytes(out)
+	return func() { l.Run(dst, src) }, nil
 }
 
+func prepareQuantLogistic(p *plan, op *tflite.Operator) (runFunc, error) {
+	return prepareQuantLUT(p, op, qmath.Logistic)
+}
+
+// prepareQuantHardSwish tabulates hard swish. TFLite's own int8 kernel
+// uses fixed-point arithmetic instead; the table can differ from it by one
+// unit on some inputs.
 func prepareQuantHardSwish(p *plan, op *tflite.Operator) (runFunc, error) {
-	return nil, p.unsupported(op, "quantized HARD_SWISH not implemented")
+	return prepareQuantLUT(p, op, qmath.HardSwish)
 }
 
 // prepareQuantRequantize handles QUANTIZE from uint8/int8 to uint8/int8

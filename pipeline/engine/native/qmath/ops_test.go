@@ -260,3 +260,50 @@ func BenchmarkAdd(b *testing.B) {
 		})
 	}
 }
+
+func TestConcat(t *testing.T) {
+	// Two inputs along the last axis, two outer rows; the second input is
+	// requantized from scale 0.5 zero 10 to the output's scale 0.25 zero 0.
+	c, err := NewConcat(Uint8, 0.25, 0, 2, []ConcatInput{
+		{Type: Uint8, Scale: 0.25, Zero: 0, Size: 2},
+		{Type: Uint8, Scale: 0.5, Zero: 10, Size: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]byte, 6)
+	c.Run(dst, [][]byte{{1, 2, 3, 4}, {12, 0}})
+	if want := []byte{1, 2, 4, 3, 4, 0}; !bytes.Equal(dst, want) {
+		t.Errorf("Concat = %v, want %v", dst, want)
+	}
+	if _, err := NewConcat(Uint8, 1, 0, 1, []ConcatInput{{Type: Int8, Scale: 2, Size: 1}}); err == nil {
+		t.Error("mixed types with requantization accepted")
+	}
+}
+
+func TestLUT(t *testing.T) {
+	// int8 logistic with TFLite's usual output quantization 1/256, -128.
+	l := NewLUT(Int8, Int8, 0.1, 0, 1.0/256, -128, Logistic)
+	dst := make([]byte, 3)
+	l.Run(dst, i8(0, 127, -128))
+	// σ(0)=0.5 -> 128-128 = 0; σ(12.7)≈1 -> clamps at 127; σ(-12.8)≈3e-6 -> -128.
+	if !bytes.Equal(dst, i8(0, 127, -128)) {
+		t.Errorf("logistic = %v", dst)
+	}
+	h := NewLUT(Uint8, Uint8, 0.05, 100, 0.05, 100, HardSwish)
+	h.Run(dst, []byte{100, 160, 0})
+	// x=0 -> 0; x=3 -> 3 (60 steps); x=-5 -> 0.
+	if !bytes.Equal(dst, []byte{100, 160, 100}) {
+		t.Errorf("hard swish = %v", dst)
+	}
+}
+
+func TestMul(t *testing.T) {
+	p := &MulParams{In1: Int8, In2: Int8, Out: Int8, In1Zero: 1, In2Zero: -2, OutZero: 3, Scale: 0.5, Lo: -128, Hi: 127}
+	dst := make([]byte, 3)
+	Mul(dst, i8(3, -1, 100), i8(1, 3, 100), p)
+	// (2·3)/2+3 = 6; (-2·5)/2+3 = -2; 99·102/2 saturates.
+	if !bytes.Equal(dst, i8(6, -2, 127)) {
+		t.Errorf("Mul = %v", dst)
+	}
+}

@@ -1,0 +1,108 @@
+package native
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// qt builds an activation tensor with per-tensor quantization.
+func qt(ty tflite.TensorType, shape []int, scale float32, zero int64) *tflite.Tensor {
+	return &tflite.Tensor{Type: ty, Shape: shape, Quant: &tflite.Quantization{Scale: []float32{scale}, ZeroPoint: []int64{zero}}}
+}
+
+// TestQuantOpsOracle runs one-operator models through the native engine and
+// the real TFLite runtime on random inputs and asserts they agree exactly
+// (the ops the shared models do not use, or use in one configuration only).
+func TestQuantOpsOracle(t *testing.T) {
+	u8, i8 := tflite.Uint8, tflite.Int8
+	tests := []struct {
+		name    string
+		tensors []*tflite.Tensor // inputs first, output last
+		op      *tflite.Operator
+		tol     int
+	}{
+		{"avgpool int8 valid 3x3 s2", []*tflite.Tensor{qt(i8, []int{1, 9, 9, 5}, 0.1, -3), qt(i8, []int{1, 4, 4, 5}, 0.1, -3)},
+			&tflite.Operator{Op: tflite.OpAveragePool2D, Version: 2, Options: &tflite.Pool2DOptions{Padding: tflite.PaddingValid, StrideW: 2, StrideH: 2, FilterWidth: 3, FilterHeight: 3}}, 0},
+		{"avgpool uint8 same relu6", []*tflite.Tensor{qt(u8, []int{1, 7, 6, 4}, 0.05, 100), qt(u8, []int{1, 4, 3, 4}, 0.05, 100)},
+			&tflite.Operator{Op: tflite.OpAveragePool2D, Version: 1, Options: &tflite.Pool2DOptions{Padding: tflite.PaddingSame, StrideW: 2, StrideH: 2, FilterWidth: 3, FilterHeight: 3, Activation: tflite.ActRelu6}}, 0},
+		{"maxpool int8 same", []*tflite.Tensor{qt(i8, []int{1, 7, 7, 3}, 0.1, 5), qt(i8, []int{1, 4, 4, 3}, 0.1, 5)},
+			&tflite.Operator{Op: tflite.OpMaxPool2D, Version: 2, Options: &tflite.Pool2DOptions{Padding: tflite.PaddingSame, StrideW: 2, StrideH: 2, FilterWidth: 2, FilterHeight: 2}}, 0},
+		// With differing input scales the WASM runtime copies bytes without
+		// rescaling (its XNNPACK delegate); qmath follows TFLite's
+		// ConcatenationWithScaling there (see qmath.TestConcat), so only the
+		// equal-quantization case is compared here.
+		{"concat uint8", []*tflite.Tensor{qt(u8, []int{1, 3, 3, 2}, 0.1, 128), qt(u8, []int{1, 3, 3, 3}, 0.1, 128), qt(u8, []int{1, 3, 3, 5}, 0.1, 128)},
+			&tflite.Operator{Op: tflite.OpConcatenation, Version: 1, Options: &tflite.ConcatenationOptions{Axis: 3}}, 0},
+		{"concat int8 same quantization", []*tflite.Tensor{qt(i8, []int{2, 3}, 0.1, 1), qt(i8, []int{1, 3}, 0.1, 1), qt(i8, []int{3, 3}, 0.1, 1)},
+			&tflite.Operator{Op: tflite.OpConcatenation, Version: 2, Options: &tflite.ConcatenationOptions{Axis: 0}}, 0},
+		{"logistic int8", []*tflite.Tensor{qt(i8, []int{1, 256}, 0.06, 3), qt(i8, []int{1, 256}, 1.0/256, -128)},
+			&tflite.Operator{Op: tflite.OpLogistic, Version: 2}, 1},
+		{"mul int8", []*tflite.Tensor{qt(i8, []int{1, 4, 4, 8}, 0.05, -2), qt(i8, []int{1, 4, 4, 8}, 0.03, 7), qt(i8, []int{1, 4, 4, 8}, 0.02, 1)},
+			&tflite.Operator{Op: tflite.OpMul, Version: 2, Options: &tflite.MulOptions{}}, 1},
+		{"add int8 relu", []*tflite.Tensor{qt(i8, []int{1, 4, 4, 8}, 0.05, -2), qt(i8, []int{1, 4, 4, 8}, 0.03, 7), qt(i8, []int{1, 4, 4, 8}, 0.06, -10)},
+			&tflite.Operator{Op: tflite.OpAdd, Version: 2, Options: &tflite.AddOptions{Activation: tflite.ActRelu}}, 0},
+		{"requantize int8 to uint8", []*tflite.Tensor{qt(i8, []int{1, 300}, 0.05, -2), qt(u8, []int{1, 300}, 0.07, 120)},
+			&tflite.Operator{Op: tflite.OpQuantize, Version: 2}, 0},
+		{"softmax uint8 2-D", []*tflite.Tensor{qt(u8, []int{3, 50}, 0.2, 100), qt(u8, []int{3, 50}, 1.0/256, 0)},
+			&tflite.Operator{Op: tflite.OpSoftmax, Version: 1, Options: &tflite.SoftmaxOptions{Beta: 1}}, 0},
+		{"mean int8 other axis", []*tflite.Tensor{qt(i8, []int{1, 4, 6, 3}, 0.1, 3), {Type: tflite.Int32, Shape: []int{1}, Data: []byte{3, 0, 0, 0}}, qt(i8, []int{1, 4, 6}, 0.05, -1)},
+			&tflite.Operator{Op: tflite.OpMean, Version: 2, Options: &tflite.ReducerOptions{}}, 1},
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &tflite.Model{Version: 3, Tensors: tt.tensors}
+			n := len(tt.tensors)
+			var inputs []int
+			for i := 0; i < n-1; i++ {
+				tt.op.Inputs = append(tt.op.Inputs, i)
+				if !tt.tensors[i].IsConst() {
+					inputs = append(inputs, i)
+				}
+			}
+			tt.op.Outputs = []int{n - 1}
+			m.Operators = []*tflite.Operator{tt.op}
+			m.Outputs = []int{n - 1}
+			if len(inputs) != 1 {
+				// The oracle takes one input file per model input; pass the
+				// extra inputs as constants instead.
+				for _, i := range inputs[1:] {
+					tt.tensors[i].Data = randBytes(r, tt.tensors[i].ByteSize())
+				}
+				inputs = inputs[:1]
+			}
+			m.Inputs = inputs
+			data, err := tflite.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "op.tflite")
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := tflite.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := randBytes(r, parsed.Input(0).ByteSize())
+			want := oracle(t, file, in)
+			got := runModel(t, parsed, in, 1)
+			d, at, _ := compareQuant(got, want, parsed.Output(0).Type == tflite.Int8)
+			if d > tt.tol {
+				t.Errorf("max |diff| %d LSB at %d (got %d, want %d), tolerance %d", d, at, got[at], want[at], tt.tol)
+			}
+		})
+	}
+}
+
+func randBytes(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.IntN(256))
+	}
+	return b
+}
