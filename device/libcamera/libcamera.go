@@ -1,0 +1,407 @@
+// Package libcamera is a device.Camera for Raspberry Pi CSI cameras, which
+// on Bookworm and later do not work through plain V4L2. It runs
+// `rpicam-vid` (or the older `libcamera-vid`) writing MJPEG to stdout,
+// splits the stream into JPEG frames, and restarts the program with
+// backoff when it exits or stalls. Frames are MJPEG; only the latest is
+// kept when the consumer is slower than the camera.
+package libcamera
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/mjpeg"
+)
+
+// Programs tried, in order, when Config.Bin is empty.
+var defaultBins = []string{"rpicam-vid", "libcamera-vid"}
+
+// Config configures a Camera.
+type Config struct {
+	// Bin is the capture program: a path, or a name looked up in PATH.
+	// Empty: rpicam-vid, else libcamera-vid.
+	Bin           string
+	Width, Height int     // default 640×480
+	FPS           float64 // default 15
+	Log           *slog.Logger
+	// LookPath finds programs; nil means exec.LookPath.
+	LookPath func(string) (string, error)
+	// StartTimeout bounds the wait for the first frame in Open (default
+	// 20 s: the camera stack takes a few seconds to start).
+	StartTimeout time.Duration
+	// Stall restarts the program when no frame came for this long
+	// (default 10 s).
+	Stall time.Duration
+	// MinBackoff and MaxBackoff bound the wait between restarts
+	// (defaults 1 s and 30 s).
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// Args are the capture program's arguments for cfg: no time limit, MJPEG
+// to stdout, no preview window.
+func Args(cfg Config) []string {
+	return []string{"-t", "0", "--codec", "mjpeg", "-o", "-",
+		"--width", strconv.Itoa(cfg.Width), "--height", strconv.Itoa(cfg.Height),
+		"--framerate", strconv.FormatFloat(cfg.FPS, 'g', -1, 64), "-n"}
+}
+
+// ErrClosed is returned by Next after Close.
+var ErrClosed = errors.New("libcamera: camera closed")
+
+// Stats count what the capture goroutine did.
+type Stats struct {
+	Frames    uint64
+	Dropped   uint64 // frames replaced by a newer one before Next took them
+	Restarts  uint64 // program restarts after it exited or stalled
+	LastError string
+}
+
+// Camera captures MJPEG frames from rpicam-vid. Next and Close may be
+// called from different goroutines; Next not concurrently with itself.
+type Camera struct {
+	cfg    Config
+	bin    string
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+	notify chan struct{}
+
+	mu     sync.Mutex
+	ready  *device.Frame
+	free   [][]byte
+	out    []byte
+	seq    uint64
+	stats  Stats
+	closed bool
+}
+
+var _ device.Camera = (*Camera)(nil)
+
+// resolve finds the capture program.
+func resolve(cfg Config) (string, error) {
+	look := cfg.LookPath
+	if look == nil {
+		look = exec.LookPath
+	}
+	const install = "install rpicam-apps (sudo apt install rpicam-apps) or name the program with libcamera:?bin=PATH"
+	if cfg.Bin == "" {
+		for _, b := range defaultBins {
+			if p, err := look(b); err == nil {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("libcamera: neither %s found in PATH; %s", strings.Join(defaultBins, " nor "), install)
+	}
+	if strings.ContainsRune(cfg.Bin, os.PathSeparator) {
+		st, err := os.Stat(cfg.Bin)
+		if err != nil {
+			return "", fmt.Errorf("libcamera: capture program %s: %w; %s", cfg.Bin, err, install)
+		}
+		if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+			return "", fmt.Errorf("libcamera: capture program %s is not executable; %s", cfg.Bin, install)
+		}
+		return cfg.Bin, nil
+	}
+	p, err := look(cfg.Bin)
+	if err != nil {
+		return "", fmt.Errorf("libcamera: capture program %s not found in PATH; %s", cfg.Bin, install)
+	}
+	return p, nil
+}
+
+// Open starts the capture program and waits for its first frame, so that
+// a missing program or camera fails here with one error (including the
+// end of the program's stderr). Later failures are retried in the
+// background.
+func Open(cfg Config) (*Camera, error) {
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		cfg.Width, cfg.Height = 640, 480
+	}
+	if cfg.FPS <= 0 {
+		cfg.FPS = 15
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 20 * time.Second
+	}
+	if cfg.Stall <= 0 {
+		cfg.Stall = 10 * time.Second
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = time.Second
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(30*time.Second, cfg.MinBackoff)
+	}
+	bin, err := resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Camera{cfg: cfg, bin: bin, log: cfg.Log, cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}, 1)}
+	first := make(chan error, 1)
+	go c.run(ctx, first)
+	t := time.NewTimer(cfg.StartTimeout)
+	defer t.Stop()
+	select {
+	case err := <-first:
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+	case <-t.C:
+		c.Close()
+		return nil, fmt.Errorf("libcamera: %s: no frame within %v; is a camera connected (rpicam-hello --list-cameras)?", bin, cfg.StartTimeout)
+	}
+	c.log.Info("camera streaming", "program", bin, "width", cfg.Width, "height", cfg.Height, "fps", cfg.FPS)
+	return c, nil
+}
+
+// run starts the program again and again until ctx ends. The first run's
+// outcome (first frame, or the error that ended it) goes to first.
+func (c *Camera) run(ctx context.Context, first chan<- error) {
+	defer close(c.done)
+	backoff := c.cfg.MinBackoff
+	for n := 0; ; n++ {
+		gotFrame, err := c.session(ctx, first)
+		if ctx.Err() != nil {
+			return
+		}
+		if first != nil && !gotFrame {
+			first <- err
+			return
+		}
+		first = nil
+		c.mu.Lock()
+		c.stats.LastError = err.Error()
+		c.stats.Restarts++
+		c.mu.Unlock()
+		if gotFrame {
+			backoff = c.cfg.MinBackoff
+		}
+		c.log.Warn("capture program stopped; restarting", "program", c.bin, "err", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, c.cfg.MaxBackoff)
+	}
+}
+
+// session runs the program once and publishes its frames until it exits,
+// stalls or ctx ends. It reports whether any frame came.
+func (c *Camera) session(ctx context.Context, first chan<- error) (bool, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return false, fmt.Errorf("libcamera: pipe: %w", err)
+	}
+	defer pr.Close()
+	stderr := &tail{max: 4096}
+	cmd := exec.Command(c.bin, Args(c.cfg)...)
+	cmd.Stdout = pw
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = time.Second
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return false, fmt.Errorf("libcamera: start %s: %w", c.bin, err)
+	}
+	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stalled bool
+	var stallMu sync.Mutex
+	stop := context.AfterFunc(ctx, func() { kill(); pr.Close() })
+	defer stop()
+	watchdog := time.AfterFunc(c.cfg.Stall, func() {
+		stallMu.Lock()
+		stalled = true
+		stallMu.Unlock()
+		kill()
+	})
+	defer watchdog.Stop()
+
+	r := mjpeg.NewReader(pr, 0)
+	got := false
+	var buf []byte
+	var readErr error
+	for {
+		data, err := r.Next()
+		if err != nil {
+			readErr = err
+			break
+		}
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+		if err != nil {
+			continue // not a JPEG we can read: skip it
+		}
+		watchdog.Reset(c.cfg.Stall)
+		if buf == nil {
+			buf = c.takeFree()
+		}
+		buf = c.publish(append(buf[:0], data...), cfg.Width, cfg.Height)
+		if !got {
+			got = true
+			if first != nil {
+				first <- nil
+			}
+		}
+	}
+	kill()
+	waitErr := cmd.Wait()
+	if ctx.Err() != nil {
+		return got, ctx.Err()
+	}
+	stallMu.Lock()
+	st := stalled
+	stallMu.Unlock()
+	why := "exited"
+	switch {
+	case st:
+		why = fmt.Sprintf("stalled (no frame for %v), killed", c.cfg.Stall)
+	case waitErr != nil:
+		why = "exited: " + waitErr.Error()
+	case readErr != nil && !errors.Is(readErr, fs.ErrClosed) && !errors.Is(readErr, io.EOF):
+		why = "output failed: " + readErr.Error()
+	}
+	msg := fmt.Sprintf("libcamera: %s %s", c.bin, why)
+	if s := stderr.String(); s != "" {
+		msg += "; stderr: " + s
+	}
+	if !got {
+		msg += "; no frames (is a camera connected? try rpicam-hello --list-cameras)"
+	}
+	return got, errors.New(msg)
+}
+
+func (c *Camera) takeFree() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.free); n > 0 {
+		b := c.free[n-1]
+		c.free = c.free[:n-1]
+		return b
+	}
+	return nil
+}
+
+// publish makes data the latest frame and returns a buffer for the next.
+func (c *Camera) publish(data []byte, w, h int) []byte {
+	c.mu.Lock()
+	var spare []byte
+	if c.ready != nil {
+		c.stats.Dropped++
+		spare = c.ready.Data[:0]
+	} else if n := len(c.free); n > 0 {
+		spare = c.free[n-1]
+		c.free = c.free[:n-1]
+	}
+	c.seq++
+	c.stats.Frames++
+	c.ready = &device.Frame{Seq: c.seq, Time: time.Now(), Format: device.MJPEG, Width: w, Height: h, Data: data}
+	c.mu.Unlock()
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+	return spare
+}
+
+// Next returns the latest frame, waiting for one newer than the last it
+// returned.
+func (c *Camera) Next(ctx context.Context) (device.Frame, error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return device.Frame{}, ErrClosed
+		}
+		if f := c.ready; f != nil {
+			c.ready = nil
+			if c.out != nil {
+				c.free = append(c.free, c.out[:0])
+			}
+			c.out = f.Data
+			c.mu.Unlock()
+			return *f, nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return device.Frame{}, ctx.Err()
+		case <-c.done:
+			return device.Frame{}, ErrClosed
+		case <-c.notify:
+		}
+	}
+}
+
+// Stats returns the capture counters.
+func (c *Camera) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// Close stops the program and waits for the capture goroutine.
+func (c *Camera) Close() error {
+	c.mu.Lock()
+	already := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if already {
+		return nil
+	}
+	c.cancel()
+	<-c.done
+	return nil
+}
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+// String is the kept text, its last few lines joined with " | ".
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(lines, " | ")
+}
