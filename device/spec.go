@@ -42,7 +42,7 @@ type Spec struct {
 	// of a file source (0: as fast as the consumer reads).
 	FPS float64
 	// Format is the requested V4L2 pixel format; "" lets the source pick
-	// (MJPEG, then YUYV, then RGB24).
+	// (YUYV, then RGB24, then MJPEG: the raw formats need no JPEG decoding).
 	Format PixelFormat
 	// Loop makes file sources start over at the end instead of io.EOF.
 	Loop bool
