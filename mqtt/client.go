@@ -354,7 +354,7 @@ func (c *Client) pahoOptions(ctx context.Context, clientID string) *paho.ClientO
 	o.SetPingTimeout(10 * time.Second)
 	o.SetConnectTimeout(c.cfg.ConnectTimeout)
 	o.SetWriteTimeout(10 * time.Second)
-	o.SetOrderMatters(false)
+	o.SetOrderMatters(true) // onMessage never blocks
 	if c.cfg.Username != "" {
 		o.SetUsername(c.cfg.Username)
 		o.SetPassword(c.password)

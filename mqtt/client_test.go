@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,5 +296,98 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(buf.Bytes(), want) {
 		t.Errorf("%s differs from the golden file (go test -run %s -update to accept):\n%s", name, t.Name(), buf.Bytes())
+	}
+}
+
+type slowHandler struct{ release chan struct{} }
+
+func (h slowHandler) HandleCommand(ctx context.Context, cmd mqtt.Command) (mqtt.Result, error) {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+	}
+	return mqtt.Result{Message: "done", Details: map[string]any{"n": 1}}, nil
+}
+
+func TestTopics(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{})
+	sub := mqtttest.Subscribe(t, b.URL, "alphad/pi1/#")
+	cfg := testConfig(b.URL)
+	cfg.DisabledCommands = []string{"rollback"}
+	cfg.StateInterval = time.Hour
+	cfg.QueueSize = 32
+	h := slowHandler{release: make(chan struct{})}
+	opts := deterministic(h)
+	opts.Diagnostics = func() mqtt.Diagnostics {
+		return mqtt.Diagnostics{FPS: 14.5, InferenceMS: 21, DroppedFrames: 3, SamplesPerClass: map[string]int{"a": 5}, ModelVersion: "v2",
+			ValidationAccuracy: math.NaN()}
+	}
+	c, err := mqtt.New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stale retained command must not run when the client subscribes.
+	sub.Publish("alphad/pi1/cmd/undo", true, []byte(`{"request_id":"retained"}`))
+	runClient(t, c)
+
+	diag := decode(t, sub.Wait("alphad/pi1/diagnostics", 5*time.Second, nil))
+	if diag["fps"] != 14.5 || diag["validation_accuracy"] != nil || diag["samples_per_class"].(map[string]any)["a"] != 5.0 || diag["id"] == "" {
+		t.Errorf("diagnostics = %v", diag)
+	}
+	c.PublishSettings(mqtt.Settings{TeachClass: "a", Threshold: 0.6})
+	if s := decode(t, sub.Wait("alphad/pi1/settings", 5*time.Second, nil)); s["teach_class"] != "a" || s["threshold"] != 0.6 {
+		t.Errorf("settings = %v", s)
+	}
+	c.PublishTrainingProgress(mqtt.TrainingProgress{Epoch: 3, Epochs: 10, Loss: 0.5, Accuracy: 0.8, ValidationAccuracy: 0.75})
+	if p := decode(t, sub.Wait("alphad/pi1/training/progress", 5*time.Second, nil)); p["epoch"] != 3.0 || p["validation_accuracy"] != 0.75 {
+		t.Errorf("progress = %v", p)
+	}
+	c.PublishTrainingResult(mqtt.TrainingResult{OK: true, ModelVersion: "v3", Epochs: 10, Accuracy: 0.9, ValidationAccuracy: 0.85, Duration: 1500 * time.Millisecond})
+	m := sub.Wait("alphad/pi1/training/result", 5*time.Second, nil)
+	if r := decode(t, m); r["ok"] != true || r["model_version"] != "v3" || r["duration_s"] != 1.5 {
+		t.Errorf("training result = %v", r)
+	}
+
+	// State interval: a second state with the same label waits; a label
+	// change goes out at once.
+	st := func(label string, seq uint64) mqtt.State {
+		return mqtt.State{Label: label, Classes: []string{"a", "b"}, Scores: []float32{1, 0}, Seq: seq}
+	}
+	c.PublishState(st("a", 1))
+	sub.Wait("alphad/pi1/state", 5*time.Second, nil)
+	c.PublishState(st("a", 2))
+	c.PublishState(st("b", 3))
+	if s := decode(t, sub.Wait("alphad/pi1/state", 5*time.Second, func(m mqtttest.Message) bool { return decode(t, m)["seq"] != 1.0 })); s["seq"] != 3.0 {
+		t.Errorf("state after a label change = %v, want seq 3", s)
+	}
+
+	// Commands: disabled, retained (ignored), busy worker.
+	sub.Publish("alphad/pi1/cmd/rollback", false, []byte(`{"request_id":"rb"}`))
+	r := decode(t, sub.Wait("alphad/pi1/result", 5*time.Second, func(m mqtttest.Message) bool { return decode(t, m)["request_id"] == "rb" }))
+	if r["ok"] != false || !strings.Contains(r["error"].(string), "disabled") {
+		t.Errorf("disabled command answer = %v", r)
+	}
+	for i := range 9 { // 1 in the handler + 8 queued; the 10th is refused
+		sub.Publish("alphad/pi1/cmd/undo", false, []byte(fmt.Sprintf(`{"request_id":"u%d"}`, i)))
+	}
+	sub.Publish("alphad/pi1/cmd/undo", false, []byte(`{"request_id":"u9"}`))
+	sub.Wait("alphad/pi1/result", 5*time.Second, func(m mqtttest.Message) bool {
+		r := decode(t, m)
+		return r["ok"] == false && strings.Contains(r["error"].(string), "busy")
+	})
+	close(h.release)
+	r = decode(t, sub.Wait("alphad/pi1/result", 5*time.Second, func(m mqtttest.Message) bool { return decode(t, m)["request_id"] == "u0" }))
+	if r["ok"] != true || r["message"] != "done" {
+		t.Errorf("answer = %v", r)
+	}
+	for _, m := range sub.Messages() {
+		if m.Topic == "alphad/pi1/result" && strings.Contains(string(m.Payload), `"retained"`) {
+			t.Errorf("a retained command was answered: %s", m.Payload)
+		}
+	}
+	sub.Publish("alphad/pi1/cmd/undo", true, nil) // clear the retained command
+	if s := c.Stats(); s.BusyCommands != 1 {
+		t.Errorf("stats = %+v", s)
 	}
 }
