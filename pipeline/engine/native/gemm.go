@@ -47,44 +47,47 @@ func gemmRows(c []float32, ldc int, a []float32, lda int, bp, bias []float32, m0
 	if k == 0 {
 		return
 	}
+	var tile [gemmMR * gemmNR]float32 // a partial panel's tile, before copying out
 	mc := max(gemmMR, min(gemmBlockA/(4*k), gemmBlockC/(4*max(n, 1)))/gemmMR*gemmMR)
 	for i0 := m0; i0 < m1; i0 += mc {
 		i1 := min(i0+mc, m1)
 		for j := 0; j < n; j += gemmNR {
 			panel := bp[j*k : j*k+gemmNR*k]
 			bj := bias[j : j+gemmNR]
-			full := j+gemmNR <= n
+			nr := min(gemmNR, n-j)
 			i := i0
 			for ; i+gemmMR <= i1; i += gemmMR {
-				if full {
+				if nr == gemmNR {
 					kernel3x3(c[i*ldc+j:], ldc, a[i*lda:], lda, panel, bj, k, lo, hi)
-				} else {
-					gemmEdge(c[i*ldc+j:], ldc, a[i*lda:], lda, panel, bj, gemmMR, n-j, k, lo, hi)
+					continue
+				}
+				kernel3x3(tile[:], gemmNR, a[i*lda:], lda, panel, bj, k, lo, hi)
+				for r := 0; r < gemmMR; r++ {
+					copy(c[(i+r)*ldc+j:(i+r)*ldc+j+nr], tile[r*gemmNR:])
 				}
 			}
-			if i < i1 {
-				gemmEdge(c[i*ldc+j:], ldc, a[i*lda:], lda, panel, bj, i1-i, min(gemmNR, n-j), k, lo, hi)
+			for ; i < i1; i++ {
+				gemmRow(c[i*ldc+j:i*ldc+j+nr], a[i*lda:i*lda+k], panel, bj, lo, hi)
 			}
 		}
 	}
 }
 
-// gemmEdge computes an mr×nr corner tile (mr ≤ gemmMR, nr ≤ gemmNR).
-func gemmEdge(c []float32, ldc int, a []float32, lda int, panel, bias []float32, mr, nr, k int, lo, hi float32) {
-	for i := 0; i < mr; i++ {
-		var acc [gemmNR]float32
-		copy(acc[:], bias[:gemmNR])
-		row := a[i*lda : i*lda+k]
-		for kk, x := range row {
-			b := panel[kk*gemmNR : kk*gemmNR+gemmNR]
-			for jj := range acc {
-				acc[jj] += x * b[jj]
-			}
-		}
-		out := c[i*ldc : i*ldc+nr]
-		for jj := range out {
-			out[jj] = clamp(acc[jj], lo, hi)
-		}
+// gemmRow computes one row of a panel (the rows left over below the last
+// full tile): c[jj] = clamp(bias[jj] + Σ a[kk]·panel[kk][jj]) for jj <
+// len(c) ≤ gemmNR.
+func gemmRow(c, a, panel, bias []float32, lo, hi float32) {
+	panel = panel[:len(a)*gemmNR]
+	c0, c1, c2 := bias[0], bias[1], bias[2]
+	for kk, x := range a {
+		b := panel[kk*gemmNR : kk*gemmNR+gemmNR : kk*gemmNR+gemmNR]
+		c0 += x * b[0]
+		c1 += x * b[1]
+		c2 += x * b[2]
+	}
+	acc := [gemmNR]float32{c0, c1, c2}
+	for jj := range c {
+		c[jj] = clamp(acc[jj], lo, hi)
 	}
 }
 
