@@ -797,7 +797,9 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		c.mu.Lock()
 		classes, removed := slices.Clone(c.classes), slices.Clone(c.removed)
 		c.mu.Unlock()
-		payload, err = discoveryPayload(c.cfg, c.t, c.origin, classes, removed)
+		dcfg := c.cfg
+		dcfg.Commands = dcfg.Commands && c.h != nil // no buttons that nobody answers
+		payload, err = discoveryPayload(dcfg, c.t, c.origin, classes, removed)
 		return c.t.discovery, q, true, payload, err
 	case kindSettings:
 		c.mu.Lock()

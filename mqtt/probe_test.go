@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/mqtt/mqtttest"
 )
@@ -15,6 +17,7 @@ import (
 // TestProbe runs `alphad mqtt test`'s logic against a TLS broker with a
 // password file, client certificates and an ACL.
 func TestProbe(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
 	pki := mqtttest.GenerateTLS(t, "alphad test CA")
 	other := mqtttest.GenerateTLS(t, "some other CA")
 	acl := `user alphad
