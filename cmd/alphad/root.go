@@ -57,11 +57,14 @@ func newRootCmd(d *deps) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&d.stateDir, "state-dir", "", "samples and model versions (env ALPHAD_STATE_DIR; default /var/lib/alphad as root, else $XDG_STATE_HOME/alphad or ~/.local/state/alphad)")
 	root.AddCommand(
+		newWatchCmd(d), newDevicesCmd(d),
 		newVersionCmd(d),
+		newPanelCmd(d),
 		newConfigCmd(d),
+		newClassifyCmd(d),
 		newModelCmd(d),
-		newBenchCmd(d),
 		newTrainCmd(d), newDatasetCmd(d),
+		newBenchCmd(d),
 		newMQTTCmd(d),
 	)
 	return root
