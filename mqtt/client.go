@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	mrand "math/rand/v2"
 	"net"
 	"net/url"
@@ -252,6 +253,7 @@ func (c *Client) PublishSettings(s Settings) {
 
 // PublishDiagnostics queues diagnostics (latest wins).
 func (c *Client) PublishDiagnostics(d Diagnostics) {
+	d.SamplesPerClass = maps.Clone(d.SamplesPerClass)
 	c.mu.Lock()
 	c.diag, c.diagSet, c.diagPending = d, true, true
 	c.mu.Unlock()
@@ -269,6 +271,7 @@ func (c *Client) PublishTrainingProgress(p TrainingProgress) {
 // PublishTrainingResult queues the outcome of a training run (latest wins,
 // retained).
 func (c *Client) PublishTrainingResult(r TrainingResult) {
+	r.SamplesPerClass = maps.Clone(r.SamplesPerClass)
 	c.mu.Lock()
 	c.trainRes, c.trainResSet, c.trainResPending = r, true, true
 	c.mu.Unlock()
