@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/camerafile"
+	"github.com/alphad/alphad/device/libcamera"
+	"github.com/alphad/alphad/device/v4l2"
+)
+
+// openCamera builds the camera a spec names (see device.ParseSpec). It is
+// the one place that opens /dev/video* or starts rpicam-vid. A missing
+// device, a device without a usable format or a missing capture program
+// fail here with one error that says what to do.
+func openCamera(spec device.Spec, log *slog.Logger) (device.Camera, error) {
+	switch spec.Kind {
+	case device.SourceV4L2:
+		return v4l2.Open(v4l2.Config{
+			Path:    spec.Path,
+			Request: v4l2.Request{Width: spec.Width, Height: spec.Height, FPS: spec.FPS, Format: spec.Format},
+			Buffers: spec.Buffers,
+			Log:     log,
+		})
+	case device.SourceLibcamera:
+		return libcamera.Open(libcamera.Config{Bin: spec.Bin, Width: spec.Width, Height: spec.Height, FPS: spec.FPS, Log: log})
+	case device.SourceDir:
+		return camerafile.OpenDir(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
+	case device.SourceMJPEG:
+		return camerafile.OpenMJPEG(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
+	case device.SourceImage:
+		return camerafile.OpenImage(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
+	}
+	return nil, fmt.Errorf("camera: source kind %q not supported", spec.Kind)
+}
