@@ -13,16 +13,16 @@ import (
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
-// benchModel times Invoke on one thread and reports the median wall time
+// benchModel times Invoke and reports the median wall time
 // per inference and the CPU time per inference (robust on a busy machine).
 //
 //	GOAMD64=v3 go test -run '^$' -bench MobileNetV2 -benchtime 20x ./pipeline/engine/native/
-func benchModel(b *testing.B, model, input string) {
+func benchModel(b *testing.B, model, input string, threads int) {
 	m, err := tflite.ReadFile(testshared.Path(b, "models", model))
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := native.New(m, engine.Options{Threads: 1})
+	e, err := native.New(m, engine.Options{Threads: threads})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,11 +53,16 @@ func benchModel(b *testing.B, model, input string) {
 }
 
 func BenchmarkMobileNetV2F32(b *testing.B) {
-	benchModel(b, "mobilenet_v2_1.0_224_dequant_f32.tflite", "grace_hopper_224_f32m11.raw")
+	benchModel(b, "mobilenet_v2_1.0_224_dequant_f32.tflite", "grace_hopper_224_f32m11.raw", 1)
+}
+
+// BenchmarkMobileNetV2F32Threads2 splits the heavy ops over two threads.
+func BenchmarkMobileNetV2F32Threads2(b *testing.B) {
+	benchModel(b, "mobilenet_v2_1.0_224_dequant_f32.tflite", "grace_hopper_224_f32m11.raw", 2)
 }
 
 func BenchmarkMobileNetV2U8(b *testing.B) {
-	benchModel(b, "mobilenet_v2_1.0_224_quant.tflite", "grace_hopper_224_u8.raw")
+	benchModel(b, "mobilenet_v2_1.0_224_quant.tflite", "grace_hopper_224_u8.raw", 1)
 }
 
 func cpuTime() time.Duration {
