@@ -12,6 +12,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -313,7 +314,7 @@ func (c *Client) Run(ctx context.Context) error {
 			if time.Since(start) >= 30*time.Second {
 				backoff = c.cfg.ReconnectMin
 			}
-			attempt = 1
+			attempt = 0
 		} else {
 			c.log.Warn("mqtt: connect failed", "broker", c.cfg.Broker, "attempt", attempt, "err", err)
 		}
@@ -427,7 +428,7 @@ type certAskedConn struct {
 
 func (c *certAskedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if err != nil && !c.ok.Load() {
+	if err != nil && !c.ok.Load() && !errors.Is(err, os.ErrDeadlineExceeded) {
 		return n, fmt.Errorf("%w: %w", ErrClientCertRequired, err)
 	}
 	if n > 0 {
