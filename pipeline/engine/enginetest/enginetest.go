@@ -114,25 +114,11 @@ func Golden(t *testing.T, newEngine engine.New, tolF float32, tolQ int) {
 	}
 }
 
-// Default tolerances of Agree: float outputs within 1e-4 absolute,
-// quantized outputs within 2 LSB.
-const (
-	DefaultTolF = 1e-4
-	DefaultTolQ = 2
-)
-
 // Agree builds two engines for the model at modelPath (relative to the
 // shared directory, or absolute), feeds each input to both and requires
-// their first outputs to agree within the default tolerances, argmax
-// equal.
-func Agree(t *testing.T, a, b engine.New, modelPath string, inputs [][]byte) {
-	t.Helper()
-	AgreeWithin(t, a, b, modelPath, inputs, DefaultTolF, DefaultTolQ)
-}
-
-// AgreeWithin is Agree with explicit tolerances (0, 0 demands identical
-// outputs).
-func AgreeWithin(t *testing.T, a, b engine.New, modelPath string, inputs [][]byte, tolF float32, tolQ int) {
+// their first outputs to agree within tolF (float32, absolute) or tolQ
+// (uint8/int8, LSB), argmax equal; 0, 0 demands identical outputs.
+func Agree(t *testing.T, a, b engine.New, modelPath string, inputs [][]byte, tolF float32, tolQ int) {
 	t.Helper()
 	if !filepath.IsAbs(modelPath) {
 		modelPath = testshared.Path(t, modelPath)

@@ -36,7 +36,7 @@ func TestThreadsAgree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			enginetest.AgreeWithin(t, newNative, threads3, tc.model, [][]byte{in}, 0, 0)
+			enginetest.Agree(t, newNative, threads3, tc.model, [][]byte{in}, 0, 0)
 		})
 	}
 }
