@@ -705,31 +705,68 @@ func (b *builder) weightsF(ti int) (uint32, error) {
 	return b.valueF(ti)
 }
 
-// weightsQ defines filter and bias for an integer node reading activations
-// of type act; ok is false when they have no matching quantized form
-// (uint8: per-tensor uint8 filter; int8: int8 filter per tensor or per
-// channel along channelDim, with a bias quantized alike).
-func (b *builder) weightsQ(act tflite.TensorType, filter, bias, channelDim int) (f, bi uint32, ok bool, err error) {
+// weightKind says what an integer node accepts.
+type weightKind struct {
+	channelDim   int  // the filter's output-channel dimension
+	perChannel   bool // per-channel int8 filters (qc8) are accepted
+	biasRequired bool // a missing bias must be given as zeros
+}
+
+// weightsQ defines filter and bias for an integer node reading activation
+// in and writing activations of type act; ok is false when they have no
+// matching quantized form (uint8: per-tensor uint8 filter; int8: int8
+// filter, per channel only where k allows, with the bias quantized alike).
+func (b *builder) weightsQ(act tflite.TensorType, in, filter, bias int, k weightKind) (f, bi uint32, ok bool, err error) {
 	ft := b.m.Tensors[filter]
-	if bias < 0 || !ft.IsConst() || !b.m.Tensors[bias].IsConst() || b.m.Tensors[bias].Type != tflite.Int32 {
+	if !ft.IsConst() || ft.Quant == nil || (bias >= 0 && (!b.m.Tensors[bias].IsConst() || b.m.Tensors[bias].Type != tflite.Int32)) {
 		return invalidID, invalidID, false, nil
 	}
-	if act == tflite.Uint8 && (ft.Type != tflite.Uint8 || ft.Quant.PerChannel()) {
+	perChannel := ft.Quant.PerChannel()
+	switch {
+	case act == tflite.Uint8 && (ft.Type != tflite.Uint8 || perChannel),
+		act == tflite.Int8 && ft.Type != tflite.Int8,
+		perChannel && !k.perChannel,
+		bias >= 0 && perChannel != b.m.Tensors[bias].Quant.PerChannel():
 		return invalidID, invalidID, false, nil
 	}
-	if act == tflite.Int8 && ft.Type != tflite.Int8 {
-		return invalidID, invalidID, false, nil
-	}
-	if ft.Quant.PerChannel() != b.m.Tensors[bias].Quant.PerChannel() {
-		return invalidID, invalidID, false, nil
-	}
-	if f, ok, err = b.quantWeights(filter, channelDim); !ok || err != nil {
+	if f, ok, err = b.quantWeights(filter, k.channelDim); !ok || err != nil {
 		return invalidID, invalidID, false, err
 	}
-	if bi, ok, err = b.quantWeights(bias, 0); !ok || err != nil {
+	switch {
+	case bias >= 0:
+		bi, ok, err = b.quantWeights(bias, 0)
+	case k.biasRequired:
+		bi, err = b.zeroBias(in, ft, k.channelDim)
+	default:
+		bi = invalidID
+	}
+	if !ok || err != nil {
 		return invalidID, invalidID, false, err
 	}
 	return f, bi, true, nil
+}
+
+// zeroBias defines a zero int32 bias quantized as TFLite would: scale
+// input scale × filter scale, per channel when the filter is.
+func (b *builder) zeroBias(in int, ft *tflite.Tensor, channelDim int) (uint32, error) {
+	n := ft.Shape[channelDim]
+	sIn := b.m.Tensors[b.canon[in]].Quant.Scale[0]
+	data, err := b.alloc(4 * n)
+	if err != nil {
+		return invalidID, err
+	}
+	if !ft.Quant.PerChannel() {
+		return b.sg.quantTensor(qint32, 0, sIn*ft.Quant.Scale[0], []int{n}, unsafe.Pointer(&data[0]), invalidID, 0)
+	}
+	sbuf, err := b.alloc(4 * n)
+	if err != nil {
+		return invalidID, err
+	}
+	scales := unsafe.Slice((*float32)(unsafe.Pointer(&sbuf[0])), n)
+	for i := range scales {
+		scales[i] = sIn * ft.Quant.Scale[i]
+	}
+	return b.sg.channelTensor(qcint32, scales, []int{n}, 0, unsafe.Pointer(&data[0]))
 }
 
 // conv maps CONV_2D and DEPTHWISE_CONV_2D.
@@ -787,7 +824,8 @@ func (b *builder) conv(op *tflite.Operator) error {
 		return err
 	}
 	if b.quantizable(out, src) {
-		f, bi, ok, err := b.weightsQ(b.m.Tensors[out].Type, filter, bias, channelDim)
+		k := weightKind{channelDim: channelDim, perChannel: true, biasRequired: op.Op == tflite.OpConv2D}
+		f, bi, ok, err := b.weightsQ(b.m.Tensors[out].Type, src, filter, bias, k)
 		if err != nil {
 			return err
 		}
@@ -992,7 +1030,8 @@ func (b *builder) fullyConnected(op *tflite.Operator) error {
 	quant := false
 	var f, bi uint32
 	if b.quantizable(out, in) {
-		if f, bi, quant, err = b.weightsQ(b.m.Tensors[out].Type, filter, bias, 0); err != nil {
+		// The bookworm XNNPACK rejects per-channel fully connected weights.
+		if f, bi, quant, err = b.weightsQ(b.m.Tensors[out].Type, in, filter, bias, weightKind{}); err != nil {
 			return err
 		}
 	}
