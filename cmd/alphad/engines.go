@@ -75,3 +75,50 @@ func engineNew(name string, log *slog.Logger) (engine.New, error) {
 		return nil, errors.Join(errs...)
 	}, nil
 }
+
+// engineFactory returns an engine.New for name: "native", "xnnpack" (when
+// compiled in) or "auto", which tries the compiled-in engines in order of
+// preference and falls back to native when one cannot run the model,
+// logging ONE warning that says why.
+func engineFactory(name string, log *slog.Logger) (engine.New, error) {
+	table := engineTable()
+	if name != "auto" {
+		for _, e := range table {
+			if e.name == name {
+				return e.new, nil
+			}
+		}
+		return nil, &exitError{code: 2, err: fmt.Errorf("engine %q not compiled in (have %s)", name, strings.Join(engineNames(), ", "))}
+	}
+	var once sync.Once
+	warn := func(why string) {
+		once.Do(func() { log.Warn("engine auto: using native", "reason", why) })
+	}
+	if len(table) == 1 {
+		warn("xnnpack not compiled in (build with libxnnpack-dev installed: make build)")
+	}
+	return func(m *tflite.Model, opts engine.Options) (engine.Engine, error) {
+		var why []string
+		for _, e := range table {
+			eng, err := e.new(m, opts)
+			if err == nil {
+				if len(why) > 0 {
+					warn(strings.Join(why, "; "))
+				}
+				return eng, nil
+			}
+			why = append(why, e.name+": "+err.Error())
+		}
+		return nil, fmt.Errorf("engine auto: %s", strings.Join(why, "; "))
+	}, nil
+}
+
+// newEngine builds an engine by name ("auto" with the fallback of
+// engineFactory).
+func newEngine(name string, m *tflite.Model, threads int, log *slog.Logger) (engine.Engine, error) {
+	f, err := engineFactory(name, log)
+	if err != nil {
+		return nil, err
+	}
+	return f(m, engine.Options{Threads: threads})
+}

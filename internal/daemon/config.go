@@ -66,6 +66,13 @@ type ModelConfig struct {
 	Labels  string `yaml:"labels"`
 	Engine  string `yaml:"engine"` // auto, native or xnnpack
 	Threads int    `yaml:"threads"`
+	// Backbone names the feature extractor training uses when the state
+	// directory has no model yet: <state>/models/backbones/<name>.tflite,
+	// installed by `alphad model pull`.
+	Backbone string `yaml:"backbone"`
+	// Mirror replaces the download location of `alphad model pull`: an
+	// http(s) URL, file:// URL or local path (.tgz or .tflite).
+	Mirror string `yaml:"mirror"`
 }
 
 // RecordingConfig sets how samples are saved while a class is recorded.
@@ -107,7 +114,7 @@ func DefaultConfig() Config {
 			InferEvery: 1,
 			Retry:      2 * time.Second,
 		},
-		Model:     ModelConfig{Engine: "auto", Threads: 1},
+		Model:     ModelConfig{Engine: "auto", Threads: 1, Backbone: DefaultBackbone},
 		Smoothing: pipeline.DefaultSmoothConfig(),
 		Recording: RecordingConfig{Rate: 5, MaxBurst: 200, MaxTime: time.Minute},
 		Training: TrainingConfig{
@@ -242,6 +249,9 @@ func (c Config) validate() []FieldError {
 	}
 	if c.Model.Threads < 1 || c.Model.Threads > 64 {
 		add("model.threads", fmt.Sprintf("%d is not in 1..64", c.Model.Threads))
+	}
+	if err := validBackboneName(c.Model.Backbone); err != nil {
+		add("model.backbone", err.Error())
 	}
 	section("smoothing", c.Smoothing.Validate())
 	if c.Recording.Rate <= 0 || c.Recording.Rate > 100 {

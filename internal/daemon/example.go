@@ -32,6 +32,8 @@ model:
   labels: ""             # labels.txt (plain or Teachable Machine "0 name" format)
   engine: auto           # auto (xnnpack when compiled in, else native), native, xnnpack
   threads: 1
+  backbone: mobilenet_v2_1.0_224_quant   # what training starts from on a fresh device (alphad model pull)
+  mirror: ""             # where "alphad model pull" downloads from; empty = the official URL
 
 smoothing:
   mode: average          # none, average (moving average of scores), majority (vote)

@@ -1,0 +1,157 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/labels"
+	"github.com/alphad/alphad/pipeline/store"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+func (d *Daemon) engineOptions() engine.Options {
+	return engine.Options{Threads: d.cfg.Model.Threads}
+}
+
+// loadStartModel loads model.path, else the state directory's current
+// version; (nil, "", nil) when there is none.
+func (d *Daemon) loadStartModel() (*head.Model, string, error) {
+	if p := d.cfg.Model.Path; p != "" {
+		m, err := loadFileModel(p, d.cfg.Model.Labels, d.opts.Engine, d.engineOptions())
+		if err != nil {
+			return nil, "", err
+		}
+		d.log.Info("model loaded", "file", p, "classes", len(m.Labels))
+		return m, p, nil
+	}
+	m, err := d.models.Load("", d.opts.Engine, d.engineOptions())
+	if errors.Is(err, store.ErrNoModel) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("daemon: load current model of %s: %w", d.opts.StateDir, err)
+	}
+	d.log.Info("model loaded", "version", m.Version, "classes", len(m.Labels))
+	return m, "", nil
+}
+
+// loadFileModel loads a plain .tflite classifier and its labels (the
+// labels file, else labels.txt beside the model, else class numbers).
+func loadFileModel(path, labelsPath string, newEngine engine.New, opts engine.Options) (*head.Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: model: %w", err)
+	}
+	tm, err := tflite.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: model %s: %w", path, err)
+	}
+	if len(tm.Outputs) != 1 {
+		return nil, fmt.Errorf("daemon: model %s: %d outputs, want 1 (a classifier)", path, len(tm.Outputs))
+	}
+	n := tm.Output(0).NumElements()
+	var names []string
+	if labelsPath == "" {
+		if p := filepath.Join(filepath.Dir(path), "labels.txt"); fileExists(p) {
+			labelsPath = p
+		}
+	}
+	if labelsPath != "" {
+		if names, err = labels.ReadFile(labelsPath); err != nil {
+			return nil, fmt.Errorf("daemon: model %s: %w", path, err)
+		}
+		if len(names) != n {
+			return nil, fmt.Errorf("daemon: model %s has %d outputs but %s has %d labels", path, n, labelsPath, len(names))
+		}
+	} else {
+		for i := range n {
+			names = append(names, strconv.Itoa(i))
+		}
+	}
+	bb, err := head.NewBackbone(tm, store.HashBytes(data), newEngine, opts)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: model %s: %w", path, err)
+	}
+	return &head.Model{Version: "file:" + filepath.Base(path), Labels: names, Backbone: bb}, nil
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// backbone returns the .tflite training starts from: the current
+// version's backbone, else the pulled backbone (model.backbone, or any
+// under models/backbones), else model.path's model. Full classifiers are
+// cut at their global pool by the trainer.
+func (d *Daemon) backbone() ([]byte, string, error) {
+	if name, err := d.models.CurrentName(); err == nil {
+		v, err := d.models.Version(name)
+		if err != nil {
+			return nil, "", err
+		}
+		data, err := d.models.ReadBackbone(v.Backbone)
+		if err != nil {
+			return nil, "", err
+		}
+		return data, v.Backbone.Source, nil
+	}
+	candidates := []string{BackbonePath(d.opts.StateDir, d.cfg.Model.Backbone)}
+	others, _ := filepath.Glob(filepath.Join(d.opts.StateDir, "models", "backbones", "*.tflite"))
+	slices.Sort(others)
+	candidates = append(candidates, others...)
+	if d.cfg.Model.Path != "" {
+		candidates = append(candidates, d.cfg.Model.Path)
+	}
+	for _, p := range candidates {
+		if fileExists(p) {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return nil, "", fmt.Errorf("daemon: backbone: %w", err)
+			}
+			return data, p, nil
+		}
+	}
+	return nil, "", fmt.Errorf("daemon: %w in %s.\n"+
+		"  Get the default backbone (MobileNetV2, 3.4 MB) with:   alphad model pull\n"+
+		"  or offline from a copy:                                alphad model pull --mirror /path/to/mobilenet_v2_1.0_224_quant.tgz\n"+
+		"  or use a Teachable Machine export as the model:        alphad model import DIR\n"+
+		"  (or set model.path in the configuration)", ErrNoBackbone, d.opts.StateDir)
+}
+
+// swapModel loads version name ("" = current) and puts it in use.
+func (d *Daemon) swapModel(name string) (*head.Model, error) {
+	m, err := d.models.Load(name, d.opts.Engine, d.engineOptions())
+	if err != nil {
+		return nil, err
+	}
+	if old := d.clf.Swap(m); old != nil {
+		old.Close()
+	}
+	d.mu.Lock()
+	wasFile := d.fromFile
+	d.fromFile = ""
+	d.valAcc = d.versionValAcc(m.Version)
+	d.mu.Unlock()
+	if wasFile != "" {
+		d.log.Warn("model.path is set: the daemon uses it again after a restart; clear it to keep the state directory's model", "model_path", wasFile)
+	}
+	d.log.Info("model in use", "version", m.Version, "classes", len(m.Labels))
+	d.publishClasses()
+	return m, nil
+}
+
+// versionValAcc is the validation accuracy of a version, NaN if unknown.
+func (d *Daemon) versionValAcc(name string) float64 {
+	v, err := d.models.Version(name)
+	if err != nil || v.Report == nil || v.Report.On != "validation" {
+		return nan
+	}
+	return v.Report.Final.Accuracy
+}

@@ -1,0 +1,267 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/alphad/alphad/internal/metrics"
+	"github.com/alphad/alphad/mqtt"
+)
+
+var nan = math.NaN()
+
+// daemonMetrics are the daemon's Prometheus metrics.
+type daemonMetrics struct {
+	reg            *metrics.Registry
+	frames         *metrics.Counter
+	cameraFrames   *metrics.Counter
+	dropped        *metrics.Counter
+	fps            *metrics.Gauge
+	latency        *metrics.Histogram
+	inferErrors    *metrics.Counter
+	labelChanges   *metrics.Counter
+	cameraUp       *metrics.Gauge
+	cameraErrors   *metrics.Counter
+	mqttUp         *metrics.Gauge
+	trainRuns      *metrics.Counter
+	trainFailures  *metrics.Counter
+	samples        *metrics.GaugeVec
+	samplesSaved   *metrics.Counter
+	samplesDropped *metrics.Counter
+	modelLoaded    *metrics.Gauge
+	hookRuns       *metrics.Gauge
+	hookFailures   *metrics.Gauge
+}
+
+func newMetrics() *daemonMetrics {
+	r := metrics.NewRegistry()
+	return &daemonMetrics{
+		reg:            r,
+		frames:         r.Counter("alphad_frames_total", "Frames taken by the frame loop."),
+		cameraFrames:   r.Counter("alphad_camera_frames_total", "Frames delivered by the camera."),
+		dropped:        r.Counter("alphad_frames_dropped_total", "Frames replaced by a newer one before the frame loop took them."),
+		fps:            r.Gauge("alphad_fps", "Frames processed per second over the last status interval."),
+		latency:        r.Histogram("alphad_inference_seconds", "Time to preprocess and classify one frame.", []float64{0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1}),
+		inferErrors:    r.Counter("alphad_inference_errors_total", "Frames the model failed on."),
+		labelChanges:   r.Counter("alphad_label_changes_total", "Changes of the decided label."),
+		cameraUp:       r.Gauge("alphad_camera_up", "1 while the camera delivers frames."),
+		cameraErrors:   r.Counter("alphad_camera_errors_total", "Camera failures (open, read, stall)."),
+		mqttUp:         r.Gauge("alphad_mqtt_connected", "1 while connected to the MQTT broker."),
+		trainRuns:      r.Counter("alphad_training_runs_total", "Training runs started."),
+		trainFailures:  r.Counter("alphad_training_failures_total", "Training runs that failed."),
+		samples:        r.GaugeVec("alphad_samples", "Stored samples per class.", "class"),
+		samplesSaved:   r.Counter("alphad_samples_recorded_total", "Samples recorded by the daemon."),
+		samplesDropped: r.Counter("alphad_samples_dropped_total", "Recorded samples that could not be stored."),
+		modelLoaded:    r.Gauge("alphad_model_loaded", "1 when a model classifies frames."),
+		hookRuns:       r.Gauge("alphad_hook_runs", "Hook runs."),
+		hookFailures:   r.Gauge("alphad_hook_failures", "Hook runs that failed."),
+	}
+}
+
+// httpHandler serves /metrics and /healthz.
+func (d *Daemon) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", d.m.reg.Handler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		ok, reason := d.health()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, reason)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
+
+// health is ok when a frame was processed within healthWindow.
+func (d *Daemon) health() (bool, string) {
+	last := d.lastFrame.Load()
+	d.mu.Lock()
+	camErr := d.camErr
+	d.mu.Unlock()
+	if last == 0 {
+		if camErr != "" {
+			return false, "no frame yet: " + camErr
+		}
+		return false, "no frame yet"
+	}
+	age := time.Since(time.Unix(0, last))
+	if age > healthWindow {
+		reason := fmt.Sprintf("no frame for %v", age.Round(time.Second))
+		if camErr != "" {
+			reason += ": " + camErr
+		}
+		return false, reason
+	}
+	return true, ""
+}
+
+// alive reports whether the frame loop goroutines are not stuck: the
+// capture loop beats on every frame, error and retry (so a camera outage
+// still counts as alive), and the frame loop is not stuck on one frame.
+func (d *Daemon) alive(now time.Time) bool {
+	if now.Sub(time.Unix(0, d.capBeat.Load())) > stuckAfter {
+		return false
+	}
+	if b := d.busySince.Load(); b != 0 && now.Sub(time.Unix(0, b)) > stuckAfter {
+		return false
+	}
+	return true
+}
+
+// sendReady tells systemd the daemon is up: called on the first frame,
+// with the model loaded (or no-model mode entered) in New.
+func (d *Daemon) sendReady() {
+	if d.ready.Swap(true) {
+		return
+	}
+	status := d.status(0)
+	d.log.Info("ready", "status", status)
+	if d.opts.Notifier != nil {
+		if err := d.opts.Notifier.Ready(status); err != nil {
+			d.log.Warn("sd_notify", "err", err)
+		}
+	}
+}
+
+// supervise feeds the systemd watchdog while the frame loop is alive and
+// refreshes STATUS=, the gauges and the MQTT diagnostics.
+func (d *Daemon) supervise(ctx context.Context) error {
+	var wd <-chan time.Time
+	if d.opts.WatchdogInterval > 0 && d.opts.Notifier != nil {
+		t := time.NewTicker(d.opts.WatchdogInterval)
+		defer t.Stop()
+		wd = t.C
+	}
+	st := time.NewTicker(d.opts.StatusInterval)
+	defer st.Stop()
+	lastN, lastT := d.frames.Load(), time.Now()
+	lastInf, lastNS := d.infers.Load(), d.inferNS.Load()
+	starving := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-wd:
+			if d.alive(now) {
+				d.opts.Notifier.Watchdog()
+				starving = false
+			} else if !starving {
+				starving = true
+				d.log.Error("frame loop stuck: not feeding the watchdog")
+			}
+		case now := <-st.C:
+			n, inf, ns := d.frames.Load(), d.infers.Load(), d.inferNS.Load()
+			fps := float64(n-lastN) / now.Sub(lastT).Seconds()
+			ms := nan
+			if inf > lastInf {
+				ms = float64(ns-lastNS) / float64(inf-lastInf) / 1e6
+			}
+			lastN, lastT, lastInf, lastNS = n, now, inf, ns
+			d.mu.Lock()
+			d.fps, d.inferMS = fps, ms
+			d.mu.Unlock()
+			d.m.fps.Set(fps)
+			if d.mq != nil {
+				up := 0.0
+				if d.mq.Stats().Connected {
+					up = 1
+				}
+				d.m.mqttUp.Set(up)
+			}
+			hs := d.hooks.Stats()
+			d.m.hookRuns.Set(float64(hs.Runs))
+			d.m.hookFailures.Set(float64(hs.Failures))
+			loaded := 0.0
+			if d.clf.Model() != nil {
+				loaded = 1
+			}
+			d.m.modelLoaded.Set(loaded)
+			if d.opts.Notifier != nil && d.ready.Load() {
+				d.opts.Notifier.Status(d.status(fps))
+			}
+		}
+	}
+}
+
+// status is the one-line STATUS= text, e.g. "running, 14.8 fps, model v000007".
+func (d *Daemon) status(fps float64) string {
+	d.mu.Lock()
+	camUp, camErr, training, rec := d.camUp, d.camErr, d.training, d.rec
+	d.mu.Unlock()
+	var s string
+	m := d.clf.Model()
+	switch {
+	case !camUp && camErr != "":
+		s = "camera down (" + camErr + "), retrying"
+	case m == nil:
+		s = fmt.Sprintf("no model: recording and training only, %.1f fps", fps)
+	default:
+		s = fmt.Sprintf("running, %.1f fps, model %s", fps, m.Version)
+	}
+	if training {
+		s += ", training"
+	}
+	if rec != nil {
+		s += ", recording " + rec.label
+	}
+	return s
+}
+
+// diagnostics are polled by the MQTT client.
+func (d *Daemon) diagnostics() mqtt.Diagnostics {
+	d.mu.Lock()
+	diag := mqtt.Diagnostics{FPS: d.fps, InferenceMS: d.inferMS, SamplesPerClass: maps.Clone(d.counts),
+		ValidationAccuracy: d.valAcc}
+	if !d.camUp {
+		diag.FPS = 0
+	}
+	d.mu.Unlock()
+	diag.DroppedFrames = d.dropped.Load()
+	if m := d.clf.Model(); m != nil {
+		diag.ModelVersion = m.Version
+	}
+	if math.IsNaN(diag.InferenceMS) {
+		diag.InferenceMS = 0
+	}
+	if !d.started.IsZero() {
+		diag.Uptime = time.Since(d.started)
+	}
+	return diag
+}
+
+func (d *Daemon) publishDiagnostics() {
+	if d.mq != nil {
+		d.mq.PublishDiagnostics(d.diagnostics())
+	}
+}
+
+// publishClasses tells MQTT (Home Assistant) the classes: the model's, or
+// the recorded ones before there is a model.
+func (d *Daemon) publishClasses() {
+	if d.mq == nil {
+		return
+	}
+	if m := d.clf.Model(); m != nil {
+		d.mq.SetClasses(m.Labels)
+	} else {
+		d.mq.SetClasses(d.st.Classes())
+	}
+	d.publishSettings()
+}
+
+func (d *Daemon) publishSettings() {
+	if d.mq == nil {
+		return
+	}
+	d.mu.Lock()
+	teach := d.teach
+	d.mu.Unlock()
+	d.mq.PublishSettings(mqtt.Settings{TeachClass: teach, Threshold: math.Float64frombits(d.thresholdV.Load())})
+}
