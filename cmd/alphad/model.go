@@ -12,6 +12,7 @@ func newModelCmd(d *deps) *cobra.Command {
 	cmd.AddCommand(
 		newModelInspectCmd(d),
 		newModelLsCmd(d), newModelRollbackCmd(d), newModelExportCmd(d), newModelImportCmd(d),
+		newModelPullCmd(d),
 	)
 	return cmd
 }

@@ -66,6 +66,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newTrainCmd(d), newDatasetCmd(d),
 		newBenchCmd(d),
 		newMQTTCmd(d),
+		newRunCmd(d),
 	)
 	return root
 }
