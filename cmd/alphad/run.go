@@ -215,4 +215,3 @@ func logLevel(s string) slog.Level {
 	}
 	return slog.LevelInfo
 }
-

@@ -115,7 +115,7 @@ type Daemon struct {
 
 	smooth     *pipeline.Smoother // owned by the frame loop
 	threshold  atomic.Uint64      // pending threshold change (float64 bits | thresholdPending); 0 = none
-	thresholdV atomic.Uint64 // current threshold (float64 bits)
+	thresholdV atomic.Uint64      // current threshold (float64 bits)
 
 	ready    atomic.Bool
 	frames   atomic.Uint64 // frames processed
@@ -364,4 +364,3 @@ func (d *Daemon) logSummary() {
 	d.log.Info("stopped", "elapsed", s.Elapsed.Round(time.Millisecond), "frames", s.Frames, "inferences", s.Inferences,
 		"fps", fmt.Sprintf("%.1f", s.FPS), "inference_ms", fmt.Sprintf("%.2f", s.InferenceMS), "dropped", s.Dropped)
 }
-
