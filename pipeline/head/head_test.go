@@ -91,12 +91,22 @@ func TestTrainLearns(t *testing.T) {
 			cfg.Epochs = 30
 			cfg.LearningRate = 0.01
 			var epochs []Epoch
-			h, rep, err := Train(context.Background(), samples, 4, cfg, func(e Epoch) { epochs = append(epochs, e) })
+			refit := 0
+			h, rep, err := Train(context.Background(), samples, 4, cfg, func(e Epoch) {
+				if e.Refit {
+					refit++
+				} else {
+					epochs = append(epochs, e)
+				}
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(epochs) != len(rep.Epochs) || len(epochs) == 0 {
 				t.Fatalf("progress saw %d epochs, report %d", len(epochs), len(rep.Epochs))
+			}
+			if !rep.Refit || refit != rep.BestEpoch {
+				t.Errorf("refit %v for %d epochs, best epoch %d", rep.Refit, refit, rep.BestEpoch)
 			}
 			if rep.On != "validation" || rep.ValSize != 4*6 {
 				t.Errorf("on %s with %d validation samples, want validation with 24", rep.On, rep.ValSize)
@@ -147,6 +157,7 @@ func TestEarlyStopping(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Epochs = 200
 	cfg.Patience = 3
+	cfg.Refit = false
 	cfg.LearningRate = 0.05
 	_, rep, err := Train(context.Background(), samples, 2, cfg, nil)
 	if err != nil {
@@ -249,6 +260,7 @@ func BenchmarkTrain(b *testing.B) {
 			samples := blobs(5, n/5, 1280, 2, 1)
 			cfg := DefaultConfig()
 			cfg.Patience = 0
+			cfg.Refit = false
 			for b.Loop() {
 				if _, _, err := Train(context.Background(), samples, 5, cfg, nil); err != nil {
 					b.Fatal(err)

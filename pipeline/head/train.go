@@ -26,6 +26,11 @@ type Config struct {
 	L2             float64 `json:"l2"`              // weight decay on the weight matrices
 	LabelSmoothing float64 `json:"label_smoothing"` // 0..1
 	Dropout        float64 `json:"dropout"`         // on the hidden layer, 0..1
+	// Refit, after a run with a validation set, trains a fresh head on
+	// all samples (validation included) for the best run's number of
+	// epochs and returns that one; the report keeps the validation
+	// figures of the first run.
+	Refit bool `json:"refit"`
 }
 
 // DefaultConfig returns Teachable Machine's defaults (Adam, lr 0.001, batch
@@ -42,6 +47,7 @@ func DefaultConfig() Config {
 		Patience:       10,
 		ClassWeights:   true,
 		LabelSmoothing: 0.1,
+		Refit:          true,
 	}
 }
 
@@ -101,6 +107,7 @@ type Epoch struct {
 	ValLoss       float64 `json:"val_loss,omitempty"`
 	ValAccuracy   float64 `json:"val_accuracy,omitempty"`
 	HasVal        bool    `json:"has_val"`
+	Refit         bool    `json:"refit,omitempty"` // an epoch of the refit on all samples
 }
 
 // Metrics are the accuracy figures of a head on a labelled set.
@@ -124,6 +131,7 @@ type Report struct {
 	Epochs    []Epoch `json:"epochs"`
 	BestEpoch int     `json:"best_epoch"` // the epoch whose weights were kept
 	Stopped   bool    `json:"stopped_early"`
+	Refit     bool    `json:"refit"` // the head was refitted on all samples for BestEpoch epochs
 	TrainSize int     `json:"train_size"` // rows incl. augmented views
 	ValSize   int     `json:"val_size"`
 	// Final is measured on the validation set, or on the training
@@ -147,23 +155,7 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 	h, _ := New(in, cfg.Hidden, classes, r.Uint64())
 	trainIdx, valIdx := split(samples, classes, cfg.Validation, r)
 
-	var rows []row
-	for _, i := range trainIdx {
-		s := samples[i]
-		rows = append(rows, row{x: s.X, label: s.Label, weight: 1})
-		for _, v := range s.Views {
-			rows = append(rows, row{x: v, label: s.Label, weight: 1})
-		}
-	}
-	if cfg.ClassWeights {
-		count := make([]int, classes)
-		for _, rw := range rows {
-			count[rw.label]++
-		}
-		for i := range rows {
-			rows[i].weight = float32(float64(len(rows)) / float64(classes*count[rows[i].label]))
-		}
-	}
+	rows := trainingRows(samples, trainIdx, classes, cfg.ClassWeights)
 	var val []row
 	for _, i := range valIdx {
 		val = append(val, row{x: samples[i].X, label: samples[i].Label, weight: 1})
@@ -204,6 +196,25 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 	if len(val) > 0 {
 		h.copyFrom(best)
 		rep.Final, rep.On = evaluate(h, val, classes, true), "validation"
+		if cfg.Refit {
+			all := make([]int, len(samples))
+			for i := range all {
+				all[i] = i
+			}
+			rows := trainingRows(samples, all, classes, cfg.ClassWeights)
+			h, _ = New(in, cfg.Hidden, classes, r.Uint64())
+			t := newTrainer(h, cfg, r)
+			for e := 1; e <= rep.BestEpoch; e++ {
+				if err := ctx.Err(); err != nil {
+					return nil, nil, fmt.Errorf("head: train: %w", err)
+				}
+				loss, acc := t.epoch(rows)
+				if progress != nil {
+					progress(Epoch{Epoch: e, Epochs: rep.BestEpoch, TrainLoss: loss, TrainAccuracy: acc, Refit: true})
+				}
+			}
+			rep.Refit = true
+		}
 	} else {
 		var all []row
 		for _, s := range samples {
@@ -212,6 +223,29 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 		rep.Final, rep.On = evaluate(h, all, classes, true), "training"
 	}
 	return h.Clone(), rep, nil
+}
+
+// trainingRows lists the embeddings (with views) of samples[idx] with
+// their class weights.
+func trainingRows(samples []Sample, idx []int, classes int, weighted bool) []row {
+	var rows []row
+	for _, i := range idx {
+		s := samples[i]
+		rows = append(rows, row{x: s.X, label: s.Label, weight: 1})
+		for _, v := range s.Views {
+			rows = append(rows, row{x: v, label: s.Label, weight: 1})
+		}
+	}
+	if weighted {
+		count := make([]int, classes)
+		for _, rw := range rows {
+			count[rw.label]++
+		}
+		for i := range rows {
+			rows[i].weight = float32(float64(len(rows)) / float64(classes*count[rows[i].label]))
+		}
+	}
+	return rows
 }
 
 func checkSamples(samples []Sample, classes int) (int, error) {

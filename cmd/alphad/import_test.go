@@ -1,0 +1,103 @@
+package main
+
+import (
+	"image"
+	_ "image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/alphad/alphad/internal/testshared"
+	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/store"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// TestImportTeachableMachine imports a real Teachable Machine uint8
+// export and checks that classifying through the state directory gives
+// what the real TFLite runtime gives on that model directly.
+func TestImportTeachableMachine(t *testing.T) {
+	oracle := testshared.Oracle(t)
+	tm := testshared.Path(t, "teachable-machine", "rpi4-coral-uint8")
+	state := t.TempDir()
+	if out, errText, code := cli(t, "model", "import", "--state-dir", state, tm); code != 0 || !strings.Contains(out, "imported") {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errText)
+	}
+	newEngine, opts, err := learningEngine("native", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := store.LoadCurrent(state, newEngine, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if len(m.Labels) != 2 || m.Labels[0] != "NoMask" || m.Labels[1] != "WithMask" {
+		t.Errorf("labels %v", m.Labels)
+	}
+	c := head.NewClassifier(m)
+	model, err := tflite.ReadFile(filepath.Join(tm, "model.tflite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := model.Input(0)
+	files, _ := filepath.Glob(testshared.Path(t, "datasets", "tm_webcam_face_hand", "*", "*.png"))
+	if len(files) < 20 {
+		t.Fatalf("%d images", len(files))
+	}
+	dir := t.TempDir()
+	for i, f := range files[:8] {
+		img := decodePNG(t, f)
+		p, err := c.Classify(store.ImageFill(img))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := make([]byte, in.ByteSize())
+		if err := store.ImageFill(img)(raw, in); err != nil {
+			t.Fatal(err)
+		}
+		rawPath := filepath.Join(dir, "in.raw")
+		os.WriteFile(rawPath, raw, 0o644)
+		out := filepath.Join(dir, "out.raw")
+		if b, err := exec.Command("node", oracle, filepath.Join(tm, "model.tflite"), rawPath, "--out="+out).CombinedOutput(); err != nil {
+			t.Fatalf("oracle: %v\n%s", err, b)
+		}
+		want, _ := os.ReadFile(out)
+		probs := make([]float32, len(want))
+		head.Dequantize(probs, want, model.Output(0))
+		if head.Argmax(probs) != p.Index {
+			t.Errorf("image %d: alphad %s %v, TFLite %v", i, p.Label, p.Probs, probs)
+		}
+		for k := range probs {
+			if math.Abs(float64(probs[k]-p.Probs[k])) > 3.0/256 {
+				t.Errorf("image %d class %d: alphad %.4f, TFLite %.4f", i, k, p.Probs[k], probs[k])
+			}
+		}
+	}
+	// Training can start from the imported model's backbone.
+	if _, _, code := cli(t, "dataset", "import", "--state-dir", state, testshared.Path(t, "datasets", "tm_webcam_face_hand")); code != 0 {
+		t.Fatal("dataset import failed")
+	}
+	out, errText, code := cli(t, "train", "--state-dir", state, "--epochs", "3", "--threads", "1", "--flip=false")
+	if code != 0 || !strings.Contains(out, "model v000002: 22 samples, 2 classes") {
+		t.Fatalf("train from the imported backbone: exit %d\n%s%s", code, out, errText)
+	}
+}
+
+func decodePNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
