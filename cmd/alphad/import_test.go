@@ -100,4 +100,3 @@ func decodePNG(t *testing.T, path string) image.Image {
 	}
 	return img
 }
-

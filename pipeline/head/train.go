@@ -131,7 +131,7 @@ type Report struct {
 	Epochs    []Epoch `json:"epochs"`
 	BestEpoch int     `json:"best_epoch"` // the epoch whose weights were kept
 	Stopped   bool    `json:"stopped_early"`
-	Refit     bool    `json:"refit"` // the head was refitted on all samples for BestEpoch epochs
+	Refit     bool    `json:"refit"`      // the head was refitted on all samples for BestEpoch epochs
 	TrainSize int     `json:"train_size"` // rows incl. augmented views
 	ValSize   int     `json:"val_size"`
 	// Final is measured on the validation set, or on the training
