@@ -178,6 +178,103 @@ func foldedPads(t *testing.T, m *tflite.Model) int {
 	return len(b.pads)
 }
 
+// qtensor is a quantized tensor; data, when n > 0, is n seeded bytes.
+func (g *graph) qtensor(typ tflite.TensorType, scales []float32, zp []int64, seed uint64, shape ...int) int {
+	var data []byte
+	if seed > 0 {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		r := rand.New(rand.NewPCG(seed, 3))
+		data = make([]byte, n*typ.Size())
+		for i := range data {
+			data[i] = byte(r.UintN(256))
+		}
+	}
+	i := g.tensor(shape, data, typ)
+	g.m.Tensors[i].Quant = &tflite.Quantization{Scale: scales, ZeroPoint: zp}
+	return i
+}
+
+// TestMappingQuantized compares quantized graphs, including the paths the
+// MobileNet goldens do not reach (no bias, per-channel fully connected),
+// with the native engine.
+func TestMappingQuantized(t *testing.T) {
+	conv := &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Activation: tflite.ActRelu}
+	tests := []struct {
+		name  string
+		build func(g *graph)
+	}{
+		{"uint8 conv without bias", func(g *graph) {
+			in := g.qtensor(tflite.Uint8, []float32{0.02}, []int64{128}, 0, 1, 5, 5, 3)
+			w := g.qtensor(tflite.Uint8, []float32{0.01}, []int64{120}, 11, 4, 3, 3, 3)
+			out := g.qtensor(tflite.Uint8, []float32{0.05}, []int64{100}, 0, 1, 5, 5, 4)
+			g.op(tflite.OpConv2D, conv, out, in, w, -1)
+			g.m.Inputs, g.m.Outputs = []int{in}, []int{out}
+		}},
+		{"int8 per-channel conv without bias, per-channel fc", func(g *graph) {
+			in := g.qtensor(tflite.Int8, []float32{0.03}, []int64{-5}, 0, 1, 6, 6, 4)
+			w := g.qtensor(tflite.Int8, []float32{0.01, 0.02, 0.015, 0.005}, []int64{0, 0, 0, 0}, 12, 4, 1, 1, 4)
+			g.m.Tensors[w].Quant.Axis = 0
+			c := g.qtensor(tflite.Int8, []float32{0.02}, []int64{-128}, 0, 1, 6, 6, 4)
+			g.op(tflite.OpConv2D, conv, c, in, w, -1)
+			fw := g.qtensor(tflite.Int8, []float32{0.001, 0.0008, 0.0005}, []int64{0, 0, 0}, 13, 3, 144)
+			fb := g.qtensor(tflite.Int32, []float32{0.02 * 0.001, 0.02 * 0.0008, 0.02 * 0.0005}, []int64{0, 0, 0}, 14, 3)
+			binary.LittleEndian.PutUint32(g.m.Tensors[fb].Data, 300)
+			binary.LittleEndian.PutUint32(g.m.Tensors[fb].Data[4:], 200)
+			binary.LittleEndian.PutUint32(g.m.Tensors[fb].Data[8:], 0)
+			out := g.qtensor(tflite.Int8, []float32{0.05}, []int64{3}, 0, 1, 3)
+			g.op(tflite.OpFullyConnected, &tflite.FullyConnectedOptions{}, out, c, fw, fb)
+			g.m.Inputs, g.m.Outputs = []int{in}, []int{out}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGraph()
+			tc.build(g)
+			x, err := New(g.m, engine.Options{})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			defer x.Close()
+			n, err := newNative(g.m, engine.Options{})
+			if err != nil {
+				t.Fatalf("native: %v", err)
+			}
+			defer n.Close()
+			r := rand.New(rand.NewPCG(5, 5))
+			for i := range x.Input(0) {
+				x.Input(0)[i] = byte(r.UintN(256))
+			}
+			copy(n.Input(0), x.Input(0))
+			if err := x.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			d, err := enginetest.Compare(x.Output(0), n.Output(0), g.m.Output(0).Type)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("xnnpack vs native: %v (output %v)", d, x.Output(0)[:min(8, len(x.Output(0)))])
+			d.Check(t, 0, tolLSB)
+			if distinct(x.Output(0)) < 2 {
+				t.Errorf("degenerate output %v", x.Output(0))
+			}
+		})
+	}
+}
+
+func distinct(b []byte) int {
+	seen := map[byte]bool{}
+	for _, v := range b {
+		seen[v] = true
+	}
+	return len(seen)
+}
+
 func TestThreads(t *testing.T) {
 	agree(t, tflitetest.Tiny(), engine.Options{Threads: 2})
 }
