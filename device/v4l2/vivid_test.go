@@ -40,16 +40,25 @@ func TestVivid(t *testing.T) {
 	for _, d := range list {
 		t.Logf("%s: %d formats", d.Info, len(d.Formats))
 	}
+	offered := map[string]bool{}
+	for _, fd := range list[0].Formats {
+		for _, sz := range fd.Sizes {
+			offered[fmt.Sprintf("%s %dx%d", fd.FourCC, sz.Width, sz.Height)] = true
+		}
+	}
 	tests := []struct {
-		format device.PixelFormat
-		fourcc string
-		w, h   int
-		bpp    int
+		format       device.PixelFormat
+		fourcc       string
+		w, h         int
+		bpp          int
+		wantW, wantH int // 0: any size the driver lists
 	}{
-		{device.YUYV, "YUYV", 640, 480, 2},
-		{device.YUYV, "YUYV", 320, 240, 2},
-		{device.RGB24, "RGB3", 640, 480, 3},
-		{device.RGB24, "RGB3", 320, 240, 3},
+		{device.YUYV, "YUYV", 640, 480, 2, 640, 480},
+		{device.YUYV, "YUYV", 1280, 720, 2, 1280, 720},
+		{device.RGB24, "RGB3", 640, 480, 3, 640, 480},
+		{device.RGB24, "RGB3", 1280, 720, 3, 1280, 720},
+		// vivid has no 320x240: the driver picks a size, read back here.
+		{device.YUYV, "YUYV", 320, 240, 2, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s_%dx%d", tt.fourcc, tt.w, tt.h), func(t *testing.T) {
@@ -59,9 +68,15 @@ func TestVivid(t *testing.T) {
 			}
 			defer c.Close()
 			f := c.Format()
-			t.Logf("negotiated %s, stride %d, %d bytes per frame", f, f.Stride, f.SizeImage)
-			if f.FourCC != tt.fourcc || f.Width != tt.w || f.Height != tt.h || f.Stride < tt.w*tt.bpp {
-				t.Fatalf("negotiated %+v, want %s %dx%d", f, tt.fourcc, tt.w, tt.h)
+			t.Logf("asked %s %dx%d, driver set %s, stride %d, %d bytes per frame", tt.fourcc, tt.w, tt.h, f, f.Stride, f.SizeImage)
+			if f.FourCC != tt.fourcc || f.Stride < f.Width*tt.bpp || f.SizeImage < f.Stride*f.Height {
+				t.Fatalf("negotiated %+v", f)
+			}
+			if tt.wantW != 0 && (f.Width != tt.wantW || f.Height != tt.wantH) {
+				t.Fatalf("negotiated %dx%d, want %dx%d", f.Width, f.Height, tt.wantW, tt.wantH)
+			}
+			if !offered[fmt.Sprintf("%s %dx%d", f.FourCC, f.Width, f.Height)] {
+				t.Errorf("negotiated size %dx%d is not among the sizes the driver lists", f.Width, f.Height)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -70,11 +85,70 @@ func TestVivid(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if fr.Format != tt.format || fr.Width != tt.w || fr.Stride != f.Stride || len(fr.Data) < f.Stride*tt.h {
+				if fr.Format != tt.format || fr.Width != f.Width || fr.Height != f.Height || fr.Stride != f.Stride || len(fr.Data) < f.Stride*f.Height {
 					t.Fatalf("frame %d: %s %dx%d stride %d, %d bytes", fr.Seq, fr.Format, fr.Width, fr.Height, fr.Stride, len(fr.Data))
+				}
+				distinct := map[byte]bool{}
+				for i := 0; i < len(fr.Data); i += 97 {
+					distinct[fr.Data[i]] = true
+				}
+				if len(distinct) < 2 {
+					t.Fatalf("frame %d looks blank", fr.Seq)
 				}
 			}
 			t.Logf("stats %+v", c.Stats())
 		})
 	}
+}
+
+// TestVividUnplug unbinds the vivid platform device while streaming (the
+// node vanishes, as when a USB camera is pulled out), binds it again, and
+// checks that the camera reopens it and frames resume.
+func TestVividUnplug(t *testing.T) {
+	const drv = "/sys/bus/platform/drivers/vivid"
+	if os.Getenv("VMTEST") == "" {
+		t.Skip("only inside the test VM (VMTEST=1): it unbinds the vivid driver")
+	}
+	if _, err := os.Stat(drv + "/vivid.0"); err != nil {
+		t.Skipf("no vivid.0 platform device: %v", err)
+	}
+	c, err := v4l2.Open(v4l2.Config{Path: "/dev/video0", Request: v4l2.Request{Width: 640, Height: 480, Format: device.YUYV},
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	first, err := c.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(drv+"/unbind", []byte("vivid.0"), 0o200); err != nil {
+		t.Fatalf("unbind: %v", err)
+	}
+	for c.Stats().LastError == "" {
+		if ctx.Err() != nil {
+			t.Fatal("no error after the device vanished")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("after unbind: %+v", c.Stats())
+	time.Sleep(300 * time.Millisecond) // a few failed reopen attempts
+	if err := os.WriteFile(drv+"/bind", []byte("vivid.0"), 0o200); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	for {
+		f, err := c.Next(ctx)
+		if err != nil {
+			t.Fatalf("no frame after the device came back: %v (stats %+v)", err, c.Stats())
+		}
+		if c.Stats().Reconnects > 0 {
+			if f.Seq <= first.Seq {
+				t.Fatalf("seq %d after %d", f.Seq, first.Seq)
+			}
+			break
+		}
+	}
+	t.Logf("after bind: %+v, format %s", c.Stats(), c.Format())
 }
