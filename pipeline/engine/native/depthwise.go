@@ -1,6 +1,8 @@
 package native
 
 import (
+	"unsafe"
+
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -84,8 +86,21 @@ type dwConv struct {
 func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 	oc := d.c * d.mult
 	fast := d.mult == 1 && d.y.filter == 3 && d.x.filter == 3 && d.y.dilation == 1 && d.x.dilation == 1
+	// Output columns [xlo,xhi) have their whole window inside the image.
+	xlo := min((d.x.pad+d.x.stride-1)/d.x.stride, d.x.out)
+	xhi := max(min((d.x.in-3+d.x.pad)/d.x.stride+1, d.x.out), xlo)
 	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*d.y.stride - d.y.pad
+		if fast && iy0 >= 0 && iy0+3 <= d.y.in && xhi > xlo {
+			for ox := 0; ox < xlo; ox++ {
+				d.pixel(dst[(oy*d.x.out+ox)*oc:(oy*d.x.out+ox+1)*oc], src, iy0, ox*d.x.stride-d.x.pad)
+			}
+			d.row3x3(dst, src, oy, iy0, xlo, xhi)
+			for ox := xhi; ox < d.x.out; ox++ {
+				d.pixel(dst[(oy*d.x.out+ox)*oc:(oy*d.x.out+ox+1)*oc], src, iy0, ox*d.x.stride-d.x.pad)
+			}
+			continue
+		}
 		for ox := 0; ox < d.x.out; ox++ {
 			o := dst[(oy*d.x.out+ox)*oc : (oy*d.x.out+ox+1)*oc]
 			ix0 := ox*d.x.stride - d.x.pad
@@ -94,6 +109,61 @@ func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 				continue
 			}
 			d.pixel(o, src, iy0, ix0)
+		}
+	}
+}
+
+// dwBlock is the channel block row3x3 sweeps at a time: one 64-byte cache
+// line of each input pixel, so the three input rows of a block stay in L1
+// while every channel of the block passes over them.
+const dwBlock = 16
+
+// row3x3 computes the interior columns [xlo,xhi) of output line oy for a
+// 3×3, multiplier-1 filter whose window rows iy0..iy0+2 are inside the
+// image. Channel by channel, the nine weights stay in registers while the
+// window slides along the line. Bounds are checked once up front; the
+// loop walks raw pointers.
+func (d *dwConv) row3x3(dst, src []float32, oy, iy0, xlo, xhi int) {
+	c := d.c
+	row := d.x.in * c
+	ix := xlo*d.x.stride - d.x.pad
+	// Last elements touched: input (iy0+2, ix of column xhi-1 plus 2,
+	// channel c-1) and output (oy, xhi-1, c-1).
+	_ = src[(iy0+2)*row+((xhi-1)*d.x.stride-d.x.pad+2)*c+c-1]
+	_ = dst[(oy*d.x.out+xhi-1)*c+c-1]
+	_ = d.w[9*c-1]
+	_ = d.bias[c-1]
+	step := uintptr(d.x.stride*c) * 4
+	cs := uintptr(c) * 4
+	rs := uintptr(row) * 4
+	n := xhi - xlo
+	lo, hi := d.lo, d.hi
+	w := unsafe.Pointer(unsafe.SliceData(d.w))
+	for c0 := 0; c0 < c; c0 += dwBlock {
+		for ch := c0; ch < min(c0+dwBlock, c); ch++ {
+			wc := unsafe.Add(w, 4*ch)
+			w00 := *(*float32)(wc)
+			w01 := *(*float32)(unsafe.Add(wc, cs))
+			w02 := *(*float32)(unsafe.Add(wc, 2*cs))
+			w10 := *(*float32)(unsafe.Add(wc, 3*cs))
+			w11 := *(*float32)(unsafe.Add(wc, 4*cs))
+			w12 := *(*float32)(unsafe.Add(wc, 5*cs))
+			w20 := *(*float32)(unsafe.Add(wc, 6*cs))
+			w21 := *(*float32)(unsafe.Add(wc, 7*cs))
+			w22 := *(*float32)(unsafe.Add(wc, 8*cs))
+			b := d.bias[ch]
+			p := unsafe.Pointer(&src[iy0*row+ix*c+ch])
+			o := unsafe.Pointer(&dst[(oy*d.x.out+xlo)*c+ch])
+			for range n {
+				p1 := unsafe.Add(p, rs)
+				p2 := unsafe.Add(p1, rs)
+				s := b + *(*float32)(p)*w00 + *(*float32)(unsafe.Add(p, cs))*w01 + *(*float32)(unsafe.Add(p, 2*cs))*w02
+				s += *(*float32)(p1)*w10 + *(*float32)(unsafe.Add(p1, cs))*w11 + *(*float32)(unsafe.Add(p1, 2*cs))*w12
+				s += *(*float32)(p2)*w20 + *(*float32)(unsafe.Add(p2, cs))*w21 + *(*float32)(unsafe.Add(p2, 2*cs))*w22
+				*(*float32)(o) = min(max(s, lo), hi)
+				p = unsafe.Add(p, step)
+				o = unsafe.Add(o, cs)
+			}
 		}
 	}
 }

@@ -89,9 +89,11 @@ func BenchmarkDepthwise3x3(b *testing.B) {
 			src := randF32(r, s.hw*s.hw*s.c)
 			dst := make([]float32, d.y.out*d.x.out*s.c)
 			b.ReportAllocs()
+			cpu0 := processCPU()
 			for b.Loop() {
 				d.rows(dst, src, 0, d.y.out)
 			}
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
