@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/engine/native/qmath"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -210,4 +212,64 @@ func TestQuantTeachableMachine(t *testing.T) {
 		})
 	}
 	t.Logf("teachable machine: largest difference %d LSB over %d frames", worst, len(frames))
+}
+
+// TestQuantSoftmaxVariant establishes which of TFLite's two quantized
+// softmaxes the runtime uses: the float-table one (optimized_ops::Softmax)
+// or the gemmlowp fixed-point reference. They agree on the shared models'
+// outputs and on all but about 1 in 100000 values, so it searches random
+// rows of 1001 logits for ones where they disagree and runs those through
+// the real runtime.
+func TestQuantSoftmaxVariant(t *testing.T) {
+	const depth, scale = 1001, 0.05
+	table := qmath.NewSoftmax(qmath.Uint8, qmath.Uint8, scale, 1, 1.0/256, 0)
+	fixed := qmath.NewSoftmaxFixed(qmath.Uint8, qmath.Uint8, scale, 1, 0)
+	r := rand.New(rand.NewPCG(1, 1))
+	var src, a, b []byte
+	ta, tb := make([]byte, depth), make([]byte, depth)
+	for tries := 0; tries < 20000 && len(src) < 16*depth; tries++ {
+		row := randBytes(r, depth)
+		if err := table.Run(ta, row, depth); err != nil {
+			t.Fatal(err)
+		}
+		if err := fixed.Run(tb, row, depth); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(ta, tb) {
+			src = append(src, row...)
+			a = append(a, ta...)
+			b = append(b, tb...)
+		}
+	}
+	rows := len(src) / depth
+	if rows == 0 {
+		t.Fatal("found no row where the two softmaxes differ")
+	}
+	m := &tflite.Model{Version: 3,
+		Tensors: []*tflite.Tensor{qt(tflite.Uint8, []int{rows, depth}, scale, 0), qt(tflite.Uint8, []int{rows, depth}, 1.0/256, 0)},
+		Operators: []*tflite.Operator{{Op: tflite.OpSoftmax, Version: 1, Inputs: []int{0}, Outputs: []int{1},
+			Options: &tflite.SoftmaxOptions{Beta: 1}}},
+		Inputs: []int{0}, Outputs: []int{1}}
+	data, err := tflite.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "softmax.tflite")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := oracle(t, file, src)
+	diff := func(got []byte) (n int) {
+		for i := range got {
+			if got[i] != want[i] {
+				n++
+			}
+		}
+		return n
+	}
+	dt, df := diff(a), diff(b)
+	t.Logf("%d rows where the variants disagree; values differing from the runtime: float-table %d, fixed-point %d", rows, dt, df)
+	if dt != 0 {
+		t.Errorf("float-table softmax differs from the runtime on %d values", dt)
+	}
 }

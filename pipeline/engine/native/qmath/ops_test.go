@@ -307,3 +307,40 @@ func TestMul(t *testing.T) {
 		t.Errorf("Mul = %v", dst)
 	}
 }
+
+func TestSoftmaxFixed(t *testing.T) {
+	// The fixed-point and float-table softmaxes agree within a unit or two.
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, tt := range []struct {
+		typ   Type
+		scale float32
+		zero  int32
+	}{{Uint8, 0.0989, 0}, {Int8, 0.0634, -128}, {Uint8, 0.02, 0}} {
+		src := randBytes(r, 1001)
+		a, b := make([]byte, len(src)), make([]byte, len(src))
+		if err := NewSoftmax(tt.typ, tt.typ, tt.scale, 1, 1.0/256, tt.zero).Run(a, src, len(src)); err != nil {
+			t.Fatal(err)
+		}
+		if err := NewSoftmaxFixed(tt.typ, tt.typ, tt.scale, 1, tt.zero).Run(b, src, len(src)); err != nil {
+			t.Fatal(err)
+		}
+		worst := 0
+		for i := range a {
+			d := int(tt.typ.Value(a[i])) - int(tt.typ.Value(b[i]))
+			worst = max(worst, d, -d)
+		}
+		if worst > 2 {
+			t.Errorf("%s scale %g: fixed-point and table softmax differ by %d", tt.typ, tt.scale, worst)
+		}
+	}
+	// exp(0) = 1 and exp of the most negative input is ~0.
+	if got := expOnNegative(0); got != math.MaxInt32 {
+		t.Errorf("exp(0) = %d", got)
+	}
+	if got := float64(expOnNegative(-1<<26)) / (1 << 31); math.Abs(got-math.Exp(-1)) > 1e-6 {
+		t.Errorf("exp(-1) = %g", got)
+	}
+	if got := float64(oneOverOnePlusX(1<<30)) / (1 << 31); math.Abs(got-1/1.5) > 1e-6 {
+		t.Errorf("1/(1+0.5) = %g", got)
+	}
+}
