@@ -28,7 +28,7 @@ func TestWatchDir(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	line := regexp.MustCompile(`^\s+\d+  \S.* \d\.\d{3}\s+\d+\.\d fps\s+\d+\.\d ms$`)
+	line := regexp.MustCompile(`^\s*\d+  \S.* \d\.\d{3}\s+\d+\.\d fps\s+\d+\.\d ms$`)
 	if len(lines) != 2 {
 		t.Fatalf("%d lines, want 2:\n%s", len(lines), stdout.String())
 	}
