@@ -65,7 +65,8 @@ func Manifest(t testing.TB) []Case {
 // compares its first output with the real TFLite output: float32 elements
 // within tolF absolute, uint8/int8 within tolQ LSB, and the argmax equal.
 // It logs the largest difference per row and fails unless every row ran
-// (no silent skips; a -run pattern selecting subtests relaxes that). Engines are built once per model, with one thread.
+// (no silent skips; a -run pattern selecting subtests relaxes that).
+// Engines are built once per model, with one thread.
 func Golden(t *testing.T, newEngine engine.New, tolF float32, tolQ int) {
 	t.Helper()
 	cases := Manifest(t)
