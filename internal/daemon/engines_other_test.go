@@ -1,0 +1,5 @@
+//go:build !xnnpack || !cgo
+
+package daemon
+
+func xnnpackTestEngines() []testEngine { return nil }
