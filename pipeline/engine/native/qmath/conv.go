@@ -294,28 +294,33 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) {
 }
 
 // store requantizes the 4×4 tile of group g and writes the rows < hi.
+// The zero-point correction runs in wrapping int32 arithmetic: the exact
+// result fits in int32, so the wrap-around cancels.
 func (c *Conv) store(dst []byte, acc *[8]uint64, rowSum *[4]int64, pix *[4]int, p0, hi, g int) {
 	oc := c.s.OutC
+	c0 := g * 4
+	n := min(4, oc-c0)
+	zw := c.zwU[c0 : c0+n]
+	bf := c.biasFold[c0 : c0+n]
 	for r := range 4 {
 		if p0+r >= hi {
 			break
 		}
-		out := dst[pix[r]*oc : (pix[r]+1)*oc]
-		for j := range 4 {
-			ch := g*4 + j
-			if ch >= oc {
-				break
+		out := dst[pix[r]*oc+c0 : pix[r]*oc+c0+n]
+		rs := int32(rowSum[r])
+		a0, a1 := acc[2*r], acc[2*r+1]
+		lanes := [4]int32{int32(uint32(a0)), int32(uint32(a0 >> 32)), int32(uint32(a1)), int32(uint32(a1 >> 32))}
+		if c.fscale != nil {
+			fs := c.fscale[c0 : c0+n]
+			for j := range out {
+				v := lanes[j] - zw[j]*rs + bf[j]
+				out[j] = byte(fp32Quant(v, fs[j], c.zoU, c.loU, c.hiU)) ^ c.flipOut
 			}
-			a := acc[r*2+j/2]
-			lane := int64(uint32(a >> (32 * (j % 2))))
-			v := int32(lane - int64(c.zwU[ch])*rowSum[r] + int64(c.biasFold[ch]))
-			var q int32
-			if c.fscale != nil {
-				q = fp32Quant(v, c.fscale[ch], c.zoU, c.loU, c.hiU)
-			} else {
-				q = clamp(c.mult[ch].Mul(v)+c.zoU, c.loU, c.hiU)
-			}
-			out[ch] = byte(q) ^ c.flipOut
+			continue
+		}
+		for j := range out {
+			v := lanes[j] - zw[j]*rs + bf[j]
+			out[j] = byte(clamp(c.mult[c0+j].Mul(v)+c.zoU, c.loU, c.hiU)) ^ c.flipOut
 		}
 	}
 }

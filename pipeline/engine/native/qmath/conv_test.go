@@ -152,6 +152,7 @@ func BenchmarkConv1x1(b *testing.B) {
 			s := ConvShape{Batch: 1, InH: sz.hw, InW: sz.hw, InC: sz.c, OutH: sz.hw, OutW: sz.hw, OutC: sz.oc,
 				KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1}
 			p := convCase(r, s, Int8, Int8, Int8, true)
+			withFP32(p)
 			c, err := NewConv(p, randBytes(r, s.filterLen()))
 			if err != nil {
 				b.Fatal(err)
@@ -171,6 +172,7 @@ func BenchmarkConv3x3(b *testing.B) {
 	s := ConvShape{Batch: 1, InH: 224, InW: 224, InC: 3, OutH: 112, OutW: 112, OutC: 32,
 		KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1}
 	p := convCase(r, s, Uint8, Uint8, Uint8, false)
+	withFP32(p)
 	c, err := NewConv(p, randBytes(r, s.filterLen()))
 	if err != nil {
 		b.Fatal(err)
