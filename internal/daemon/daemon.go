@@ -68,6 +68,9 @@ type Options struct {
 	// StatusInterval is how often STATUS= and the gauges are refreshed
 	// (default 5 s).
 	StatusInterval time.Duration
+	// HealthWindow: /healthz fails when no frame was processed for this
+	// long (default 5 s).
+	HealthWindow time.Duration
 }
 
 // Timeouts of the lifecycle.
@@ -82,8 +85,6 @@ const (
 	stopTimeout = 8 * time.Second
 	// cameraCloseTimeout bounds closing the camera.
 	cameraCloseTimeout = 5 * time.Second
-	// healthWindow: /healthz fails when no frame came for this long.
-	healthWindow = 5 * time.Second
 )
 
 // ErrNoBackbone means the daemon has neither a model to run nor a
@@ -155,6 +156,9 @@ func New(o Options) (*Daemon, error) {
 	}
 	if o.StatusInterval <= 0 {
 		o.StatusInterval = 5 * time.Second
+	}
+	if o.HealthWindow <= 0 {
+		o.HealthWindow = 5 * time.Second
 	}
 	var err error
 	d := &Daemon{cfg: o.Config, opts: o, log: o.Log, clf: head.NewClassifier(nil), counts: map[string]int{}, valAcc: nan, inferMS: nan,

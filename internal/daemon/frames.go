@@ -81,7 +81,9 @@ func (d *Daemon) capture(ctx context.Context, camClosed chan<- struct{}) error {
 		}
 		cam, err := d.opts.OpenCamera(ctx)
 		d.beat()
-		if err == nil {
+		if err != nil {
+			err = fmt.Errorf("camera: open: %w", err)
+		} else {
 			err = d.stream(ctx, cam)
 			closeCamera(cam, d)
 		}

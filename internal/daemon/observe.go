@@ -79,7 +79,7 @@ func (d *Daemon) httpHandler() http.Handler {
 	return mux
 }
 
-// health is ok when a frame was processed within healthWindow.
+// health is ok when a frame was processed within Options.HealthWindow.
 func (d *Daemon) health() (bool, string) {
 	last := d.lastFrame.Load()
 	d.mu.Lock()
@@ -92,7 +92,7 @@ func (d *Daemon) health() (bool, string) {
 		return false, "no frame yet"
 	}
 	age := time.Since(time.Unix(0, last))
-	if age > healthWindow {
+	if age > d.opts.HealthWindow {
 		reason := fmt.Sprintf("no frame for %v", age.Round(time.Second))
 		if camErr != "" {
 			reason += ": " + camErr
@@ -121,7 +121,7 @@ func (d *Daemon) sendReady() {
 	if d.ready.Swap(true) {
 		return
 	}
-	status := d.status(0)
+	status := d.status(-1)
 	d.log.Info("ready", "status", status)
 	if d.opts.Notifier != nil {
 		if err := d.opts.Notifier.Ready(status); err != nil {
@@ -149,6 +149,9 @@ func (d *Daemon) supervise(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-wd:
+			if !d.ready.Load() {
+				continue // systemd's start timeout covers the start
+			}
 			if d.alive(now) {
 				d.opts.Notifier.Watchdog()
 				starving = false
@@ -190,7 +193,8 @@ func (d *Daemon) supervise(ctx context.Context) error {
 	}
 }
 
-// status is the one-line STATUS= text, e.g. "running, 14.8 fps, model v000007".
+// status is the one-line STATUS= text, e.g. "running, 14.8 fps, model
+// v000007"; fps < 0 leaves the rate out.
 func (d *Daemon) status(fps float64) string {
 	d.mu.Lock()
 	camUp, camErr, training, rec := d.camUp, d.camErr, d.training, d.rec
@@ -201,9 +205,16 @@ func (d *Daemon) status(fps float64) string {
 	case !camUp && camErr != "":
 		s = "camera down (" + camErr + "), retrying"
 	case m == nil:
-		s = fmt.Sprintf("no model: recording and training only, %.1f fps", fps)
+		s = "no model: recording and training only"
+		if fps >= 0 {
+			s += fmt.Sprintf(", %.1f fps", fps)
+		}
 	default:
-		s = fmt.Sprintf("running, %.1f fps, model %s", fps, m.Version)
+		s = "running"
+		if fps >= 0 {
+			s += fmt.Sprintf(", %.1f fps", fps)
+		}
+		s += ", model " + m.Version
 	}
 	if training {
 		s += ", training"

@@ -58,14 +58,20 @@ func (c *sceneCam) addScene(t *testing.T, name, dir string, from, to int) {
 	}
 	sort.Strings(files)
 	for _, f := range files[from:min(to, len(files))] {
-		img, err := camerafile.ReadImage(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := img.Bounds()
-		c.scenes[name] = append(c.scenes[name], device.Frame{Format: device.RGB24, Width: b.Dx(), Height: b.Dy(),
-			Stride: 3 * b.Dx(), Data: camerafile.RGB24(nil, img)})
+		c.addFile(t, name, f)
 	}
+}
+
+// addFile appends one image file to a scene.
+func (c *sceneCam) addFile(t *testing.T, name, path string) {
+	t.Helper()
+	img, err := camerafile.ReadImage(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	c.scenes[name] = append(c.scenes[name], device.Frame{Format: device.RGB24, Width: b.Dx(), Height: b.Dy(),
+		Stride: 3 * b.Dx(), Data: camerafile.RGB24(nil, img)})
 }
 
 func (c *sceneCam) show(scene string) {
