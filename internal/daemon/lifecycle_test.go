@@ -109,7 +109,7 @@ func TestSystemdNotify(t *testing.T) {
 	}
 	run := start(t, d, nil)
 	waitFor(t, 20*time.Second, "READY, WATCHDOG and STATUS", func() bool {
-		return sock.count("READY=1") == 1 && sock.count("WATCHDOG=1") >= 2 && sock.count("STATUS=running") >= 1
+		return sock.count("READY=1") == 1 && sock.count("WATCHDOG=1") >= 2 && sock.count("STATUS=running, ") >= 1
 	})
 	run.stop(t)
 	time.Sleep(50 * time.Millisecond)
@@ -123,8 +123,11 @@ func TestSystemdNotify(t *testing.T) {
 			t.Errorf("%s after STOPPING=1", m)
 		}
 	}
-	st := msgs[index(msgs, "STATUS=running")]
-	if !strings.Contains(st, "fps, model file:mobilenet_v2_1.0_224_quant.tflite") {
+	if st := msgs[index(msgs, "READY=1")+1]; st != "STATUS=running, model file:mobilenet_v2_1.0_224_quant.tflite" {
+		t.Errorf("READY status %q", st)
+	}
+	st := msgs[index(msgs, "STATUS=running, ")]
+	if !strings.Contains(st, " fps, model file:mobilenet_v2_1.0_224_quant.tflite") {
 		t.Errorf("status line %q", st)
 	}
 }
