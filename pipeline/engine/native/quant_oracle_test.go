@@ -1,11 +1,14 @@
 package native
 
 import (
+	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/alphad/alphad/pipeline/engine/native/qmath"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -121,4 +124,60 @@ func randBytes(r *rand.Rand, n int) []byte {
 		b[i] = byte(r.IntN(256))
 	}
 	return b
+}
+
+// TestQuantizeFloatOracle checks QUANTIZE from float32 against the real
+// runtime, which rounds half to even (its XNNPACK delegate converts) where
+// TFLite's reference kernel rounds half away from zero: qmath.QuantizeXNNPACK
+// must agree exactly; the engine's float QUANTIZE kernel is reported.
+func TestQuantizeFloatOracle(t *testing.T) {
+	const n, scale, zero = 4000, 0.05, 3
+	r := rand.New(rand.NewPCG(1, 2))
+	in := make([]byte, 4*n)
+	f := make([]float32, n)
+	for i := range f {
+		f[i] = float32(r.IntN(400)-200) * 0.025 // half of the values are ties
+		if i%2 == 0 {
+			f[i] = float32(r.NormFloat64() * 3)
+		}
+		binary.LittleEndian.PutUint32(in[4*i:], math.Float32bits(f[i]))
+	}
+	for _, ty := range []tflite.TensorType{tflite.Int8, tflite.Uint8} {
+		t.Run(ty.String(), func(t *testing.T) {
+			m := &tflite.Model{Version: 3,
+				Tensors:   []*tflite.Tensor{{Type: tflite.Float32, Shape: []int{1, n}}, qt(ty, []int{1, n}, scale, zero)},
+				Operators: []*tflite.Operator{{Op: tflite.OpQuantize, Version: 2, Inputs: []int{0}, Outputs: []int{1}}},
+				Inputs:    []int{0}, Outputs: []int{1}}
+			data, err := tflite.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "quantize.tflite")
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want := oracle(t, file, in)
+			typ := qmath.Uint8
+			if ty == tflite.Int8 {
+				typ = qmath.Int8
+			}
+			got := make([]byte, n)
+			qmath.QuantizeXNNPACK(got, f, typ, scale, zero)
+			if d, at, _ := compareQuant(got, want, ty == tflite.Int8); d != 0 {
+				t.Errorf("QuantizeXNNPACK: max |diff| %d at %d (x=%g)", d, at, f[at])
+			}
+			parsed, err := tflite.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng := runModel(t, parsed, in, 1)
+			differ := 0
+			for i := range eng {
+				if eng[i] != want[i] {
+					differ++
+				}
+			}
+			t.Logf("engine QUANTIZE kernel: %d of %d values differ from the runtime", differ, n)
+		})
+	}
 }

@@ -97,8 +97,15 @@ func (p *ConvParams) requant(acc int32, c int) int32 {
 // hi-zero], rounded half to even by adding the magic number 1.5·2^23, then
 // offset by the zero point.
 func fp32Quant(acc int32, scale float32, zero, lo, hi int32) int32 {
+	return fp32QuantF(float32(float32(acc)*scale), zero, lo, hi)
+}
+
+// fp32QuantF rounds a scaled value as fp32Quant does. NaN maps to lo.
+func fp32QuantF(f float32, zero, lo, hi int32) int32 {
 	const magic = 12582912.0 // 1.5·2^23
-	f := float32(float32(acc) * scale)
+	if f != f {
+		f = float32(lo - zero)
+	}
 	f = min(max(f, float32(lo-zero)), float32(hi-zero))
 	return int32(math.Float32bits(f+magic)) - 0x4B400000 + zero
 }

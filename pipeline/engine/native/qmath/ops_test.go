@@ -344,3 +344,22 @@ func TestSoftmaxFixed(t *testing.T) {
 		t.Errorf("1/(1+0.5) = %g", got)
 	}
 }
+
+func TestQuantizeXNNPACK(t *testing.T) {
+	// Ties round to even, unlike Quantize.
+	src := []float32{0.5, 1.5, -0.5, -2.5, 1000, float32(math.NaN())}
+	got, ref := make([]byte, len(src)), make([]byte, len(src))
+	QuantizeXNNPACK(got, src, Int8, 1, 0)
+	Quantize(ref[:5], src[:5], Int8, 1, 0)
+	if !bytes.Equal(got, i8(0, 2, 0, -2, 127, -128)) {
+		t.Errorf("QuantizeXNNPACK = %v", got)
+	}
+	if !bytes.Equal(ref[:5], i8(1, 2, -1, -3, 127)) {
+		t.Errorf("Quantize = %v", ref[:5])
+	}
+	f := make([]float32, 2)
+	DequantizeXNNPACK(f, i8(5, -3), Int8, 0.5, 1)
+	if f[0] != 2 || f[1] != -2 {
+		t.Errorf("DequantizeXNNPACK = %v", f)
+	}
+}

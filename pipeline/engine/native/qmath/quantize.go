@@ -14,6 +14,27 @@ func Quantize(dst []byte, src []float32, t Type, scale float32, zero int32) {
 	}
 }
 
+// QuantizeXNNPACK is QUANTIZE from float32 as the runtime's XNNPACK
+// delegate computes it (f32-qs8/qu8 convert): x multiplied by 1/scale in
+// float32, clamped, rounded half to even, plus the zero point.
+func QuantizeXNNPACK(dst []byte, src []float32, t Type, scale float32, zero int32) {
+	src = src[:len(dst)]
+	inv := 1 / scale
+	lo, hi := t.Min(), t.Max()
+	for i, x := range src {
+		dst[i] = t.Byte(fp32QuantF(x*inv, zero, lo, hi))
+	}
+}
+
+// DequantizeXNNPACK is DEQUANTIZE as the XNNPACK delegate computes it:
+// float32(q-zero)·scale in float32.
+func DequantizeXNNPACK(dst []float32, src []byte, t Type, scale float32, zero int32) {
+	src = src[:len(dst)]
+	for i, b := range src {
+		dst[i] = float32(t.Value(b)-zero) * scale
+	}
+}
+
 // Dequantize is TFLite's Dequantize: x = float32(scale·(q-zero)) with the
 // product in double precision, as the reference kernel does.
 func Dequantize(dst []float32, src []byte, t Type, scale float32, zero int32) {
