@@ -52,29 +52,23 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 		return nil, err
 	}
 	k := kh * kw * cin
-	packed := alignedF32(packedLen(cout, k))
-	packB(packed, p.f32(filt), cout, k)
+	g := newGemm(p.kern, p.f32(filt), cout, k, bias, lo, hi)
 
 	src, dst := p.f32(in), p.f32(out)
 	if kh == 1 && kw == 1 && wy.stride == 1 && wx.stride == 1 && wy.pad == 0 && wx.pad == 0 {
 		m := n * h * w
-		rows := func(lo0, hi0 int) {
-			gemmRows(dst, cout, src, cin, packed, bias, lo0*gemmMR, min(hi0*gemmMR, m), cout, k, lo, hi)
-		}
-		units := (m + gemmMR - 1) / gemmMR
+		rows := func(u0, u1 int) { g.unitRows(dst, cout, src, cin, m, u0, u1) }
+		units := g.units(m)
 		return func() { p.pool.run(units, rows) }, nil
 	}
 
 	m := wy.out * wx.out
 	cols := alignedF32(m * k)
-	g := im2col{y: wy, x: wx, c: cin}
+	gather := im2col{y: wy, x: wx, c: cin}
 	var batch int
-	fill := func(lo0, hi0 int) { g.fill(cols, src[batch*h*w*cin:], lo0, hi0) }
-	rows := func(lo0, hi0 int) {
-		o := dst[batch*m*cout:]
-		gemmRows(o, cout, cols, k, packed, bias, lo0*gemmMR, min(hi0*gemmMR, m), cout, k, lo, hi)
-	}
-	units := (m + gemmMR - 1) / gemmMR
+	fill := func(y0, y1 int) { gather.fill(cols, src[batch*h*w*cin:], y0, y1) }
+	rows := func(u0, u1 int) { g.unitRows(dst[batch*m*cout:], cout, cols, k, m, u0, u1) }
+	units := g.units(m)
 	return func() {
 		for batch = 0; batch < n; batch++ {
 			p.pool.run(wy.out, fill)

@@ -60,7 +60,6 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	if d.bias, err = floatBias(p, op, 2, oc); err != nil {
 		return nil, err
 	}
-	d.bias = d.bias[:oc]
 	d.w = p.f32(filt)
 	src, dst := p.f32(in), p.f32(out)
 	var batch int

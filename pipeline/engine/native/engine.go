@@ -28,11 +28,16 @@ var ErrClosed = errors.New("native: engine closed")
 // An operator or type combination it cannot run is reported as a
 // *tflite.UnsupportedOpError.
 func New(m *tflite.Model, opts engine.Options) (*Engine, error) {
+	return build(m, opts, gemmKernels()[0])
+}
+
+// build is New with a chosen GEMM micro-kernel.
+func build(m *tflite.Model, opts engine.Options, kern gemmKernel) (*Engine, error) {
 	if m == nil {
 		return nil, errors.New("native: nil model")
 	}
 	views, size := layout(m)
-	p := &plan{model: m, views: views, pool: newPool(opts.Threads)}
+	p := &plan{model: m, views: views, pool: newPool(opts.Threads), kern: kern}
 	e := &Engine{pool: p.pool, arena: size}
 	for _, op := range m.Operators {
 		prep, ok := kernels[op.Op]

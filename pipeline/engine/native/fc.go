@@ -42,10 +42,7 @@ func prepareFullyConnected(p *plan, op *tflite.Operator) (runFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	packed := alignedF32(packedLen(units, k))
-	packB(packed, p.f32(wt), units, k)
+	g := newGemm(p.kern, p.f32(wt), units, k, bias, lo, hi)
 	src, dst := p.f32(in), p.f32(out)
-	return func() {
-		gemmRows(dst, units, src, k, packed, bias, 0, batch, units, k, lo, hi)
-	}, nil
+	return func() { g.rows(dst, units, src, k, 0, batch) }, nil
 }

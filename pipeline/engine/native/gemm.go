@@ -4,88 +4,140 @@ import "unsafe"
 
 // GEMM for the 1x1 convolutions, im2col convolutions and fully connected
 // layers: c = clamp(a·B + bias) with a row-major (M×K, row stride lda), B
-// packed by packB into panels of gemmNR columns, and c row-major (row
-// stride ldc). The micro-kernel keeps a 3×3 tile of c in registers: the
-// Go compiler has 15 float registers on amd64 and spills larger tiles
-// (measured: 2×6, 3×4 and 4×3 all ran at about half the speed of 3×3 and
-// 2×4). With GOAMD64=v3 the multiply-adds compile to FMA instructions and
-// the loop is FMA-bound, near the scalar peak (~10 GFLOP/s per core here).
+// constant and packed once into panels of nr columns, and c row-major (row
+// stride ldc).
+//
+// Two micro-kernels compute one mr×nr tile of c held in registers:
+//   - avx2-6x16 (gemm_amd64.s), chosen at run time on amd64 CPUs with AVX2
+//     and FMA (build tag purego leaves it out);
+//   - scalar3x3, portable Go. The Go compiler has 15 float registers on
+//     amd64 and spills larger scalar tiles (measured: 2×6, 3×4 and 4×3 ran
+//     at about half the speed of 3×3 and 2×4). With GOAMD64=v3 its
+//     multiply-adds compile to FMA instructions and it runs near the scalar
+//     peak (~10 GFLOP/s per core here); with GOAMD64=v1 at about half that.
 
 const (
-	gemmMR = 3
-	gemmNR = 3
 	// A block of rows is swept by every B panel in turn; it is sized so
 	// that its rows of a (gemmBlockA bytes) and of c (gemmBlockC bytes)
 	// stay in cache meanwhile.
 	gemmBlockA = 128 << 10
 	gemmBlockC = 64 << 10
+	// gemmMaxMR and gemmMaxNR bound the tile of every kernel.
+	gemmMaxMR = 6
+	gemmMaxNR = 16
 )
 
-// packedLen is the length of the packed form of an n×k weight matrix.
-func packedLen(n, k int) int { return (n + gemmNR - 1) / gemmNR * gemmNR * k }
+// gemmKernel is a register-tiled micro-kernel and the panel width it wants.
+type gemmKernel struct {
+	name   string
+	mr, nr int
+	avx    bool // tile6x16, else kernel3x3
+}
 
-// packB packs w, laid out [n][k] (one row per output channel, as TFLite
-// stores CONV_2D and FULLY_CONNECTED weights), into dst as panels of gemmNR
-// output channels: dst[p*k*gemmNR + kk*gemmNR + jj] = w[(p*gemmNR+jj)*k+kk],
-// zero beyond n.
-func packB(dst, w []float32, n, k int) {
-	clear(dst[:packedLen(n, k)])
+func scalarKernel() gemmKernel { return gemmKernel{name: "scalar3x3", mr: 3, nr: 3} }
+
+// tile computes one full mr×nr tile of c from the mr rows of a starting at
+// a[0] (row stride lda, k long) and a k×nr panel. A static call, not a
+// func value, so that escape analysis keeps callers' scratch tiles on the
+// stack.
+func (kern *gemmKernel) tile(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
+	if kern.avx {
+		tile6x16(c, ldc, a, lda, panel, bias, k, lo, hi)
+		return
+	}
+	kernel3x3(c, ldc, a, lda, panel, bias, k, lo, hi)
+}
+
+// gemm is a matrix product against constant weights, prepared once.
+type gemm struct {
+	kern   gemmKernel
+	n, k   int
+	packed []float32 // panels of kern.nr output channels
+	bias   []float32 // n rounded up to kern.nr, zero padded
+	lo, hi float32
+}
+
+// newGemm packs w, laid out [n][k] (one row per output channel, as TFLite
+// stores CONV_2D and FULLY_CONNECTED weights), for kern. bias has n
+// entries, or is nil for none.
+func newGemm(kern gemmKernel, w []float32, n, k int, bias []float32, lo, hi float32) *gemm {
+	np := (n + kern.nr - 1) / kern.nr * kern.nr
+	g := &gemm{kern: kern, n: n, k: k, packed: alignedF32(np * k), bias: alignedF32(np), lo: lo, hi: hi}
+	copy(g.bias, bias)
+	packB(g.packed, w, n, k, kern.nr)
+	return g
+}
+
+// packB packs w ([n][k]) into dst as panels of nr output channels:
+// dst[p*k*nr + kk*nr + jj] = w[(p*nr+jj)*k+kk], zero beyond n.
+func packB(dst, w []float32, n, k, nr int) {
+	clear(dst)
 	for j := 0; j < n; j++ {
-		p, jj := j/gemmNR, j%gemmNR
-		panel := dst[p*k*gemmNR:]
+		p, jj := j/nr, j%nr
+		panel := dst[p*k*nr:]
 		row := w[j*k : j*k+k]
 		for kk, v := range row {
-			panel[kk*gemmNR+jj] = v
+			panel[kk*nr+jj] = v
 		}
 	}
 }
 
-// gemmRows computes rows [m0,m1) of c: c[i*ldc+j] = clamp(bias[j] +
-// Σ_kk a[i*lda+kk]·B[kk][j], lo, hi) for j < n. bias has at least
-// n rounded up to gemmNR entries (zero padded). It allocates nothing.
-func gemmRows(c []float32, ldc int, a []float32, lda int, bp, bias []float32, m0, m1, n, k int, lo, hi float32) {
+// units is the number of mr-row units m rows split into (the grain of
+// the worker pool).
+func (g *gemm) units(m int) int { return (m + g.kern.mr - 1) / g.kern.mr }
+
+// unitRows computes the rows of units [u0,u1) of an m-row product.
+func (g *gemm) unitRows(c []float32, ldc int, a []float32, lda, m, u0, u1 int) {
+	g.rows(c, ldc, a, lda, u0*g.kern.mr, min(u1*g.kern.mr, m))
+}
+
+// rows computes rows [m0,m1) of c: c[i*ldc+j] = clamp(bias[j] +
+// Σ_kk a[i*lda+kk]·B[kk][j], lo, hi) for j < n. It allocates nothing.
+func (g *gemm) rows(c []float32, ldc int, a []float32, lda, m0, m1 int) {
+	k, n, mr, nr := g.k, g.n, g.kern.mr, g.kern.nr
 	if k == 0 {
 		return
 	}
-	var tile [gemmMR * gemmNR]float32 // a partial panel's tile, before copying out
-	mc := max(gemmMR, min(gemmBlockA/(4*k), gemmBlockC/(4*max(n, 1)))/gemmMR*gemmMR)
+	var tile [gemmMaxMR * gemmMaxNR]float32 // a partial panel's tile, before copying out
+	mc := max(mr, min(gemmBlockA/(4*k), gemmBlockC/(4*max(n, 1)))/mr*mr)
 	for i0 := m0; i0 < m1; i0 += mc {
 		i1 := min(i0+mc, m1)
-		for j := 0; j < n; j += gemmNR {
-			panel := bp[j*k : j*k+gemmNR*k]
-			bj := bias[j : j+gemmNR]
-			nr := min(gemmNR, n-j)
+		for j := 0; j < n; j += nr {
+			panel := g.packed[j*k : j*k+nr*k]
+			bj := g.bias[j : j+nr]
+			w := min(nr, n-j)
 			i := i0
-			for ; i+gemmMR <= i1; i += gemmMR {
-				if nr == gemmNR {
-					kernel3x3(c[i*ldc+j:], ldc, a[i*lda:], lda, panel, bj, k, lo, hi)
+			for ; i+mr <= i1; i += mr {
+				if w == nr {
+					g.kern.tile(c[i*ldc+j:], ldc, a[i*lda:], lda, panel, bj, k, g.lo, g.hi)
 					continue
 				}
-				kernel3x3(tile[:], gemmNR, a[i*lda:], lda, panel, bj, k, lo, hi)
-				for r := 0; r < gemmMR; r++ {
-					copy(c[(i+r)*ldc+j:(i+r)*ldc+j+nr], tile[r*gemmNR:])
+				g.kern.tile(tile[:], nr, a[i*lda:], lda, panel, bj, k, g.lo, g.hi)
+				for r := 0; r < mr; r++ {
+					copy(c[(i+r)*ldc+j:(i+r)*ldc+j+w], tile[r*nr:])
 				}
 			}
 			for ; i < i1; i++ {
-				gemmRow(c[i*ldc+j:i*ldc+j+nr], a[i*lda:i*lda+k], panel, bj, lo, hi)
+				gemmRow(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
 			}
 		}
 	}
 }
 
-// gemmRow computes one row of a panel (the rows left over below the last
+// gemmRow computes one row of a panel (a row left over below the last
 // full tile): c[jj] = clamp(bias[jj] + Σ a[kk]·panel[kk][jj]) for jj <
-// len(c) ≤ gemmNR.
+// len(c) ≤ len(bias), the panel width.
 func gemmRow(c, a, panel, bias []float32, lo, hi float32) {
-	panel = panel[:len(a)*gemmNR]
-	c0, c1, c2 := bias[0], bias[1], bias[2]
+	nr := len(bias)
+	var acc [gemmMaxNR]float32
+	copy(acc[:nr], bias)
+	panel = panel[:len(a)*nr]
 	for kk, x := range a {
-		b := panel[kk*gemmNR : kk*gemmNR+gemmNR : kk*gemmNR+gemmNR]
-		c0 += x * b[0]
-		c1 += x * b[1]
-		c2 += x * b[2]
+		b := panel[kk*nr : kk*nr+nr]
+		for jj, v := range b {
+			acc[jj] += x * v
+		}
 	}
-	acc := [gemmNR]float32{c0, c1, c2}
 	for jj := range c {
 		c[jj] = clamp(acc[jj], lo, hi)
 	}

@@ -53,35 +53,39 @@ func TestGemm(t *testing.T) {
 		{1, 1, 1, -inf, inf},
 		{2, 6, 3, -inf, inf},
 		{3, 7, 5, 0, 6},
+		{6, 16, 4, -inf, inf},
 		{17, 13, 9, 0, inf},
 		{64, 96, 24, 0, 6},
 		{49, 1001, 33, -inf, inf},
 		{5, 16, 1, -1, 1},
 		{301, 24, 144, -inf, inf}, // several row blocks
+		{13, 40, 7, 0, 6},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%dx%dx%d", tc.m, tc.n, tc.k), func(t *testing.T) {
-			lda, ldc := tc.k+3, tc.n+2 // strides wider than the rows
-			a := randF32(r, tc.m*lda)
-			w := randF32(r, tc.n*tc.k)
-			bias := make([]float32, (tc.n+gemmNR-1)/gemmNR*gemmNR)
-			copy(bias, randF32(r, tc.n))
-			want := make([]float32, tc.m*ldc)
-			got := make([]float32, tc.m*ldc)
-			gemmRef(want, ldc, a, lda, w, bias, tc.m, tc.n, tc.k, tc.lo, tc.hi)
-			packed := make([]float32, packedLen(tc.n, tc.k))
-			packB(packed, w, tc.n, tc.k)
-			// Split the rows like the pool does.
-			gemmRows(got, ldc, a, lda, packed, bias, 0, tc.m/2, tc.n, tc.k, tc.lo, tc.hi)
-			gemmRows(got, ldc, a, lda, packed, bias, tc.m/2, tc.m, tc.n, tc.k, tc.lo, tc.hi)
-			closeTo(t, got, want, 1e-5)
-		})
+	for _, kern := range gemmKernels() {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s/%dx%dx%d", kern.name, tc.m, tc.n, tc.k), func(t *testing.T) {
+				lda, ldc := tc.k+3, tc.n+2 // strides wider than the rows
+				a := randF32(r, tc.m*lda)
+				w := randF32(r, tc.n*tc.k)
+				bias := randF32(r, tc.n)
+				want := make([]float32, tc.m*ldc)
+				got := make([]float32, tc.m*ldc)
+				gemmRef(want, ldc, a, lda, w, bias, tc.m, tc.n, tc.k, tc.lo, tc.hi)
+				g := newGemm(kern, w, tc.n, tc.k, bias, tc.lo, tc.hi)
+				// Split the rows like the pool does.
+				u := g.units(tc.m)
+				g.unitRows(got, ldc, a, lda, tc.m, 0, u/2)
+				g.unitRows(got, ldc, a, lda, tc.m, u/2, u)
+				closeTo(t, got, want, 1e-5)
+			})
+		}
 	}
 }
 
 // BenchmarkGemm is a ladder of MobileNetV2's 1×1 convolution shapes
-// (M pixels × K input channels · K × N output channels).
+// (M pixels × K input channels · K × N output channels) for each
+// micro-kernel this CPU runs.
 func BenchmarkGemm(b *testing.B) {
 	shapes := []struct{ m, k, n int }{
 		{12544, 32, 16},
@@ -98,24 +102,24 @@ func BenchmarkGemm(b *testing.B) {
 		{49, 320, 1280},
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, s := range shapes {
-		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n), func(b *testing.B) {
-			a := randF32(r, s.m*s.k)
-			packed := make([]float32, packedLen(s.n, s.k))
-			packB(packed, randF32(r, s.n*s.k), s.n, s.k)
-			bias := make([]float32, len(packed)/s.k)
-			c := make([]float32, s.m*s.n)
-			b.ReportAllocs()
-			cpu0 := processCPU()
-			for b.Loop() {
-				gemmRows(c, s.n, a, s.k, packed, bias, 0, s.m, s.n, s.k, 0, 6)
-			}
-			flops := 2 * float64(s.m*s.n*s.k)
-			cpu := (processCPU() - cpu0).Seconds()
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			if cpu > 0 {
-				b.ReportMetric(flops*float64(b.N)/cpu/1e9, "cpu-GFLOP/s")
-			}
-		})
+	for _, kern := range gemmKernels() {
+		for _, s := range shapes {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", kern.name, s.m, s.k, s.n), func(b *testing.B) {
+				a := randF32(r, s.m*s.k)
+				g := newGemm(kern, randF32(r, s.n*s.k), s.n, s.k, nil, 0, 6)
+				c := make([]float32, s.m*s.n)
+				b.ReportAllocs()
+				cpu0 := processCPU()
+				for b.Loop() {
+					g.rows(c, s.n, a, s.k, 0, s.m)
+				}
+				flops := 2 * float64(s.m*s.n*s.k)
+				cpu := (processCPU() - cpu0).Seconds()
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				if cpu > 0 {
+					b.ReportMetric(flops*float64(b.N)/cpu/1e9, "cpu-GFLOP/s")
+				}
+			})
+		}
 	}
 }

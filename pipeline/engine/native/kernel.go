@@ -99,6 +99,7 @@ func opName(op tflite.BuiltinOperator) string {
 type plan struct {
 	model *tflite.Model
 	pool  *pool
+	kern  gemmKernel // the GEMM micro-kernel for this CPU
 	// views holds the arena view of every non-constant tensor (nil for
 	// constants and for tensors no operator touches).
 	views [][]byte

@@ -75,10 +75,10 @@ func nhwc(p *plan, t int) (n, h, w, c int, ok bool) {
 	return s[0], s[1], s[2], s[3], true
 }
 
-// floatBias returns the bias of op input idx as float32s padded with zeros
-// to a multiple of gemmNR, or zeros when the input is omitted.
+// floatBias returns the n float32s of bias input idx of op, or zeros when
+// the input is omitted.
 func floatBias(p *plan, op *tflite.Operator, idx, n int) ([]float32, error) {
-	b := alignedF32((n + gemmNR - 1) / gemmNR * gemmNR)
+	b := alignedF32(n)
 	if idx >= len(op.Inputs) || op.Inputs[idx] < 0 {
 		return b, nil
 	}

@@ -1,0 +1,22 @@
+package native
+
+import (
+	"testing"
+
+	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/engine/enginetest"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// TestGoldenEachKernel runs the golden rows with every GEMM micro-kernel
+// this CPU has, so the portable scalar kernel (the only one on arm) is
+// checked against TFLite here too, not just the fastest one.
+func TestGoldenEachKernel(t *testing.T) {
+	for _, kern := range gemmKernels() {
+		t.Run(kern.name, func(t *testing.T) {
+			enginetest.Golden(t, func(m *tflite.Model, opts engine.Options) (engine.Engine, error) {
+				return build(m, opts, kern)
+			}, 1e-4, 2)
+		})
+	}
+}
