@@ -12,7 +12,10 @@
 // kernels are wrappers in quant_ops.go over package qmath. kernel.go
 // documents the contract between the interpreter and the kernels.
 //
-// On amd64 build with GOAMD64=v3 (the Makefile does): the compiler then
-// fuses the GEMM's multiply-adds into FMA instructions, roughly halving
-// inference time. Default GOAMD64=v1 builds work, just slower.
+// The GEMM (1×1 convolutions, im2col convolutions, fully connected) runs a
+// 6×16 AVX2+FMA micro-kernel written in Go assembly on amd64 CPUs that
+// have those extensions (detected at run time; build tag purego leaves it
+// out), and a portable 3×3 scalar Go kernel everywhere else. The scalar
+// kernel's multiply-adds become FMA instructions with GOAMD64=v3 (the
+// Makefile's default) or on arm64; it also works, slower, with GOAMD64=v1.
 package native
