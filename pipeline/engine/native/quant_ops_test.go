@@ -279,3 +279,38 @@ func TestQuantSoftmaxVariant(t *testing.T) {
 		t.Errorf("float-table softmax differs from the runtime on %d values", dt)
 	}
 }
+
+// BenchmarkQuantModels times one inference of each quantized model on one
+// thread.
+//
+//	go test -run '^$' -bench QuantModels -benchtime 10x ./pipeline/engine/native/
+func BenchmarkQuantModels(b *testing.B) {
+	for _, model := range []string{
+		"models/mobilenet_v2_1.0_224_quant.tflite",
+		"models/tf2_mobilenet_v2_1.0_224_ptq.tflite",
+		"teachable-machine/rpi4-coral-uint8/model.tflite",
+	} {
+		b.Run(filepath.Base(filepath.Dir(model))+"/"+filepath.Base(model), func(b *testing.B) {
+			m, err := tflite.ReadFile(testshared.Path(b, model))
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, err := New(m, engine.Options{Threads: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			in, err := os.ReadFile(testshared.Path(b, "golden", "inputs", "grace_hopper_224_u8.raw"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			copy(e.Input(0), in)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := e.Invoke(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
