@@ -137,8 +137,28 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("dataset import: %w", err)
 			}
-			var samples []store.NewSample
-			skipped := 0
+			st, _, err := d.openStore()
+			if err != nil {
+				return fmt.Errorf("dataset import: %w", err)
+			}
+			defer st.Close()
+			// One burst, stored in chunks so that memory stays flat.
+			burst := st.NextBurst()
+			var chunk []store.NewSample
+			added, skipped := 0, 0
+			flush := func() error {
+				if len(chunk) == 0 {
+					return nil
+				}
+				done, err := st.Add(burst, chunk)
+				if err != nil {
+					return fmt.Errorf("dataset import: %w", err)
+				}
+				printAdded(d, burst, done)
+				added += len(done)
+				chunk = chunk[:0]
+				return nil
+			}
 			for _, e := range ents {
 				if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 					continue
@@ -157,24 +177,20 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 						skipped++
 						continue
 					}
-					samples = append(samples, ns)
+					if chunk = append(chunk, ns); len(chunk) == 32 {
+						if err := flush(); err != nil {
+							return err
+						}
+					}
 				}
 			}
-			if len(samples) == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+			if added == 0 {
 				return fmt.Errorf("dataset import %s: no readable images in class sub-folders", root)
 			}
-			st, _, err := d.openStore()
-			if err != nil {
-				return fmt.Errorf("dataset import: %w", err)
-			}
-			defer st.Close()
-			burst := st.NextBurst()
-			added, err := st.Add(burst, samples)
-			if err != nil {
-				return fmt.Errorf("dataset import: %w", err)
-			}
-			printAdded(d, burst, added)
-			fmt.Fprintf(d.stderr, "imported %d images, skipped %d\n", len(added), skipped)
+			fmt.Fprintf(d.stderr, "imported %d images, skipped %d\n", added, skipped)
 			return nil
 		},
 	}
