@@ -48,7 +48,7 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	d := &dwConv{
 		y: newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding),
 		x: newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding),
-		c: c, mult: mult,
+		c: c, mult: mult, vec: haveDWRow8(),
 	}
 	if err := checkShape(p, op, out, n, d.y.out, d.x.out, oc); err != nil {
 		return nil, err
@@ -79,6 +79,7 @@ type dwConv struct {
 	c, mult int
 	w, bias []float32
 	lo, hi  float32
+	vec     bool // run 8-channel blocks with row8 (AVX2+FMA)
 }
 
 // rows computes output lines [oy0,oy1).
@@ -119,9 +120,9 @@ const dwBlock = 16
 
 // row3x3 computes the interior columns [xlo,xhi) of output line oy for a
 // 3×3, multiplier-1 filter whose window rows iy0..iy0+2 are inside the
-// image. Channel by channel, the nine weights stay in registers while the
-// window slides along the line. Bounds are checked once up front; the
-// loop walks raw pointers.
+// image. Channel by channel (or eight at a time with AVX2), the nine
+// weights stay in registers while the window slides along the line.
+// Bounds are checked once up front; the loops walk raw pointers.
 func (d *dwConv) row3x3(dst, src []float32, oy, iy0, xlo, xhi int) {
 	c := d.c
 	row := d.x.in * c
@@ -138,7 +139,13 @@ func (d *dwConv) row3x3(dst, src []float32, oy, iy0, xlo, xhi int) {
 	n := xhi - xlo
 	lo, hi := d.lo, d.hi
 	w := unsafe.Pointer(unsafe.SliceData(d.w))
-	for c0 := 0; c0 < c; c0 += dwBlock {
+	c0 := 0
+	if d.vec {
+		for ; c0+8 <= c; c0 += 8 {
+			d.row8(dst, src, oy, iy0, xlo, n, c0)
+		}
+	}
+	for ; c0 < c; c0 += dwBlock {
 		for ch := c0; ch < min(c0+dwBlock, c); ch++ {
 			wc := unsafe.Add(w, 4*ch)
 			w00 := *(*float32)(wc)

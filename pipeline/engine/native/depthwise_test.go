@@ -52,6 +52,9 @@ func TestDepthwiseConv2D(t *testing.T) {
 		{2, 6, 6, 3, 3, 3, 2, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone},   // multiplier
 		{1, 10, 10, 4, 3, 3, 1, 1, 1, 2, 2, tflite.PaddingSame, tflite.ActRelu}, // dilation
 		{1, 6, 5, 3, 5, 5, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone},
+		{1, 9, 8, 20, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // 8+8 vector, 4 scalar
+		{1, 11, 11, 24, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActNone}, // vector, stride 2
+		{1, 7, 9, 8, 3, 3, 1, 2, 1, 1, 1, tflite.PaddingValid, tflite.ActRelu},
 	}
 	for i, tc := range tests {
 		for _, threads := range []int{1, 2} {
@@ -77,6 +80,28 @@ func TestDepthwiseConv2D(t *testing.T) {
 	}
 }
 
+// TestDepthwiseRowPaths checks the scalar and the vector (AVX2) interior
+// row paths against the reference loop directly.
+func TestDepthwiseRowPaths(t *testing.T) {
+	for _, vec := range []bool{false, haveDWRow8()} {
+		for _, stride := range []int{1, 2} {
+			t.Run(fmt.Sprintf("vec%v/stride%d", vec, stride), func(t *testing.T) {
+				r := seeded(uint64(stride))
+				h, w, c := 10, 13, 27
+				in, filt, bias := randF32(r, h*w*c), randF32(r, 9*c), randF32(r, c)
+				want, oh, ow := depthwiseRef(in, 1, h, w, c, filt, 3, 3, 1, bias, stride, stride, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
+				d := &dwConv{
+					y: newWindow(h, 3, stride, 1, tflite.PaddingSame), x: newWindow(w, 3, stride, 1, tflite.PaddingSame),
+					c: c, mult: 1, w: filt, bias: bias, lo: 0, hi: 6, vec: vec,
+				}
+				got := make([]float32, oh*ow*c)
+				d.rows(got, in, 0, oh)
+				closeTo(t, got, want, 1e-5)
+			})
+		}
+	}
+}
+
 func BenchmarkDepthwise3x3(b *testing.B) {
 	for _, s := range []struct{ hw, c, stride int }{{112, 32, 1}, {56, 144, 1}, {28, 192, 1}, {14, 576, 1}, {7, 960, 1}} {
 		b.Run(fmt.Sprintf("%dx%dx%d_s%d", s.hw, s.hw, s.c, s.stride), func(b *testing.B) {
@@ -84,7 +109,7 @@ func BenchmarkDepthwise3x3(b *testing.B) {
 			d := &dwConv{
 				y: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
 				x: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
-				c: s.c, mult: 1, w: randF32(r, 9*s.c), bias: randF32(r, s.c), lo: 0, hi: 6,
+				c: s.c, mult: 1, w: randF32(r, 9*s.c), bias: randF32(r, s.c), lo: 0, hi: 6, vec: haveDWRow8(),
 			}
 			src := randF32(r, s.hw*s.hw*s.c)
 			dst := make([]float32, d.y.out*d.x.out*s.c)

@@ -1,0 +1,68 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func dwRow8(dst *float32, src *float32, w *float32, bias *float32, n int, cs int, rs int, step int, lo, hi float32)
+//
+// Eight channels of n consecutive output pixels of a 3×3 depthwise
+// convolution, AVX2+FMA. src points at the window's top-left input pixel
+// (first of the eight channels) of the first output pixel; cs is the byte
+// distance between neighbouring pixels (channels×4), rs between input rows,
+// step the input advance per output pixel (stride×cs). w points at tap 0
+// of the eight channels in the [9][channels] weights. n ≥ 0.
+TEXT ·dwRow8(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ w+16(FP), AX
+	MOVQ bias+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ cs+40(FP), R8
+	MOVQ rs+48(FP), R9
+	MOVQ step+56(FP), R10
+	VBROADCASTSS lo+64(FP), Y14
+	VBROADCASTSS hi+68(FP), Y15
+
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX)(R8*1), Y1
+	VMOVUPS (AX)(R8*2), Y2
+	LEAQ (AX)(R8*2), AX
+	ADDQ R8, AX
+	VMOVUPS (AX), Y3
+	VMOVUPS (AX)(R8*1), Y4
+	VMOVUPS (AX)(R8*2), Y5
+	LEAQ (AX)(R8*2), AX
+	ADDQ R8, AX
+	VMOVUPS (AX), Y6
+	VMOVUPS (AX)(R8*1), Y7
+	VMOVUPS (AX)(R8*2), Y8
+	VMOVUPS (BX), Y9
+
+	TESTQ CX, CX
+	JZ    done
+
+loop:
+	LEAQ (SI)(R9*1), R11
+	LEAQ (SI)(R9*2), R12
+	VMOVAPS Y9, Y10
+	VXORPS  Y11, Y11, Y11
+	VFMADD231PS (SI), Y0, Y10
+	VFMADD231PS (SI)(R8*1), Y1, Y11
+	VFMADD231PS (SI)(R8*2), Y2, Y10
+	VFMADD231PS (R11), Y3, Y11
+	VFMADD231PS (R11)(R8*1), Y4, Y10
+	VFMADD231PS (R11)(R8*2), Y5, Y11
+	VFMADD231PS (R12), Y6, Y10
+	VFMADD231PS (R12)(R8*1), Y7, Y11
+	VFMADD231PS (R12)(R8*2), Y8, Y10
+	VADDPS Y11, Y10, Y10
+	VMAXPS Y14, Y10, Y10
+	VMINPS Y15, Y10, Y10
+	VMOVUPS Y10, (DI)
+	ADDQ R10, SI
+	ADDQ R8, DI
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET
