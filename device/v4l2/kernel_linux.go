@@ -1,57 +1,114 @@
-//go:build linux && cgo
+//go:build linux
 
 package v4l2
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/vladimirvivien/go4vl/v4l2"
 	"golang.org/x/sys/unix"
 )
 
-// System returns the Kernel of this machine: go4vl's ioctls on /dev/video*.
+// The V4L2 constants this file needs (include/uapi/linux/videodev2.h).
+const (
+	capVideoCapture       = 0x00000001
+	capVideoCaptureMPlane = 0x00001000
+	capStreaming          = 0x04000000
+	capDeviceCaps         = 0x80000000
+
+	fmtFlagCompressed = 0x0001
+	fmtFlagEmulated   = 0x0002
+
+	frmTypeDiscrete = 1
+
+	bufFlagError = 0x00000040
+)
+
+// The ioctls, one backend per build: ioctl_go4vl.go (cgo, through go4vl)
+// or ioctl_unix.go (pure Go, for CGO_ENABLED=0 cross builds). Both return
+// errors that wrap the errno where they can.
+//
+//	queryCap(fd) (capability, error)
+//	enumFormat(fd, index) (fmtDesc, error)
+//	enumSizes(fd, fourcc) ([]FrameSize, error)          (without rates)
+//	enumInterval(fd, index, fourcc, w, h) (interval, error)
+//	setFormat(fd, fourcc, w, h) error                     VIDIOC_S_FMT
+//	getFormat(fd) (pixFormat, error)                      VIDIOC_G_FMT
+//	setFPS(fd, fps) error; getFPS(fd) (float64, error)    VIDIOC_S_PARM, G_PARM
+//	reqBufs(fd, n) (int, error); queryBuf(fd, i) (offset, length, error)
+//	qBuf(fd, i) error; dqBuf(fd) (index, bytesUsed, flags, error)
+//	streamOn(fd) error; streamOff(fd) error
+
+type capability struct {
+	driver, card, bus string
+	caps              uint32 // the node's own capabilities
+}
+
+type fmtDesc struct {
+	fourcc      uint32
+	description string
+	flags       uint32
+}
+
+type interval struct {
+	discrete bool
+	min, max float64 // frames per second: min is the slowest rate
+}
+
+type pixFormat struct {
+	fourcc, width, height, bytesPerLine, sizeImage uint32
+}
+
+// System returns the Kernel of this machine: V4L2 ioctls on /dev/video*.
 func System() Kernel { return sysKernel{} }
 
 type sysKernel struct{}
 
 func (sysKernel) Open(path string) (Device, error) {
-	fd, err := v4l2.OpenDevice(path, unix.O_RDWR|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	for errors.Is(err, unix.EINTR) {
+		fd, err = unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	}
-	c, err := v4l2.GetCapability(fd)
 	if err != nil {
-		v4l2.CloseDevice(fd)
-		return nil, fmt.Errorf("query capabilities: %w", err)
+		return nil, &pathError{op: "open", path: path, err: err}
 	}
-	// go4vl's IsVideoCaptureSupported looks at the whole device's
-	// capabilities; the node's own are in DeviceCapabilities.
-	caps := c.GetCapabilities()
-	if caps&v4l2.CapVideoCapture == 0 || caps&v4l2.CapStreaming == 0 {
-		v4l2.CloseDevice(fd)
+	c, err := queryCap(uintptr(fd))
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("VIDIOC_QUERYCAP: %w", err)
+	}
+	if c.caps&capVideoCapture == 0 || c.caps&capStreaming == 0 {
+		unix.Close(fd)
 		what := "no single-planar capture"
-		if caps&v4l2.CapVideoCaptureMPlane != 0 {
+		if c.caps&capVideoCaptureMPlane != 0 {
 			what = "multi-planar capture only (use libcamera: for CSI cameras)"
-		} else if caps&v4l2.CapVideoCapture != 0 {
+		} else if c.caps&capVideoCapture != 0 {
 			what = "no streaming I/O"
 		}
-		return nil, fmt.Errorf("%s (%s %q): %s: %w", path, c.Driver, c.Card, what, ErrNotCapture)
+		return nil, fmt.Errorf("%s (%s %q): %s: %w", path, c.driver, c.card, what, ErrNotCapture)
 	}
-	return &sysDevice{fd: fd, info: Info{Path: path, Driver: c.Driver, Card: c.Card, Bus: c.BusInfo}, cap: c}, nil
+	return &sysDevice{fd: uintptr(fd), info: Info{Path: path, Driver: c.driver, Card: c.card, Bus: c.bus}}, nil
 }
+
+// pathError is an *os.PathError look-alike that keeps errors.Is working
+// for fs.ErrNotExist and fs.ErrPermission (syscall.Errno implements Is).
+type pathError struct {
+	op, path string
+	err      error
+}
+
+func (e *pathError) Error() string { return e.op + " " + e.path + ": " + e.err.Error() }
+func (e *pathError) Unwrap() error { return e.err }
 
 // sysDevice is an open /dev/video node.
 type sysDevice struct {
 	fd     uintptr
 	info   Info
-	cap    v4l2.Capability
-	nbuf   uint32
 	bufs   [][]byte
+	nbuf   int
 	stream bool
 	closed bool
 }
@@ -69,56 +126,44 @@ func fourccCode(s string) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
-func fps(f v4l2.Fract) float64 {
-	if f.Numerator == 0 {
-		return 0
-	}
-	return float64(f.Denominator) / float64(f.Numerator)
-}
-
 // maxEnum bounds every enumeration loop against odd drivers.
 const maxEnum = 64
 
 func (d *sysDevice) Formats() ([]FormatDesc, error) {
-	descs, err := v4l2.GetAllFormatDescriptions(d.fd)
-	if err != nil && len(descs) == 0 {
-		return nil, fmt.Errorf("enumerate formats: %w", err)
-	}
-	out := make([]FormatDesc, 0, len(descs))
-	for _, fd := range descs {
-		desc := FormatDesc{
-			FourCC:      fourccString(fd.PixelFormat),
-			Description: strings.TrimRight(fd.Description, "\x00"),
-			Compressed:  fd.Flags&v4l2.FmtDescFlagCompressed != 0,
-			Emulated:    fd.Flags&v4l2.FmtDescFlagEmulated != 0,
+	var out []FormatDesc
+	for i := range maxEnum {
+		fd, err := enumFormat(d.fd, i)
+		if errors.Is(err, syscall.EINVAL) {
+			break // end of the list
 		}
-		sizes, _ := v4l2.GetFormatFrameSizes(d.fd, fd.PixelFormat)
-		for i, s := range sizes {
-			if i == maxEnum {
+		if err != nil {
+			if len(out) > 0 {
 				break
 			}
-			fs := FrameSize{Width: int(s.Size.MinWidth), Height: int(s.Size.MinHeight)}
-			if s.Type != v4l2.FrameSizeTypeDiscrete {
-				fs.Stepwise = true
-				fs.MaxWidth, fs.MaxHeight = int(s.Size.MaxWidth), int(s.Size.MaxHeight)
-				fs.StepWidth, fs.StepHeight = int(s.Size.StepWidth), int(s.Size.StepHeight)
-			}
-			w, h := s.Size.MinWidth, s.Size.MinHeight
+			return nil, fmt.Errorf("VIDIOC_ENUM_FMT: %w", err)
+		}
+		desc := FormatDesc{
+			FourCC:      fourccString(fd.fourcc),
+			Description: fd.description,
+			Compressed:  fd.flags&fmtFlagCompressed != 0,
+			Emulated:    fd.flags&fmtFlagEmulated != 0,
+		}
+		sizes, _ := enumSizes(d.fd, fd.fourcc)
+		for _, fs := range sizes {
+			w, h := fs.Width, fs.Height
 			if fs.Stepwise {
-				w, h = s.Size.MaxWidth, s.Size.MaxHeight
+				w, h = fs.MaxWidth, fs.MaxHeight
 			}
-			for j := uint32(0); j < maxEnum; j++ {
-				iv, err := v4l2.GetFormatFrameInterval(d.fd, j, fd.PixelFormat, w, h)
+			for j := range maxEnum {
+				iv, err := enumInterval(d.fd, j, fd.fourcc, w, h)
 				if err != nil {
 					break
 				}
-				if iv.Type != v4l2.FrameIntervalTypeDiscrete {
-					// Min interval is the highest rate.
-					fs.FPS = []float64{fps(iv.Interval.Max), fps(iv.Interval.Min)}
-					fs.FPSRange = true
+				if !iv.discrete {
+					fs.FPS, fs.FPSRange = []float64{iv.min, iv.max}, true
 					break
 				}
-				fs.FPS = append(fs.FPS, fps(iv.Interval.Min))
+				fs.FPS = append(fs.FPS, iv.max)
 			}
 			desc.Sizes = append(desc.Sizes, fs)
 		}
@@ -131,24 +176,24 @@ func (d *sysDevice) Formats() ([]FormatDesc, error) {
 // VIDIOC_S_PARM, then reads both back (VIDIOC_G_FMT, VIDIOC_G_PARM): the
 // driver may adjust the size or substitute another format.
 func (d *sysDevice) SetFormat(want Format) (Format, error) {
-	pf := v4l2.PixFormat{Width: uint32(want.Width), Height: uint32(want.Height), PixelFormat: fourccCode(want.FourCC), Field: v4l2.FieldNone}
-	if err := v4l2.SetPixFormat(d.fd, pf); err != nil {
+	if d.stream {
+		return Format{}, errors.New("set format while streaming")
+	}
+	if err := setFormat(d.fd, fourccCode(want.FourCC), want.Width, want.Height); err != nil {
 		return Format{}, fmt.Errorf("VIDIOC_S_FMT %s %dx%d: %w", want.FourCC, want.Width, want.Height, err)
 	}
-	got, err := v4l2.GetPixFormat(d.fd) // a raw VIDIOC_G_FMT
+	got, err := getFormat(d.fd)
 	if err != nil {
 		return Format{}, fmt.Errorf("VIDIOC_G_FMT: %w", err)
 	}
-	f := Format{FourCC: fourccString(got.PixelFormat), Width: int(got.Width), Height: int(got.Height),
-		Stride: int(got.BytesPerLine), SizeImage: int(got.SizeImage)}
+	f := Format{FourCC: fourccString(got.fourcc), Width: int(got.width), Height: int(got.height),
+		Stride: int(got.bytesPerLine), SizeImage: int(got.sizeImage)}
 	if want.FPS > 0 {
-		den := uint32(want.FPS*1000 + 0.5)
-		p := v4l2.StreamParam{Type: v4l2.BufTypeVideoCapture, Capture: v4l2.CaptureParam{TimePerFrame: v4l2.Fract{Numerator: 1000, Denominator: den}}}
 		// Not every driver can set the rate; what it runs at is read below.
-		_ = v4l2.SetStreamParam(d.fd, v4l2.BufTypeVideoCapture, p)
+		_ = setFPS(d.fd, want.FPS)
 	}
-	if sp, err := v4l2.GetStreamParam(d.fd, v4l2.BufTypeVideoCapture); err == nil {
-		f.FPS = fps(sp.Capture.TimePerFrame)
+	if fps, err := getFPS(d.fd); err == nil {
+		f.FPS = fps
 	}
 	return f, nil
 }
@@ -157,48 +202,51 @@ func (d *sysDevice) StreamOn(n int) error {
 	if d.stream {
 		return errors.New("already streaming")
 	}
-	d.nbuf = uint32(n)
-	sd := streamDev{d}
-	req, err := v4l2.InitBuffers(sd)
+	got, err := reqBufs(d.fd, n)
 	if err != nil {
 		return fmt.Errorf("VIDIOC_REQBUFS %d: %w", n, err)
 	}
-	if req.Count == 0 {
+	d.nbuf = got
+	if got == 0 {
 		return fmt.Errorf("VIDIOC_REQBUFS %d: driver gave no buffers", n)
 	}
-	d.nbuf = req.Count
-	for i := uint32(0); i < req.Count; i++ {
-		b, err := v4l2.GetBuffer(sd, i)
+	for i := range got {
+		off, length, err := queryBuf(d.fd, i)
 		if err != nil {
-			d.unmap()
+			d.release()
 			return fmt.Errorf("VIDIOC_QUERYBUF %d: %w", i, err)
 		}
-		m, err := unix.Mmap(int(d.fd), int64(b.Info.Offset), int(b.Length), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		m, err := unix.Mmap(int(d.fd), int64(off), length, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 		if err != nil {
-			d.unmap()
+			d.release()
 			return fmt.Errorf("mmap buffer %d: %w", i, err)
 		}
 		d.bufs = append(d.bufs, m)
 	}
 	for i := range d.bufs {
-		if _, err := v4l2.QueueBuffer(d.fd, v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, uint32(i)); err != nil {
-			d.unmap()
+		if err := qBuf(d.fd, i); err != nil {
+			d.release()
 			return fmt.Errorf("VIDIOC_QBUF %d: %w", i, err)
 		}
 	}
-	if err := v4l2.StreamOn(sd); err != nil {
-		d.unmap()
+	if err := streamOn(d.fd); err != nil {
+		d.release()
 		return fmt.Errorf("VIDIOC_STREAMON: %w", err)
 	}
 	d.stream = true
 	return nil
 }
 
-func (d *sysDevice) unmap() {
+// release unmaps the buffers and frees them in the driver.
+func (d *sysDevice) release() {
 	for _, b := range d.bufs {
 		unix.Munmap(b)
 	}
 	d.bufs = nil
+	if d.nbuf > 0 {
+		_, _ = reqBufs(d.fd, 0)
+		d.nbuf = 0
+	}
 }
 
 func (d *sysDevice) Read(dst []byte, timeout time.Duration) ([]byte, error) {
@@ -213,7 +261,7 @@ func (d *sysDevice) Read(dst []byte, timeout time.Duration) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("poll: %w", err)
 	}
-	b, err := v4l2.DequeueBuffer(d.fd, v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture)
+	idx, used, flags, err := dqBuf(d.fd)
 	if errors.Is(err, syscall.EAGAIN) {
 		if pfd[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
 			return nil, fmt.Errorf("poll: device reports an error (revents %#x)", pfd[0].Revents)
@@ -221,23 +269,22 @@ func (d *sysDevice) Read(dst []byte, timeout time.Duration) ([]byte, error) {
 		return nil, ErrNoFrame
 	}
 	if err != nil {
-		// go4vl maps ENODEV, EIO and the like to "system error".
 		return nil, fmt.Errorf("VIDIOC_DQBUF: %w", err)
 	}
-	if int(b.Index) >= len(d.bufs) {
-		return nil, fmt.Errorf("VIDIOC_DQBUF: buffer index %d of %d", b.Index, len(d.bufs))
+	if idx < 0 || idx >= len(d.bufs) {
+		return nil, fmt.Errorf("VIDIOC_DQBUF: buffer index %d of %d", idx, len(d.bufs))
 	}
 	var out []byte
-	if b.Flags&v4l2.BufFlagError == 0 && b.BytesUsed > 0 {
-		used := min(int(b.BytesUsed), len(d.bufs[b.Index]))
+	if flags&bufFlagError == 0 && used > 0 {
+		used = min(used, len(d.bufs[idx]))
 		if cap(dst) < used {
 			dst = make([]byte, used)
 		}
 		out = dst[:used]
-		copy(out, d.bufs[b.Index][:used])
+		copy(out, d.bufs[idx][:used])
 	}
-	if _, err := v4l2.QueueBuffer(d.fd, v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, b.Index); err != nil {
-		return nil, fmt.Errorf("VIDIOC_QBUF %d: %w", b.Index, err)
+	if err := qBuf(d.fd, idx); err != nil {
+		return nil, fmt.Errorf("VIDIOC_QBUF %d: %w", idx, err)
 	}
 	if out == nil {
 		return nil, ErrNoFrame // a corrupt or empty frame: skip it
@@ -251,34 +298,12 @@ func (d *sysDevice) Close() error {
 	}
 	d.closed = true
 	if d.stream {
-		_ = v4l2.StreamOff(streamDev{d})
+		_ = streamOff(d.fd)
 		d.stream = false
 	}
-	d.unmap()
-	if d.nbuf > 0 {
-		_, _ = v4l2.ResetBuffers(streamDev{d})
-	}
-	if err := v4l2.CloseDevice(d.fd); err != nil {
+	d.release()
+	if err := unix.Close(int(d.fd)); err != nil {
 		return fmt.Errorf("v4l2: close %s: %w", d.info.Path, err)
 	}
 	return nil
 }
-
-// streamDev adapts sysDevice to go4vl's v4l2.StreamingDevice, which its
-// buffer ioctls take; only the accessors they call are meaningful.
-type streamDev struct{ d *sysDevice }
-
-func (s streamDev) Name() string                { return s.d.info.Path }
-func (s streamDev) Fd() uintptr                 { return s.d.fd }
-func (s streamDev) Capability() v4l2.Capability { return s.d.cap }
-func (s streamDev) MemIOType() v4l2.IOType      { return v4l2.IOTypeMMAP }
-func (s streamDev) GetOutput() <-chan []byte    { return nil }
-func (s streamDev) SetInput(<-chan []byte)      {}
-func (s streamDev) Close() error                { return nil }
-func (s streamDev) Buffers() [][]byte           { return s.d.bufs }
-func (s streamDev) BufferType() v4l2.BufType    { return v4l2.BufTypeVideoCapture }
-func (s streamDev) BufferCount() uint32         { return s.d.nbuf }
-func (s streamDev) Start(context.Context) error { return nil }
-func (s streamDev) Stop() error                 { return nil }
-
-var _ v4l2.StreamingDevice = streamDev{}

@@ -6,14 +6,16 @@
 // reconnecting after the device vanishes — is tested with a fake
 // (v4l2test) and the real kernel path with vivid in a VM.
 //
-// go4vl v0.0.5 is used for the ioctls only, not for its stream loop:
-// that loop panics when VIDIOC_DQBUF fails (as it does with ENODEV when a
-// camera is unplugged), its select goroutine never exits, it allocates a
-// buffer per frame, and its Device getters return the requested format
-// rather than the one the driver set. Here the format is read back with
-// VIDIOC_G_FMT after VIDIOC_S_FMT, frames are dequeued by a poll loop with
-// a timeout, and any streaming error closes the device and reopens it with
-// backoff.
+// The ioctls go through go4vl v0.0.5 in cgo builds (ioctl_go4vl.go) and
+// through x/sys/unix in CGO_ENABLED=0 builds (ioctl_unix.go, so that a
+// pure-Go cross build for a Pi still has V4L2); the device logic on top
+// (kernel_linux.go) is shared. go4vl's own stream loop is not used: it
+// panics when VIDIOC_DQBUF fails (as it does with ENODEV when a camera is
+// unplugged), its select goroutine never exits, it allocates a buffer per
+// frame, and its Device getters return the requested format rather than
+// the one the driver set. Here the format is read back with VIDIOC_G_FMT
+// after VIDIOC_S_FMT, frames are dequeued by a poll loop with a timeout,
+// and any streaming error closes the device and reopens it with backoff.
 package v4l2
 
 import (
