@@ -126,12 +126,16 @@ func fourccCode(s string) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
-// maxEnum bounds every enumeration loop against odd drivers.
-const maxEnum = 64
+// maxEnum and maxFormats bound the enumeration loops against odd drivers
+// (vivid alone offers 83 formats).
+const (
+	maxEnum    = 64
+	maxFormats = 256
+)
 
 func (d *sysDevice) Formats() ([]FormatDesc, error) {
 	var out []FormatDesc
-	for i := range maxEnum {
+	for i := range maxFormats {
 		fd, err := enumFormat(d.fd, i)
 		if errors.Is(err, syscall.EINVAL) {
 			break // end of the list
