@@ -21,3 +21,6 @@ func (realClock) Now() time.Time { return time.Now() }
 func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
 	return time.AfterFunc(d, f).Stop
 }
+
+// WallClock is the real time source, the default when Options.Clock is nil.
+func WallClock() Clock { return realClock{} }

@@ -43,9 +43,6 @@ func (p Pattern) String() string {
 	return fmt.Sprintf("Pattern(%d)", int(p))
 }
 
-// Patterns lists every pattern, in the order `alphad panel test` cycles them.
-func Patterns() []Pattern { return []Pattern{Off, Idle, Recording, Training, Success, Error} }
-
 func (p Pattern) oneShot() bool { return p == Success || p == Error }
 
 // step is one segment of a pattern: the LED on or off for d.

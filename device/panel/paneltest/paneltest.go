@@ -114,9 +114,10 @@ type Pin struct {
 
 	mu   sync.Mutex
 	cond *sync.Cond
-	sent int // edges sent by Edge
-	recv int // edges received by WaitForEdge
-	done int // edges handled: recv at the last entry into WaitForEdge
+	sent int  // edges sent by Edge
+	recv int  // edges received by WaitForEdge
+	done int  // edges handled: recv at the last entry into WaitForEdge
+	wait bool // a reader has called WaitForEdge
 }
 
 // NewPin returns an input named name (GPIO17) at number n.
@@ -129,7 +130,7 @@ func NewPin(name string, n int) *Pin {
 // WaitForEdge implements gpio.PinIn.
 func (p *Pin) WaitForEdge(timeout time.Duration) bool {
 	p.mu.Lock()
-	p.done = p.recv
+	p.done, p.wait = p.recv, true
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	if !p.Pin.WaitForEdge(timeout) {
@@ -142,8 +143,15 @@ func (p *Pin) WaitForEdge(timeout time.Duration) bool {
 }
 
 // Edge sets the line to l as an edge the reader sees, and returns once the
-// reader has handled it and waits again. The reader must be running.
+// reader has handled it and waits again. It first waits for a reader to call
+// WaitForEdge (so In, which flushes edges, is done); it blocks for ever if
+// none does.
 func (p *Pin) Edge(l gpio.Level) {
+	p.mu.Lock()
+	for !p.wait {
+		p.cond.Wait()
+	}
+	p.mu.Unlock()
 	p.EdgesChan <- l
 	p.mu.Lock()
 	defer p.mu.Unlock()
