@@ -97,7 +97,15 @@ func (p *ConvParams) requant(acc int32, c int) int32 {
 // hi-zero], rounded half to even by adding the magic number 1.5·2^23, then
 // offset by the zero point.
 func fp32Quant(acc int32, scale float32, zero, lo, hi int32) int32 {
-	return fp32QuantF(float32(float32(acc)*scale), zero, lo, hi)
+	const magic = 12582912.0 // 1.5·2^23
+	f := float32(float32(acc) * scale)
+	if f > -(1<<22) && f < 1<<22 {
+		// Rounding commutes with clamping to integer bounds, so round
+		// first and clamp branch-free in the integer domain.
+		q := int32(math.Float32bits(f+magic)) - 0x4B400000
+		return min(max(q, lo-zero), hi-zero) + zero
+	}
+	return fp32QuantF(f, zero, lo, hi)
 }
 
 // fp32QuantF rounds a scaled value as fp32Quant does. NaN maps to lo.
@@ -173,7 +181,8 @@ type Conv struct {
 	s        ConvShape
 	k        int // InC·KH·KW, the dot-product length
 	groups   int // output channels in groups of 4
-	packed   [][2]uint64
+	packed   [][2]uint64 // SWAR panels, when dot is nil
+	dot      []int16      // 16-bit pair panels for the vector tile (packDot), or nil
 	zwU      []int32 // filter zero point per channel, unsigned domain
 	biasFold []int32 // bias - zxU·Σw + k·zxU·zwU per channel
 	mult     []Multiplier
@@ -219,19 +228,24 @@ func NewConv(p *ConvParams, filter []byte) (*Conv, error) {
 		hiU:      p.Hi + p.Out.offset(),
 		oneByOne: s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadTop == 0 && s.PadLeft == 0 && s.InH == s.OutH && s.InW == s.OutW,
 	}
-	c.packed = make([][2]uint64, c.groups*k)
 	zxU := int64(c.zxU)
 	fflip := p.Filter.flip()
+	if haveDot && k <= kChunk && k <= maxDotK {
+		c.dot = packDot(filter, s.OutC, k, fflip)
+	} else {
+		c.packed = make([][2]uint64, c.groups*k)
+	}
 	for oc := 0; oc < s.OutC; oc++ {
 		zw := int64(p.filterZero(oc) + p.Filter.offset())
 		row := filter[oc*k : (oc+1)*k]
 		var sum int64
 		g, lane := oc/4, oc%4
-		panel := c.packed[g*k : (g+1)*k]
 		for kk, b := range row {
 			w := uint64(b ^ fflip)
 			sum += int64(w)
-			panel[kk][lane/2] |= w << (32 * (lane % 2))
+			if c.packed != nil {
+				c.packed[g*k+kk][lane/2] |= w << (32 * (lane % 2))
+			}
 		}
 		var bias int64
 		if p.Bias != nil {
@@ -263,6 +277,10 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) {
 	s := c.s
 	_ = src[s.inLen()-1]
 	_ = dst[s.outLen()-1]
+	if c.dot != nil {
+		c.runDot(dst, src, lo, hi)
+		return
+	}
 	var rows [4][kChunk]byte
 	var acc [8]uint64
 	var rowSum [4]int64
@@ -296,6 +314,58 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) {
 				kernel4x4(&acc, rows[0][:n], rows[1][:n], rows[2][:n], rows[3][:n], c.packed[g*k+k0:g*k+k1])
 			}
 			c.store(dst, &acc, &rowSum, &pix, p0, hi, g)
+		}
+	}
+}
+
+// runDot is Run on the 16-bit vector tile (4 pixels × 16 channels).
+func (c *Conv) runDot(dst, src []byte, lo, hi int) {
+	var rows [4][kChunk]byte
+	var pairs [4][kChunk / 2]uint32
+	var acc [64]int32
+	var rowSum [4]int64
+	k := c.k
+	kp := (k + 1) / 2
+	groups := (c.s.OutC + dotCols - 1) / dotCols
+	for p0 := lo; p0 < hi; p0 += 4 {
+		var pix [4]int
+		for r := range pix {
+			pix[r] = min(p0+r, hi-1)
+			rowSum[r] = c.gather(rows[r][:k], src, pix[r], 0, k)
+			pairRow(pairs[r][:kp], rows[r][:k])
+		}
+		for g := 0; g < groups; g++ {
+			dot4x16(&acc, pairs[0][:kp], pairs[1][:kp], pairs[2][:kp], pairs[3][:kp], c.dot[g*kp*dotCols*2:(g+1)*kp*dotCols*2])
+			c.storeDot(dst, &acc, &rowSum, &pix, p0, hi, g)
+		}
+	}
+}
+
+// storeDot requantizes the 4×16 tile of channel group g (see store).
+func (c *Conv) storeDot(dst []byte, acc *[64]int32, rowSum *[4]int64, pix *[4]int, p0, hi, g int) {
+	oc := c.s.OutC
+	c0 := g * dotCols
+	n := min(dotCols, oc-c0)
+	zw := c.zwU[c0 : c0+n]
+	bf := c.biasFold[c0 : c0+n]
+	for r := range 4 {
+		if p0+r >= hi {
+			break
+		}
+		out := dst[pix[r]*oc+c0 : pix[r]*oc+c0+n]
+		rs := int32(rowSum[r])
+		a := acc[r*dotCols : r*dotCols+n]
+		if c.fscale != nil {
+			fs := c.fscale[c0 : c0+n]
+			for j := range out {
+				v := a[j] - zw[j]*rs + bf[j]
+				out[j] = byte(fp32Quant(v, fs[j], c.zoU, c.loU, c.hiU)) ^ c.flipOut
+			}
+			continue
+		}
+		for j := range out {
+			v := a[j] - zw[j]*rs + bf[j]
+			out[j] = byte(clamp(c.mult[c0+j].Mul(v)+c.zoU, c.loU, c.hiU)) ^ c.flipOut
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func randBytes(r *rand.Rand, n int) []byte {
@@ -145,6 +146,14 @@ func TestConvErrors(t *testing.T) {
 	}
 }
 
+// reportCPU reports the CPU time per iteration since t0 (with the default
+// -cpu 1 single-threaded kernels this is the kernel's own cost).
+func reportCPU(b *testing.B, t0 time.Duration) {
+	if d := cpuTime() - t0; d > 0 && b.N > 0 {
+		b.ReportMetric(float64(d.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+	}
+}
+
 func BenchmarkConv1x1(b *testing.B) {
 	for _, sz := range []struct{ hw, c, oc int }{{56, 24, 144}, {28, 32, 192}, {14, 96, 576}, {7, 320, 1280}} {
 		b.Run(fmt.Sprintf("%dx%dx%d-%d", sz.hw, sz.hw, sz.c, sz.oc), func(b *testing.B) {
@@ -160,6 +169,7 @@ func BenchmarkConv1x1(b *testing.B) {
 			src, dst := randBytes(r, s.inLen()), make([]byte, s.outLen())
 			b.SetBytes(int64(s.OutH * s.OutW * s.OutC * s.InC)) // MACs, reported as "MB/s"
 			b.ReportAllocs()
+			defer reportCPU(b, cpuTime())
 			for b.Loop() {
 				c.Run(dst, src, 0, c.Units())
 			}
@@ -180,6 +190,7 @@ func BenchmarkConv3x3(b *testing.B) {
 	src, dst := randBytes(r, s.inLen()), make([]byte, s.outLen())
 	b.SetBytes(int64(s.OutH * s.OutW * s.OutC * 27))
 	b.ReportAllocs()
+	defer reportCPU(b, cpuTime())
 	for b.Loop() {
 		c.Run(dst, src, 0, c.Units())
 	}

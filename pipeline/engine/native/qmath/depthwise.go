@@ -84,6 +84,7 @@ type Depthwise struct {
 	bias     []int32
 	mult     []Multiplier
 	fscale   []float32 // per channel when requantizing in fp32, else nil
+	biasIn   []int32   // 3×3, multiplier 1: bias - zx·Σw, for interior pixels
 	zxU      int32
 	flipIn   byte
 	flipOut  byte
@@ -116,6 +117,18 @@ func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
 	}
 	if p.Bias != nil {
 		copy(d.bias, p.Bias)
+	}
+	if s.KH == 3 && s.KW == 3 && d.m == 1 {
+		// Interior pixels see all nine taps: fold Σ(x-zx)·w = Σx·w - zx·Σw,
+		// with x the stored value (int8 or uint8) and zx its zero point.
+		d.biasIn = make([]int32, s.OutC)
+		for oc := range d.biasIn {
+			var sw int32
+			for t := 0; t < 9; t++ {
+				sw += d.w[t*s.OutC+oc]
+			}
+			d.biasIn[oc] = d.bias[oc] - p.InZero*sw
+		}
 	}
 	for oc := range d.mult {
 		d.mult[oc] = p.mult(oc)
@@ -195,11 +208,12 @@ func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
 }
 
 // interior3x3 computes one output pixel whose 3×3 window lies inside the
-// input (depth multiplier 1), accumulating all nine taps in a register.
-// It reports false, doing nothing, for other pixels and geometries.
+// input (depth multiplier 1), accumulating all nine taps in a register
+// with the input zero point folded into the bias (biasIn). It reports
+// false, doing nothing, for other pixels and geometries.
 func (d *Depthwise) interior3x3(out, src []byte, b, oy, ox int) bool {
 	s := d.s
-	if s.KH != 3 || s.KW != 3 || d.m != 1 {
+	if d.biasIn == nil {
 		return false
 	}
 	iy, ix := oy*s.StrideH-s.PadTop, ox*s.StrideW-s.PadLeft
@@ -207,34 +221,56 @@ func (d *Depthwise) interior3x3(out, src []byte, b, oy, ox int) bool {
 		return false
 	}
 	c := s.InC
-	row := func(ky, kx int) []byte {
-		off := ((b*s.InH+iy+ky*s.DilationH)*s.InW + ix + kx*s.DilationW) * c
-		return src[off : off+c]
+	var x [9][]byte
+	for t := range x {
+		off := ((b*s.InH+iy+t/3*s.DilationH)*s.InW + ix + t%3*s.DilationW) * c
+		x[t] = src[off : off+c]
 	}
-	x0, x1, x2 := row(0, 0), row(0, 1), row(0, 2)
-	x3, x4, x5 := row(1, 0), row(1, 1), row(1, 2)
-	x6, x7, x8 := row(2, 0), row(2, 1), row(2, 2)
-	w := d.w[:9*c]
-	w0, w1, w2 := w[0:c], w[c:2*c], w[2*c:3*c]
-	w3, w4, w5 := w[3*c:4*c], w[4*c:5*c], w[5*c:6*c]
-	w6, w7, w8 := w[6*c:7*c], w[7*c:8*c], w[8*c:9*c]
-	bias := d.bias[:c]
 	out = out[:c]
-	f, z := d.flipIn, d.zxU
-	for i := range out {
-		a := bias[i] +
-			(int32(x0[i]^f)-z)*w0[i] + (int32(x1[i]^f)-z)*w1[i] + (int32(x2[i]^f)-z)*w2[i] +
-			(int32(x3[i]^f)-z)*w3[i] + (int32(x4[i]^f)-z)*w4[i] + (int32(x5[i]^f)-z)*w5[i] +
-			(int32(x6[i]^f)-z)*w6[i] + (int32(x7[i]^f)-z)*w7[i] + (int32(x8[i]^f)-z)*w8[i]
-		var q int32
-		if d.fscale != nil {
-			q = fp32Quant(a, d.fscale[i], d.zoU, d.loU, d.hiU)
-		} else {
-			q = clamp(d.mult[i].Mul(a)+d.zoU, d.loU, d.hiU)
+	var acc [dwBlock]int32
+	for c0 := 0; c0 < c; c0 += dwBlock {
+		n := min(dwBlock, c-c0)
+		a := acc[:n]
+		copy(a, d.biasIn[c0:c0+n])
+		for t := range x {
+			w := d.w[t*c+c0 : t*c+c0+n]
+			if d.flipIn == 0 {
+				macU8(a, x[t][c0:c0+n], w)
+			} else {
+				macI8(a, x[t][c0:c0+n], w)
+			}
 		}
-		out[i] = byte(q) ^ d.flipOut
+		o := out[c0 : c0+n]
+		if d.fscale != nil {
+			fs := d.fscale[c0 : c0+n]
+			for i, v := range a {
+				o[i] = byte(fp32Quant(v, fs[i], d.zoU, d.loU, d.hiU)) ^ d.flipOut
+			}
+			continue
+		}
+		for i, v := range a {
+			o[i] = byte(clamp(d.mult[c0+i].Mul(v)+d.zoU, d.loU, d.hiU)) ^ d.flipOut
+		}
 	}
 	return true
+}
+
+// macU8 does a[i] += x[i]·w[i] for unsigned bytes.
+func macU8(a []int32, x []byte, w []int32) {
+	x = x[:len(a)]
+	w = w[:len(a)]
+	for i := range a {
+		a[i] += int32(x[i]) * w[i]
+	}
+}
+
+// macI8 does a[i] += int8(x[i])·w[i].
+func macI8(a []int32, x []byte, w []int32) {
+	x = x[:len(a)]
+	w = w[:len(a)]
+	for i := range a {
+		a[i] += int32(int8(x[i])) * w[i]
+	}
 }
 
 // macFlip does a[i] += (x[i]^flip - zero)·w[i].

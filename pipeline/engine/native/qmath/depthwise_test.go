@@ -60,12 +60,14 @@ func BenchmarkDepthwise(b *testing.B) {
 				StrideH: sz.st, StrideW: sz.st, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1}
 			s.OutH, s.OutW = outSize(sz.hw, 3, sz.st, 1, 1), outSize(sz.hw, 3, sz.st, 1, 1)
 			p := &DepthwiseParams{ConvParams: *convCase(r, s, Int8, Int8, Int8, true), DepthMultiplier: 1}
+			withFP32(&p.ConvParams)
 			d, err := NewDepthwise(p, randBytes(r, 9*s.OutC))
 			if err != nil {
 				b.Fatal(err)
 			}
 			src, dst := randBytes(r, s.inLen()), make([]byte, s.outLen())
 			b.ReportAllocs()
+			defer reportCPU(b, cpuTime())
 			for b.Loop() {
 				d.Run(dst, src, 0, d.Units())
 			}

@@ -1,0 +1,61 @@
+package qmath
+
+// The 16-bit multiply-add GEMM tile used when the CPU has a fast vector
+// path (AVX2 on amd64): weights are packed as int16 pairs, two steps of
+// the dot product per 32-bit lane, so one multiply-add instruction does
+// sixteen 8-bit multiply-adds. Values are in the unsigned domain (0..255),
+// so every pair sum fits an int32 lane exactly and the dot products stay
+// exact up to maxDotK terms.
+
+// dotCols is the tile width in output channels.
+const dotCols = 16
+
+// maxDotK bounds the dot-product length of the 16-bit path so that no
+// int32 lane can overflow (255·255·k < 2^31).
+const maxDotK = (1<<31 - 1) / (255 * 255)
+
+// packDot packs the unsigned-domain weights w ([n][k]) as int16 pairs:
+// panel g, pair p, column j holds w[16g+j][2p] and w[16g+j][2p+1] (zero
+// beyond n and k).
+func packDot(w []byte, n, k int, flip byte) []int16 {
+	kp := (k + 1) / 2
+	groups := (n + dotCols - 1) / dotCols
+	out := make([]int16, groups*kp*dotCols*2)
+	for oc := 0; oc < n; oc++ {
+		g, j := oc/dotCols, oc%dotCols
+		panel := out[g*kp*dotCols*2:]
+		for kk := 0; kk < k; kk++ {
+			panel[(kk/2*dotCols+j)*2+kk%2] = int16(w[oc*k+kk] ^ flip)
+		}
+	}
+	return out
+}
+
+// pairRow packs an unsigned-domain row of k bytes into k/2 (rounded up)
+// lanes of two zero-extended 16-bit values.
+func pairRow(dst []uint32, row []byte) {
+	n := len(row) / 2
+	dst = dst[:(len(row)+1)/2]
+	for p := 0; p < n; p++ {
+		dst[p] = uint32(row[2*p]) | uint32(row[2*p+1])<<16
+	}
+	if len(row)%2 == 1 {
+		dst[n] = uint32(row[len(row)-1])
+	}
+}
+
+// dot4x16Go is the portable form of dot4x16: acc[r*16+j] = Σ_p pair
+// products of row r (a_r[p]) and column j of the packed panel w.
+func dot4x16Go(acc *[64]int32, a0, a1, a2, a3 []uint32, w []int16) {
+	rows := [4][]uint32{a0, a1, a2, a3}
+	for r, a := range rows {
+		for j := 0; j < dotCols; j++ {
+			var s int32
+			for p, x := range a {
+				lo, hi := int32(uint16(x)), int32(x>>16)
+				s += lo*int32(w[(p*dotCols+j)*2]) + hi*int32(w[(p*dotCols+j)*2+1])
+			}
+			acc[r*dotCols+j] = s
+		}
+	}
+}

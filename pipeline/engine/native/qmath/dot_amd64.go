@@ -1,0 +1,26 @@
+//go:build amd64 && !purego
+
+package qmath
+
+import "golang.org/x/sys/cpu"
+
+// haveDot reports whether dot4x16 runs the AVX2 assembly.
+var haveDot = cpu.X86.HasAVX2
+
+// dot4x16asm is in dot_amd64.s.
+//
+//go:noescape
+func dot4x16asm(acc *[64]int32, a0, a1, a2, a3 *uint32, w *int16, pairs int)
+
+// dot4x16 computes the 4×16 tile of pair products (see dot4x16Go) with
+// AVX2 (VPMADDWD). All rows have len(a0) pairs; w holds as many pairs.
+func dot4x16(acc *[64]int32, a0, a1, a2, a3 []uint32, w []int16) {
+	n := len(a0)
+	if n == 0 {
+		*acc = [64]int32{}
+		return
+	}
+	_, _, _ = a1[n-1], a2[n-1], a3[n-1]
+	_ = w[n*dotCols*2-1]
+	dot4x16asm(acc, &a0[0], &a1[0], &a2[0], &a3[0], &w[0], n)
+}
