@@ -230,7 +230,8 @@ func (s Spec) String() string {
 	}
 	out := string(s.Kind) + ":" + s.Path
 	if len(q) > 0 {
-		out += "?" + q.Encode()
+		// '/' and ':' need no escaping in a query; keep paths readable.
+		out += "?" + strings.NewReplacer("%2F", "/", "%3A", ":").Replace(q.Encode())
 	}
 	return out
 }
