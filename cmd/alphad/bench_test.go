@@ -78,3 +78,18 @@ func TestBenchCommand(t *testing.T) {
 		t.Errorf("output %q, want a native line with 0 allocs", line)
 	}
 }
+
+// TestBenchOracle times the real TFLite runtime beside the native engine.
+func TestBenchOracle(t *testing.T) {
+	oracle := testshared.Oracle(t)
+	model := testshared.Path(t, "models", "mobilenet_v2_1.0_224_dequant_f32_features.tflite")
+	var out, errb bytes.Buffer
+	root := newRootCmd(newDeps(&out, &errb))
+	root.SetArgs([]string{"bench", "--model", model, "--runs", "2", "--engine", "native", "--oracle", oracle})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("bench: %v (stderr %s)", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "\ntflite-oracle median ") || !strings.Contains(out.String(), "native/tflite ") {
+		t.Errorf("output %q, want a tflite-oracle line with the ratio", out.String())
+	}
+}
