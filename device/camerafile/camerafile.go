@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"image/png"
 	"io"
 	"os"
@@ -224,13 +223,13 @@ func (s *stream) next(ctx context.Context) (device.Frame, error) {
 			return device.Frame{}, fmt.Errorf("camerafile: mjpeg %s: %w", s.path, err)
 		}
 		s.frames++
-		cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
-		if err != nil {
-			continue // not a decodable JPEG header: skip the frame
+		w, h, ok := mjpeg.Size(data)
+		if !ok {
+			continue // no readable JPEG header: skip the frame
 		}
 		s.seq++
 		return device.Frame{Seq: s.seq, Time: time.Now(), Format: device.MJPEG,
-			Width: cfg.Width, Height: cfg.Height, Data: data}, nil
+			Width: w, Height: h, Data: data}, nil
 	}
 }
 

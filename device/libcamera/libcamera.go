@@ -7,11 +7,9 @@
 package libcamera
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"image/jpeg"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -249,15 +247,15 @@ func (c *Camera) session(ctx context.Context, first chan<- error) (bool, error) 
 			readErr = err
 			break
 		}
-		cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
-		if err != nil {
-			continue // not a JPEG we can read: skip it
+		w, h, ok := mjpeg.Size(data)
+		if !ok {
+			continue // no readable JPEG header: skip the frame
 		}
 		watchdog.Reset(c.cfg.Stall)
 		if buf == nil {
 			buf = c.takeFree()
 		}
-		buf = c.publish(append(buf[:0], data...), cfg.Width, cfg.Height)
+		buf = c.publish(append(buf[:0], data...), w, h)
 		if !got {
 			got = true
 			if first != nil {

@@ -74,6 +74,51 @@ func huffmanInsertPos(b []byte) (sos int, hasDHT, ok bool) {
 	}
 }
 
+// Size returns the width and height a JPEG image declares in its frame
+// header (SOFn), without decoding it or allocating; ok is false when b has
+// no well-formed header before its first scan.
+func Size(b []byte) (width, height int, ok bool) {
+	if len(b) < 4 || b[0] != 0xff || b[1] != markerSOI {
+		return 0, 0, false
+	}
+	i := 2
+	for i+1 < len(b) && b[i] == 0xff {
+		j := i + 1
+		for j < len(b) && b[j] == 0xff {
+			j++
+		}
+		if j >= len(b) {
+			return 0, 0, false
+		}
+		m := b[j]
+		if standalone(m) {
+			if m == markerEOI || m == markerSOI {
+				return 0, 0, false
+			}
+			i = j + 1
+			continue
+		}
+		if m == markerSOS || m == 0 || j+2 >= len(b) {
+			return 0, 0, false
+		}
+		n := int(b[j+1])<<8 | int(b[j+2])
+		if n < 2 {
+			return 0, 0, false
+		}
+		// SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+		if m >= 0xc0 && m <= 0xcf && m != markerDHT && m != 0xc8 && m != 0xcc {
+			if n < 7 || j+8 >= len(b) {
+				return 0, 0, false
+			}
+			height = int(b[j+4])<<8 | int(b[j+5])
+			width = int(b[j+6])<<8 | int(b[j+7])
+			return width, height, width > 0 && height > 0
+		}
+		i = j + 1 + n
+	}
+	return 0, 0, false
+}
+
 // HasHuffmanTables reports whether the JPEG image b defines Huffman tables
 // before its first scan. It is false for malformed input.
 func HasHuffmanTables(b []byte) bool {
