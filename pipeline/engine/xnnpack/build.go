@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/alphad/alphad/pipeline/tflite"
@@ -32,6 +33,7 @@ type builder struct {
 	extF     map[int]uint32    // canonical float tensor → external output id
 	extQ     map[int]uint32    // canonical quantized tensor → external output id (same type and grid)
 	uses     []int             // consumers of each canonical tensor (model outputs count)
+	live     []bool            // operators that feed a model output
 	consumer []int             // the last operator reading each canonical tensor
 }
 
@@ -53,6 +55,7 @@ func newBuilder(m *tflite.Model, sg *subgraph, alloc func(int) ([]byte, error)) 
 		extF:     map[int]uint32{},
 		extQ:     map[int]uint32{},
 		uses:     make([]int, n),
+		live:     make([]bool, len(m.Operators)),
 		consumer: make([]int, n),
 	}
 	for i := range n {
@@ -89,8 +92,26 @@ func (b *builder) build() error {
 			b.canon[out] = b.canon[in]
 		}
 	}
+	// Only ops that feed an output are mapped: XNNPACK gives a value that
+	// nothing reads no memory, and its producer would write through nil.
+	live := make([]bool, len(m.Tensors))
+	for _, ti := range m.Outputs {
+		live[b.canon[ti]] = true
+	}
+	for i := len(m.Operators) - 1; i >= 0; i-- {
+		op := m.Operators[i]
+		if len(op.Outputs) != 1 || op.Outputs[0] < 0 || !live[b.canon[op.Outputs[0]]] {
+			continue
+		}
+		b.live[op.Index] = true
+		for _, in := range op.Inputs {
+			if in >= 0 {
+				live[b.canon[in]] = true
+			}
+		}
+	}
 	for _, op := range m.Operators {
-		if op.Op == tflite.OpDequantize || (op.Op == tflite.OpQuantize && b.consts[op.Outputs[0]] != nil) {
+		if !b.live[op.Index] || op.Op == tflite.OpDequantize || (op.Op == tflite.OpQuantize && b.consts[op.Outputs[0]] != nil) {
 			continue
 		}
 		for _, in := range op.Inputs {
@@ -130,6 +151,9 @@ func (b *builder) build() error {
 	}
 
 	for _, op := range m.Operators {
+		if !b.live[op.Index] {
+			continue
+		}
 		if err := b.operator(op); err != nil {
 			return err
 		}
@@ -595,8 +619,22 @@ func unsupported(op *tflite.Operator, reason string) error {
 
 // operator maps one TFLite operator onto nodes.
 func (b *builder) operator(op *tflite.Operator) error {
-	if len(op.Outputs) != 1 || len(op.Inputs) == 0 || op.Inputs[0] < 0 {
+	if len(op.Outputs) != 1 || len(op.Inputs) == 0 || op.Outputs[0] < 0 {
 		return unsupported(op, fmt.Sprintf("%d inputs and %d outputs", len(op.Inputs), len(op.Outputs)))
+	}
+	hasBias := op.Op == tflite.OpConv2D || op.Op == tflite.OpDepthwiseConv2D || op.Op == tflite.OpFullyConnected
+	for i, in := range op.Inputs {
+		if in < 0 && (i != 2 || !hasBias) {
+			return unsupported(op, fmt.Sprintf("input %d is omitted", i))
+		}
+	}
+	for _, ti := range append(slices.Clip(op.Inputs), op.Outputs[0]) {
+		if ti < 0 {
+			continue
+		}
+		if t := b.m.Tensors[ti]; slices.ContainsFunc(t.Shape, func(d int) bool { return d < 1 }) {
+			return unsupported(op, fmt.Sprintf("tensor %d (%s) has an empty shape %v", t.Index, t.Name, t.Shape))
+		}
 	}
 	var err error
 	switch op.Op {
@@ -651,6 +689,9 @@ func (b *builder) quantize(op *tflite.Operator) error {
 	if !isQ(b.m.Tensors[out]) {
 		return fmt.Errorf("output type %s is not quantized per tensor", b.m.Tensors[out].Type)
 	}
+	if err := b.wantShape(out, b.m.Tensors[in].Shape...); err != nil {
+		return err
+	}
 	x, err := b.valueF(in)
 	if err != nil {
 		return err
@@ -660,6 +701,60 @@ func (b *builder) quantize(op *tflite.Operator) error {
 		return err
 	}
 	return b.sg.convert(x, q)
+}
+
+// windowOut is the output size of a window of k taps, dilation d and
+// stride s over n elements padded by before and after (0 when none fits).
+func windowOut(n, before, after, k, s, d int) int {
+	span := n + before + after - ((k-1)*d + 1)
+	if span < 0 {
+		return 0
+	}
+	return span/s + 1
+}
+
+// wantShape checks that tensor ti has the shape its op computes: XNNPACK
+// trusts the declared shapes and would write out of bounds otherwise.
+func (b *builder) wantShape(ti int, want ...int) error {
+	if t := b.m.Tensors[ti]; !slices.Equal(t.Shape, want) {
+		return fmt.Errorf("tensor %d (%s) has shape %v, the op computes %v", t.Index, t.Name, t.Shape, want)
+	}
+	return nil
+}
+
+// wantElems checks the element count of an optional tensor (a bias).
+func (b *builder) wantElems(ti, n int) error {
+	if ti < 0 {
+		return nil
+	}
+	if t := b.m.Tensors[ti]; t.NumElements() != n {
+		return fmt.Errorf("tensor %d (%s) has %d elements, want %d", t.Index, t.Name, t.NumElements(), n)
+	}
+	return nil
+}
+
+// broadcast is the numpy broadcast of two shapes, or false.
+func broadcast(a, c []int) ([]int, bool) {
+	n := max(len(a), len(c))
+	out := make([]int, n)
+	for i := range n {
+		x, y := 1, 1
+		if j := len(a) - n + i; j >= 0 {
+			x = a[j]
+		}
+		if j := len(c) - n + i; j >= 0 {
+			y = c[j]
+		}
+		switch {
+		case x == y || y == 1:
+			out[i] = x
+		case x == 1:
+			out[i] = y
+		default:
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 // samePadding is TFLite's SAME padding for one spatial dimension.
@@ -687,7 +782,7 @@ func (b *builder) convWindow(in int, pad tflite.Padding, kh, kw, sh, sw, dh, dw 
 		return w, 0, fmt.Errorf("padding %d", pad)
 	}
 	src := in
-	if f, ok := b.pads[b.canon[in]]; ok {
+	if f, ok := b.pads[b.canon[in]]; ok && len(b.m.Tensors[f.src].Shape) == 4 {
 		src = f.src
 		w.padTop += f.top
 		w.padBottom += f.bottom
@@ -775,11 +870,11 @@ func (b *builder) conv(op *tflite.Operator) error {
 		return fmt.Errorf("malformed operator")
 	}
 	in, filter, bias, out := op.Inputs[0], op.Inputs[1], input(op, 2), op.Outputs[0]
-	ft := b.m.Tensors[filter]
-	if len(ft.Shape) != 4 {
-		return fmt.Errorf("filter shape %v is not 4-D", ft.Shape)
+	ft, it := b.m.Tensors[filter], b.m.Tensors[in]
+	if len(ft.Shape) != 4 || len(it.Shape) != 4 {
+		return fmt.Errorf("filter shape %v or input shape %v is not 4-D", ft.Shape, it.Shape)
 	}
-	c := b.m.Tensors[in].Shape[len(b.m.Tensors[in].Shape)-1]
+	c := it.Shape[3]
 	var (
 		w          window
 		src        int
@@ -818,6 +913,19 @@ func (b *builder) conv(op *tflite.Operator) error {
 		}
 	} else {
 		return fmt.Errorf("malformed operator")
+	}
+	ss := b.m.Tensors[src].Shape
+	oc := ft.Shape[0]
+	if op.Op == tflite.OpDepthwiseConv2D {
+		oc = ft.Shape[3]
+	}
+	oh := windowOut(ss[1], w.padTop, w.padBottom, w.kernelH, w.strideH, w.dilationH)
+	ow := windowOut(ss[2], w.padLeft, w.padRight, w.kernelW, w.strideW, w.dilationW)
+	if err := b.wantShape(out, ss[0], oh, ow, oc); err != nil {
+		return err
+	}
+	if err := b.wantElems(bias, oc); err != nil {
+		return err
 	}
 	r, err := b.clampRange(out, act)
 	if err != nil {
@@ -869,11 +977,16 @@ func (b *builder) pad(op *tflite.Operator) error {
 		return fmt.Errorf("%d paddings for rank %d", len(p), rank)
 	}
 	pre, post := make([]int, rank), make([]int, rank)
+	padded := make([]int, rank)
 	for i := range rank {
 		pre[i], post[i] = p[2*i], p[2*i+1]
 		if pre[i] < 0 || post[i] < 0 {
 			return fmt.Errorf("negative padding %v", p)
 		}
+		padded[i] = b.m.Tensors[in].Shape[i] + pre[i] + post[i]
+	}
+	if err := b.wantShape(out, padded...); err != nil {
+		return err
 	}
 	if rank == 4 && pre[0] == 0 && post[0] == 0 && pre[3] == 0 && post[3] == 0 && b.uses[out] == 1 {
 		if c := b.consumer[out]; c > op.Index {
@@ -903,6 +1016,13 @@ func (b *builder) binary(op *tflite.Operator) error {
 		act = o.Activation
 	}
 	out := op.Outputs[0]
+	shape, ok := broadcast(b.m.Tensors[op.Inputs[0]].Shape, b.m.Tensors[op.Inputs[1]].Shape)
+	if !ok {
+		return fmt.Errorf("shapes %v and %v do not broadcast", b.m.Tensors[op.Inputs[0]].Shape, b.m.Tensors[op.Inputs[1]].Shape)
+	}
+	if err := b.wantShape(out, shape...); err != nil {
+		return err
+	}
 	r, err := b.clampRange(out, act)
 	if err != nil {
 		return err
@@ -947,11 +1067,14 @@ func (b *builder) mean(op *tflite.Operator) error {
 // globalPool averages NHWC in over H,W into out ([N,1,1,C] or [N,C]).
 func (b *builder) globalPool(in, out int, act tflite.Activation) error {
 	shape, oshape := b.m.Tensors[in].Shape, b.m.Tensors[out].Shape
+	pooled := []int{shape[0], 1, 1, shape[3]}
+	if !slices.Equal(oshape, pooled) && !slices.Equal(oshape, []int{shape[0], shape[3]}) {
+		return fmt.Errorf("tensor %d has shape %v, the op computes %v", out, oshape, pooled)
+	}
 	r, err := b.clampRange(out, act)
 	if err != nil {
 		return err
 	}
-	pooled := []int{shape[0], 1, 1, shape[3]}
 	quant := b.quantizable(out, in)
 	node := func(x []uint32, y uint32) error {
 		if len(oshape) == 4 {
@@ -998,6 +1121,11 @@ func (b *builder) pool(op *tflite.Operator) error {
 	if op.Op == tflite.OpAveragePool2D && global {
 		return b.globalPool(in, out, o.Activation)
 	}
+	oh := windowOut(shape[1], w.padTop, w.padBottom, w.kernelH, w.strideH, 1)
+	ow := windowOut(shape[2], w.padLeft, w.padRight, w.kernelW, w.strideW, 1)
+	if err := b.wantShape(out, shape[0], oh, ow, shape[3]); err != nil {
+		return err
+	}
 	r, err := b.clampRange(out, o.Activation)
 	if err != nil {
 		return err
@@ -1019,7 +1147,7 @@ func (b *builder) fullyConnected(op *tflite.Operator) error {
 	}
 	in, filter, bias, out := op.Inputs[0], op.Inputs[1], input(op, 2), op.Outputs[0]
 	ft := b.m.Tensors[filter]
-	if len(ft.Shape) != 2 {
+	if len(ft.Shape) != 2 || ft.Shape[0] <= 0 || ft.Shape[1] <= 0 {
 		return fmt.Errorf("weights shape %v, want [out, in]", ft.Shape)
 	}
 	r, err := b.clampRange(out, o.Activation)
@@ -1027,6 +1155,21 @@ func (b *builder) fullyConnected(op *tflite.Operator) error {
 		return err
 	}
 	ishape, oshape := b.m.Tensors[in].Shape, b.m.Tensors[out].Shape
+	n, k := b.m.Tensors[in].NumElements(), ft.Shape[1]
+	if n%k != 0 || (len(ishape) == 2 && ishape[1] != k) {
+		return fmt.Errorf("input shape %v does not split into rows of %d", ishape, k)
+	}
+	if len(oshape) == 2 {
+		err = b.wantShape(out, n/k, ft.Shape[0])
+	} else if b.m.Tensors[out].NumElements() != n/k*ft.Shape[0] || oshape[len(oshape)-1] != ft.Shape[0] {
+		err = fmt.Errorf("output shape %v does not hold %d rows of %d", oshape, n/k, ft.Shape[0])
+	}
+	if err == nil {
+		err = b.wantElems(bias, ft.Shape[0])
+	}
+	if err != nil {
+		return err
+	}
 	quant := false
 	var f, bi uint32
 	if b.quantizable(out, in) {
@@ -1079,6 +1222,9 @@ func (b *builder) fullyConnected(op *tflite.Operator) error {
 
 func (b *builder) softmax(op *tflite.Operator) error {
 	in, out := op.Inputs[0], op.Outputs[0]
+	if err := b.wantShape(out, b.m.Tensors[in].Shape...); err != nil {
+		return err
+	}
 	beta := float32(1)
 	if o, ok := op.Options.(*tflite.SoftmaxOptions); ok && o.Beta != 0 {
 		beta = o.Beta
@@ -1105,6 +1251,9 @@ func (b *builder) softmax(op *tflite.Operator) error {
 
 func (b *builder) unary(op *tflite.Operator) error {
 	in, out := op.Inputs[0], op.Outputs[0]
+	if err := b.wantShape(out, b.m.Tensors[in].Shape...); err != nil {
+		return err
+	}
 	return b.floatOp([]int{in}, out, func(x []uint32, y uint32) error {
 		switch op.Op {
 		case tflite.OpLogistic:
