@@ -85,6 +85,7 @@ type Depthwise struct {
 	mult     []Multiplier
 	fscale   []float32 // per channel when requantizing in fp32, else nil
 	biasIn   []int32   // 3×3, multiplier 1: bias - zx·Σw, for interior pixels
+	wBlk     []int32   // d.w interleaved for the vector 3×3 kernel (packDW9), or nil
 	zxU      int32
 	flipIn   byte
 	flipOut  byte
@@ -128,6 +129,9 @@ func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
 				sw += d.w[t*s.OutC+oc]
 			}
 			d.biasIn[oc] = d.bias[oc] - p.InZero*sw
+		}
+		if haveDot {
+			d.wBlk = packDW9(d.w, s.OutC)
 		}
 	}
 	for oc := range d.mult {
@@ -232,12 +236,21 @@ func (d *Depthwise) interior3x3(out, src []byte, b, oy, ox int) bool {
 		n := min(dwBlock, c-c0)
 		a := acc[:n]
 		copy(a, d.biasIn[c0:c0+n])
+		done := 0
+		if d.wBlk != nil {
+			done = n / 8 * 8
+			var xs [9][]byte
+			for t := range x {
+				xs[t] = x[t][c0 : c0+done]
+			}
+			dw9(a[:done], &xs, d.wBlk[c0/8*72:], d.flipIn != 0)
+		}
 		for t := range x {
-			w := d.w[t*c+c0 : t*c+c0+n]
+			w := d.w[t*c+c0+done : t*c+c0+n]
 			if d.flipIn == 0 {
-				macU8(a, x[t][c0:c0+n], w)
+				macU8(a[done:], x[t][c0+done:c0+n], w)
 			} else {
-				macI8(a, x[t][c0:c0+n], w)
+				macI8(a[done:], x[t][c0+done:c0+n], w)
 			}
 		}
 		o := out[c0 : c0+n]

@@ -59,3 +59,33 @@ func dot4x16Go(acc *[64]int32, a0, a1, a2, a3 []uint32, w []int16) {
 		}
 	}
 }
+
+// packDW9 interleaves 3×3 depthwise weights w ([9][c]) per block of 8
+// channels: block b, tap t, lane l holds w[t][8b+l]. Channels beyond the
+// last full block are left out.
+func packDW9(w []int32, c int) []int32 {
+	blocks := c / 8
+	out := make([]int32, blocks*72)
+	for b := 0; b < blocks; b++ {
+		for t := 0; t < 9; t++ {
+			for l := 0; l < 8; l++ {
+				out[b*72+t*8+l] = w[t*c+8*b+l]
+			}
+		}
+	}
+	return out
+}
+
+// dw9Go is the portable form of dw9.
+func dw9Go(acc []int32, x *[9][]byte, w []int32, signed bool) {
+	for i := range acc[:len(acc)/8*8] {
+		b, l := i/8, i%8
+		for t := 0; t < 9; t++ {
+			v := int32(x[t][i])
+			if signed {
+				v = int32(int8(x[t][i]))
+			}
+			acc[i] += v * w[b*72+t*8+l]
+		}
+	}
+}

@@ -24,3 +24,34 @@ func dot4x16(acc *[64]int32, a0, a1, a2, a3 []uint32, w []int16) {
 	_ = w[n*dotCols*2-1]
 	dot4x16asm(acc, &a0[0], &a1[0], &a2[0], &a3[0], &w[0], n)
 }
+
+// dw9u8 and dw9i8 are in dw_amd64.s: for each of blocks groups of 8
+// channels, acc[i] += Σ_t x[t][i]·w[block][t][i] over the nine taps, with
+// x unsigned or signed bytes.
+//
+//go:noescape
+func dw9u8(acc *int32, x *[9]*byte, w *int32, blocks int)
+
+//go:noescape
+func dw9i8(acc *int32, x *[9]*byte, w *int32, blocks int)
+
+// dw9 runs the nine-tap depthwise accumulation on blocks of 8 channels:
+// acc has 8·blocks entries, every x[t] at least as many bytes, and w the
+// weights interleaved per block (packDW9).
+func dw9(acc []int32, x *[9][]byte, w []int32, signed bool) {
+	blocks := len(acc) / 8
+	if blocks == 0 {
+		return
+	}
+	var p [9]*byte
+	for t := range x {
+		_ = x[t][8*blocks-1]
+		p[t] = &x[t][0]
+	}
+	_ = w[blocks*72-1]
+	if signed {
+		dw9i8(&acc[0], &p, &w[0], blocks)
+	} else {
+		dw9u8(&acc[0], &p, &w[0], blocks)
+	}
+}

@@ -9,3 +9,7 @@ const haveDot = false
 func dot4x16(acc *[64]int32, a0, a1, a2, a3 []uint32, w []int16) {
 	dot4x16Go(acc, a0, a1, a2, a3, w)
 }
+
+func dw9(acc []int32, x *[9][]byte, w []int32, signed bool) {
+	dw9Go(acc, x, w, signed)
+}

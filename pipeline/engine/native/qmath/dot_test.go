@@ -34,3 +34,40 @@ func TestDot4x16(t *testing.T) {
 		}
 	}
 }
+
+func TestDW9(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, c := range []int{8, 16, 40, 256} {
+		for _, signed := range []bool{false, true} {
+			w := make([]int32, 9*c)
+			for i := range w {
+				w[i] = int32(r.IntN(511) - 255)
+			}
+			var x [9][]byte
+			for t := range x {
+				x[t] = randBytes(r, c)
+			}
+			blk := packDW9(w, c)
+			got, want := make([]int32, c), make([]int32, c)
+			for i := range got {
+				got[i] = int32(i)
+				want[i] = int32(i)
+			}
+			dw9(got, &x, blk, signed)
+			for i := range want {
+				for tap := 0; tap < 9; tap++ {
+					v := int32(x[tap][i])
+					if signed {
+						v = int32(int8(x[tap][i]))
+					}
+					want[i] += v * w[tap*c+i]
+				}
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("c=%d signed=%v: channel %d = %d, want %d", c, signed, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
