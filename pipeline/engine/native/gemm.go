@@ -118,7 +118,15 @@ func (g *gemm) rows(c []float32, ldc int, a []float32, lda, m0, m1 int) {
 				}
 			}
 			for ; i < i1; i++ {
-				gemmRow(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+				switch {
+				case g.kern.avx && w == nr:
+					row1x16(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+				case g.kern.avx:
+					row1x16(tile[:nr], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+					copy(c[i*ldc+j:i*ldc+j+w], tile[:w])
+				default:
+					gemmRow(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+				}
 			}
 		}
 	}

@@ -106,3 +106,55 @@ loop:
 	VMOVUPS Y11, 32(DI)
 	VZEROUPPER
 	RET
+
+// func kernel1x16(c *float32, a *float32, panel *float32, bias *float32, k int, lo, hi float32)
+//
+// One row of a 16-wide panel (the rows left below the last 6-row tile,
+// and matrix-vector products): c[0:16] = clamp(a·panel + bias, lo, hi).
+// Two accumulator pairs hide the FMA latency. k ≥ 1.
+TEXT ·kernel1x16(SB), NOSPLIT, $0-48
+	MOVQ c+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ panel+16(FP), DX
+	MOVQ bias+24(FP), BX
+	MOVQ k+32(FP), CX
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	CMPQ CX, $2
+	JLT  tail
+
+pair:
+	VBROADCASTSS (SI), Y4
+	VBROADCASTSS 4(SI), Y5
+	VFMADD231PS (DX), Y4, Y0
+	VFMADD231PS 32(DX), Y4, Y1
+	VFMADD231PS 64(DX), Y5, Y2
+	VFMADD231PS 96(DX), Y5, Y3
+	ADDQ $8, SI
+	ADDQ $128, DX
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  pair
+
+tail:
+	TESTQ CX, CX
+	JZ    store
+	VBROADCASTSS (SI), Y4
+	VFMADD231PS (DX), Y4, Y0
+	VFMADD231PS 32(DX), Y4, Y1
+
+store:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VBROADCASTSS lo+40(FP), Y4
+	VBROADCASTSS hi+44(FP), Y5
+	VMAXPS Y4, Y0, Y0
+	VMAXPS Y4, Y1, Y1
+	VMINPS Y5, Y0, Y0
+	VMINPS Y5, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VZEROUPPER
+	RET

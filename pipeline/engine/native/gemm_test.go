@@ -12,11 +12,11 @@ import (
 func gemmRef(c []float32, ldc int, a []float32, lda int, w, bias []float32, m, n, k int, lo, hi float32) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
-			s := bias[j]
+			s := float64(bias[j]) // float64: independent of summation order
 			for kk := 0; kk < k; kk++ {
-				s += a[i*lda+kk] * w[j*k+kk]
+				s += float64(a[i*lda+kk]) * float64(w[j*k+kk])
 			}
-			c[i*ldc+j] = min(max(s, lo), hi)
+			c[i*ldc+j] = min(max(float32(s), lo), hi)
 		}
 	}
 }
