@@ -9,8 +9,9 @@ import (
 )
 
 // TestGoldenEachKernel runs the golden rows with every GEMM micro-kernel
-// this CPU has, so the portable scalar kernel (the only one on arm) is
-// checked against TFLite here too, not just the fastest one.
+// this CPU has, so the portable scalar kernels (the only ones on arm: the
+// scalar GEMM also turns the assembly depthwise rows off) are checked
+// against TFLite here too, not just the fastest ones.
 func TestGoldenEachKernel(t *testing.T) {
 	for _, kern := range gemmKernels() {
 		t.Run(kern.name, func(t *testing.T) {
