@@ -57,6 +57,9 @@ cross-arm64: ## build bin/alphad-linux-arm64 (xnnpack when the arm64 libraries a
 cross-armv7: ## build bin/alphad-linux-armv7 (native engine)
 	./scripts/cross.sh armv7
 
+vmtest: ## run camera/GPIO tests against real kernel drivers (vivid, v4l2loopback, gpio-sim) in a QEMU VM
+	./scripts/vmtest.sh
+
 fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
 	./scripts/fuzz.sh $${FUZZTIME:-30s}
 
