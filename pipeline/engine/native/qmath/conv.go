@@ -179,12 +179,12 @@ func ConvRef(dst, src, filter []byte, p *ConvParams) {
 // bias, multipliers expanded per channel.
 type Conv struct {
 	s        ConvShape
-	k        int // InC·KH·KW, the dot-product length
-	groups   int // output channels in groups of 4
+	k        int         // InC·KH·KW, the dot-product length
+	groups   int         // output channels in groups of 4
 	packed   [][2]uint64 // SWAR panels, when dot is nil
-	dot      []int16      // 16-bit pair panels for the vector tile (packDot), or nil
-	zwU      []int32 // filter zero point per channel, unsigned domain
-	biasFold []int32 // bias - zxU·Σw + k·zxU·zwU per channel
+	dot      []int16     // 16-bit pair panels for the vector tile (packDot), or nil
+	zwU      []int32     // filter zero point per channel, unsigned domain
+	biasFold []int32     // bias - zxU·Σw + k·zxU·zwU per channel
 	mult     []Multiplier
 	fscale   []float32 // per channel when requantizing in fp32, else nil
 	zxU      byte
@@ -355,6 +355,15 @@ func (c *Conv) storeDot(dst []byte, acc *[64]int32, rowSum *[4]int64, pix *[4]in
 		out := dst[pix[r]*oc+c0 : pix[r]*oc+c0+n]
 		rs := int32(rowSum[r])
 		a := acc[r*dotCols : r*dotCols+n]
+		if c.fscale != nil && n == dotCols {
+			rp := newRequantParams(rs, c.zoU, c.loU, c.hiU)
+			var q [16]int32
+			requant16(&q, a, zw, bf, c.fscale[c0:c0+n], &rp)
+			for j := range out {
+				out[j] = byte(q[j]) ^ c.flipOut
+			}
+			continue
+		}
 		if c.fscale != nil {
 			fs := c.fscale[c0 : c0+n]
 			for j := range out {

@@ -256,8 +256,20 @@ func (d *Depthwise) interior3x3(out, src []byte, b, oy, ox int) bool {
 		o := out[c0 : c0+n]
 		if d.fscale != nil {
 			fs := d.fscale[c0 : c0+n]
-			for i, v := range a {
-				o[i] = byte(fp32Quant(v, fs[i], d.zoU, d.loU, d.hiU)) ^ d.flipOut
+			i := 0
+			if haveDot {
+				var zero [16]int32
+				var q [16]int32
+				rp := newRequantParams(0, d.zoU, d.loU, d.hiU)
+				for ; i+16 <= n; i += 16 {
+					requant16(&q, a[i:i+16], zero[:], zero[:], fs[i:i+16], &rp)
+					for j, v := range q {
+						o[i+j] = byte(v) ^ d.flipOut
+					}
+				}
+			}
+			for ; i < n; i++ {
+				o[i] = byte(fp32Quant(a[i], fs[i], d.zoU, d.loU, d.hiU)) ^ d.flipOut
 			}
 			continue
 		}

@@ -89,3 +89,28 @@ func dw9Go(acc []int32, x *[9][]byte, w []int32, signed bool) {
 		}
 	}
 }
+
+// requantParams are the per-row constants of requant16 (layout shared
+// with the assembly).
+type requantParams struct {
+	rowSum    int32
+	zero      int32
+	lo, hi    float32 // clamp bounds less the zero point
+	magic     float32 // 1.5·2^23
+	magicBits int32   // its bit pattern
+}
+
+func newRequantParams(rowSum, zero, lo, hi int32) requantParams {
+	return requantParams{rowSum: rowSum, zero: zero, lo: float32(lo - zero), hi: float32(hi - zero),
+		magic: 12582912, magicBits: 0x4B400000}
+}
+
+// requant16Go requantizes 16 accumulators as fp32Quant does, with the
+// GEMM's zero-point correction: dst[j] = fp32Quant(acc[j] - zw[j]·rowSum +
+// bf[j], scale[j], ...).
+func requant16Go(dst *[16]int32, acc, zw, bf []int32, scale []float32, p *requantParams) {
+	lo, hi := int32(p.lo)+p.zero, int32(p.hi)+p.zero
+	for j := range dst {
+		dst[j] = fp32Quant(acc[j]-zw[j]*p.rowSum+bf[j], scale[j], p.zero, lo, hi)
+	}
+}

@@ -55,3 +55,12 @@ func dw9(acc []int32, x *[9][]byte, w []int32, signed bool) {
 		dw9u8(&acc[0], &p, &w[0], blocks)
 	}
 }
+
+//go:noescape
+func requant16asm(dst, acc, zw, bf *int32, scale *float32, p *requantParams)
+
+// requant16 is the vector form of requant16Go.
+func requant16(dst *[16]int32, acc, zw, bf []int32, scale []float32, p *requantParams) {
+	_, _, _, _ = acc[15], zw[15], bf[15], scale[15]
+	requant16asm(&dst[0], &acc[0], &zw[0], &bf[0], &scale[0], p)
+}

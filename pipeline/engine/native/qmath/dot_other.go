@@ -13,3 +13,7 @@ func dot4x16(acc *[64]int32, a0, a1, a2, a3 []uint32, w []int16) {
 func dw9(acc []int32, x *[9][]byte, w []int32, signed bool) {
 	dw9Go(acc, x, w, signed)
 }
+
+func requant16(dst *[16]int32, acc, zw, bf []int32, scale []float32, p *requantParams) {
+	requant16Go(dst, acc, zw, bf, scale, p)
+}

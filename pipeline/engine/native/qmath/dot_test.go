@@ -71,3 +71,29 @@ func TestDW9(t *testing.T) {
 		}
 	}
 }
+
+func TestRequant16(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for iter := 0; iter < 200; iter++ {
+		var acc, zw, bf [16]int32
+		var sc [16]float32
+		for j := range acc {
+			acc[j] = int32(r.Uint32()) >> uint(r.IntN(31))
+			zw[j] = int32(r.IntN(256))
+			bf[j] = int32(r.IntN(1<<20)) - 1<<19
+			sc[j] = float32(r.Float64()) * 0.01
+		}
+		if iter%7 == 0 {
+			sc[3] = 0.5 // exact ties
+			acc[3], zw[3], bf[3] = 5, 0, 0
+		}
+		lo := int32(r.IntN(40))
+		p := newRequantParams(int32(r.IntN(5000)), int32(r.IntN(256)), lo, lo+int32(r.IntN(200)))
+		var got, want [16]int32
+		requant16(&got, acc[:], zw[:], bf[:], sc[:], &p)
+		requant16Go(&want, acc[:], zw[:], bf[:], sc[:], &p)
+		if got != want {
+			t.Fatalf("iteration %d: got %v, want %v", iter, got, want)
+		}
+	}
+}
