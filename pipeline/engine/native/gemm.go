@@ -10,11 +10,14 @@ import "unsafe"
 // Two micro-kernels compute one mr×nr tile of c held in registers:
 //   - avx2-6x16 (gemm_amd64.s), chosen at run time on amd64 CPUs with AVX2
 //     and FMA (build tag purego leaves it out);
-//   - scalar3x3, portable Go. The Go compiler has 15 float registers on
-//     amd64 and spills larger scalar tiles (measured: 2×6, 3×4 and 4×3 ran
-//     at about half the speed of 3×3 and 2×4). With GOAMD64=v3 its
-//     multiply-adds compile to FMA instructions and it runs near the scalar
-//     peak (~10 GFLOP/s per core here); with GOAMD64=v1 at about half that.
+//   - scalar3x3, portable Go, on other amd64 CPUs. The Go compiler has 15
+//     float registers on amd64 and spills larger scalar tiles (measured:
+//     2×6, 3×4 and 4×3 ran at about half the speed of 3×3 and 2×4). With
+//     GOAMD64=v3 its multiply-adds compile to FMA instructions and it runs
+//     near the scalar peak (~10 GFLOP/s per core here); with GOAMD64=v1 at
+//     about half that;
+//   - scalar4x4, portable Go, on arm64 and arm (32 float registers; the
+//     arm64 compiler fuses the multiply-adds itself).
 
 const (
 	// A block of rows is swept by every B panel in turn; it is sized so
@@ -31,21 +34,27 @@ const (
 type gemmKernel struct {
 	name   string
 	mr, nr int
-	avx    bool // tile6x16, else kernel3x3
+	avx    bool // tile6x16, else kernel3x3 or kernel4x4 by mr
 }
 
-func scalarKernel() gemmKernel { return gemmKernel{name: "scalar3x3", mr: 3, nr: 3} }
+// The portable scalar kernels: 3×3 where the compiler has 16 float
+// registers (amd64), 4×4 where it has 32 (arm64, arm).
+func scalarKernel() gemmKernel    { return gemmKernel{name: "scalar3x3", mr: 3, nr: 3} }
+func scalar4x4Kernel() gemmKernel { return gemmKernel{name: "scalar4x4", mr: 4, nr: 4} }
 
 // tile computes one full mr×nr tile of c from the mr rows of a starting at
 // a[0] (row stride lda, k long) and a k×nr panel. A static call, not a
 // func value, so that escape analysis keeps callers' scratch tiles on the
 // stack.
 func (kern *gemmKernel) tile(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
-	if kern.avx {
+	switch {
+	case kern.avx:
 		tile6x16(c, ldc, a, lda, panel, bias, k, lo, hi)
-		return
+	case kern.mr == 4:
+		kernel4x4(c, ldc, a, lda, panel, bias, k, lo, hi)
+	default:
+		kernel3x3(c, ldc, a, lda, panel, bias, k, lo, hi)
 	}
-	kernel3x3(c, ldc, a, lda, panel, bias, k, lo, hi)
 }
 
 // gemm is a matrix product against constant weights, prepared once.
@@ -197,6 +206,71 @@ func kernel3x3(c []float32, ldc int, a []float32, lda int, panel, bias []float32
 	r2[0] = clamp(c20, lo, hi)
 	r2[1] = clamp(c21, lo, hi)
 	r2[2] = clamp(c22, lo, hi)
+}
+
+// kernel4x4 is kernel3x3 with a 4×4 tile, for CPUs with 32 float
+// registers (arm64, armv7 VFP), where the larger tile does not spill and
+// halves the loads per multiply-add.
+func kernel4x4(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
+	bb := (*[4]float32)(bias)
+	_ = a[3*lda+k-1]
+	_ = panel[k*4-1]
+	_ = c[3*ldc+3]
+	c00, c01, c02, c03 := bb[0], bb[1], bb[2], bb[3]
+	c10, c11, c12, c13 := bb[0], bb[1], bb[2], bb[3]
+	c20, c21, c22, c23 := bb[0], bb[1], bb[2], bb[3]
+	c30, c31, c32, c33 := bb[0], bb[1], bb[2], bb[3]
+	pa := unsafe.Pointer(unsafe.SliceData(a))
+	pb := unsafe.Pointer(unsafe.SliceData(panel))
+	stride := uintptr(lda) * 4
+	for kk := 0; kk < k; kk++ {
+		x0 := *(*float32)(pa)
+		x1 := *(*float32)(unsafe.Add(pa, 1*stride))
+		x2 := *(*float32)(unsafe.Add(pa, 2*stride))
+		x3 := *(*float32)(unsafe.Add(pa, 3*stride))
+		b0 := *(*float32)(unsafe.Add(pb, 0))
+		c00 += x0 * b0
+		c10 += x1 * b0
+		c20 += x2 * b0
+		c30 += x3 * b0
+		b1 := *(*float32)(unsafe.Add(pb, 4))
+		c01 += x0 * b1
+		c11 += x1 * b1
+		c21 += x2 * b1
+		c31 += x3 * b1
+		b2 := *(*float32)(unsafe.Add(pb, 8))
+		c02 += x0 * b2
+		c12 += x1 * b2
+		c22 += x2 * b2
+		c32 += x3 * b2
+		b3 := *(*float32)(unsafe.Add(pb, 12))
+		c03 += x0 * b3
+		c13 += x1 * b3
+		c23 += x2 * b3
+		c33 += x3 * b3
+		pa = unsafe.Add(pa, 4)
+		pb = unsafe.Add(pb, 16)
+	}
+	r0 := (*[4]float32)(c[0*ldc:])
+	r0[0] = clamp(c00, lo, hi)
+	r0[1] = clamp(c01, lo, hi)
+	r0[2] = clamp(c02, lo, hi)
+	r0[3] = clamp(c03, lo, hi)
+	r1 := (*[4]float32)(c[1*ldc:])
+	r1[0] = clamp(c10, lo, hi)
+	r1[1] = clamp(c11, lo, hi)
+	r1[2] = clamp(c12, lo, hi)
+	r1[3] = clamp(c13, lo, hi)
+	r2 := (*[4]float32)(c[2*ldc:])
+	r2[0] = clamp(c20, lo, hi)
+	r2[1] = clamp(c21, lo, hi)
+	r2[2] = clamp(c22, lo, hi)
+	r2[3] = clamp(c23, lo, hi)
+	r3 := (*[4]float32)(c[3*ldc:])
+	r3[0] = clamp(c30, lo, hi)
+	r3[1] = clamp(c31, lo, hi)
+	r3[2] = clamp(c32, lo, hi)
+	r3[3] = clamp(c33, lo, hi)
 }
 
 // clamp limits v to [lo, hi] (cheaper than the min/max builtins, which

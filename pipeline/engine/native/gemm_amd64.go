@@ -33,12 +33,12 @@ func tile6x16(c []float32, ldc int, a []float32, lda int, panel, bias []float32,
 }
 
 // gemmKernels lists the micro-kernels this CPU can run, fastest first:
-// the AVX2+FMA assembly tile when the CPU (and OS) support it, and the
-// portable scalar tile.
+// the AVX2+FMA assembly tile when the CPU (and OS) support it, then the
+// portable scalar tiles (the 4×4 one is listed so that tests cover it).
 func gemmKernels() []gemmKernel {
 	var ks []gemmKernel
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		ks = append(ks, gemmKernel{name: "avx2-6x16", mr: 6, nr: 16, avx: true})
 	}
-	return append(ks, scalarKernel())
+	return append(ks, scalarKernel(), scalar4x4Kernel())
 }

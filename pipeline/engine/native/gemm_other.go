@@ -2,8 +2,16 @@
 
 package native
 
-// gemmKernels lists the micro-kernels available: the portable scalar tile.
-func gemmKernels() []gemmKernel { return []gemmKernel{scalarKernel()} }
+import "runtime"
+
+// gemmKernels lists the micro-kernels to use, best first: the 4×4 scalar
+// tile where the compiler has 32 float registers, else the 3×3 one.
+func gemmKernels() []gemmKernel {
+	if runtime.GOARCH == "arm64" || runtime.GOARCH == "arm" {
+		return []gemmKernel{scalar4x4Kernel(), scalarKernel()}
+	}
+	return []gemmKernel{scalarKernel(), scalar4x4Kernel()}
+}
 
 // tile6x16 is never called here: no kernel has avx set.
 func tile6x16(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
