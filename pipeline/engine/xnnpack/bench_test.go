@@ -62,6 +62,7 @@ func benchModel(b *testing.B, model, input string) {
 		oracle = oracleMedian(b, path, 20)
 	}
 	times := make([]float64, 0, b.N)
+	cpu0 := processCPU()
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
@@ -73,6 +74,9 @@ func benchModel(b *testing.B, model, input string) {
 	b.StopTimer()
 	med := median(times)
 	b.ReportMetric(med, "median-ms")
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+	}
 	if oracle > 0 {
 		b.ReportMetric(oracle, "tflite-median-ms")
 		b.ReportMetric(med/oracle, "x-tflite")
