@@ -400,21 +400,19 @@ func prepareQuantMean(p *plan, op *tflite.Operator) (runFunc, error) {
 	if o, ok := op.Options.(*tflite.ReducerOptions); ok {
 		keep = o.KeepDims
 	}
-	hw := keep && len(shape) == 4 && first == 1 && last == 2
-	mp.Mode = qmath.MeanModeFor(hw, it.scale == ot.scale && it.zero == ot.zero)
+	globalPool := len(shape) == 4 && first == 1 && last == 2
+	sameQuant := it.scale == ot.scale && it.zero == ot.zero
+	mp.Mode = qmath.MeanModeFor(keep && globalPool, sameQuant)
 	// The runtime's XNNPACK delegate takes every mean that rescales (any
 	// axes, with or without keep_dims) and every 4-D mean over H,W as its
 	// own average; the other means with identical input and output
 	// quantization stay in TFLite's kernels. (Established against the real
 	// runtime: TestQuantOpsOracle.)
-	globalPool := len(shape) == 4 && first == 1 && last == 2
-	if fp32Requant && (globalPool || !(it.scale == ot.scale && it.zero == ot.zero)) {
+	if fp32Requant && (globalPool || !sameQuant) {
 		mp.Mode = qmath.MeanXNNPACK
 	}
 	src, dst := p.bytes(in), p.bytes(out)
-	if err := qmath.Mean(dst, src, mp); err != nil {
-		return nil, p.unsupported(op, "%v", err)
-	}
+	// The sizes were checked above, so Mean cannot fail.
 	return func() { _ = qmath.Mean(dst, src, mp) }, nil
 }
 
@@ -496,11 +494,12 @@ func prepareQuantSoftmax(p *plan, op *tflite.Operator) (runFunc, error) {
 		beta = o.Beta
 	}
 	depth := shape[len(shape)-1]
+	if depth < 1 {
+		return nil, p.unsupported(op, "empty last dimension")
+	}
 	s := qmath.NewSoftmax(it.typ, ot.typ, it.scale, beta, ot.scale, ot.zero)
 	src, dst := p.bytes(in), p.bytes(out)
-	if err := s.Run(dst, src, depth); err != nil {
-		return nil, p.unsupported(op, "%v", err)
-	}
+	// Equal sizes and a positive depth dividing them: Run cannot fail.
 	return func() { _ = s.Run(dst, src, depth) }, nil
 }
 

@@ -363,3 +363,18 @@ func TestQuantizeXNNPACK(t *testing.T) {
 		t.Errorf("DequantizeXNNPACK = %v", f)
 	}
 }
+
+func TestMeanModeFor(t *testing.T) {
+	tests := []struct {
+		hw, same bool
+		want     MeanMode
+	}{
+		{true, true, MeanMultiplier}, {true, false, MeanMultiplier},
+		{false, true, MeanTruncate}, {false, false, MeanFloat},
+	}
+	for _, tt := range tests {
+		if got := MeanModeFor(tt.hw, tt.same); got != tt.want {
+			t.Errorf("MeanModeFor(%v, %v) = %d, want %d", tt.hw, tt.same, got, tt.want)
+		}
+	}
+}
