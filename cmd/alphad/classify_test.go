@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"image/png"
 	"math"
@@ -21,14 +19,15 @@ type classifyResult struct {
 	Top  []topEntry `json:"top"`
 }
 
-// runCLI runs alphad in-process and returns stdout.
+// runCLI runs alphad in-process and returns stdout; it fails the test on a
+// non-zero exit.
 func runCLI(t *testing.T, args ...string) string {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
-		t.Fatalf("alphad %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	out, errText, code := cli(t, args...)
+	if code != 0 {
+		t.Fatalf("alphad %s: exit %d\n%s", strings.Join(args, " "), code, errText)
 	}
-	return stdout.String()
+	return out
 }
 
 func decodeResults(t *testing.T, out string) []classifyResult {
