@@ -180,7 +180,7 @@ func fmtAllocs(a float64) string {
 	if a == float64(int64(a)) {
 		return strconv.FormatInt(int64(a), 10)
 	}
-	return strconv.FormatFloat(a, 'f', 1, 64)
+	return strconv.FormatFloat(a, 'g', 2, 64)
 }
 
 // oracleMedian runs the real TFLite runtime (`node run_tflite.js model

@@ -93,3 +93,11 @@ func TestBenchOracle(t *testing.T) {
 		t.Errorf("output %q, want a tflite-oracle line with the ratio", out.String())
 	}
 }
+
+func TestFmtAllocs(t *testing.T) {
+	for a, want := range map[float64]string{0: "0", 3: "3", 0.033: "0.033", 1.5: "1.5", 12.25: "12"} {
+		if got := fmtAllocs(a); got != want {
+			t.Errorf("fmtAllocs(%v) = %q, want %q", a, got, want)
+		}
+	}
+}
