@@ -1,0 +1,83 @@
+package store
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzJournal opens a store whose journal holds arbitrary bytes: Open
+// must fail cleanly or give a usable store, never panic.
+func FuzzJournal(f *testing.F) {
+	f.Add([]byte(`{"op":"class","name":"a"}` + "\n" + `{"op":"rename","name":"a","to":"b"}` + "\n"))
+	f.Add([]byte(`{"op":"add","samples":[{"id":"0123456789abcdef0123456789abcdef","label":"x","burst":1}]}` + "\n" + `{"op":"undo","burst":1}`))
+	f.Add([]byte(`{"op":"rename","name":"zz","to":"b"}` + "\n"))
+	f.Add([]byte("\n\n{"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "samples"), 0o755)
+		os.WriteFile(filepath.Join(dir, "samples", journalName), data, 0o644)
+		s, err := Open(dir, nil)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		s.Classes()
+		s.Counts()
+		if err := s.AddClass("fuzz-new-class"); err != nil && !strings.Contains(err.Error(), "exists") {
+			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzParseLabels checks that labels parsing never panics and that what
+// LabelsText writes parses back.
+func FuzzParseLabels(f *testing.F) {
+	f.Add("0 rock\n1 paper\n2 scissors\n")
+	f.Add("cat\ndog\n")
+	f.Add("0 a b\r\n1 c\r\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		labels, err := ParseLabels(strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		for _, l := range labels {
+			if strings.ContainsAny(l, "\n") || strings.TrimSpace(l) == "" {
+				return
+			}
+		}
+		again, err := ParseLabels(bytes.NewReader(LabelsText(labels)))
+		if err != nil || len(again) != len(labels) {
+			t.Fatalf("round trip of %q: %q, %v", labels, again, err)
+		}
+	})
+}
+
+// FuzzEmbeddingCache loads arbitrary cache files.
+func FuzzEmbeddingCache(f *testing.F) {
+	f.Add([]byte(embMagic + "\x02\x00\x00\x00"))
+	f.Add([]byte(embMagic + "\x02\x00\x00\x00" + strings.Repeat("\x01", 32)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "embeddings"), 0o755)
+		os.WriteFile(filepath.Join(dir, "embeddings", "h.emb"), data, 0o644)
+		c, err := Embeddings(dir, "h", 2)
+		if err != nil {
+			return
+		}
+		if err := c.Put("0123456789abcdef0123456789abcdef", 0, []float32{1, 2}); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		c, err = Embeddings(dir, "h", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, ok := c.Get("0123456789abcdef0123456789abcdef", 0); !ok {
+			t.Fatal("entry lost")
+		}
+	})
+}
