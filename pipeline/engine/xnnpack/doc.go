@@ -14,10 +14,14 @@
 // constant pad), ADD, MUL, MEAN over H,W, AVERAGE_POOL_2D, MAX_POOL_2D,
 // FULLY_CONNECTED, SOFTMAX, LOGISTIC, HARD_SWISH, RELU, RELU6, RESHAPE,
 // SQUEEZE, with fused RELU/RELU6/RELU_N1_TO_1 as output clamps, and
-// QUANTIZE/DEQUANTIZE. The whole graph becomes one XNNPACK subgraph, so
-// Invoke is one cgo call. CONCATENATION has no node in the bookworm API. Any
+// QUANTIZE/DEQUANTIZE. CONCATENATION has no node in the bookworm API. Any
 // other op makes New fail with a *tflite.UnsupportedOpError naming the op and
 // the reason, so the caller can fall back to the native engine.
+//
+// XNNPACK trusts the shapes it is given, so New checks that every op's
+// output shape is the one the op computes (a corrupt model would otherwise
+// make XNNPACK write out of bounds), and it maps only the ops that feed a
+// model output (XNNPACK gives unread values no memory).
 //
 // # Quantized models
 //
