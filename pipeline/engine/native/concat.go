@@ -1,6 +1,10 @@
 package native
 
-import "github.com/alphad/alphad/pipeline/tflite"
+import (
+	"math"
+
+	"github.com/alphad/alphad/pipeline/tflite"
+)
 
 // CONCATENATION, float32, along any axis (negative counts from the end):
 // for each index of the dimensions before the axis, each input contributes
@@ -77,7 +81,7 @@ func prepareConcatenation(p *plan, op *tflite.Operator) (runFunc, error) {
 				o += n
 			}
 		}
-		if lo > -maxFloat || hi < maxFloat {
+		if lo > -math.MaxFloat32 || hi < math.MaxFloat32 {
 			for i, v := range dst {
 				dst[i] = min(max(v, lo), hi)
 			}

@@ -1,15 +1,9 @@
 package native
 
-import (
-	"math"
-
-	"github.com/alphad/alphad/pipeline/tflite"
-)
+import "github.com/alphad/alphad/pipeline/tflite"
 
 // Elementwise float32 activations (RELU, RELU6, LOGISTIC, HARD_SWISH)
 // share this prepare; each op's kernel is in its own file.
-
-const maxFloat = math.MaxFloat32
 
 type unaryKernel func(dst, src []float32)
 
