@@ -284,3 +284,70 @@ func itoa(n int) string {
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
 }
+
+// logits computes a head's logits with plain loops.
+func logits(h *Head, x []float32) []float64 {
+	in := make([]float64, len(x))
+	for i, v := range x {
+		in[i] = float64(v)
+	}
+	if h.Hidden > 0 {
+		hid := make([]float64, h.Hidden)
+		for j := range hid {
+			s := float64(h.B1[j])
+			for i := range in {
+				s += float64(h.W1[j*h.In+i]) * in[i]
+			}
+			hid[j] = math.Max(s, 0)
+		}
+		in = hid
+	}
+	out := make([]float64, h.Classes)
+	for c := range out {
+		s := float64(h.B2[c])
+		for i := range in {
+			s += float64(h.W2[c*len(in)+i]) * in[i]
+		}
+		out[c] = s
+	}
+	return out
+}
+
+func TestMergeAveragesLogits(t *testing.T) {
+	for _, hidden := range []int{0, 5} {
+		var hs []*Head
+		for k := range 3 {
+			h, _ := New(7, hidden, 3, uint64(k+1))
+			for i := range h.B2 {
+				h.B2[i] = float32(k) * 0.1
+			}
+			hs = append(hs, h)
+		}
+		m := merge(hs)
+		x := seq(7, 9)
+		got := logits(m, x)
+		for c := range got {
+			want := 0.0
+			for _, h := range hs {
+				want += logits(h, x)[c] / 3
+			}
+			if math.Abs(got[c]-want) > 1e-5 {
+				t.Errorf("hidden %d class %d: merged logit %v, mean %v", hidden, c, got[c], want)
+			}
+		}
+	}
+}
+
+func TestEnsemble(t *testing.T) {
+	samples := blobs(3, 20, 8, 1, 5)
+	cfg := DefaultConfig()
+	cfg.Hidden, cfg.Epochs, cfg.Ensemble = 6, 10, 3
+	members := map[int]bool{}
+	h, rep, err := Train(context.Background(), samples, 3, cfg, func(e Epoch) { members[e.Member] = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Hidden != 18 || rep.Members != 3 || len(members) != 3 {
+		t.Errorf("hidden %d, members %d, progress from %v", h.Hidden, rep.Members, members)
+	}
+}

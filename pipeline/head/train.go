@@ -31,6 +31,10 @@ type Config struct {
 	// epochs and returns that one; the report keeps the validation
 	// figures of the first run.
 	Refit bool `json:"refit"`
+	// Ensemble trains this many heads (different initialisation and
+	// order, same split) and merges them into one that averages their
+	// logits (hidden width ×Ensemble); 0 or 1 = a single head.
+	Ensemble int `json:"ensemble,omitempty"`
 }
 
 // DefaultConfig returns Teachable Machine's defaults (Adam, lr 0.001, batch
@@ -107,7 +111,9 @@ type Epoch struct {
 	ValLoss       float64 `json:"val_loss,omitempty"`
 	ValAccuracy   float64 `json:"val_accuracy,omitempty"`
 	HasVal        bool    `json:"has_val"`
-	Refit         bool    `json:"refit,omitempty"` // an epoch of the refit on all samples
+	Refit         bool    `json:"refit,omitempty"`  // an epoch of the refit on all samples
+	Member        int     `json:"member,omitempty"` // ensemble member, from 1
+	Members       int     `json:"members,omitempty"`
 }
 
 // Metrics are the accuracy figures of a head on a labelled set.
@@ -132,6 +138,7 @@ type Report struct {
 	BestEpoch int     `json:"best_epoch"` // the epoch whose weights were kept
 	Stopped   bool    `json:"stopped_early"`
 	Refit     bool    `json:"refit"`      // the head was refitted on all samples for BestEpoch epochs
+	Members   int     `json:"members"`    // heads merged (Config.Ensemble)
 	TrainSize int     `json:"train_size"` // rows incl. augmented views
 	ValSize   int     `json:"val_size"`
 	// Final is measured on the validation set, or on the training
@@ -151,24 +158,101 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 	if err != nil {
 		return nil, nil, err
 	}
-	r := newRNG(cfg.Seed)
-	h, _ := New(in, cfg.Hidden, classes, r.Uint64())
-	trainIdx, valIdx := split(samples, classes, cfg.Validation, r)
-
-	rows := trainingRows(samples, trainIdx, classes, cfg.ClassWeights)
+	// The split depends on the seed only, so ensemble members share it.
+	trainIdx, valIdx := split(samples, classes, cfg.Validation, newRNG(cfg.Seed^0x5eed))
 	var val []row
 	for _, i := range valIdx {
 		val = append(val, row{x: samples[i].X, label: samples[i].Label, weight: 1})
 	}
+	members := max(cfg.Ensemble, 1)
+	var finals, bests []*Head
+	var rep *Report
+	for k := range members {
+		r := newRNG(cfg.Seed + uint64(k)*0x9e3779b9)
+		var report func(Epoch)
+		if progress != nil {
+			report = func(e Epoch) {
+				e.Member, e.Members = k+1, members
+				progress(e)
+			}
+		}
+		final, best, rp, err := trainOne(ctx, samples, trainIdx, val, in, classes, cfg, r, report)
+		if err != nil {
+			return nil, nil, err
+		}
+		finals, bests = append(finals, final), append(bests, best)
+		if k == 0 {
+			rep = rp
+		}
+	}
+	if len(val) > 0 {
+		rep.Final, rep.On = evaluate(merge(bests), val, classes, true), "validation"
+	} else {
+		var all []row
+		for _, s := range samples {
+			all = append(all, row{x: s.X, label: s.Label, weight: 1})
+		}
+		rep.Final, rep.On = evaluate(merge(finals), all, classes, true), "training"
+	}
+	rep.Members = members
+	return merge(finals), rep, nil
+}
 
+// merge combines heads of the same shape into one whose logits are the
+// mean of theirs: the hidden layers side by side, the output weights
+// divided by their number. It is exact, and exports like any head.
+func merge(hs []*Head) *Head {
+	if len(hs) == 1 {
+		return hs[0].Clone()
+	}
+	h0, k := hs[0], float32(len(hs))
+	if h0.Hidden == 0 {
+		m := h0.Clone()
+		for _, h := range hs[1:] {
+			for i := range m.W2 {
+				m.W2[i] += h.W2[i]
+			}
+			for i := range m.B2 {
+				m.B2[i] += h.B2[i]
+			}
+		}
+		for i := range m.W2 {
+			m.W2[i] /= k
+		}
+		for i := range m.B2 {
+			m.B2[i] /= k
+		}
+		return m
+	}
+	m := alloc(h0.In, h0.Hidden*len(hs), h0.Classes)
+	for j, h := range hs {
+		copy(m.W1[j*h.Hidden*h.In:], h.W1)
+		copy(m.B1[j*h.Hidden:], h.B1)
+		for c := range h.Classes {
+			for u := range h.Hidden {
+				m.W2[c*m.Hidden+j*h.Hidden+u] = h.W2[c*h.Hidden+u] / k
+			}
+			m.B2[c] += h.B2[c] / k
+		}
+	}
+	return m
+}
+
+// trainOne trains one head: on trainIdx with early stopping on val, then,
+// with cfg.Refit, a fresh one on every sample for the best epoch count.
+// It returns the head to use, the best head of the validated run and the
+// report (without Final).
+func trainOne(ctx context.Context, samples []Sample, trainIdx []int, val []row, in, classes int, cfg Config, r *rand.Rand, progress func(Epoch)) (final, best *Head, rep *Report, err error) {
+	h, _ := New(in, cfg.Hidden, classes, r.Uint64())
+	rows := trainingRows(samples, trainIdx, classes, cfg.ClassWeights)
 	t := newTrainer(h, cfg, r)
-	rep := &Report{TrainSize: len(rows), ValSize: len(val)}
-	best := h.Clone()
+	rep = &Report{TrainSize: len(rows), ValSize: len(val)}
+	best = h.Clone()
 	bestLoss := math.Inf(1)
 	since := 0
 	for e := 1; e <= cfg.Epochs; e++ {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, fmt.Errorf("head: train: %w", err)
+			return nil, nil, nil, fmt.Errorf("head: train: %w", err)
 		}
 		loss, acc := t.epoch(rows)
 		ep := Epoch{Epoch: e, Epochs: cfg.Epochs, TrainLoss: loss, TrainAccuracy: acc}
@@ -183,6 +267,7 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 			}
 		} else {
 			rep.BestEpoch = e
+			best.copyFrom(h)
 		}
 		rep.Epochs = append(rep.Epochs, ep)
 		if progress != nil {
@@ -193,36 +278,27 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 			break
 		}
 	}
-	if len(val) > 0 {
-		h.copyFrom(best)
-		rep.Final, rep.On = evaluate(h, val, classes, true), "validation"
-		if cfg.Refit {
-			all := make([]int, len(samples))
-			for i := range all {
-				all[i] = i
-			}
-			rows := trainingRows(samples, all, classes, cfg.ClassWeights)
-			h, _ = New(in, cfg.Hidden, classes, r.Uint64())
-			t := newTrainer(h, cfg, r)
-			for e := 1; e <= rep.BestEpoch; e++ {
-				if err := ctx.Err(); err != nil {
-					return nil, nil, fmt.Errorf("head: train: %w", err)
-				}
-				loss, acc := t.epoch(rows)
-				if progress != nil {
-					progress(Epoch{Epoch: e, Epochs: rep.BestEpoch, TrainLoss: loss, TrainAccuracy: acc, Refit: true})
-				}
-			}
-			rep.Refit = true
-		}
-	} else {
-		var all []row
-		for _, s := range samples {
-			all = append(all, row{x: s.X, label: s.Label, weight: 1})
-		}
-		rep.Final, rep.On = evaluate(h, all, classes, true), "training"
+	if len(val) == 0 || !cfg.Refit {
+		return best.Clone(), best, rep, nil
 	}
-	return h.Clone(), rep, nil
+	all := make([]int, len(samples))
+	for i := range all {
+		all[i] = i
+	}
+	rows = trainingRows(samples, all, classes, cfg.ClassWeights)
+	h, _ = New(in, cfg.Hidden, classes, r.Uint64())
+	t = newTrainer(h, cfg, r)
+	for e := 1; e <= rep.BestEpoch; e++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, fmt.Errorf("head: train: %w", err)
+		}
+		loss, acc := t.epoch(rows)
+		if progress != nil {
+			progress(Epoch{Epoch: e, Epochs: rep.BestEpoch, TrainLoss: loss, TrainAccuracy: acc, Refit: true})
+		}
+	}
+	rep.Refit = true
+	return h.Clone(), best, rep, nil
 }
 
 // trainingRows lists the embeddings (with views) of samples[idx] with
