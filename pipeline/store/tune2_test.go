@@ -64,16 +64,14 @@ func TestTune2(t *testing.T) {
 		d    *datasetEmbeddings
 		cfg  func(*head.Config)
 	}{
-		{"l2-1e-2", d, func(c *head.Config) { c.L2 = 1e-2 }},
-		{"l2n-l2", l2, func(c *head.Config) { c.L2 = 1e-2 }},
-		{"std-l2", std, func(c *head.Config) { c.L2 = 1e-2 }},
-		{"l2-3e-2", d, func(c *head.Config) { c.L2 = 3e-2 }},
-		{"l2-1e-1", d, func(c *head.Config) { c.L2 = 1e-1 }},
-		{"l2-1e-2-p0", d, func(c *head.Config) { c.L2 = 1e-2; c.Patience = 0 }},
-		{"l2-3e-2-p0", d, func(c *head.Config) { c.L2 = 3e-2; c.Patience = 0 }},
-		{"l2-1e-2-h0", d, func(c *head.Config) { c.L2 = 1e-2; c.Hidden = 0 }},
-		{"l2-1e-2-s0", d, func(c *head.Config) { c.L2 = 1e-2; c.LabelSmoothing = 0 }},
-		{"l2-3e-2-d3", d, func(c *head.Config) { c.L2 = 3e-2; c.Dropout = 0.3 }},
+		{"default", d, func(c *head.Config) {}},
+		{"std-l2s0", std, func(c *head.Config) { c.L2, c.LabelSmoothing = 1e-2, 0 }},
+		{"l2n-l2s0", l2, func(c *head.Config) { c.L2, c.LabelSmoothing = 1e-2, 0 }},
+		{"l2s0p0", d, func(c *head.Config) { c.L2, c.LabelSmoothing, c.Patience = 1e-2, 0, 0 }},
+		{"l2s0", d, func(c *head.Config) { c.L2, c.LabelSmoothing = 1e-2, 0 }},
+		{"ens3", d, func(c *head.Config) { c.Ensemble = 3 }},
+		{"ens3-l2s0p0", d, func(c *head.Config) { c.L2, c.LabelSmoothing, c.Patience, c.Ensemble = 1e-2, 0, 0, 3 }},
+		{"ens3-l2s0", d, func(c *head.Config) { c.L2, c.LabelSmoothing, c.Ensemble = 1e-2, 0, 3 }},
 	} {
 		var accs []float64
 		for seed := uint64(1); seed <= 6; seed++ {
