@@ -223,6 +223,11 @@ func prepareQuantDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) 
 	cp.Shape = qmath.ConvShape{Batch: n, InH: h, InW: w, InC: cin, OutH: wy.out, OutW: wx.out, OutC: cout,
 		KH: kh, KW: kw, StrideH: wy.stride, StrideW: wx.stride, DilationH: wy.dilation, DilationW: wx.dilation,
 		PadTop: wy.pad, PadLeft: wx.pad}
+	if cp.Bias == nil {
+		// The runtime's XNNPACK delegate declines a depthwise convolution
+		// without bias, so TFLite's own fixed-point kernel runs it.
+		cp.Scale = nil
+	}
 	d, err := qmath.NewDepthwise(&qmath.DepthwiseParams{ConvParams: *cp, DepthMultiplier: mult}, p.bytes(filt))
 	if err != nil {
 		return nil, p.unsupported(op, "%v", err)

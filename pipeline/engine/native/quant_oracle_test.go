@@ -72,6 +72,61 @@ func TestQuantOpsOracle(t *testing.T) {
 			&tflite.Operator{Op: tflite.OpMean, Version: 1, Options: &tflite.ReducerOptions{KeepDims: true}}, 0},
 	}
 	r := rand.New(rand.NewPCG(11, 12))
+	// Convolutions with power-of-two scales (requantization by 1/16) and
+	// weights of -1, 0, 1 put about one output in sixteen on an exact tie:
+	// the runtime rounds those half to even (XNNPACK), not half away from
+	// zero (TFLite's fixed point).
+	small := func(ty tflite.TensorType, shape []int, q *tflite.Quantization, zero int) *tflite.Tensor {
+		t := &tflite.Tensor{Type: ty, Shape: shape, Quant: q}
+		t.Data = make([]byte, t.ByteSize())
+		for i := range t.Data {
+			t.Data[i] = byte(zero + r.IntN(3) - 1)
+		}
+		return t
+	}
+	// zeroBias is a zero int32 bias quantized as TFLite expects: scale
+	// inputScale·filterScale (per channel when q has several scales).
+	zeroBias := func(n int, inScale float32, q *tflite.Quantization) *tflite.Tensor {
+		bq := &tflite.Quantization{Axis: 0}
+		for _, s := range q.Scale {
+			bq.Scale = append(bq.Scale, inScale*s)
+			bq.ZeroPoint = append(bq.ZeroPoint, 0)
+		}
+		return &tflite.Tensor{Type: tflite.Int32, Shape: []int{n}, Data: make([]byte, 4*n), Quant: bq}
+	}
+	u8w := &tflite.Quantization{Scale: []float32{1.0 / 128}, ZeroPoint: []int64{120}}
+	i8w := &tflite.Quantization{Scale: []float32{1.0 / 128}, ZeroPoint: []int64{0}}
+	perChannel := &tflite.Quantization{Axis: 0}
+	for c := 0; c < 16; c++ {
+		perChannel.Scale = append(perChannel.Scale, float32(int(1)<<(c%3))/128)
+		perChannel.ZeroPoint = append(perChannel.ZeroPoint, 0)
+	}
+	type opCase = struct {
+		name    string
+		tensors []*tflite.Tensor
+		op      *tflite.Operator
+		tol     int
+	}
+	tests = append(tests,
+		opCase{"conv uint8 ties", []*tflite.Tensor{qt(u8, []int{1, 8, 8, 8}, 0.125, 100),
+			small(u8, []int{16, 3, 3, 8}, u8w, 120), zeroBias(16, 0.125, u8w), qt(u8, []int{1, 6, 6, 16}, 1.0/64, 100)},
+			&tflite.Operator{Op: tflite.OpConv2D, Version: 1, Options: &tflite.Conv2DOptions{Padding: tflite.PaddingValid, StrideW: 1, StrideH: 1, DilationW: 1, DilationH: 1}}, 0},
+		opCase{"conv int8 per-channel ties", []*tflite.Tensor{qt(i8, []int{1, 8, 8, 8}, 0.125, -5), small(i8, []int{16, 3, 3, 8}, perChannel, 0),
+			zeroBias(16, 0.125, perChannel), qt(i8, []int{1, 4, 4, 16}, 1.0/64, 3)},
+			&tflite.Operator{Op: tflite.OpConv2D, Version: 3, Options: &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideW: 2, StrideH: 2, DilationW: 1, DilationH: 1, Activation: tflite.ActRelu6}}, 0},
+		opCase{"depthwise uint8 ties", []*tflite.Tensor{qt(u8, []int{1, 8, 8, 16}, 0.125, 100),
+			small(u8, []int{1, 3, 3, 16}, u8w, 120), zeroBias(16, 0.125, u8w), qt(u8, []int{1, 8, 8, 16}, 1.0/512, 100)},
+			&tflite.Operator{Op: tflite.OpDepthwiseConv2D, Version: 1, Options: &tflite.DepthwiseConv2DOptions{Padding: tflite.PaddingSame, StrideW: 1, StrideH: 1, DepthMultiplier: 1, DilationW: 1, DilationH: 1}}, 0},
+		opCase{"depthwise uint8 ties no bias", []*tflite.Tensor{qt(u8, []int{1, 8, 8, 16}, 0.125, 100),
+			small(u8, []int{1, 3, 3, 16}, u8w, 120), qt(u8, []int{1, 8, 8, 16}, 1.0/512, 100)},
+			&tflite.Operator{Op: tflite.OpDepthwiseConv2D, Version: 1, Options: &tflite.DepthwiseConv2DOptions{Padding: tflite.PaddingSame, StrideW: 1, StrideH: 1, DepthMultiplier: 1, DilationW: 1, DilationH: 1}}, 0},
+		opCase{"fully connected int8 ties", []*tflite.Tensor{qt(i8, []int{4, 64}, 0.125, -5),
+			small(i8, []int{32, 64}, i8w, 0), zeroBias(32, 0.125, i8w), qt(i8, []int{4, 32}, 1.0/64, 3)},
+			&tflite.Operator{Op: tflite.OpFullyConnected, Version: 4, Options: &tflite.FullyConnectedOptions{}}, 0},
+		opCase{"fully connected int8 ties no bias", []*tflite.Tensor{qt(i8, []int{4, 64}, 0.125, -5),
+			small(i8, []int{32, 64}, i8w, 0), qt(i8, []int{4, 32}, 1.0/64, 3)},
+			&tflite.Operator{Op: tflite.OpFullyConnected, Version: 4, Options: &tflite.FullyConnectedOptions{}}, 0},
+	)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := &tflite.Model{Version: 3, Tensors: tt.tensors}
