@@ -32,7 +32,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HERE=$ROOT/scripts/vmtest
-PKGS=${VMTEST_PKGS:-./device/v4l2 ./device/panel}
+PKGS=${VMTEST_PKGS:-./device/v4l2 ./device/panel ./cmd/alphad}
 RUN=${VMTEST_RUN:-'^(TestVM|TestVivid$)'}
 TIMEOUT=${VMTEST_TIMEOUT:-600}
 MEM=${VMTEST_MEM:-1024}
