@@ -100,7 +100,7 @@ func (b *builder) build() error {
 	}
 	for i := len(m.Operators) - 1; i >= 0; i-- {
 		op := m.Operators[i]
-		if len(op.Outputs) != 1 || op.Outputs[0] < 0 || !live[b.canon[op.Outputs[0]]] {
+		if !slices.ContainsFunc(op.Outputs, func(o int) bool { return o >= 0 && live[b.canon[o]] }) {
 			continue
 		}
 		b.live[op.Index] = true
