@@ -48,7 +48,7 @@ bench: build oracle ## time the engines and the real TFLite oracle on MobileNetV
 	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_dequant_f32.tflite --engine native,xnnpack --runs 30 --oracle $(ORACLE)
 	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_quant.tflite --engine native --runs 10
 
-demo: build ## run the daemon on a file camera with a local MQTT broker and print predictions
+demo: build ## teach a fresh daemon rock/paper, train over MQTT, print predictions (DEMO_SECONDS=30; needs mosquitto)
 	./scripts/demo.sh
 
 cross-arm64: ## build bin/alphad-linux-arm64 (xnnpack when the arm64 libraries are installed)
@@ -65,3 +65,16 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
 
 clean: ## remove build outputs
 	rm -rf bin dist
+
+ARCH ?=
+DESTDIR ?=
+
+install: build ## install bin, unit, config (kept if present), udev rule; create user alphad (groups video, gpio)
+	install -D -m 0755 $(BIN) $(DESTDIR)/usr/bin/alphad
+	install -D -m 0644 systemd/alphad.service $(DESTDIR)/lib/systemd/system/alphad.service
+	test -e $(DESTDIR)/etc/alphad/alphad.yaml || install -D -m 0640 packaging/alphad.yaml $(DESTDIR)/etc/alphad/alphad.yaml
+	for r in firmware-config/*.rules; do install -D -m 0644 $$r $(DESTDIR)/etc/udev/rules.d/$$(basename $$r); done
+	@if [ -z "$(DESTDIR)" ]; then sh packaging/postinst configure; else echo "install: DESTDIR set, user and reloads skipped (run packaging/postinst on the target)"; fi
+
+deb: $(if $(ARCH),,build) ## build dist/alphad_<version>_<arch>.deb (ARCH=arm64|armhf cross-builds; default: this machine)
+	./scripts/deb.sh $(ARCH)
