@@ -85,6 +85,38 @@ func TestImportTeachableMachine(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "model v000002: 22 samples, 2 classes") {
 		t.Fatalf("train from the imported backbone: exit %d\n%s%s", code, out, errText)
 	}
+	// The head on the uint8 backbone exports (with a DEQUANTIZE) and runs
+	// in TFLite with the same answer as alphad.
+	exported := filepath.Join(dir, "export", "model.tflite")
+	os.MkdirAll(filepath.Dir(exported), 0o755)
+	if out, errText, code := cli(t, "model", "export", "--state-dir", state, exported); code != 0 {
+		t.Fatalf("export: exit %d\n%s%s", code, out, errText)
+	}
+	m2, err := store.LoadCurrent(state, newEngine, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	for _, f := range []string{files[0], files[len(files)-1]} {
+		img := decodePNG(t, f)
+		probs, err := m2.Classify(store.ImageFill(img))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := make([]byte, in.ByteSize())
+		store.ImageFill(img)(raw, in)
+		rawPath, out := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.raw")
+		os.WriteFile(rawPath, raw, 0o644)
+		if b, err := exec.Command("node", oracle, exported, rawPath, "--out="+out).CombinedOutput(); err != nil {
+			t.Fatalf("oracle on the export: %v\n%s", err, b)
+		}
+		b, _ := os.ReadFile(out)
+		got := make([]float32, len(b)/4)
+		head.Dequantize(got, b, &tflite.Tensor{Type: tflite.Float32})
+		if len(got) != 2 || head.Argmax(got) != head.Argmax(probs) || math.Abs(float64(got[0]-probs[0])) > 0.05 {
+			t.Errorf("%s: exported model in TFLite %v, alphad %v", filepath.Base(f), got, probs)
+		}
+	}
 }
 
 func decodePNG(t *testing.T, path string) image.Image {
