@@ -819,7 +819,7 @@ func (b *builder) weightsQ(act tflite.TensorType, in, filter, bias int, k weight
 	perChannel := ft.Quant.PerChannel()
 	switch {
 	case act == tflite.Uint8 && (ft.Type != tflite.Uint8 || perChannel),
-		act == tflite.Int8 && ft.Type != tflite.Int8,
+		act == tflite.Int8 && (ft.Type != tflite.Int8 || slices.ContainsFunc(ft.Quant.ZeroPoint, func(z int64) bool { return z != 0 })),
 		perChannel && !k.perChannel,
 		bias >= 0 && perChannel != b.m.Tensors[bias].Quant.PerChannel():
 		return invalidID, invalidID, false, nil

@@ -332,3 +332,27 @@ func TestSamePadding(t *testing.T) {
 		}
 	}
 }
+
+func TestHalfToFloat(t *testing.T) {
+	tests := []struct {
+		h    uint16
+		want float32
+	}{
+		{0x0000, 0},
+		{0x3c00, 1},
+		{0xc000, -2},
+		{0x3555, 0.333251953125},
+		{0x7bff, 65504},
+		{0x0001, 5.9604645e-08}, // smallest subnormal
+		{0x8200, -3.0517578e-05},
+		{0x7c00, float32(math.Inf(1))},
+	}
+	for _, tc := range tests {
+		if got := halfToFloat(tc.h); got != tc.want {
+			t.Errorf("halfToFloat(%#04x) = %g, want %g", tc.h, got, tc.want)
+		}
+	}
+	if f := halfToFloat(0x7e00); !math.IsNaN(float64(f)) {
+		t.Errorf("halfToFloat(0x7e00) = %g, want NaN", f)
+	}
+}
