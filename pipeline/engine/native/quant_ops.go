@@ -2,9 +2,12 @@ package native
 
 // Quantized (uint8/int8) dispatch. The float prepare funcs call these when
 // an op's input is uint8 or int8. Each validates the op's types, shapes and
-// quantization parameters, computes the fixed-point multipliers exactly as
-// TFLite's Prepare does, and returns a run function over package qmath;
-// see the contract at the top of kernel.go.
+// quantization parameters, computes the multipliers exactly as the TFLite
+// runtime does for that op (XNNPACK's float32 scales for the ops its
+// default delegate takes, TFLite's fixed-point ones for the rest; see
+// fp32Requant), and returns a run function over package qmath; see the
+// contract at the top of kernel.go. TestQuantGolden, TestQuantOpsOracle
+// and TestQuantTeachableMachine hold every choice to the real runtime.
 
 import (
 	"github.com/alphad/alphad/pipeline/engine/native/qmath"
