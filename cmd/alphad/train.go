@@ -89,6 +89,8 @@ func newTrainCmd(d *deps) *cobra.Command {
 	f.Float64Var(&cfg.L2, "l2", cfg.L2, "L2 weight decay")
 	f.Float64Var(&cfg.Dropout, "dropout", cfg.Dropout, "dropout on the hidden layer")
 	f.BoolVar(&cfg.ClassWeights, "class-weights", cfg.ClassWeights, "weigh classes inversely to their size")
+	f.IntVar(&cfg.Ensemble, "ensemble", cfg.Ensemble, "train this many heads and merge them (logit average)")
+	f.BoolVar(&cfg.Refit, "refit", cfg.Refit, "after validation, retrain on all samples for the best epoch count")
 	f.BoolVar(&flip, "flip", flip, "also train on mirrored images (2× embeddings)")
 	f.StringVar(&engineName, "engine", "auto", "inference engine for the backbone")
 	f.IntVar(&threads, "threads", 0, "engine threads (0 = all CPUs)")
