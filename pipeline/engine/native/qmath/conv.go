@@ -230,7 +230,7 @@ func NewConv(p *ConvParams, filter []byte) (*Conv, error) {
 	}
 	zxU := int64(c.zxU)
 	fflip := p.Filter.flip()
-	if haveDot && k <= kChunk && k <= maxDotK {
+	if haveDot() && k <= kChunk && k <= maxDotK {
 		c.dot = packDot(filter, s.OutC, k, fflip)
 	} else {
 		c.packed = make([][2]uint64, c.groups*k)

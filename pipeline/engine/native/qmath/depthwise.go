@@ -130,7 +130,7 @@ func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
 			}
 			d.biasIn[oc] = d.bias[oc] - p.InZero*sw
 		}
-		if haveDot {
+		if haveDot() {
 			d.wBlk = packDW9(d.w, s.OutC)
 		}
 	}
@@ -257,7 +257,7 @@ func (d *Depthwise) interior3x3(out, src []byte, b, oy, ox int) bool {
 		if d.fscale != nil {
 			fs := d.fscale[c0 : c0+n]
 			i := 0
-			if haveDot {
+			if d.wBlk != nil {
 				var zero [16]int32
 				var q [16]int32
 				rp := newRequantParams(0, d.zoU, d.loU, d.hiU)

@@ -4,8 +4,10 @@ package qmath
 
 import "golang.org/x/sys/cpu"
 
-// haveDot reports whether dot4x16 runs the AVX2 assembly.
-var haveDot = cpu.X86.HasAVX2
+// haveDot reports whether the vector kernels (dot4x16, dw9, requant16)
+// run the AVX2 assembly; when false the kernels fall back to the SWAR GEMM
+// and plain loops.
+func haveDot() bool { return cpu.X86.HasAVX2 }
 
 // dot4x16asm is in dot_amd64.s.
 //
@@ -15,6 +17,10 @@ func dot4x16asm(acc *[64]int32, a0, a1, a2, a3 *uint32, w *int16, pairs int)
 // dot4x16 computes the 4×16 tile of pair products (see dot4x16Go) with
 // AVX2 (VPMADDWD). All rows have len(a0) pairs; w holds as many pairs.
 func dot4x16(acc *[64]int32, a0, a1, a2, a3 []uint32, w []int16) {
+	if !haveDot() {
+		dot4x16Go(acc, a0, a1, a2, a3, w)
+		return
+	}
 	n := len(a0)
 	if n == 0 {
 		*acc = [64]int32{}
@@ -43,6 +49,10 @@ func dw9(acc []int32, x *[9][]byte, w []int32, signed bool) {
 	if blocks == 0 {
 		return
 	}
+	if !haveDot() {
+		dw9Go(acc, x, w, signed)
+		return
+	}
 	var p [9]*byte
 	for t := range x {
 		_ = x[t][8*blocks-1]
@@ -61,6 +71,10 @@ func requant16asm(dst, acc, zw, bf *int32, scale *float32, p *requantParams)
 
 // requant16 is the vector form of requant16Go.
 func requant16(dst *[16]int32, acc, zw, bf []int32, scale []float32, p *requantParams) {
+	if !haveDot() {
+		requant16Go(dst, acc, zw, bf, scale, p)
+		return
+	}
 	_, _, _, _ = acc[15], zw[15], bf[15], scale[15]
 	requant16asm(&dst[0], &acc[0], &zw[0], &bf[0], &scale[0], p)
 }

@@ -4,7 +4,7 @@ package qmath
 
 // haveDot is false: without a vector path the SWAR GEMM is faster than the
 // portable 16-bit tile.
-const haveDot = false
+func haveDot() bool { return false }
 
 func dot4x16(acc *[64]int32, a0, a1, a2, a3 []uint32, w []int16) {
 	dot4x16Go(acc, a0, a1, a2, a3, w)
