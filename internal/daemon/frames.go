@@ -18,19 +18,44 @@ import (
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
-// mailbox passes the latest frame from the capture goroutine to the
-// frame loop: a frame not taken before the next arrives is replaced
-// (latest frame wins). It owns three buffers, so no frame is copied twice
-// and nothing is allocated once they have grown.
+// mailbox passes frames from the capture goroutine to the frame loop,
+// one at a time: capture reads the next frame while the loop works on the
+// previous one (two stages on two cores), then waits for the loop to take
+// it. Live cameras (v4l2, libcamera) keep only their newest frame while
+// nobody reads, so the frame the loop gets is the latest one; a frame
+// still untaken when another is put is replaced (and counted). The
+// mailbox owns three buffers: nothing is allocated once they have grown.
 type mailbox struct {
 	mu      sync.Mutex
 	pending device.Frame
 	spare   device.Frame
 	has     bool
 	ready   chan struct{}
+	taken   chan struct{}
 }
 
-func (m *mailbox) init() { m.ready = make(chan struct{}, 1) }
+func (m *mailbox) init() {
+	m.ready = make(chan struct{}, 1)
+	m.taken = make(chan struct{}, 1)
+}
+
+// waitTaken waits until the pending frame (if any) was taken; false when
+// ctx ends first.
+func (m *mailbox) waitTaken(ctx context.Context) bool {
+	for {
+		m.mu.Lock()
+		has := m.has
+		m.mu.Unlock()
+		if !has {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-m.taken:
+		}
+	}
+}
 
 // put copies f in; it reports whether an untaken frame was replaced.
 func (m *mailbox) put(f device.Frame) (replaced bool) {
@@ -58,6 +83,10 @@ func (m *mailbox) take(ctx context.Context, work *device.Frame) bool {
 			*work, m.pending = m.pending, *work
 			m.has = false
 			m.mu.Unlock()
+			select {
+			case m.taken <- struct{}{}:
+			default:
+			}
 			return true
 		}
 		m.mu.Unlock()
@@ -144,13 +173,17 @@ func (d *Daemon) stream(ctx context.Context, cam device.Camera) error {
 			}
 			return fmt.Errorf("camera: %w", err)
 		}
-		stall.Reset(frameTimeout)
+		stall.Stop()
 		d.m.cameraFrames.Inc()
 		d.cameraUp()
 		if d.mb.put(f) {
 			d.dropped.Add(1)
 			d.m.dropped.Inc()
 		}
+		if !d.mb.waitTaken(ctx) {
+			return nil
+		}
+		stall.Reset(frameTimeout)
 	}
 }
 

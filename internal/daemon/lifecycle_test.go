@@ -109,7 +109,7 @@ func TestSystemdNotify(t *testing.T) {
 	}
 	run := start(t, d, nil)
 	waitFor(t, 20*time.Second, "READY, WATCHDOG and STATUS", func() bool {
-		return sock.count("READY=1") == 1 && sock.count("WATCHDOG=1") >= 2 && sock.count("STATUS=running, ") >= 1
+		return sock.count("READY=1") == 1 && sock.count("WATCHDOG=1") >= 2 && statusWithFPS(sock.all()) != ""
 	})
 	run.stop(t)
 	time.Sleep(50 * time.Millisecond)
@@ -126,10 +126,19 @@ func TestSystemdNotify(t *testing.T) {
 	if st := msgs[index(msgs, "READY=1")+1]; st != "STATUS=running, model file:mobilenet_v2_1.0_224_quant.tflite" {
 		t.Errorf("READY status %q", st)
 	}
-	st := msgs[index(msgs, "STATUS=running, ")]
-	if !strings.Contains(st, " fps, model file:mobilenet_v2_1.0_224_quant.tflite") {
+	if st := statusWithFPS(msgs); !strings.Contains(st, " fps, model file:mobilenet_v2_1.0_224_quant.tflite") {
 		t.Errorf("status line %q", st)
 	}
+}
+
+// statusWithFPS is the first periodic STATUS= line (with a frame rate).
+func statusWithFPS(msgs []string) string {
+	for _, m := range msgs {
+		if strings.HasPrefix(m, "STATUS=") && strings.Contains(m, " fps") {
+			return m
+		}
+	}
+	return ""
 }
 
 func httpGet(t *testing.T, url string) (int, string) {
