@@ -1,13 +1,14 @@
 package native
 
 import (
-	"math"
-
+	"github.com/alphad/alphad/pipeline/engine/native/qmath"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
-// QUANTIZE from float32 to uint8/int8: clamp(round(x/scale) + zero_point),
-// rounding half away from zero as TFLite does. Integer-to-integer
+// QUANTIZE from float32 to uint8/int8 as the TFLite runtime computes it
+// (its XNNPACK delegate takes this op): x·(1/scale) in float32, clamped,
+// rounded half to even, plus the zero point (qmath.QuantizeXNNPACK, checked
+// against the runtime in quant_oracle_test.go). Integer-to-integer
 // requantization is a quantized kernel (prepareQuantRequantize).
 func prepareQuantize(p *plan, op *tflite.Operator) (runFunc, error) {
 	if err := p.checkIO(op, 1, 1); err != nil {
@@ -21,14 +22,9 @@ func prepareQuantize(p *plan, op *tflite.Operator) (runFunc, error) {
 		return nil, err
 	}
 	ot := p.tensor(out)
-	var qmin, qmax int32
-	switch ot.Type {
-	case tflite.Uint8:
-		qmin, qmax = 0, 255
-	case tflite.Int8:
-		qmin, qmax = -128, 127
-	default:
-		return nil, p.unsupported(op, "%s output", ot.Type)
+	typ, err := qtype(p, op, out)
+	if err != nil {
+		return nil, err
 	}
 	if p.tensor(in).NumElements() != ot.NumElements() {
 		return nil, p.unsupported(op, "input shape %v, output shape %v", p.tensor(in).Shape, ot.Shape)
@@ -42,14 +38,5 @@ func prepareQuantize(p *plan, op *tflite.Operator) (runFunc, error) {
 	}
 	scale, zp := float32(scales[0]), zps[0]
 	src, dst := p.f32(in), p.bytes(out)
-	return func() { quantize(dst, src, scale, zp, qmin, qmax) }, nil
-}
-
-// quantize is the kernel.
-func quantize(dst []byte, src []float32, scale float32, zp, qmin, qmax int32) {
-	src = src[:len(dst)]
-	for i, v := range src {
-		q := math.Round(float64(v/scale)) + float64(zp)
-		dst[i] = byte(int32(min(max(q, float64(qmin)), float64(qmax))))
-	}
+	return func() { qmath.QuantizeXNNPACK(dst, src, typ, scale, zp) }, nil
 }

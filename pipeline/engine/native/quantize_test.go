@@ -15,9 +15,9 @@ func TestQuantize(t *testing.T) {
 		zp   int64
 		want []byte
 	}{
-		// scale 0.5: x/0.5 rounds half away from zero, then clamps.
-		{"uint8", tflite.Uint8, 10, []byte{0, 7, 8, 9, 10, 11, 12, 13, 210}},
-		{"int8", tflite.Int8, -2, []byte{0x80, 0xfb, 0xfc, 0xfd, 0xfe, 0xff, 0, 1, 0x7f}},
+		// scale 0.5: x·2 rounds half to even (as the TFLite runtime), then clamps.
+		{"uint8", tflite.Uint8, 10, []byte{0, 8, 8, 10, 10, 10, 12, 12, 210}},
+		{"int8", tflite.Int8, -2, []byte{0x80, 0xfc, 0xfc, 0xfe, 0xfe, 0xfe, 0, 0, 0x7f}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
