@@ -247,16 +247,7 @@ func (d *Daemon) process(ctx context.Context) error {
 		fl.timer = time.NewTimer(time.Hour)
 		fl.timer.Stop()
 	}
-	fl.fill = func(dst []byte, t *tflite.Tensor) error {
-		if fl.pre == nil || !sameInput(&fl.preT, t) {
-			p, err := preprocess.New(t, d.preprocessOptions())
-			if err != nil {
-				return err
-			}
-			fl.pre, fl.preT = p, *t
-		}
-		return fl.pre.Frame(dst, fl.work)
-	}
+	fl.fill = d.newFill(fl)
 	for {
 		if !d.mb.take(ctx, &fl.work) {
 			return nil
@@ -276,6 +267,22 @@ func (d *Daemon) process(ctx context.Context) error {
 				}
 			}
 		}
+	}
+}
+
+// newFill returns the model input filler of the frame loop: fl.work
+// through a preprocessor made (once per input tensor shape and type) for
+// the model in use.
+func (d *Daemon) newFill(fl *frameLoop) head.Fill {
+	return func(dst []byte, t *tflite.Tensor) error {
+		if fl.pre == nil || !sameInput(&fl.preT, t) {
+			p, err := preprocess.New(t, d.preprocessOptions())
+			if err != nil {
+				return err
+			}
+			fl.pre, fl.preT = p, *t
+		}
+		return fl.pre.Frame(dst, fl.work)
 	}
 }
 
