@@ -86,9 +86,15 @@ type dwConv struct {
 func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 	oc := d.c * d.mult
 	fast := d.mult == 1 && d.y.filter == 3 && d.x.filter == 3 && d.y.dilation == 1 && d.x.dilation == 1
-	// Output columns [xlo,xhi) have their whole window inside the image.
+	// Output columns [xlo,xhi) have their whole window inside the image:
+	// ox·stride-pad ≥ 0 and ox·stride-pad+3 ≤ in. When the image is
+	// narrower than the window (in-3+pad < 0) there are none; Go's division
+	// truncates toward zero, so that case must not go through it.
 	xlo := min((d.x.pad+d.x.stride-1)/d.x.stride, d.x.out)
-	xhi := max(min((d.x.in-3+d.x.pad)/d.x.stride+1, d.x.out), xlo)
+	xhi := xlo
+	if last := d.x.in - 3 + d.x.pad; last >= 0 {
+		xhi = max(min(last/d.x.stride+1, d.x.out), xlo)
+	}
 	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*d.y.stride - d.y.pad
 		if fast && iy0 >= 0 && iy0+3 <= d.y.in && xhi > xlo {

@@ -1,9 +1,14 @@
 package native
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -55,6 +60,10 @@ func TestDepthwiseConv2D(t *testing.T) {
 		{1, 9, 8, 20, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // 8+8 vector, 4 scalar
 		{1, 11, 11, 24, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActNone}, // vector, stride 2
 		{1, 7, 9, 8, 3, 3, 1, 2, 1, 1, 1, tflite.PaddingValid, tflite.ActRelu},
+		{1, 5, 2, 6, 3, 3, 1, 3, 3, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // window wider than the image: no interior column
+		{1, 5, 2, 16, 3, 3, 1, 3, 3, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // same, vector channels
+		{1, 4, 1, 8, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone},   // one column
+		{1, 2, 2, 8, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActNone},   // image smaller than the window
 	}
 	for i, tc := range tests {
 		for _, threads := range []int{1, 2} {
@@ -119,6 +128,54 @@ func BenchmarkDepthwise3x3(b *testing.B) {
 				d.rows(dst, src, 0, d.y.out)
 			}
 			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
+
+// TestPadDepthwiseNarrow is the reported geometry: [1,4,1,6] → PAD (bottom
+// 1, right 1) → 3×3 stride 3 SAME. The padded image is 2 wide, narrower
+// than the window, so no column is interior; the fast row path used to
+// take column 0 as interior (a truncating division) and read the next
+// row's pixels. Checked against the reference loop and, when installed,
+// the real TFLite runtime.
+func TestPadDepthwiseNarrow(t *testing.T) {
+	for _, c := range []int{6, 16} { // scalar channels, then AVX2 blocks
+		t.Run(fmt.Sprintf("c%d", c), func(t *testing.T) {
+			r := seeded(uint64(c))
+			in, filt, bias := randF32(r, 4*1*c), randF32(r, 9*c), randF32(r, c)
+			padded := make([]float32, 5*2*c)
+			for y := range 4 {
+				copy(padded[y*2*c:][:c], in[y*c:][:c])
+			}
+			want, oh, ow := depthwiseRef(padded, 1, 5, 2, c, filt, 3, 3, 1, bias, 3, 3, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
+			var b modelBuilder
+			x := b.f32(1, 4, 1, c)
+			pads := b.tensor(tflite.Int32, []int{4, 2}, []int32{0, 0, 0, 1, 0, 1, 0, 0})
+			p := b.f32(1, 5, 2, c)
+			f := b.tensor(tflite.Float32, []int{1, 3, 3, c}, filt)
+			bi := b.tensor(tflite.Float32, []int{c}, bias)
+			y := b.f32(1, oh, ow, c)
+			b.op(tflite.OpPad, nil, []int{x, pads}, []int{p})
+			b.op(tflite.OpDepthwiseConv2D, &tflite.DepthwiseConv2DOptions{Padding: tflite.PaddingSame, StrideH: 3, StrideW: 3,
+				DepthMultiplier: 1, DilationH: 1, DilationW: 1, Activation: tflite.ActRelu6}, []int{p, f, bi}, []int{y})
+			m := b.io([]int{x}, []int{y})
+			m.Version = 3
+			got := runF32(t, m, 1, in)
+			closeTo(t, got, want, 1e-5)
+
+			data, err := tflite.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "paddw.tflite")
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			raw := make([]byte, 4*len(in))
+			for i, v := range in {
+				binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+			}
+			closeTo(t, got, engine.Float32s(oracle(t, file, raw)), 1e-5)
 		})
 	}
 }
