@@ -75,16 +75,11 @@ type Camera struct {
 	bin    string
 	log    *slog.Logger
 	cancel context.CancelFunc
-	done   chan struct{}
-	notify chan struct{}
+	done   chan struct{}  // closed when the capture goroutine exits
+	frames *device.Latest // the hand-off to Next
 
-	mu     sync.Mutex
-	ready  *device.Frame
-	free   [][]byte
-	out    []byte
-	seq    uint64
-	stats  Stats
-	closed bool
+	mu    sync.Mutex
+	stats Stats // Restarts and LastError; frames counts Frames and Dropped
 }
 
 var _ device.Camera = (*Camera)(nil)
@@ -152,7 +147,7 @@ func Open(cfg Config) (*Camera, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Camera{cfg: cfg, bin: bin, log: cfg.Log, cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}, 1)}
+	c := &Camera{cfg: cfg, bin: bin, log: cfg.Log, cancel: cancel, done: make(chan struct{}), frames: device.NewLatest(ErrClosed)}
 	first := make(chan error, 1)
 	go c.run(ctx, first)
 	t := time.NewTimer(cfg.StartTimeout)
@@ -253,9 +248,9 @@ func (c *Camera) session(ctx context.Context, first chan<- error) (bool, error) 
 		}
 		watchdog.Reset(c.cfg.Stall)
 		if buf == nil {
-			buf = c.takeFree()
+			buf = c.frames.Buffer()
 		}
-		buf = c.publish(append(buf[:0], data...), w, h)
+		buf = c.frames.Put(device.Frame{Time: time.Now(), Format: device.MJPEG, Width: w, Height: h, Data: append(buf[:0], data...)})
 		if !got {
 			got = true
 			if first != nil {
@@ -290,82 +285,24 @@ func (c *Camera) session(ctx context.Context, first chan<- error) (bool, error) 
 	return got, errors.New(msg)
 }
 
-func (c *Camera) takeFree() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n := len(c.free); n > 0 {
-		b := c.free[n-1]
-		c.free = c.free[:n-1]
-		return b
-	}
-	return nil
-}
-
-// publish makes data the latest frame and returns a buffer for the next.
-func (c *Camera) publish(data []byte, w, h int) []byte {
-	c.mu.Lock()
-	var spare []byte
-	if c.ready != nil {
-		c.stats.Dropped++
-		spare = c.ready.Data[:0]
-	} else if n := len(c.free); n > 0 {
-		spare = c.free[n-1]
-		c.free = c.free[:n-1]
-	}
-	c.seq++
-	c.stats.Frames++
-	c.ready = &device.Frame{Seq: c.seq, Time: time.Now(), Format: device.MJPEG, Width: w, Height: h, Data: data}
-	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
-	return spare
-}
-
 // Next returns the latest frame, waiting for one newer than the last it
 // returned.
 func (c *Camera) Next(ctx context.Context) (device.Frame, error) {
-	for {
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return device.Frame{}, ErrClosed
-		}
-		if f := c.ready; f != nil {
-			c.ready = nil
-			if c.out != nil {
-				c.free = append(c.free, c.out[:0])
-			}
-			c.out = f.Data
-			c.mu.Unlock()
-			return *f, nil
-		}
-		c.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return device.Frame{}, ctx.Err()
-		case <-c.done:
-			return device.Frame{}, ErrClosed
-		case <-c.notify:
-		}
-	}
+	return c.frames.Next(ctx)
 }
 
 // Stats returns the capture counters.
 func (c *Camera) Stats() Stats {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stats
+	s := c.stats
+	c.mu.Unlock()
+	s.Frames, s.Dropped = c.frames.Counts()
+	return s
 }
 
 // Close stops the program and waits for the capture goroutine.
 func (c *Camera) Close() error {
-	c.mu.Lock()
-	already := c.closed
-	c.closed = true
-	c.mu.Unlock()
-	if already {
+	if !c.frames.Close() {
 		return nil
 	}
 	c.cancel()

@@ -317,17 +317,12 @@ type Camera struct {
 	cfg    Config
 	log    *slog.Logger
 	cancel context.CancelFunc
-	done   chan struct{} // closed when the capture goroutine exits
-	notify chan struct{} // a new frame is ready
+	done   chan struct{}  // closed when the capture goroutine exits
+	frames *device.Latest // the hand-off to Next
 
 	mu     sync.Mutex
 	format Format
-	ready  *device.Frame // the latest frame, not yet taken
-	free   [][]byte      // buffers to fill
-	out    []byte        // the buffer of the frame Next last returned
-	seq    uint64
-	stats  Stats
-	closed bool
+	stats  Stats // Reconnects and LastError; frames counts Frames and Dropped
 }
 
 var _ device.Camera = (*Camera)(nil)
@@ -363,7 +358,7 @@ func Open(cfg Config) (*Camera, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Camera{cfg: cfg, log: cfg.Log, cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}, 1), format: f}
+	c := &Camera{cfg: cfg, log: cfg.Log, cancel: cancel, done: make(chan struct{}), frames: device.NewLatest(ErrClosed), format: f}
 	c.log.Info("camera streaming", "device", dev.Info().String(), "format", f.String())
 	go c.run(ctx, dev)
 	return c, nil
@@ -398,8 +393,10 @@ func (c *Camera) Format() Format {
 // Stats returns the capture counters.
 func (c *Camera) Stats() Stats {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stats
+	s := c.stats
+	c.mu.Unlock()
+	s.Frames, s.Dropped = c.frames.Counts()
+	return s
 }
 
 // run captures until ctx ends, reopening the device when it fails.
@@ -450,7 +447,7 @@ func (c *Camera) capture(ctx context.Context, dev Device) error {
 	last := time.Now()
 	for ctx.Err() == nil {
 		if buf == nil {
-			buf = c.takeFree()
+			buf = c.frames.Buffer()
 		}
 		data, err := dev.Read(buf, pollTimeout)
 		if errors.Is(err, ErrNoFrame) {
@@ -468,81 +465,28 @@ func (c *Camera) capture(ctx context.Context, dev Device) error {
 	return ctx.Err()
 }
 
-// takeFree returns a buffer to fill (nil: Read will allocate).
-func (c *Camera) takeFree() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n := len(c.free); n > 0 {
-		b := c.free[n-1]
-		c.free = c.free[:n-1]
-		return b
-	}
-	return nil
-}
-
 // publish makes data the latest frame and returns a buffer for the next.
 func (c *Camera) publish(data []byte, t time.Time) []byte {
 	c.mu.Lock()
-	var spare []byte
-	if c.ready != nil {
-		c.stats.Dropped++
-		spare = c.ready.Data[:0]
-	} else if n := len(c.free); n > 0 {
-		spare = c.free[n-1]
-		c.free = c.free[:n-1]
-	}
-	c.seq++
-	c.stats.Frames++
 	f := c.format
-	c.ready = &device.Frame{Seq: c.seq, Time: t, Format: f.Pixel(), Width: f.Width, Height: f.Height, Stride: f.Stride, Data: data}
-	if f.Pixel() == device.MJPEG {
-		c.ready.Stride = 0
-	}
 	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
+	fr := device.Frame{Time: t, Format: f.Pixel(), Width: f.Width, Height: f.Height, Stride: f.Stride, Data: data}
+	if f.Pixel() == device.MJPEG {
+		fr.Stride = 0
 	}
-	return spare
+	return c.frames.Put(fr)
 }
 
 // Next returns the latest frame, waiting for one newer than the last it
 // returned. Frames that arrived in between are dropped (see Stats).
 func (c *Camera) Next(ctx context.Context) (device.Frame, error) {
-	for {
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return device.Frame{}, ErrClosed
-		}
-		if f := c.ready; f != nil {
-			c.ready = nil
-			if c.out != nil {
-				c.free = append(c.free, c.out[:0])
-			}
-			c.out = f.Data
-			c.mu.Unlock()
-			return *f, nil
-		}
-		c.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return device.Frame{}, ctx.Err()
-		case <-c.done:
-			return device.Frame{}, ErrClosed
-		case <-c.notify:
-		}
-	}
+	return c.frames.Next(ctx)
 }
 
 // Close stops capturing and closes the device. It waits for the capture
 // goroutine, which notices within pollTimeout.
 func (c *Camera) Close() error {
-	c.mu.Lock()
-	already := c.closed
-	c.closed = true
-	c.mu.Unlock()
-	if already {
+	if !c.frames.Close() {
 		return nil
 	}
 	c.cancel()
