@@ -24,6 +24,8 @@
 #   VMTEST_TIMEOUT  seconds before the VM is killed (default 600)
 #   VMTEST_MEM      guest memory in MB (default 1024)
 #   VMTEST_ACCEL    tcg (default) or kvm
+#   VMTEST_QEMU     the emulator (default qemu-system-x86_64)
+#   VMTEST_KERNEL_PKG  Debian kernel meta package (default linux-image-amd64)
 #   VMTEST_OFFLINE=1  do not ask apt for a newer kernel when one is cached
 #   VMTEST_KEEP=1   keep the build directory (initramfs, logs)
 # The guest tests see VMTEST=1; they skip without it, so `go test ./...` on
@@ -37,6 +39,8 @@ RUN=${VMTEST_RUN:-'^(TestVM|TestVivid$)'}
 TIMEOUT=${VMTEST_TIMEOUT:-600}
 MEM=${VMTEST_MEM:-1024}
 ACCEL=${VMTEST_ACCEL:-tcg}
+QEMU=${VMTEST_QEMU:-qemu-system-x86_64}
+KPKG=${VMTEST_KERNEL_PKG:-linux-image-amd64}
 [ "${1:-}" = "--" ] && shift
 EXTRA_ARGS=("$@")
 SHARED=${ALPHAD_SHARED:-$ROOT/../shared}
@@ -55,7 +59,10 @@ else
   CACHE=$ROOT/.cache/vmtest
 fi
 BUILD=$(mktemp -d "${TMPDIR:-/tmp}/alphad-vmtest.XXXXXX")
+export BUILD GOAMD64_VM=${VMTEST_GOAMD64:-v1}
 cleanup() {
+  [ -n "${GOPID:-}" ] && kill -- "-$GOPID" 2>/dev/null && wait "$GOPID" 2>/dev/null
+  [ -n "${GSPID:-}" ] && kill "$GSPID" 2>/dev/null && wait "$GSPID" 2>/dev/null
   [ -n "${QPID:-}" ] && kill "$QPID" 2>/dev/null
   [ -n "${VMTEST_KEEP:-}" ] && echo "vmtest: build directory kept: $BUILD" >&2 || rm -rf "$BUILD"
   [ -n "${CLEAN_CACHE:-}" ] && rm -rf "$CLEAN_CACHE"
@@ -72,7 +79,7 @@ want_cmd() { # command package
   MISSING_PKGS+=("$2")
 }
 MISSING_PKGS=()
-want_cmd qemu-system-x86_64 qemu-system-x86
+want_cmd "$QEMU" qemu-system-x86
 want_cmd gcc gcc
 want_cmd make make
 want_cmd apt-get apt
@@ -93,19 +100,30 @@ if [ ${#MISSING_PKGS[@]} -gt 0 ]; then
 fi
 [ -s "$MODEL" ] || die "model $MODEL not found (set ALPHAD_SHARED to the shared data directory)"
 
-# --- 1. kernel, headers, busybox, sources (apt-get download, cached) ------------
+# --- 1. static test binaries, built in the background meanwhile -----------------
+# Native engine only (no xnnpack tag: there are no static XNNPACK libraries);
+# GOAMD64=v1 so the binaries run on whatever CPU TCG emulates.
+step "go test -c $PKGS (in the background)"
+mkdir -p "$BUILD/tests"
+# shellcheck disable=SC2086
+setsid bash -c 'cd "$1" && shift && CGO_ENABLED=1 GOAMD64=$GOAMD64_VM go test -c -o "$BUILD/tests/" \
+  -tags netgo,osusergo -ldflags "-s -w -extldflags -static" "$@" > "$BUILD/gotest-c.log" 2>&1
+  echo $? > "$BUILD/gotest-c.rc"' _ "$ROOT" $PKGS &
+GOPID=$!
+
+# --- 2. kernel, headers, busybox, sources (apt-get download, cached) ------------
 # The version is resolved with apt-cache (kept for 12 h, or for good with
 # VMTEST_OFFLINE=1, so warm local runs do not ask apt).
-RES=$CACHE/resolved
+RES=$CACHE/resolved-$KPKG
 if { [ -n "${VMTEST_OFFLINE:-}" ] && [ -s "$RES" ]; } || [ -n "$(find "$RES" -mmin -720 2>/dev/null)" ]; then
   read -r ABI_PKG KVER < "$RES"
 else
-  if ! apt-cache show linux-image-amd64 >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    step "apt-get update (no package lists)"
+  if ! apt-cache show "$KPKG" >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    step "apt-get update (apt knows no $KPKG)"
     apt-get update -qq || true
   fi
-  ABI_PKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-  [ -n "$ABI_PKG" ] || die "Debian package linux-image-amd64 is unavailable (apt-cache knows no linux-image-amd64; run apt-get update, Debian bookworm sources needed)"
+  ABI_PKG=$(apt-cache depends "$KPKG" 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+  [ -n "$ABI_PKG" ] || die "kernel package $KPKG is unavailable: apt-cache cannot resolve it to a linux-image-<abi> package (Debian bookworm sources and apt-get update needed)"
   KVER=$(apt-cache policy "$ABI_PKG" | awk '/Candidate:/{print $2}')
   echo "$ABI_PKG $KVER" > "$RES"
 fi
@@ -125,6 +143,44 @@ dl() {
   fi
   echo "$f"
 }
+
+# Debian's kernels have CONFIG_GPIO_SIM and CONFIG_IRQ_SIM unset, so gpio-sim
+# is built out of tree. Three upstream files are stream-extracted from the
+# source tarball inside linux-source-6.1 — in the background, while the kernel
+# is unpacked — and irq_sim.c is patched: irq_to_desc is not exported to
+# modules, so it calls generic_handle_irq instead.
+GS=$CACHE/gpio-sim-$KREL-$KVER
+extract_gpio_sim() { # the linux-source .deb
+  local src=$1 tmp=$CACHE/gpio-sim-src.$$ s
+  rm -rf "$GS" "$tmp"
+  mkdir -p "$tmp"
+  # tar stops after the last of the three: the writers get SIGPIPE
+  dpkg-deb --fsys-tarfile "$src" 2>/dev/null | tar -xO ./usr/src/linux-source-6.1.tar.xz 2>/dev/null | xz -dc 2>/dev/null |
+    tar -x -C "$tmp" --occurrence=1 linux-source-6.1/drivers/gpio/gpio-sim.c \
+      linux-source-6.1/drivers/gpio/gpiolib.h linux-source-6.1/kernel/irq/irq_sim.c || true
+  s=$tmp/linux-source-6.1
+  for f in drivers/gpio/gpio-sim.c drivers/gpio/gpiolib.h kernel/irq/irq_sim.c; do
+    [ -s "$s/$f" ] || { echo "vmtest: $f not found in $src" >&2; return 1; }
+  done
+  mkdir -p "$GS.new"
+  cp "$s/drivers/gpio/gpio-sim.c" "$GS.new/gpio_sim_main.c"
+  cp "$s/drivers/gpio/gpiolib.h" "$GS.new/"
+  sed 's/handle_simple_irq(irq_to_desc(\([a-z_]*\)))/generic_handle_irq(\1)/' "$s/kernel/irq/irq_sim.c" > "$GS.new/irq_sim.c"
+  rm -rf "$tmp"
+  if ! grep -q 'generic_handle_irq(' "$GS.new/irq_sim.c" || grep -q 'irq_to_desc' "$GS.new/irq_sim.c"; then
+    echo "vmtest: irq_sim.c: the irq_to_desc call to patch was not found" >&2
+    return 1
+  fi
+  printf 'obj-m := gpio-sim.o\ngpio-sim-y := gpio_sim_main.o irq_sim.o\n' > "$GS.new/Kbuild"
+  mv "$GS.new" "$GS"
+}
+if [ ! -e "$GS/gpio-sim.ko" ]; then
+  step "gpio-sim: extract 3 files from linux-source-6.1 $KVER (in the background)"
+  SRC=$(dl linux-source-6.1 "$KVER")
+  rm -rf "$GS.new"
+  extract_gpio_sim "$SRC" > "$CACHE/gpio-sim-extract.log" 2>&1 &
+  GSPID=$!
+fi
 
 if [ ! -e "$KDIR/.done" ]; then
   step "fetch $ABI_PKG $KVER, headers, busybox-static"
@@ -154,36 +210,17 @@ BB=$KDIR/bb/bin/busybox
 MODROOT=$KDIR/root/lib/modules/$KREL
 [ -e "$MODROOT/modules.dep" ] || "$BB" depmod -b "$KDIR/root" "$KREL"
 
-# --- 2. gpio-sim.ko from Debian's linux-source-6.1 --------------------------------
-# Debian's kernels have CONFIG_GPIO_SIM and CONFIG_IRQ_SIM unset. Three upstream
-# files are stream-extracted from the source tarball inside linux-source-6.1
-# (tar stops after the last one) and built against the headers. irq_to_desc is
-# not exported to modules, so irq_sim.c calls generic_handle_irq instead.
-GS=$KDIR/gpio-sim
+# --- 3. gpio-sim.ko from Debian's linux-source-6.1 --------------------------------
+# (the sources were extracted in the background, see above)
 if [ ! -e "$GS/gpio-sim.ko" ]; then
-  step "gpio-sim.ko: extract 3 files from linux-source-6.1 $KVER and build"
-  SRC=$(dl linux-source-6.1 "$KVER")
-  rm -rf "$GS" "$KDIR/src"
-  mkdir -p "$GS" "$KDIR/src"
-  set +o pipefail # tar exits before the end of the stream: the writers get SIGPIPE
-  dpkg-deb --fsys-tarfile "$SRC" 2>/dev/null | tar -xO ./usr/src/linux-source-6.1.tar.xz | xz -dc |
-    tar -x -C "$KDIR/src" --occurrence=1 linux-source-6.1/drivers/gpio/gpio-sim.c \
-      linux-source-6.1/drivers/gpio/gpiolib.h linux-source-6.1/kernel/irq/irq_sim.c
-  set -o pipefail
-  S=$KDIR/src/linux-source-6.1
-  for f in drivers/gpio/gpio-sim.c drivers/gpio/gpiolib.h kernel/irq/irq_sim.c; do
-    [ -s "$S/$f" ] || die "$f not found in $SRC"
-  done
-  cp "$S/drivers/gpio/gpio-sim.c" "$GS/gpio_sim_main.c"
-  cp "$S/drivers/gpio/gpiolib.h" "$GS/"
-  sed 's/handle_simple_irq(irq_to_desc(\([a-z_]*\)))/generic_handle_irq(\1)/' "$S/kernel/irq/irq_sim.c" > "$GS/irq_sim.c"
-  grep -q 'generic_handle_irq(' "$GS/irq_sim.c" || die "irq_sim.c: the irq_to_desc call to patch was not found"
-  printf 'obj-m := gpio-sim.o\ngpio-sim-y := gpio_sim_main.o irq_sim.o\n' > "$GS/Kbuild"
-  rm -rf "$KDIR/src"
+  wait "$GSPID" || true
+  GSPID=
+  [ -e "$GS/Kbuild" ] || { cat "$CACHE/gpio-sim-extract.log" >&2; die "could not extract gpio-sim's sources from linux-source-6.1 $KVER"; }
+  step "gpio-sim.ko: build"
   make -s -C "$HDR" M="$GS" modules > "$GS/build.log" 2>&1 || { cat "$GS/build.log" >&2; die "gpio-sim.ko build failed"; }
 fi
 
-# --- 3. v4l2loopback.ko from Debian's v4l2loopback-dkms source ---------------------
+# --- 3b. v4l2loopback.ko from Debian's v4l2loopback-dkms source ---------------------
 LBK=$KDIR/v4l2loopback.ko
 if [ ! -e "$LBK" ]; then
   step "v4l2loopback.ko: build from v4l2loopback-dkms"
@@ -194,19 +231,18 @@ if [ ! -e "$LBK" ]; then
   cp "$LB/v4l2loopback.ko" "$LBK"
 fi
 
-# --- 4. static test binaries ----------------------------------------------------
-# Native engine only (no xnnpack tag: there are no static XNNPACK libraries);
-# GOAMD64=v1 so the binaries run on whatever CPU TCG emulates.
-step "go test -c $PKGS"
-mkdir -p "$BUILD/tests"
-# shellcheck disable=SC2086
-if ! (cd "$ROOT" && CGO_ENABLED=1 GOAMD64=${VMTEST_GOAMD64:-v1} go test -c -o "$BUILD/tests/" \
-  -tags netgo,osusergo -ldflags '-s -w -extldflags -static' $PKGS) > "$BUILD/gotest-c.log" 2>&1; then
+# --- 4. wait for the test binaries ----------------------------------------------
+wait "$GOPID" || true
+GOPID=
+if [ "$(cat "$BUILD/gotest-c.rc" 2>/dev/null)" != 0 ]; then
   cat "$BUILD/gotest-c.log" >&2
-  die "go test -c failed"
+  die "go test -c $PKGS failed"
 fi
 grep -v 'statically linked applications requires at runtime' "$BUILD/gotest-c.log" >&2 || true
 ls "$BUILD"/tests/*.test >/dev/null 2>&1 || die "go test -c built no test binaries"
+for t in "$BUILD"/tests/*.test; do
+  if ldd "$t" >/dev/null 2>&1; then die "$t is dynamically linked; the VM has no C library"; fi
+done
 # The guest runs them in name order: number them in the order of $PKGS.
 i=1
 for p in $PKGS; do
@@ -214,9 +250,7 @@ for p in $PKGS; do
   [ -e "$b" ] && mv "$b" "$BUILD/tests/$i-$(basename "$b")"
   i=$((i + 1))
 done
-for t in "$BUILD"/tests/*.test; do
-  if ldd "$t" >/dev/null 2>&1; then die "$t is dynamically linked; the VM has no C library"; fi
-done
+step "test binaries: $(cd "$BUILD/tests" && ls | tr '\n' ' ')"
 
 # --- 5. initramfs -------------------------------------------------------------------
 step "assemble initramfs"
@@ -257,15 +291,15 @@ ACC=(-accel tcg -cpu max)
 [ "$ACCEL" = kvm ] && ACC=(-enable-kvm -cpu host)
 step "boot qemu ($ACCEL, 1 vCPU, ${MEM} MB, timeout ${TIMEOUT}s)"
 : > "$BUILD/test.log"
-timeout --foreground "$TIMEOUT" qemu-system-x86_64 "${ACC[@]}" -smp 1 -m "$MEM" \
+timeout --foreground "$TIMEOUT" "$QEMU" "${ACC[@]}" -smp 1 -m "$MEM" \
   -nodefaults -no-user-config -display none -nic none -no-reboot \
   -serial "file:$BUILD/console.log" -serial "file:$BUILD/test.log" \
   -kernel "$KDIR/vmlinux" -initrd "$BUILD/initrd.img" \
   -append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic" &
 QPID=$!
 # the tests' output as it comes, without the artifact block; tail ends with qemu
-tail -n +1 -s 0.2 -f --pid="$QPID" "$BUILD/test.log" | tr -d '\r' |
-  sed -u '/^VMTEST-ARTIFACTS-BEGIN/,/^VMTEST-ARTIFACTS-END/d; /^VMTEST-EXIT=/d'
+tail -n +1 -s 0.2 -f --pid="$QPID" "$BUILD/test.log" |
+  sed -u 's/\r$//; /^VMTEST-ARTIFACTS-BEGIN/,/^VMTEST-ARTIFACTS-END/d; /^VMTEST-EXIT=/d'
 set +e
 wait "$QPID"
 qrc=$?
