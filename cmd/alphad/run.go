@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,8 +119,7 @@ func runConfig(d *deps, cmd *cobra.Command, f runFlags) (daemon.Config, error) {
 		}
 	}
 	if cfg.MQTT.Broker != "" && cfg.MQTT.DeviceID == "" {
-		host, _ := os.Hostname()
-		cfg.MQTT.DeviceID = mqtt.DeviceIDFromHostname(host)
+		cfg.MQTT.DeviceID = deviceID()
 	}
 	if err := cfg.Validate(); err != nil {
 		var ce *daemon.ConfigError
@@ -158,7 +158,7 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 	opts := daemon.Options{
 		Config: cfg, StateDir: stateDir, Log: log, Engine: newEngine,
 		OpenCamera: func(context.Context) (device.Camera, error) { return openCamera(spec, log) },
-		DeviceID:   cfg.MQTT.DeviceID,
+		DeviceID:   cmp.Or(cfg.MQTT.DeviceID, deviceID()),
 		Notifier:   sdnotify.New(d.getenv("NOTIFY_SOCKET")),
 	}
 	if opts.WatchdogInterval, err = sdnotify.WatchdogInterval(d.getenv("WATCHDOG_USEC"), d.getenv("WATCHDOG_PID"), os.Getpid()); err != nil {
@@ -202,6 +202,12 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		return fmt.Errorf("run: %w", err)
 	}
 	return nil
+}
+
+// deviceID names this device (MQTT topics, hook events): the host name.
+func deviceID() string {
+	host, _ := os.Hostname()
+	return mqtt.DeviceIDFromHostname(host)
 }
 
 func logLevel(s string) slog.Level {

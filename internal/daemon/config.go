@@ -15,6 +15,7 @@ import (
 	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/pipeline"
 	"github.com/alphad/alphad/pipeline/hooks"
+	"github.com/alphad/alphad/pipeline/store"
 )
 
 // ConfigVersion is the only configuration format version this build reads.
@@ -90,6 +91,9 @@ type TrainingConfig struct {
 	Validation   float64 `yaml:"validation"`
 	Hidden       int     `yaml:"hidden"`
 	KeepVersions int     `yaml:"keep_versions"`
+	// Augmentation adds training views per sample: none, flip (2
+	// embeddings per sample) or crops (flip plus two crops: 4).
+	Augmentation string `yaml:"augmentation"`
 }
 
 // PanelConfig switches the GPIO panel on and holds its wiring.
@@ -119,6 +123,7 @@ func DefaultConfig() Config {
 		Recording: RecordingConfig{Rate: 5, MaxBurst: 200, MaxTime: time.Minute},
 		Training: TrainingConfig{
 			Epochs: 50, BatchSize: 16, LearningRate: 0.001, Validation: 0.15, Hidden: 100, KeepVersions: 5,
+			Augmentation: store.DefaultAugmentation,
 		},
 		Panel: PanelConfig{Config: panel.Default()},
 		MQTT:  mqtt.Default(),
@@ -281,6 +286,9 @@ func (c Config) validate() []FieldError {
 	}
 	if t.KeepVersions < 1 {
 		add("training.keep_versions", fmt.Sprintf("%d must be ≥ 1", t.KeepVersions))
+	}
+	if _, err := store.Augmentation(t.Augmentation); err != nil {
+		add("training.augmentation", fmt.Sprintf("%q is not none, flip or crops", t.Augmentation))
 	}
 	if c.Panel.Enabled {
 		section("panel", c.Panel.Config.Validate())

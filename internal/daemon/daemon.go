@@ -71,6 +71,10 @@ type Options struct {
 	// HealthWindow: /healthz fails when no frame was processed for this
 	// long (default 5 s).
 	HealthWindow time.Duration
+	// StuckAfter: the watchdog is starved when the frame loop spends this
+	// long on one frame or the capture loop goes this long without a
+	// heartbeat (default 25 s, inside WatchdogSec=30s).
+	StuckAfter time.Duration
 }
 
 // Timeouts of the lifecycle.
@@ -78,9 +82,6 @@ const (
 	// frameTimeout is how long Next may wait before the camera counts as
 	// stalled and is reopened.
 	frameTimeout = 10 * time.Second
-	// stuckAfter is how long a loop may go without a heartbeat before the
-	// watchdog is starved (systemd then restarts the daemon).
-	stuckAfter = 25 * time.Second
 	// stopTimeout bounds the whole shutdown (systemd's TimeoutStopSec is 10 s).
 	stopTimeout = 8 * time.Second
 	// cameraCloseTimeout bounds closing the camera.
@@ -110,9 +111,10 @@ type Daemon struct {
 	mb mailbox
 
 	// Heartbeats (unix nanoseconds) for the watchdog supervisor.
-	capBeat   atomic.Int64
-	busySince atomic.Int64 // processing a frame since; 0 = idle
-	lastFrame atomic.Int64 // last frame processed
+	capBeat    atomic.Int64
+	capWaiting atomic.Bool  // capture waits for the frame loop to take a frame
+	busySince  atomic.Int64 // processing a frame since; 0 = idle
+	lastFrame  atomic.Int64 // last frame processed
 
 	smooth     *pipeline.Smoother // owned by the frame loop
 	threshold  atomic.Uint64      // pending threshold change (float64 bits | thresholdPending); 0 = none
@@ -159,6 +161,9 @@ func New(o Options) (*Daemon, error) {
 	}
 	if o.HealthWindow <= 0 {
 		o.HealthWindow = 5 * time.Second
+	}
+	if o.StuckAfter <= 0 {
+		o.StuckAfter = 25 * time.Second
 	}
 	var err error
 	d := &Daemon{cfg: o.Config, opts: o, log: o.Log, clf: head.NewClassifier(nil), counts: map[string]int{}, valAcc: nan, inferMS: nan,

@@ -54,6 +54,7 @@ training:                # defaults for training started by the button or MQTT
   validation: 0.15       # fraction held out for validation accuracy
   hidden: 100            # hidden units of the head; 0 = softmax regression
   keep_versions: 5       # model versions kept for rollback
+  augmentation: crops    # extra views per sample: none, flip (2 embeddings), crops (flip + 2 crops: 4)
 
 panel:                   # GPIO buttons and status LED (see firmware-config/README.md)
   enabled: false

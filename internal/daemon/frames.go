@@ -180,7 +180,13 @@ func (d *Daemon) stream(ctx context.Context, cam device.Camera) error {
 			d.dropped.Add(1)
 			d.m.dropped.Inc()
 		}
-		if !d.mb.waitTaken(ctx) {
+		// The loop holds us here (a slow model, a low max_fps): that is its
+		// liveness to judge, not ours.
+		d.capWaiting.Store(true)
+		ok := d.mb.waitTaken(ctx)
+		d.capWaiting.Store(false)
+		d.beat()
+		if !ok {
 			return nil
 		}
 		stall.Reset(frameTimeout)

@@ -225,6 +225,7 @@ func (d *Daemon) startTraining(o trainOverrides) error {
 }
 
 func (d *Daemon) train(ctx context.Context, backbone []byte, src string, cfg head.Config) {
+	views, _ := store.Augmentation(d.cfg.Training.Augmentation) // validated
 	start := time.Now()
 	d.m.trainRuns.Inc()
 	counts := d.st.Counts()
@@ -243,7 +244,7 @@ func (d *Daemon) train(ctx context.Context, backbone []byte, src string, cfg hea
 	}
 	v, skipped, err := store.Train(ctx, d.opts.StateDir, d.st, store.TrainOptions{
 		Backbone: backbone, BackboneSource: src, NewEngine: d.opts.Engine, Engine: d.engineOptions(),
-		Config: cfg, Flip: true, Progress: progress,
+		Config: cfg, Views: views, Progress: progress,
 	})
 	for _, s := range skipped {
 		d.log.Warn("training skipped a sample", "id", s.ID, "err", s.Err)

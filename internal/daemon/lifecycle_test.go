@@ -16,7 +16,9 @@ import (
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/mqtt/mqtttest"
+	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/hooks"
+	"github.com/alphad/alphad/pipeline/tflite"
 )
 
 // notifySocket is a fake systemd notification socket recording datagrams.
@@ -233,4 +235,46 @@ func TestCameraOutageAndBrokerDown(t *testing.T) {
 		_, m := httpGet(t, base+"/metrics")
 		return strings.Contains(m, "alphad_mqtt_connected 0")
 	})
+}
+
+// hangingEngine blocks Invoke while its gate is closed.
+type hangingEngine struct {
+	engine.Engine
+	gate <-chan struct{}
+}
+
+func (e hangingEngine) Invoke() error {
+	<-e.gate
+	return e.Engine.Invoke()
+}
+
+// TestWatchdogStarvesWhenStuck: a frame loop stuck on one frame (a hung
+// engine) stops WATCHDOG=1, so systemd restarts the daemon.
+func TestWatchdogStarvesWhenStuck(t *testing.T) {
+	cfg, eng, cam := imagenetConfig(t)
+	sock := newNotifySocket(t)
+	gate := make(chan struct{})
+	hang := func(m *tflite.Model, o engine.Options) (engine.Engine, error) {
+		e, err := eng.new(m, o)
+		if err != nil {
+			return nil, err
+		}
+		return hangingEngine{Engine: e, gate: gate}, nil
+	}
+	d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: hang,
+		Notifier: sdnotify.New(sock.path), WatchdogInterval: 20 * time.Millisecond, StuckAfter: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := start(t, d, nil)
+	waitFor(t, 5*time.Second, "READY", func() bool { return sock.count("READY=1") == 1 })
+	time.Sleep(500 * time.Millisecond) // past StuckAfter on the first frame
+	n := sock.count("WATCHDOG=1")
+	time.Sleep(300 * time.Millisecond)
+	if got := sock.count("WATCHDOG=1"); got != n {
+		t.Errorf("watchdog fed %d times while the frame loop hung", got-n)
+	}
+	close(gate)
+	waitFor(t, 5*time.Second, "the watchdog fed again", func() bool { return sock.count("WATCHDOG=1") > n })
+	run.stop(t)
 }

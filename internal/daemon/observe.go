@@ -106,10 +106,10 @@ func (d *Daemon) health() (bool, string) {
 // capture loop beats on every frame, error and retry (so a camera outage
 // still counts as alive), and the frame loop is not stuck on one frame.
 func (d *Daemon) alive(now time.Time) bool {
-	if now.Sub(time.Unix(0, d.capBeat.Load())) > stuckAfter {
+	if !d.capWaiting.Load() && now.Sub(time.Unix(0, d.capBeat.Load())) > d.opts.StuckAfter {
 		return false
 	}
-	if b := d.busySince.Load(); b != 0 && now.Sub(time.Unix(0, b)) > stuckAfter {
+	if b := d.busySince.Load(); b != 0 && now.Sub(time.Unix(0, b)) > d.opts.StuckAfter {
 		return false
 	}
 	return true

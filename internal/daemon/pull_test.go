@@ -157,3 +157,30 @@ func TestExtractTFLite(t *testing.T) {
 		})
 	}
 }
+
+// FuzzExtractTFLite: the archive reader never panics and never returns
+// more than an archive member holds.
+func FuzzExtractTFLite(f *testing.F) {
+	f.Add(makeTgzF(map[string][]byte{"x.tflite": []byte("TFL3"), "y.txt": []byte("y")}), "")
+	f.Add(makeTgzF(map[string][]byte{"a/b.tflite": make([]byte, 600)}), "b.tflite")
+	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255}, "")
+	f.Fuzz(func(t *testing.T, tgz []byte, file string) {
+		data, err := extractTFLite(tgz, file)
+		if err == nil && len(data) > len(tgz)*1100 {
+			t.Fatalf("%d bytes from a %d-byte archive", len(data), len(tgz))
+		}
+	})
+}
+
+func makeTgzF(files map[string][]byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for name, data := range files {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write(data)
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
