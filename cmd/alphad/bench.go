@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/alphad/alphad/internal/cputime"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -129,7 +130,7 @@ func benchEngine(e engineEntry, m *tflite.Model, opts engine.Options, runs int) 
 	times := make([]float64, runs)
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for i := range times {
 		t0 := time.Now()
 		if err := eng.Invoke(); err != nil {
@@ -137,7 +138,7 @@ func benchEngine(e engineEntry, m *tflite.Model, opts engine.Options, runs int) 
 		}
 		times[i] = float64(time.Since(t0).Nanoseconds()) / 1e6
 	}
-	cpu := processCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	runtime.ReadMemStats(&ms1)
 	return benchResult{
 		cpu:    float64(cpu.Nanoseconds()) / 1e6 / float64(runs),

@@ -7,11 +7,9 @@ import (
 	"image/color"
 	"image/jpeg"
 	"testing"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/internal/cputime"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -34,13 +32,13 @@ func BenchmarkFrame(b *testing.B) {
 					}
 					b.ReportAllocs()
 					b.ResetTimer()
-					cpu0 := cpuTime(b)
+					cpu0 := cputime.Process()
 					for b.Loop() {
 						if err := p.Frame(dst, f); err != nil {
 							b.Fatal(err)
 						}
 					}
-					b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+					b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 				})
 			}
 		}
@@ -64,14 +62,4 @@ func benchFrame(b *testing.B, format device.PixelFormat, w, h int) device.Frame 
 		b.Fatal(err)
 	}
 	return device.Frame{Seq: 1, Format: device.MJPEG, Width: w, Height: h, Data: stripDHT(buf.Bytes())}
-}
-
-// cpuTime is the CPU time this process has used; benchmarks report it per
-// op ("cpu-ns/op") because wall time is noisy on a shared machine.
-func cpuTime(b *testing.B) time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

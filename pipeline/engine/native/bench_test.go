@@ -3,10 +3,10 @@ package native_test
 import (
 	"os"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/alphad/alphad/internal/cputime"
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/engine/native"
@@ -37,7 +37,7 @@ func benchModel(b *testing.B, model, input string, threads int) {
 	}
 	times := make([]time.Duration, 0, max(b.N, 1))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
@@ -49,7 +49,7 @@ func benchModel(b *testing.B, model, input string, threads int) {
 	b.StopTimer()
 	slices.Sort(times)
 	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1e3, "median-ms")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 }
 
 func BenchmarkMobileNetV2F32(b *testing.B) {
@@ -63,12 +63,4 @@ func BenchmarkMobileNetV2F32Threads2(b *testing.B) {
 
 func BenchmarkMobileNetV2U8(b *testing.B) {
 	benchModel(b, "mobilenet_v2_1.0_224_quant.tflite", "grace_hopper_224_u8.raw", 1)
-}
-
-func cpuTime() time.Duration {
-	var r syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &r) != nil {
-		return 0
-	}
-	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }

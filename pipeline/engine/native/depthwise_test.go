@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/alphad/alphad/internal/cputime"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -123,11 +124,11 @@ func BenchmarkDepthwise3x3(b *testing.B) {
 			src := randF32(r, s.hw*s.hw*s.c)
 			dst := make([]float32, d.y.out*d.x.out*s.c)
 			b.ReportAllocs()
-			cpu0 := processCPU()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				d.rows(dst, src, 0, d.y.out)
 			}
-			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }

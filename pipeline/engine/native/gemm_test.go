@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/alphad/alphad/internal/cputime"
 )
 
 // gemmRef is the plain reference loop for gemmRows, on unpacked weights
@@ -109,12 +111,12 @@ func BenchmarkGemm(b *testing.B) {
 				g := newGemm(kern, randF32(r, s.n*s.k), s.n, s.k, nil, 0, 6)
 				c := make([]float32, s.m*s.n)
 				b.ReportAllocs()
-				cpu0 := processCPU()
+				cpu0 := cputime.Process()
 				for b.Loop() {
 					g.rows(c, s.n, a, s.k, 0, s.m)
 				}
 				flops := 2 * float64(s.m*s.n*s.k)
-				cpu := (processCPU() - cpu0).Seconds()
+				cpu := (cputime.Process() - cpu0).Seconds()
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				if cpu > 0 {
 					b.ReportMetric(flops*float64(b.N)/cpu/1e9, "cpu-GFLOP/s")

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alphad/alphad/internal/cputime"
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/tflite"
@@ -62,7 +63,7 @@ func benchModel(b *testing.B, model, input string) {
 		oracle = oracleMedian(b, path, 20)
 	}
 	times := make([]float64, 0, b.N)
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
@@ -74,7 +75,7 @@ func benchModel(b *testing.B, model, input string) {
 	b.StopTimer()
 	med := median(times)
 	b.ReportMetric(med, "median-ms")
-	if cpu := processCPU() - cpu0; cpu > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 	}
 	if oracle > 0 {

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/alphad/alphad/internal/cputime"
 )
 
 func randBytes(r *rand.Rand, n int) []byte {
@@ -149,7 +151,7 @@ func TestConvErrors(t *testing.T) {
 // reportCPU reports the CPU time per iteration since t0 (with the default
 // -cpu 1 single-threaded kernels this is the kernel's own cost).
 func reportCPU(b *testing.B, t0 time.Duration) {
-	if d := cpuTime() - t0; d > 0 && b.N > 0 {
+	if d := cputime.Process() - t0; d > 0 && b.N > 0 {
 		b.ReportMetric(float64(d.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 	}
 }
@@ -169,7 +171,7 @@ func BenchmarkConv1x1(b *testing.B) {
 			src, dst := randBytes(r, s.inLen()), make([]byte, s.outLen())
 			b.SetBytes(int64(s.OutH * s.OutW * s.OutC * s.InC)) // MACs, reported as "MB/s"
 			b.ReportAllocs()
-			defer reportCPU(b, cpuTime())
+			defer reportCPU(b, cputime.Process())
 			for b.Loop() {
 				c.Run(dst, src, 0, c.Units())
 			}
@@ -190,7 +192,7 @@ func BenchmarkConv3x3(b *testing.B) {
 	src, dst := randBytes(r, s.inLen()), make([]byte, s.outLen())
 	b.SetBytes(int64(s.OutH * s.OutW * s.OutC * 27))
 	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
+	defer reportCPU(b, cputime.Process())
 	for b.Loop() {
 		c.Run(dst, src, 0, c.Units())
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/alphad/alphad/internal/cputime"
 )
 
 func TestDepthwise(t *testing.T) {
@@ -67,7 +69,7 @@ func BenchmarkDepthwise(b *testing.B) {
 			}
 			src, dst := randBytes(r, s.inLen()), make([]byte, s.outLen())
 			b.ReportAllocs()
-			defer reportCPU(b, cpuTime())
+			defer reportCPU(b, cputime.Process())
 			for b.Loop() {
 				d.Run(dst, src, 0, d.Units())
 			}

@@ -1,15 +1,15 @@
 //go:build unix
 
-package main
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time this process has used (user + system), so
-// bench can report cost per inference that a busy machine does not inflate.
-func processCPU() time.Duration {
+// Process is the CPU time (user + system) this process has used so far,
+// or 0 when the system does not say.
+func Process() time.Duration {
 	var r syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &r) != nil {
 		return 0

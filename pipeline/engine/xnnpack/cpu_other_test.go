@@ -1,8 +1,0 @@
-//go:build xnnpack && cgo && !linux
-
-package xnnpack
-
-import "time"
-
-// processCPU is not measured outside Linux.
-func processCPU() time.Duration { return 0 }
