@@ -81,7 +81,7 @@ func TestImportTeachableMachine(t *testing.T) {
 	if _, _, code := cli(t, "dataset", "import", "--state-dir", state, testshared.Path(t, "datasets", "tm_webcam_face_hand")); code != 0 {
 		t.Fatal("dataset import failed")
 	}
-	out, errText, code := cli(t, "train", "--state-dir", state, "--epochs", "3", "--threads", "1", "--flip=false")
+	out, errText, code := cli(t, "train", "--state-dir", state, "--epochs", "3", "--threads", "1", "--augment=none")
 	if code != 0 || !strings.Contains(out, "model v000002: 22 samples, 2 classes") {
 		t.Fatalf("train from the imported backbone: exit %d\n%s%s", code, out, errText)
 	}

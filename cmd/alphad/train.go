@@ -16,7 +16,7 @@ func newTrainCmd(d *deps) *cobra.Command {
 	cfg := head.DefaultConfig()
 	var backbone, engineName string
 	var threads int
-	flip := true
+	augment := store.DefaultAugmentation
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a classifier head on the dataset and make it the current model version",
@@ -27,6 +27,10 @@ func newTrainCmd(d *deps) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.Validate(); err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("train: %w", err)}
+			}
+			views, err := store.Augmentation(augment)
+			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("train: %w", err)}
 			}
 			newEngine, eopts, err := learningEngine(engineName, threads)
@@ -64,7 +68,7 @@ func newTrainCmd(d *deps) *cobra.Command {
 			}
 			v, skipped, err := store.Train(cmd.Context(), dir, st, store.TrainOptions{
 				Backbone: data, BackboneSource: source, NewEngine: newEngine, Engine: eopts,
-				Config: cfg, Flip: flip, Progress: progress,
+				Config: cfg, Views: views, Progress: progress,
 			})
 			for _, s := range skipped {
 				fmt.Fprintf(d.stderr, "skipped sample %s: %v\n", s.ID, s.Err)
@@ -91,7 +95,7 @@ func newTrainCmd(d *deps) *cobra.Command {
 	f.BoolVar(&cfg.ClassWeights, "class-weights", cfg.ClassWeights, "weigh classes inversely to their size")
 	f.IntVar(&cfg.Ensemble, "ensemble", cfg.Ensemble, "train this many heads and merge them (logit average)")
 	f.BoolVar(&cfg.Refit, "refit", cfg.Refit, "after validation, retrain on all samples for the best epoch count")
-	f.BoolVar(&flip, "flip", flip, "also train on mirrored images (2× embeddings)")
+	f.StringVar(&augment, "augment", augment, "extra training views per sample: none, flip (2× embeddings) or crops (flip + 2 random crops: 4×)")
 	f.StringVar(&engineName, "engine", "auto", "inference engine for the backbone")
 	f.IntVar(&threads, "threads", 0, "engine threads (0 = all CPUs)")
 	return cmd

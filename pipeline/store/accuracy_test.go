@@ -24,11 +24,12 @@ import (
 )
 
 // datasetEmbeddings are the float backbone's embeddings of every image
-// of a shared dataset: per class, per file, the plain and mirrored views.
+// of a shared dataset: per class, per file, the views ViewPlain,
+// ViewFlipped, ViewCrop and ViewCropFlipped.
 type datasetEmbeddings struct {
 	Classes []string
 	Files   [][]string
-	Vecs    [][][2][]float32
+	Vecs    [][][4][]float32
 }
 
 // embedDataset embeds datasets/<name> with the float features model,
@@ -42,7 +43,7 @@ func embedDataset(t *testing.T, name string) *datasetEmbeddings {
 	if cacheDir == "" {
 		cacheDir = t.TempDir()
 	}
-	cachePath := filepath.Join(cacheDir, name+".gob")
+	cachePath := filepath.Join(cacheDir, name+".views4.gob")
 	if f, err := os.Open(cachePath); err == nil {
 		var d datasetEmbeddings
 		err := gob.NewDecoder(f).Decode(&d)
@@ -93,8 +94,10 @@ func embedDataset(t *testing.T, name string) *datasetEmbeddings {
 			}
 			// Store what the sample store keeps: the 224 centre crop.
 			crop := CenterCrop(img, 224)
-			var v [2][]float32
-			for k, im := range []image.Image{crop, Mirror(crop)} {
+			var v [4][]float32
+			id := fmt.Sprintf("%032x", len(d.Files[c])+1000*c)
+			for k := range v {
+				im := View(crop, id, k)
 				v[k] = make([]float32, bb.Dim())
 				if err := bb.Embed(v[k], ImageFill(im)); err != nil {
 					t.Fatal(err)
@@ -105,7 +108,7 @@ func embedDataset(t *testing.T, name string) *datasetEmbeddings {
 			n++
 		}
 	}
-	t.Logf("%s: embedded %d images ×2 views with %s in %v", name, n, engName, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s: embedded %d images ×4 views with %s in %v", name, n, engName, time.Since(start).Round(time.Millisecond))
 	f, err := os.Create(cachePath)
 	if err == nil {
 		gob.NewEncoder(f).Encode(d)
@@ -139,9 +142,9 @@ func split70(d *datasetEmbeddings) [][]int {
 	return out
 }
 
-// heldOut trains with cfg on the 70 % (with mirrored views when flip) and
+// heldOut trains with cfg on the 70 % (with the extra views listed) and
 // returns the metrics on the held-out 30 %.
-func heldOut(t *testing.T, d *datasetEmbeddings, cfg head.Config, flip bool) head.Metrics {
+func heldOut(t *testing.T, d *datasetEmbeddings, cfg head.Config, views []int) head.Metrics {
 	t.Helper()
 	train := split70(d)
 	var samples []head.Sample
@@ -151,8 +154,8 @@ func heldOut(t *testing.T, d *datasetEmbeddings, cfg head.Config, flip bool) hea
 		for i, v := range d.Vecs[c] {
 			if slices.Contains(train[c], i) {
 				s := head.Sample{Label: c, X: v[0]}
-				if flip {
-					s.Views = [][]float32{v[1]}
+				for _, k := range views {
+					s.Views = append(s.Views, v[k])
 				}
 				samples = append(samples, s)
 			} else {
@@ -185,7 +188,8 @@ func TestAccuracy(t *testing.T) {
 	} {
 		t.Run(tc.dataset, func(t *testing.T) {
 			d := embedDataset(t, tc.dataset)
-			m := heldOut(t, d, head.DefaultConfig(), true)
+			views, _ := Augmentation(DefaultAugmentation)
+			m := heldOut(t, d, head.DefaultConfig(), views)
 			t.Logf("%s: held-out accuracy %.1f %% on %d images", tc.dataset, 100*m.Accuracy, m.Samples)
 			for c, s := range m.PerClass {
 				t.Logf("  %-10s %3d/%3d  %5.1f %%  confusion %v", d.Classes[c], s.Correct, s.Support, 100*s.Accuracy, m.Confusion[c])

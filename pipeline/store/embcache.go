@@ -36,8 +36,10 @@ type key struct {
 
 // Views of a sample whose embeddings the cache holds.
 const (
-	ViewPlain   = 0 // the stored image
-	ViewFlipped = 1 // mirrored left-right
+	ViewPlain       = 0 // the stored image
+	ViewFlipped     = 1 // mirrored left-right
+	ViewCrop        = 2 // a random crop (CropView, seeded by the sample ID)
+	ViewCropFlipped = 3 // another random crop, mirrored
 )
 
 const embMagic = "ALPHAD-EMB-1\n"

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/draw"
 	"math"
+	"math/rand/v2"
 
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/tflite"
@@ -41,6 +42,19 @@ func Mirror(img image.Image) *image.RGBA {
 		}
 	}
 	return dst
+}
+
+// CropView is a seeded random square crop of 75–90 % of img's shorter
+// side, resized back to img's width: an augmented training view.
+func CropView(img image.Image, seed uint64) *image.RGBA {
+	r := rand.New(rand.NewPCG(seed, 0xc0ffee))
+	src := toRGBA(img)
+	b := src.Bounds()
+	side := min(b.Dx(), b.Dy())
+	s := max(side*(75+r.IntN(16))/100, 1)
+	x0 := r.IntN(b.Dx() - s + 1)
+	y0 := r.IntN(b.Dy() - s + 1)
+	return resize(src, image.Rect(x0, y0, x0+s, y0+s), b.Dx(), b.Dx())
 }
 
 func toRGBA(img image.Image) *image.RGBA {

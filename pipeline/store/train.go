@@ -51,9 +51,10 @@ func CheckDataset(st *Store) ([]string, error) {
 
 // Embed returns the training samples of st with their embeddings under
 // backbone bb, computing (with prep) and caching the ones the cache lacks.
-// With flip, the mirrored image is embedded too, as a training view.
-// Samples whose image cannot be read are skipped and listed.
-func Embed(ctx context.Context, st *Store, cache *EmbeddingCache, bb *head.Backbone, prep Prepare, flip bool, progress func(Progress)) ([]head.Sample, []string, []Skipped, error) {
+// The views listed beyond ViewPlain (ViewFlipped, ViewCrop,
+// ViewCropFlipped) are embedded too, as training views. Samples whose
+// image cannot be read are skipped and listed.
+func Embed(ctx context.Context, st *Store, cache *EmbeddingCache, bb *head.Backbone, prep Prepare, extra []int, progress func(Progress)) ([]head.Sample, []string, []Skipped, error) {
 	if cache.Dim() != bb.Dim() {
 		return nil, nil, nil, fmt.Errorf("store: embedding cache has dim %d, backbone %d", cache.Dim(), bb.Dim())
 	}
@@ -62,10 +63,7 @@ func Embed(ctx context.Context, st *Store, cache *EmbeddingCache, bb *head.Backb
 		return nil, nil, nil, err
 	}
 	samples := st.Samples()
-	views := []int{ViewPlain}
-	if flip {
-		views = append(views, ViewFlipped)
-	}
+	views := append([]int{ViewPlain}, extra...)
 	missing := 0
 	for _, sm := range samples {
 		for _, v := range views {
@@ -128,10 +126,7 @@ func embedSample(st *Store, cache *EmbeddingCache, bb *head.Backbone, prep Prepa
 				return nil, err
 			}
 		}
-		src := img
-		if v == ViewFlipped {
-			src = Mirror(img)
-		}
+		src := View(img, id, v)
 		e := make([]float32, bb.Dim())
 		if err := bb.Embed(e, prep(src)); err != nil {
 			return nil, fmt.Errorf("store: embed sample %s: %w", id, err)
@@ -146,6 +141,51 @@ func embedSample(st *Store, cache *EmbeddingCache, bb *head.Backbone, prep Prepa
 	return vecs, nil
 }
 
+// View returns the augmented view v of a sample's image.
+func View(img image.Image, id string, v int) image.Image {
+	seed := uint64(0)
+	for i := 0; i < len(id) && i < 16; i++ {
+		seed = seed<<4 | uint64(hexDigit(id[i]))
+	}
+	switch v {
+	case ViewFlipped:
+		return Mirror(img)
+	case ViewCrop:
+		return CropView(img, seed)
+	case ViewCropFlipped:
+		return Mirror(CropView(img, seed+1))
+	}
+	return img
+}
+
+func hexDigit(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0
+}
+
+// DefaultAugmentation is what `alphad train` uses unless told otherwise.
+const DefaultAugmentation = "crops"
+
+// Augmentation returns the extra views training embeds for each sample:
+// "none", "flip" (the mirror image: 2 embeddings per sample) or "crops"
+// (mirror plus two random crops, one mirrored: 4 per sample).
+func Augmentation(name string) ([]int, error) {
+	switch name {
+	case "none":
+		return nil, nil
+	case "flip":
+		return []int{ViewFlipped}, nil
+	case "crops":
+		return []int{ViewFlipped, ViewCrop, ViewCropFlipped}, nil
+	}
+	return nil, fmt.Errorf("store: augmentation %q: want none, flip or crops", name)
+}
+
 // TrainOptions configure Train.
 type TrainOptions struct {
 	Backbone       []byte // the backbone .tflite (features model or full classifier, cut at its pool)
@@ -154,7 +194,8 @@ type TrainOptions struct {
 	Engine         engine.Options
 	Prepare        Prepare // nil: ImageFill
 	Config         head.Config
-	Flip           bool // also train on mirrored images
+	Views          []int // extra training views (see Augmentation); nil = none
+	Flip           bool  // adds ViewFlipped when Views is nil (older form of Views)
 	Progress       func(Progress)
 }
 
@@ -195,7 +236,11 @@ func Train(ctx context.Context, stateDir string, st *Store, opts TrainOptions) (
 		return Version{}, nil, err
 	}
 	defer cache.Close()
-	samples, classes, skipped, err := Embed(ctx, st, cache, bb, opts.Prepare, opts.Flip, opts.Progress)
+	views := opts.Views
+	if views == nil && opts.Flip {
+		views = []int{ViewFlipped}
+	}
+	samples, classes, skipped, err := Embed(ctx, st, cache, bb, opts.Prepare, views, opts.Progress)
 	if err != nil {
 		return Version{}, skipped, err
 	}

@@ -11,9 +11,9 @@ import (
 func transformed(d *datasetEmbeddings, f func([]float32) []float32) *datasetEmbeddings {
 	out := &datasetEmbeddings{Classes: d.Classes, Files: d.Files}
 	for c := range d.Vecs {
-		var vs [][2][]float32
+		var vs [][4][]float32
 		for _, v := range d.Vecs[c] {
-			vs = append(vs, [2][]float32{f(v[0]), f(v[1])})
+			vs = append(vs, [4][]float32{f(v[0]), f(v[1]), f(v[2]), f(v[3])})
 		}
 		out.Vecs = append(out.Vecs, vs)
 	}
@@ -61,24 +61,26 @@ func TestTune2(t *testing.T) {
 	})
 	for _, v := range []struct {
 		name string
+		aug  string
 		d    *datasetEmbeddings
 		cfg  func(*head.Config)
 	}{
-		{"default", d, func(c *head.Config) {}},
-		{"std-l2s0", std, func(c *head.Config) { c.L2, c.LabelSmoothing = 1e-2, 0 }},
-		{"l2n-l2s0", l2, func(c *head.Config) { c.L2, c.LabelSmoothing = 1e-2, 0 }},
-		{"l2s0p0", d, func(c *head.Config) { c.L2, c.LabelSmoothing, c.Patience = 1e-2, 0, 0 }},
-		{"l2s0", d, func(c *head.Config) { c.L2, c.LabelSmoothing = 1e-2, 0 }},
-		{"ens3", d, func(c *head.Config) { c.Ensemble = 3 }},
-		{"ens3-l2s0p0", d, func(c *head.Config) { c.L2, c.LabelSmoothing, c.Patience, c.Ensemble = 1e-2, 0, 0, 3 }},
-		{"ens3-l2s0", d, func(c *head.Config) { c.L2, c.LabelSmoothing, c.Ensemble = 1e-2, 0, 3 }},
+		{"default", "crops", d, func(c *head.Config) {}},
+		{"flip", "flip", d, func(c *head.Config) {}},
+		{"l2-1e-2", "crops", d, func(c *head.Config) { c.L2 = 1e-2 }},
+		{"l2-p0", "crops", d, func(c *head.Config) { c.L2, c.Patience = 1e-2, 0 }},
+		{"l2-s0", "crops", d, func(c *head.Config) { c.L2, c.LabelSmoothing = 1e-2, 0 }},
+		{"std-l2", "crops", std, func(c *head.Config) { c.L2 = 1e-2 }},
+		{"l2n-l2", "crops", l2, func(c *head.Config) { c.L2 = 1e-2 }},
+		{"l2-ens3", "crops", d, func(c *head.Config) { c.L2, c.Ensemble = 1e-2, 3 }},
 	} {
 		var accs []float64
 		for seed := uint64(1); seed <= 6; seed++ {
 			cfg := head.DefaultConfig()
 			cfg.Seed = seed
 			v.cfg(&cfg)
-			accs = append(accs, heldOut(t, v.d, cfg, true).Accuracy)
+			views, _ := Augmentation(v.aug)
+			accs = append(accs, heldOut(t, v.d, cfg, views).Accuracy)
 		}
 		mean, lo := 0.0, 1.0
 		for _, a := range accs {

@@ -46,7 +46,7 @@ func TestTrainAndVersions(t *testing.T) {
 	cfg := head.DefaultConfig()
 	cfg.Hidden, cfg.Epochs, cfg.LearningRate = 16, 40, 0.01
 	var phases []string
-	opts := TrainOptions{Backbone: tinyBytes(t), BackboneSource: "tiny", NewEngine: newNative, Config: cfg, Flip: true,
+	opts := TrainOptions{Backbone: tinyBytes(t), BackboneSource: "tiny", NewEngine: newNative, Config: cfg, Views: []int{ViewFlipped, ViewCrop, ViewCropFlipped},
 		Progress: func(p Progress) {
 			if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
 				phases = append(phases, p.Phase)
