@@ -60,6 +60,12 @@ func newTrainCmd(d *deps) *cobra.Command {
 				case "train":
 					e := p.Epoch
 					line := fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f", e.Epoch, e.Epochs, e.TrainLoss, e.TrainAccuracy)
+					if e.Refit {
+						line = "refit on all samples: " + line
+					}
+					if e.Members > 1 {
+						line = fmt.Sprintf("head %d/%d: %s", e.Member, e.Members, line)
+					}
 					if e.HasVal {
 						line += fmt.Sprintf(" val_loss %.4f val_acc %.3f", e.ValLoss, e.ValAccuracy)
 					}
