@@ -140,10 +140,13 @@ func closeCamera(cam device.Camera, d *Daemon) {
 	}
 }
 
-// sleep waits d, beating, and reports false when ctx ended.
+// sleep waits dur (a deliberate wait: alive however long camera.retry
+// is) and reports false when ctx ended.
 func (d *Daemon) sleep(ctx context.Context, dur time.Duration) bool {
 	t := time.NewTimer(dur)
 	defer t.Stop()
+	d.capWaiting.Store(true)
+	defer d.capWaiting.Store(false)
 	select {
 	case <-ctx.Done():
 		return false
