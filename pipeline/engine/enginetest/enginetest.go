@@ -1,7 +1,8 @@
 // Package enginetest holds the conformance checks every inference engine
 // must pass: Golden compares an engine with the real TFLite outputs in
-// ../shared/golden, Agree compares two engines with each other. It is
-// imported only by tests.
+// ../shared/golden, Agree compares two engines with each other. Oracle
+// (the real TFLite runtime on one input) and PNGRGB (a test image as a
+// model input) serve the engines' own tests. It is imported only by tests.
 package enginetest
 
 import (

@@ -10,6 +10,7 @@ import (
 
 	"github.com/alphad/alphad/internal/cputime"
 	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/engine/enginetest"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -176,7 +177,7 @@ func TestPadDepthwiseNarrow(t *testing.T) {
 			for i, v := range in {
 				binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 			}
-			closeTo(t, got, engine.Float32s(oracle(t, file, raw)), 1e-5)
+			closeTo(t, got, engine.Float32s(enginetest.Oracle(t, file, raw)), 1e-5)
 		})
 	}
 }

@@ -7,13 +7,13 @@ import (
 	"image/png"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/engine/enginetest"
 	"github.com/alphad/alphad/pipeline/engine/native/qmath"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -154,26 +154,6 @@ func pngRGB(t *testing.T, path string) (rgb []byte, w, h int) {
 	return rgb, b.Dx(), b.Dy()
 }
 
-// oracle runs the real TFLite runtime on one input.
-func oracle(t *testing.T, model string, input []byte) []byte {
-	t.Helper()
-	js := testshared.Oracle(t)
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.raw")
-	if err := os.WriteFile(in, input, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("node", js, model, in, "--out="+out, "--threads=1")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("oracle: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestQuantTeachableMachine compares the real Teachable Machine uint8
 // export (int8 per-channel inside) with the real TFLite runtime on the
 // webcam frames it was trained on.
@@ -205,7 +185,7 @@ func TestQuantTeachableMachine(t *testing.T) {
 			if w != 224 || h != 224 {
 				t.Fatalf("frame is %dx%d, want 224x224", w, h)
 			}
-			want := oracle(t, model, rgb)
+			want := enginetest.Oracle(t, model, rgb)
 			got := runModel(t, m, rgb, 1)
 			d, at, same := compareQuant(got, want, false)
 			worst = max(worst, d)
@@ -264,7 +244,7 @@ func TestQuantSoftmaxVariant(t *testing.T) {
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := oracle(t, file, src)
+	want := enginetest.Oracle(t, file, src)
 	diff := func(got []byte) (n int) {
 		for i := range got {
 			if got[i] != want[i] {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/alphad/alphad/pipeline/engine/enginetest"
 	"github.com/alphad/alphad/pipeline/engine/native/qmath"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -163,7 +164,7 @@ func TestQuantOpsOracle(t *testing.T) {
 				t.Fatal(err)
 			}
 			in := randBytes(r, parsed.Input(0).ByteSize())
-			want := oracle(t, file, in)
+			want := enginetest.Oracle(t, file, in)
 			got := runModel(t, parsed, in, 1)
 			d, at, _ := compareQuant(got, want, parsed.Output(0).Type == tflite.Int8)
 			if d > tt.tol {
@@ -211,7 +212,7 @@ func TestQuantizeFloatOracle(t *testing.T) {
 			if err := os.WriteFile(file, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			want := oracle(t, file, in)
+			want := enginetest.Oracle(t, file, in)
 			typ := qmath.Uint8
 			if ty == tflite.Int8 {
 				typ = qmath.Int8

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/alphad/alphad/internal/testshared"
+	"github.com/alphad/alphad/pipeline/engine/enginetest"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -50,7 +51,7 @@ func TestQuantLayerProbe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := oracle(t, file, input)
+		want := enginetest.Oracle(t, file, input)
 		got := runModel(t, cut, input, 1)
 		signed := cut.Output(0).Type == tflite.Int8
 		d, at, _ := compareQuant(got, want, signed)

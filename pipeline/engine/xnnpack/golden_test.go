@@ -3,10 +3,6 @@
 package xnnpack
 
 import (
-	"image/color"
-	"image/png"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -56,7 +52,8 @@ func TestAgreeNativeTeachableMachine(t *testing.T) {
 	}
 	var inputs [][]byte
 	for _, f := range frames {
-		inputs = append(inputs, pngRGB(t, f))
+		rgb, _, _ := enginetest.PNGRGB(t, f)
+		inputs = append(inputs, rgb)
 	}
 	// The native engine promises 2 LSB against TFLite; this engine 1.
 	enginetest.Agree(t, newXNNPACK, newNative, filepath.Join("teachable-machine", "rpi4-coral-uint8", "model.tflite"), inputs, tolF, 2)
@@ -65,7 +62,6 @@ func TestAgreeNativeTeachableMachine(t *testing.T) {
 // TestTeachableMachineOracle compares a few webcam frames through the
 // Teachable Machine export with the real TFLite runtime.
 func TestTeachableMachineOracle(t *testing.T) {
-	oracle := testshared.Oracle(t)
 	model := testshared.Path(t, "teachable-machine", "rpi4-coral-uint8", "model.tflite")
 	m, err := tflite.ReadFile(model)
 	if err != nil {
@@ -78,19 +74,8 @@ func TestTeachableMachineOracle(t *testing.T) {
 	defer e.Close()
 	for _, frame := range []string{"Class_1/00.png", "Class_2/00.png", "Class_2/07.png"} {
 		t.Run(frame, func(t *testing.T) {
-			rgb := pngRGB(t, testshared.Path(t, "datasets", "tm_webcam_face_hand", frame))
-			dir := t.TempDir()
-			in, out := filepath.Join(dir, "in.raw"), filepath.Join(dir, "out.raw")
-			if err := os.WriteFile(in, rgb, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if b, err := exec.Command("node", oracle, model, in, "--out="+out, "--threads=1").CombinedOutput(); err != nil {
-				t.Fatalf("oracle: %v\n%s", err, b)
-			}
-			want, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rgb, _, _ := enginetest.PNGRGB(t, testshared.Path(t, "datasets", "tm_webcam_face_hand", frame))
+			want := enginetest.Oracle(t, model, rgb)
 			copy(e.Input(0), rgb)
 			if err := e.Invoke(); err != nil {
 				t.Fatal(err)
@@ -103,27 +88,4 @@ func TestTeachableMachineOracle(t *testing.T) {
 			d.Check(t, tolF, tolLSB)
 		})
 	}
-}
-
-// pngRGB decodes a PNG into packed 8-bit RGB.
-func pngRGB(t *testing.T, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	r := img.Bounds()
-	rgb := make([]byte, 0, 3*r.Dx()*r.Dy())
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			rgb = append(rgb, c.R, c.G, c.B)
-		}
-	}
-	return rgb
 }
