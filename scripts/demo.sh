@@ -127,7 +127,7 @@ while read -r topic payload; do
       */state)
         label=$(field label); [ -n "$label" ] || label="(unknown)"
         printf '  frame %-4s %-10s %5.2f  model %s\n' "$(field seq)" "$label" "$(field confidence)" "$(field model_version)" ;;
-      */training/progress) printf '  training epoch %s/%s  accuracy %s\n' "$(field epoch)" "$(field epochs)" "$(field accuracy)" ;;
+      */training/progress) printf '  training epoch %s/%s  accuracy %.3f\n' "$(field epoch)" "$(field epochs)" "$(field accuracy)" ;;
       */training/result) printf '  training done: ok=%s model %s, validation accuracy %s\n' "$(field ok)" "$(field model_version)" "$(field validation_accuracy)" ;;
       */result) printf '  command %s: ok=%s %s%s\n' "$(field command)" "$(field ok)" "$(field message)" "$(field error)" ;;
     esac
