@@ -261,36 +261,24 @@ func TestQuantSoftmaxVariant(t *testing.T) {
 }
 
 // BenchmarkQuantModels times one inference of each quantized model on one
-// thread.
+// thread (see enginetest.Bench for the metrics).
 //
 //	go test -run '^$' -bench QuantModels -benchtime 10x ./pipeline/engine/native/
 func BenchmarkQuantModels(b *testing.B) {
+	newEngine := func(m *tflite.Model, opts engine.Options) (engine.Engine, error) {
+		e, err := New(m, opts)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
 	for _, model := range []string{
 		"models/mobilenet_v2_1.0_224_quant.tflite",
 		"models/tf2_mobilenet_v2_1.0_224_ptq.tflite",
 		"teachable-machine/rpi4-coral-uint8/model.tflite",
 	} {
 		b.Run(filepath.Base(filepath.Dir(model))+"/"+filepath.Base(model), func(b *testing.B) {
-			m, err := tflite.ReadFile(testshared.Path(b, model))
-			if err != nil {
-				b.Fatal(err)
-			}
-			e, err := New(m, engine.Options{Threads: 1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close()
-			in, err := os.ReadFile(testshared.Path(b, "golden", "inputs", "grace_hopper_224_u8.raw"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			copy(e.Input(0), in)
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := e.Invoke(); err != nil {
-					b.Fatal(err)
-				}
-			}
+			enginetest.Bench(b, newEngine, model, "grace_hopper_224_u8.raw", engine.Options{Threads: 1})
 		})
 	}
 }

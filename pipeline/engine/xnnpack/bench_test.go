@@ -6,16 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/alphad/alphad/internal/cputime"
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
-	"github.com/alphad/alphad/pipeline/tflite"
+	"github.com/alphad/alphad/pipeline/engine/enginetest"
 )
 
 // BenchmarkMobileNetV2F32 times one Invoke of float MobileNetV2 1.0/224 on
@@ -40,45 +37,11 @@ func BenchmarkMobileNetV2PTQ(b *testing.B) {
 }
 
 func benchModel(b *testing.B, model, input string) {
-	path := testshared.Path(b, model)
-	m, err := tflite.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
+	med := enginetest.Bench(b, newXNNPACK, model, input, engine.Options{Threads: 1})
+	if b.N < 10 {
+		return
 	}
-	e, err := New(m, engine.Options{Threads: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	in, err := os.ReadFile(testshared.Path(b, "golden", "inputs", input))
-	if err != nil {
-		b.Fatal(err)
-	}
-	copy(e.Input(0), in)
-	if err := e.Invoke(); err != nil { // warm up
-		b.Fatal(err)
-	}
-	var oracle float64
-	if b.N >= 10 {
-		oracle = oracleMedian(b, path, 20)
-	}
-	times := make([]float64, 0, b.N)
-	cpu0 := cputime.Process()
-	b.ResetTimer()
-	for range b.N {
-		t0 := time.Now()
-		if err := e.Invoke(); err != nil {
-			b.Fatal(err)
-		}
-		times = append(times, float64(time.Since(t0).Microseconds())/1e3)
-	}
-	b.StopTimer()
-	med := median(times)
-	b.ReportMetric(med, "median-ms")
-	if cpu := cputime.Process() - cpu0; cpu > 0 {
-		b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
-	}
-	if oracle > 0 {
+	if oracle := oracleMedian(b, testshared.Path(b, model), 20); oracle > 0 {
 		b.ReportMetric(oracle, "tflite-median-ms")
 		b.ReportMetric(med/oracle, "x-tflite")
 	}
@@ -116,17 +79,5 @@ func oracleMedian(b *testing.B, model string, repeat int) float64 {
 			t = append(t, v)
 		}
 	}
-	return median(t)
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return enginetest.Median(t)
 }
