@@ -1,8 +1,9 @@
 // Package enginetest holds the conformance checks every inference engine
 // must pass: Golden compares an engine with the real TFLite outputs in
 // ../shared/golden, Agree compares two engines with each other. Oracle
-// (the real TFLite runtime on one input) and PNGRGB (a test image as a
-// model input) serve the engines' own tests. It is imported only by tests.
+// (the real TFLite runtime on one input), PNGRGB (a test image as a model
+// input) and Bench (a model benchmark) serve the engines' own tests. It is
+// imported only by tests.
 package enginetest
 
 import (
