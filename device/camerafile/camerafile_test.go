@@ -18,6 +18,7 @@ import (
 	"golang.org/x/image/bmp"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/mjpeg/mjpegtest"
 	"github.com/alphad/alphad/internal/testshared"
 )
 
@@ -38,22 +39,6 @@ func encodeJPEG(t testing.TB, img image.Image) []byte {
 	return b.Bytes()
 }
 
-// stripDHT drops the DHT segments of a baseline JPEG written by image/jpeg.
-func stripDHT(b []byte) []byte {
-	out := append([]byte(nil), b[:2]...)
-	for i := 2; i+4 <= len(b); {
-		m, n := b[i+1], int(b[i+2])<<8|int(b[i+3])
-		if m == 0xda {
-			return append(out, b[i:]...)
-		}
-		if m != 0xc4 {
-			out = append(out, b[i:i+2+n]...)
-		}
-		i += 2 + n
-	}
-	return out
-}
-
 func write(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -70,7 +55,7 @@ func testDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(dir, "b.png"), b.Bytes())
-	write(t, filepath.Join(dir, "a.jpg"), stripDHT(encodeJPEG(t, solid(6, 4, color.RGBA{G: 255}))))
+	write(t, filepath.Join(dir, "a.jpg"), mjpegtest.StripDHT(t, encodeJPEG(t, solid(6, 4, color.RGBA{G: 255}))))
 	b.Reset()
 	if err := bmp.Encode(&b, solid(2, 2, color.RGBA{B: 255})); err != nil {
 		t.Fatal(err)
@@ -159,7 +144,7 @@ func TestImage(t *testing.T) {
 
 func TestMJPEG(t *testing.T) {
 	dir := t.TempDir()
-	f1 := stripDHT(encodeJPEG(t, solid(16, 8, color.RGBA{R: 200})))
+	f1 := mjpegtest.StripDHT(t, encodeJPEG(t, solid(16, 8, color.RGBA{R: 200})))
 	f2 := encodeJPEG(t, solid(8, 8, color.RGBA{B: 200}))
 	path := filepath.Join(dir, "cap.mjpeg")
 	write(t, path, bytes.Join([][]byte{[]byte("junk"), f1, []byte{0, 0xff}, f2, f1[:len(f1)/2]}, nil))

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/alphad/alphad/device/mjpeg/mjpegtest"
 )
 
 func benchJPEG(b *testing.B, w, h int) []byte {
@@ -15,7 +17,7 @@ func benchJPEG(b *testing.B, w, h int) []byte {
 	for i := range img.Y {
 		img.Y[i] = uint8(i/7 + r.IntN(16))
 	}
-	return stripDHT(b, encode(b, img))
+	return mjpegtest.StripDHT(b, encode(b, img))
 }
 
 // BenchmarkReader splits a stream of 16 640×480 frames (per stream).

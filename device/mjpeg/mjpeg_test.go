@@ -10,31 +10,9 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/alphad/alphad/device/mjpeg/mjpegtest"
 	"github.com/alphad/alphad/internal/testshared"
 )
-
-// stripDHT removes every DHT segment before the first SOS.
-func stripDHT(t testing.TB, b []byte) []byte {
-	t.Helper()
-	out := append([]byte(nil), b[:2]...)
-	i := 2
-	for i+4 <= len(b) {
-		if b[i] != 0xff {
-			t.Fatalf("no marker at %d", i)
-		}
-		m := b[i+1]
-		if m == markerSOS {
-			return append(out, b[i:]...)
-		}
-		n := int(b[i+2])<<8 | int(b[i+3])
-		if m != markerDHT {
-			out = append(out, b[i:i+2+n]...)
-		}
-		i += 2 + n
-	}
-	t.Fatal("no SOS")
-	return nil
-}
 
 func encode(t testing.TB, img image.Image) []byte {
 	t.Helper()
@@ -106,7 +84,7 @@ func TestDecodeWithoutHuffmanTables(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			full := encode(t, c.img)
-			stripped := stripDHT(t, full)
+			stripped := mjpegtest.StripDHT(t, full)
 			if HasHuffmanTables(stripped) || !HasHuffmanTables(full) {
 				t.Fatalf("HasHuffmanTables: stripped %v full %v", HasHuffmanTables(stripped), HasHuffmanTables(full))
 			}
@@ -135,7 +113,7 @@ func TestDecodeWithoutHuffmanTables(t *testing.T) {
 func TestAddHuffmanTables(t *testing.T) {
 	img := image.NewYCbCr(image.Rect(0, 0, 16, 16), image.YCbCrSubsampleRatio420)
 	full := encode(t, img)
-	stripped := stripDHT(t, full)
+	stripped := mjpegtest.StripDHT(t, full)
 	tests := []struct {
 		name  string
 		in    []byte
@@ -204,10 +182,10 @@ func FuzzDecode(f *testing.F) {
 	}
 	full := encode(f, img)
 	f.Add(full)
-	f.Add(stripDHT(f, full))
+	f.Add(mjpegtest.StripDHT(f, full))
 	g := image.NewGray(image.Rect(0, 0, 9, 9))
 	g.Set(3, 3, color.Gray{200})
-	f.Add(stripDHT(f, encode(f, g)))
+	f.Add(mjpegtest.StripDHT(f, encode(f, g)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var d Decoder
 		img, err := d.Decode(b)
@@ -227,7 +205,7 @@ func TestSize(t *testing.T) {
 		ok   bool
 	}{
 		{"ycbcr", full, 33, 17, true},
-		{"no tables", stripDHT(t, full), 33, 17, true},
+		{"no tables", mjpegtest.StripDHT(t, full), 33, 17, true},
 		{"gray", encode(t, image.NewGray(image.Rect(0, 0, 640, 480))), 640, 480, true},
 		{"truncated", full[:30], 0, 0, false},
 		{"garbage", []byte("hello world"), 0, 0, false},

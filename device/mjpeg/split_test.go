@@ -7,6 +7,8 @@ import (
 	"io"
 	"testing"
 	"testing/iotest"
+
+	"github.com/alphad/alphad/device/mjpeg/mjpegtest"
 )
 
 // synthFrame builds a small JPEG-shaped frame whose header payload holds
@@ -43,7 +45,7 @@ func TestReader(t *testing.T) {
 	for i := range ycc.Y {
 		ycc.Y[i] = uint8(i * 13)
 	}
-	real2 := stripDHT(t, encode(t, ycc))
+	real2 := mjpegtest.StripDHT(t, encode(t, ycc))
 	s1, s2, s3 := synthFrame(1), synthFrame(2), synthFrame(3)
 
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/mjpeg/mjpegtest"
 	"github.com/alphad/alphad/internal/cputime"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -61,5 +62,5 @@ func benchFrame(b *testing.B, format device.PixelFormat, w, h int) device.Frame 
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
 		b.Fatal(err)
 	}
-	return device.Frame{Seq: 1, Format: device.MJPEG, Width: w, Height: h, Data: stripDHT(buf.Bytes())}
+	return device.Frame{Seq: 1, Format: device.MJPEG, Width: w, Height: h, Data: mjpegtest.StripDHT(b, buf.Bytes())}
 }

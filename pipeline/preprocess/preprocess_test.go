@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/mjpeg/mjpegtest"
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -377,28 +378,12 @@ func TestMJPEGFrame(t *testing.T) {
 		}
 	}
 	got := make([]byte, p.Size())
-	if err := p.Frame(got, device.Frame{Seq: 3, Format: device.MJPEG, Width: 64, Height: 48, Data: stripDHT(full)}); err != nil {
+	if err := p.Frame(got, device.Frame{Seq: 3, Format: device.MJPEG, Width: 64, Height: 48, Data: mjpegtest.StripDHT(t, full)}); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("MJPEG frame without tables differs from the decoded image")
 	}
-}
-
-// stripDHT drops the DHT segments of a baseline JPEG written by image/jpeg.
-func stripDHT(b []byte) []byte {
-	out := append([]byte(nil), b[:2]...)
-	for i := 2; i+4 <= len(b); {
-		m, n := b[i+1], int(b[i+2])<<8|int(b[i+3])
-		if m == 0xda {
-			return append(out, b[i:]...)
-		}
-		if m != 0xc4 {
-			out = append(out, b[i:i+2+n]...)
-		}
-		i += 2 + n
-	}
-	return out
 }
 
 func TestNewErrors(t *testing.T) {
