@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -16,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alphad/alphad/internal/cputime"
+	"github.com/alphad/alphad/internal/tfliteoracle"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -64,7 +62,7 @@ func newBenchCmd(d *deps) *cobra.Command {
 				fmt.Fprintf(d.stdout, "ratio    %s/%s %.2fx\n", selected[0].name, selected[i].name, medians[0]/medians[i])
 			}
 			if oracle != "" {
-				med, err := oracleMedian(cmd.Context(), oracle, model, runs, threads)
+				med, err := tfliteoracle.Median(cmd.Context(), oracle, model, runs, threads)
 				if err != nil {
 					return fmt.Errorf("bench: tflite oracle: %w", err)
 				}
@@ -182,61 +180,4 @@ func fmtAllocs(a float64) string {
 		return strconv.FormatInt(int64(a), 10)
 	}
 	return strconv.FormatFloat(a, 'g', 2, 64)
-}
-
-// oracleMedian runs the real TFLite runtime (`node run_tflite.js model
-// --repeat=N`, zero input) and returns the median of its infer_ms list,
-// without the first (warm-up) run.
-func oracleMedian(ctx context.Context, script, model string, runs, threads int) (float64, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	args := []string{script, model, "--repeat=" + strconv.Itoa(runs+1), "--threads=" + strconv.Itoa(max(threads, 1))}
-	out, err := exec.CommandContext(ctx, "node", args...).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
-			return 0, fmt.Errorf("node %s: %w: %s", script, err, strings.TrimSpace(string(ee.Stderr)))
-		}
-		return 0, fmt.Errorf("node %s: %w", script, err)
-	}
-	times, err := parseInferMS(out)
-	if err != nil {
-		return 0, err
-	}
-	if len(times) > 1 {
-		times = times[1:]
-	}
-	return quantile(times, 0.5), nil
-}
-
-var inferMSRE = regexp.MustCompile(`infer_ms=\[([^\]]*)\]`)
-
-// parseInferMS extracts the infer_ms=[a, b, ...] list the oracle prints.
-func parseInferMS(out []byte) ([]float64, error) {
-	m := inferMSRE.FindSubmatch(out)
-	if m == nil {
-		return nil, fmt.Errorf("no infer_ms list in oracle output %q", firstLine(out))
-	}
-	var times []float64
-	for _, s := range strings.Split(string(m[1]), ",") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return nil, fmt.Errorf("oracle infer_ms %q: %w", s, err)
-		}
-		times = append(times, v)
-	}
-	if len(times) == 0 {
-		return nil, errors.New("oracle infer_ms list is empty")
-	}
-	return times, nil
-}
-
-func firstLine(b []byte) string {
-	s, _, _ := strings.Cut(string(b), "\n")
-	return s
 }

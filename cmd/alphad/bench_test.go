@@ -2,37 +2,11 @@ package main
 
 import (
 	"bytes"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/alphad/alphad/internal/testshared"
 )
-
-func TestParseInferMS(t *testing.T) {
-	tests := []struct {
-		name, out string
-		want      []float64
-		wantErr   bool
-	}{
-		{"list", "wasm=cc_simd init_ms=50.1 load_ms=3.2 infer_ms=[30.5, 25.0, 26.5]\noutput 0 ...", []float64{30.5, 25, 26.5}, false},
-		{"one", "infer_ms=[7]", []float64{7}, false},
-		{"missing", "error: boom", nil, true},
-		{"empty", "infer_ms=[]", nil, true},
-		{"garbage", "infer_ms=[1.0, x]", nil, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseInferMS([]byte(tc.out))
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
 
 func TestQuantile(t *testing.T) {
 	tests := []struct {

@@ -3,14 +3,12 @@
 package xnnpack
 
 import (
+	"context"
 	"os"
-	"os/exec"
-	"regexp"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/alphad/alphad/internal/testshared"
+	"github.com/alphad/alphad/internal/tfliteoracle"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/engine/enginetest"
 )
@@ -47,10 +45,9 @@ func benchModel(b *testing.B, model, input string) {
 	}
 }
 
-var inferMS = regexp.MustCompile(`infer_ms=\[([^\]]*)\]`)
-
-// oracleMedian runs the real TFLite oracle on model with a zero input and
-// returns the median inference time in ms, or 0 when it is not installed.
+// oracleMedian times the real TFLite oracle on model with a zero input
+// (repeat runs, the first dropped) and returns its median in ms, or 0 when
+// it is not installed.
 func oracleMedian(b *testing.B, model string, repeat int) float64 {
 	b.Helper()
 	p := os.Getenv("ALPHAD_ORACLE")
@@ -61,23 +58,9 @@ func oracleMedian(b *testing.B, model string, repeat int) float64 {
 		b.Logf("no TFLite oracle at %s (make oracle): %v", p, err)
 		return 0
 	}
-	out, err := exec.Command("node", p, model, "--threads=1", "--repeat="+strconv.Itoa(repeat)).Output()
+	med, err := tfliteoracle.Median(context.Background(), p, model, repeat-1, 1)
 	if err != nil {
 		b.Fatalf("oracle: %v", err)
 	}
-	mm := inferMS.FindSubmatch(out)
-	if mm == nil {
-		b.Fatalf("oracle: no infer_ms in %q", out)
-	}
-	var t []float64
-	for i, s := range strings.Split(string(mm[1]), ", ") {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			b.Fatalf("oracle: infer_ms %q: %v", s, err)
-		}
-		if i > 0 { // the first run includes delegate warm-up
-			t = append(t, v)
-		}
-	}
-	return enginetest.Median(t)
+	return med
 }
