@@ -1,4 +1,4 @@
-//go:build linux && cgo
+//go:build linux
 
 package main
 
@@ -18,8 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
-	g4 "github.com/vladimirvivien/go4vl/v4l2"
 	"golang.org/x/sys/unix"
 
 	"github.com/alphad/alphad/mqtt/mqtttest"
@@ -27,9 +27,10 @@ import (
 
 // vivid's "Test Pattern" menu control and two of its items.
 const (
-	vividTestPattern g4.CtrlID    = 0x00f0f000 // VIDIOC_CID_VIVID_BASE + 0
-	patternRed       g4.CtrlValue = 7          // 100% Red
-	patternBlue      g4.CtrlValue = 9          // 100% Blue
+	vividTestPattern = 0x00f0f000 // VIVID_CID_VIVID_BASE + 0
+	patternRed       = 7          // 100% Red
+	patternBlue      = 9          // 100% Blue
+	vidiocSCtrl      = 0xC008561C // _IOWR('V', 28, struct v4l2_control)
 )
 
 // vmSim is a gpio-sim chip made through configfs.
@@ -104,15 +105,19 @@ func (s *vmSim) value(line string) string {
 
 // setPattern switches vivid's picture through a second file descriptor
 // while the daemon streams.
-func setPattern(t *testing.T, v g4.CtrlValue) {
+func setPattern(t *testing.T, v int32) {
 	t.Helper()
-	fd, err := g4.OpenDevice("/dev/video0", unix.O_RDWR|unix.O_NONBLOCK, 0)
+	dev, err := os.OpenFile("/dev/video0", os.O_RDWR|unix.O_NONBLOCK, 0)
 	if err != nil {
 		t.Fatalf("open /dev/video0 for the test pattern: %v", err)
 	}
-	defer g4.CloseDevice(fd)
-	if err := g4.SetControlValue(fd, vividTestPattern, v); err != nil {
-		t.Fatalf("vivid test pattern %d: %v", v, err)
+	defer dev.Close()
+	ctrl := struct {
+		id    uint32
+		value int32
+	}{vividTestPattern, v}
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, dev.Fd(), vidiocSCtrl, uintptr(unsafe.Pointer(&ctrl))); e != 0 {
+		t.Fatalf("vivid test pattern %d: VIDIOC_S_CTRL: %v", v, e)
 	}
 }
 
@@ -259,7 +264,7 @@ http:
 	// Teach: hold each class button on its picture until a burst is full.
 	for _, c := range []struct {
 		line, label string
-		pattern     g4.CtrlValue
+		pattern     int32
 	}{{"GPIO17", "class1", patternRed}, {"GPIO22", "class2", patternBlue}} {
 		setPattern(t, c.pattern)
 		time.Sleep(500 * time.Millisecond) // frames of the new picture
@@ -295,7 +300,7 @@ http:
 	// Predictions: each picture must come out as its class on <p>/state.
 	for _, c := range []struct {
 		label   string
-		pattern g4.CtrlValue
+		pattern int32
 	}{{"class1", patternRed}, {"class2", patternBlue}} {
 		setPattern(t, c.pattern)
 		mark := time.Now()

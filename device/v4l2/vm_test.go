@@ -1,4 +1,4 @@
-//go:build linux && cgo
+//go:build linux
 
 package v4l2_test
 
@@ -24,7 +24,6 @@ import (
 	"time"
 	"unsafe"
 
-	g4 "github.com/vladimirvivien/go4vl/v4l2"
 	"golang.org/x/sys/unix"
 
 	"github.com/alphad/alphad/device"
@@ -48,24 +47,60 @@ func vmOnly(t *testing.T, node string) {
 	}
 }
 
+// v4l2Format is struct v4l2_format with the pix member (amd64: 4 bytes
+// type, 4 bytes padding, a 200-byte union). The tests issue their own
+// ioctls so that they check the camera, in both its cgo (go4vl) and pure Go
+// builds, against the driver rather than against itself.
+type v4l2Format struct {
+	Type uint32
+	_    uint32
+	Pix  [12]uint32 // width height pixelformat field bytesperline sizeimage ...
+	_    [200 - 48]byte
+}
+
+const (
+	vidiocGFmt          = 0xC0D05604 // _IOWR('V', 4, struct v4l2_format)
+	vidiocSFmt          = 0xC0D05605 // _IOWR('V', 5, struct v4l2_format)
+	bufTypeVideoCapture = 1
+	bufTypeVideoOutput  = 2
+	fieldNone           = 1
+)
+
+func ioctlFormat(fd uintptr, req uintptr, f *v4l2Format) error {
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, fd, req, uintptr(unsafe.Pointer(f))); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// pixFormat is the part of the driver's format the tests compare.
+type pixFormat struct {
+	FourCC                                 string
+	Width, Height, BytesPerLine, SizeImage int
+}
+
 // driverFormat reads the device's current format through a second file
 // descriptor (VIDIOC_G_FMT), independently of the camera under test.
-func driverFormat(t *testing.T, path string) g4.PixFormat {
+func driverFormat(t *testing.T, path string) pixFormat {
 	t.Helper()
-	fd, err := g4.OpenDevice(path, unix.O_RDWR|unix.O_NONBLOCK, 0)
+	dev, err := os.OpenFile(path, os.O_RDWR|unix.O_NONBLOCK, 0)
 	if err != nil {
 		t.Fatalf("open %s for G_FMT: %v", path, err)
 	}
-	defer g4.CloseDevice(fd)
-	f, err := g4.GetPixFormat(fd)
-	if err != nil {
+	defer dev.Close()
+	f := v4l2Format{Type: bufTypeVideoCapture}
+	if err := ioctlFormat(dev.Fd(), vidiocGFmt, &f); err != nil {
 		t.Fatalf("G_FMT %s: %v", path, err)
 	}
-	return f
+	return pixFormat{FourCC: fourcc(f.Pix[2]), Width: int(f.Pix[0]), Height: int(f.Pix[1]), BytesPerLine: int(f.Pix[4]), SizeImage: int(f.Pix[5])}
 }
 
 func fourcc(f uint32) string {
 	return string([]byte{byte(f), byte(f >> 8), byte(f >> 16), byte(f >> 24)})
+}
+
+func fourccCode(s string) uint32 {
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 // frameRGB converts a raw frame to RGB with a plain loop (BT.601, limited
@@ -180,16 +215,15 @@ func TestVMCapture(t *testing.T) {
 			defer c.Close()
 			f := c.Format()
 			drv := driverFormat(t, vmVivid)
-			t.Logf("camera says %s stride %d size %d; driver has %s %dx%d stride %d size %d",
-				f, f.Stride, f.SizeImage, fourcc(uint32(drv.PixelFormat)), drv.Width, drv.Height, drv.BytesPerLine, drv.SizeImage)
-			if got := fourcc(uint32(drv.PixelFormat)); got != tt.fourcc {
-				t.Fatalf("driver format %s, want %s", got, tt.fourcc)
+			t.Logf("camera says %s stride %d size %d; driver has %+v", f, f.Stride, f.SizeImage, drv)
+			if drv.FourCC != tt.fourcc {
+				t.Fatalf("driver format %s, want %s", drv.FourCC, tt.fourcc)
 			}
-			if tt.exact != (int(drv.Width) == tt.w && int(drv.Height) == tt.h) {
+			if tt.exact != (drv.Width == tt.w && drv.Height == tt.h) {
 				t.Fatalf("driver size %dx%d for a request of %dx%d (exact: %v)", drv.Width, drv.Height, tt.w, tt.h, tt.exact)
 			}
-			if f.FourCC != tt.fourcc || f.Width != int(drv.Width) || f.Height != int(drv.Height) ||
-				f.Stride != int(drv.BytesPerLine) || f.SizeImage != int(drv.SizeImage) {
+			if f.FourCC != tt.fourcc || f.Width != drv.Width || f.Height != drv.Height ||
+				f.Stride != drv.BytesPerLine || f.SizeImage != drv.SizeImage {
 				t.Fatalf("camera format %+v differs from the driver's %+v", f, drv)
 			}
 			if f.Stride < f.Width*tt.bpp {
@@ -280,6 +314,7 @@ func TestVMUnplug(t *testing.T) {
 	if rmErr != nil {
 		t.Fatalf("the camera still holds the vivid device: %v", rmErr)
 	}
+	gone := time.Now()                 // frames captured later come from a reopened device
 	time.Sleep(500 * time.Millisecond) // a few failed reopen attempts
 	if st := c.Stats(); st.Reconnects != 0 {
 		t.Fatalf("reconnected to a device that is not there: %+v", st)
@@ -287,14 +322,14 @@ func TestVMUnplug(t *testing.T) {
 	if err := run(append([]string{"modprobe", "vivid"}, strings.Fields(vividOpts)...)...); err != nil {
 		t.Fatal(err)
 	}
-	// Skip a frame captured before the unplug, if one was pending.
+	// Skip frames captured before the driver went away, if one was pending.
 	var after device.Frame
 	for {
 		after, err = c.Next(ctx)
 		if err != nil {
 			t.Fatalf("no frame after modprobe: %v (stats %+v)", err, c.Stats())
 		}
-		if after.Time.After(unplugged) {
+		if after.Time.After(gone) {
 			break
 		}
 	}
@@ -308,21 +343,6 @@ func TestVMUnplug(t *testing.T) {
 	}
 	checkBars(t, frameRGB(t, after))
 }
-
-// loopback output format ioctl: struct v4l2_format with the pix member
-// (amd64: 4 bytes type, 4 bytes padding, 200-byte union).
-type v4l2Format struct {
-	Type uint32
-	_    uint32
-	Pix  [12]uint32 // width height pixelformat field bytesperline sizeimage ...
-	_    [200 - 48]byte
-}
-
-const (
-	vidiocSFmt         = 0xC0D05605 // _IOWR('V', 5, struct v4l2_format)
-	bufTypeVideoOutput = 2
-	fieldNone          = 1
-)
 
 // testJPEG encodes a 640×480 gradient with the frame number in it.
 func testJPEG(t *testing.T, n int) []byte {
@@ -383,9 +403,9 @@ func TestVMLoopbackMJPEG(t *testing.T) {
 	defer w.Close()
 	var f v4l2Format
 	f.Type = bufTypeVideoOutput
-	f.Pix = [12]uint32{640, 480, uint32(g4.PixelFmtMJPEG), fieldNone, 0, 640 * 480 * 2}
-	if _, _, e := unix.Syscall(unix.SYS_IOCTL, w.Fd(), vidiocSFmt, uintptr(unsafe.Pointer(&f))); e != 0 {
-		t.Fatalf("S_FMT on the loopback output: %v", e)
+	f.Pix = [12]uint32{640, 480, fourccCode(v4l2.FourCCMJPEG), fieldNone, 0, 640 * 480 * 2}
+	if err := ioctlFormat(w.Fd(), vidiocSFmt, &f); err != nil {
+		t.Fatalf("S_FMT on the loopback output: %v", err)
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

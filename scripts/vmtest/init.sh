@@ -59,7 +59,9 @@ if [ $fail = 0 ]; then
     $t $ARGS > $OUT 2>&1
     r=$?
     say "$t exit $r at $(uptime_s)s"
+    # the next binary gets fresh gpio-sim chips and a fresh v4l2loopback
     simclean
+    rmmod v4l2loopback 2>/dev/null && load v4l2loopback
     [ $r != 0 ] && rc=$r
   done
 else
