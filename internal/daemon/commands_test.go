@@ -69,7 +69,7 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("rollback without versions: %v", err)
 	}
 	var buf bytes.Buffer
-	d.Metrics().WriteTo(&buf)
+	d.Metrics().Write(&buf)
 	if !strings.Contains(buf.String(), `alphad_samples{class="rock"} 5`) {
 		t.Errorf("metrics lack the rock count:\n%s", buf.String())
 	}

@@ -35,8 +35,8 @@ func (r *Registry) add(m metric) {
 	r.mu.Unlock()
 }
 
-// WriteTo writes every metric in the text exposition format.
-func (r *Registry) WriteTo(w io.Writer) {
+// Write writes every metric in the text exposition format.
+func (r *Registry) Write(w io.Writer) {
 	r.mu.Lock()
 	ms := append([]metric(nil), r.metrics...)
 	r.mu.Unlock()
@@ -49,7 +49,7 @@ func (r *Registry) WriteTo(w io.Writer) {
 func (r *Registry) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		r.WriteTo(w)
+		r.Write(w)
 	})
 }
 
