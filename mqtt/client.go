@@ -855,7 +855,7 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		}
 		payload, err = json.Marshal(diagMsg{header: c.hdr(), FPS: finite(d.FPS), InferenceMS: finite(d.InferenceMS),
 			DroppedFrames: d.DroppedFrames, SamplesPerClass: spc, ModelVersion: d.ModelVersion,
-			ValidationAccuracy: optional(d.ValidationAccuracy), UptimeS: up.Seconds(),
+			ValidationAccuracy: optional(d.ValidationAccuracy), UptimeS: up.Seconds(), Camera: d.Camera,
 			MQTT: mqttStats{DroppedEvents: st.DroppedEvents, DroppedResults: st.DroppedResults, Reconnects: reconnects}})
 		return c.t.diagnostics, q, true, payload, err
 	}

@@ -204,6 +204,7 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 		{"validation_accuracy", "Validation accuracy", "%", "", "measurement",
 			"{{ (value_json.validation_accuracy * 100) | round(1) if value_json.validation_accuracy is not none else none }}"},
 		{"uptime", "Uptime", "s", "duration", "", "{{ value_json.uptime_s | round(0) }}"},
+		{"camera", "Camera", "", "", "", "{{ value_json.camera | default('unknown') }}"},
 	}
 	for _, d := range diag {
 		c := component{

@@ -43,6 +43,9 @@ type Diagnostics struct {
 	ModelVersion       string
 	ValidationAccuracy float64       // NaN when unknown
 	Uptime             time.Duration // zero: time since the Client was made
+	// Camera is "ok" while frames flow, else the camera's last error
+	// ("" = not reported).
+	Camera string
 }
 
 // TrainingProgress is published on <prefix>/training/progress (QoS 0, not
@@ -112,6 +115,7 @@ type diagMsg struct {
 	ModelVersion       string         `json:"model_version"`
 	ValidationAccuracy *float64       `json:"validation_accuracy"`
 	UptimeS            float64        `json:"uptime_s"`
+	Camera             string         `json:"camera,omitempty"`
 	MQTT               mqttStats      `json:"mqtt"`
 }
 

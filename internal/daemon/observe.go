@@ -230,7 +230,13 @@ func (d *Daemon) diagnostics() mqtt.Diagnostics {
 	d.mu.Lock()
 	diag := mqtt.Diagnostics{FPS: d.fps, InferenceMS: d.inferMS, SamplesPerClass: maps.Clone(d.counts),
 		ValidationAccuracy: d.valAcc}
-	if !d.camUp {
+	switch {
+	case d.camUp:
+		diag.Camera = "ok"
+	case d.camErr != "":
+		diag.FPS = 0
+		diag.Camera = d.camErr
+	default:
 		diag.FPS = 0
 	}
 	d.mu.Unlock()
