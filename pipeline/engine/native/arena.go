@@ -23,8 +23,10 @@ type buffer struct {
 // first. Model inputs live for the whole run (so a caller may invoke twice
 // on one input), model outputs from their write to the end. RESHAPE and
 // SQUEEZE outputs alias their input. It returns the per-tensor views and the
-// arena size.
-func layout(m *tflite.Model) (views [][]byte, size int) {
+// arena itself. With separate (tests only) no two buffers share bytes, so
+// a test can tell a kernel that reads memory it did not write from one
+// that is correct under reuse.
+func layout(m *tflite.Model, separate bool) (views [][]byte, arena []byte) {
 	n := len(m.Tensors)
 	nops := len(m.Operators)
 	root := make([]int, n)
@@ -85,14 +87,19 @@ func layout(m *tflite.Model) (views [][]byte, size int) {
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].size > order[j].size })
 	var placed []*buffer
+	size := 0
 	for _, b := range order {
-		b.offset = place(b, placed)
+		if separate {
+			b.offset = alignUp(size)
+		} else {
+			b.offset = place(b, placed)
+		}
 		size = max(size, b.offset+b.size)
 		placed = append(placed, b)
 	}
 	size = alignUp(size)
 
-	arena := alignedBytes(size)
+	arena = alignedBytes(size)
 	views = make([][]byte, n)
 	for t := range m.Tensors {
 		if b := bufs[root[t]]; b != nil && !m.Tensors[t].IsConst() {
@@ -100,7 +107,7 @@ func layout(m *tflite.Model) (views [][]byte, size int) {
 			views[t] = arena[b.offset : b.offset+sz : b.offset+sz]
 		}
 	}
-	return views, size
+	return views, arena
 }
 
 // place returns the lowest aligned offset where b fits beside the placed

@@ -17,7 +17,8 @@ func overlap(a, b []byte) bool {
 
 func TestLayout(t *testing.T) {
 	m := chain()
-	views, size := layout(m)
+	views, arena := layout(m, false)
+	size := len(arena)
 	// Tensors: 0 x (input), 1 relu, 2 reshape(relu), 3 reshape(x), 4 add, 5 softmax (output).
 	if uintptrOf(views[1]) != uintptrOf(views[2]) || uintptrOf(views[0]) != uintptrOf(views[3]) {
 		t.Error("RESHAPE outputs do not alias their inputs")

@@ -14,7 +14,7 @@ type Engine struct {
 	inputs  [][]byte
 	outputs [][]byte
 	pool    *pool
-	arena   int // arena bytes, for tests and logs
+	arena   []byte // every activation tensor's storage
 	closed  bool
 }
 
@@ -28,17 +28,23 @@ var ErrClosed = errors.New("native: engine closed")
 // An operator or type combination it cannot run is reported as a
 // *tflite.UnsupportedOpError.
 func New(m *tflite.Model, opts engine.Options) (*Engine, error) {
-	return build(m, opts, gemmKernels()[0])
+	return build(m, opts, buildOptions{kern: gemmKernels()[0]})
 }
 
-// build is New with a chosen GEMM micro-kernel.
-func build(m *tflite.Model, opts engine.Options, kern gemmKernel) (*Engine, error) {
+// buildOptions are the choices New makes itself and tests vary.
+type buildOptions struct {
+	kern     gemmKernel // the GEMM micro-kernel
+	separate bool       // no arena reuse (see layout)
+}
+
+// build is New with chosen internals.
+func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, error) {
 	if m == nil {
 		return nil, errors.New("native: nil model")
 	}
-	views, size := layout(m)
-	p := &plan{model: m, views: views, pool: newPool(opts.Threads), kern: kern}
-	e := &Engine{pool: p.pool, arena: size}
+	views, arena := layout(m, bo.separate)
+	p := &plan{model: m, views: views, pool: newPool(opts.Threads), kern: bo.kern}
+	e := &Engine{pool: p.pool, arena: arena}
 	for _, op := range m.Operators {
 		prep, ok := kernels[op.Op]
 		if !ok {
@@ -98,4 +104,4 @@ func (e *Engine) Close() error {
 }
 
 // ArenaBytes is the size of the activation arena the plan laid out.
-func (e *Engine) ArenaBytes() int { return e.arena }
+func (e *Engine) ArenaBytes() int { return len(e.arena) }

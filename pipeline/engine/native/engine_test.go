@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -95,14 +96,33 @@ func TestEngineInvokeTwiceAndClose(t *testing.T) {
 }
 
 func TestInvokeAllocatesNothing(t *testing.T) {
-	for _, threads := range []int{1, 2} {
-		e, err := New(chain(), engine.Options{Threads: threads})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := testing.AllocsPerRun(20, func() { _ = e.Invoke() }); n != 0 {
-			t.Errorf("threads %d: %v allocs per Invoke, want 0", threads, n)
-		}
-		e.Close()
+	models := []struct {
+		name string
+		m    func(t *testing.T) *tflite.Model
+		runs int
+	}{
+		{"chain", func(*testing.T) *tflite.Model { return chain() }, 20},
+		{"teachable machine int8", func(t *testing.T) *tflite.Model {
+			m, err := tflite.ReadFile(testshared.Path(t, "teachable-machine", "rpi4-coral-uint8", "model.tflite"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}, 2},
+	}
+	for _, tc := range models {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.m(t)
+			for _, threads := range []int{1, 2} {
+				e, err := New(m, engine.Options{Threads: threads})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := testing.AllocsPerRun(tc.runs, func() { _ = e.Invoke() }); n != 0 {
+					t.Errorf("threads %d: %v allocs per Invoke, want 0", threads, n)
+				}
+				e.Close()
+			}
+		})
 	}
 }

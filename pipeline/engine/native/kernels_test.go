@@ -16,7 +16,7 @@ func TestGoldenEachKernel(t *testing.T) {
 	for _, kern := range gemmKernels() {
 		t.Run(kern.name, func(t *testing.T) {
 			enginetest.Golden(t, func(m *tflite.Model, opts engine.Options) (engine.Engine, error) {
-				return build(m, opts, kern)
+				return build(m, opts, buildOptions{kern: kern})
 			}, 1e-4, 2)
 		})
 	}
