@@ -2,6 +2,7 @@ package native
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/alphad/alphad/pipeline/engine"
@@ -68,4 +69,107 @@ func FuzzNew(f *testing.F) {
 			t.Fatalf("invoke: %v", err)
 		}
 	})
+}
+
+// FuzzConvGeometry runs DEPTHWISE_CONV_2D and CONV_2D of fuzzed geometry
+// (tiny and narrow images, windows wider than the image, strides beyond
+// the window, dilation, SAME and VALID) through the engine and compares
+// them with the plain reference loops. The 3×3 depthwise fast paths (the
+// scalar and the AVX2 rows) and the GEMM kernels are all reached.
+func FuzzConvGeometry(f *testing.F) {
+	f.Add(uint8(4), uint8(1), uint8(5), uint8(2), uint8(2), uint8(2), uint8(2), uint8(0), uint8(0), true, true, uint64(1))   // [1,5,2,6] 3×3 s3 (the PAD report)
+	f.Add(uint8(7), uint8(8), uint8(15), uint8(2), uint8(2), uint8(0), uint8(0), uint8(0), uint8(0), true, true, uint64(2))  // vector rows
+	f.Add(uint8(6), uint8(5), uint8(3), uint8(3), uint8(2), uint8(2), uint8(1), uint8(1), uint8(1), false, false, uint64(3)) // im2col conv
+	f.Fuzz(func(t *testing.T, h, w, c, kh, kw, sh, sw, dil, mult uint8, depthwise, same bool, seed uint64) {
+		g := geometry{h: 1 + int(h%12), w: 1 + int(w%12), c: 1 + int(c%20), kh: 1 + int(kh%5), kw: 1 + int(kw%5),
+			sh: 1 + int(sh%4), sw: 1 + int(sw%4), dh: 1 + int(dil%2), dw: 1 + int(dil/2%2), mult: 1 + int(mult%3)}
+		if g.kh == 4 {
+			g.kh, g.kw = 3, 3 // weight the 3×3 fast paths
+		}
+		g.pad = tflite.PaddingValid
+		if same {
+			g.pad = tflite.PaddingSame
+		}
+		if newWindow(g.h, g.kh, g.sh, g.dh, g.pad).out < 1 || newWindow(g.w, g.kw, g.sw, g.dw, g.pad).out < 1 {
+			return
+		}
+		for _, threads := range []int{1, 2} {
+			if depthwise {
+				g.checkDepthwise(t, seed, threads)
+			} else {
+				g.checkConv(t, seed, threads)
+			}
+		}
+	})
+}
+
+// geometry is one fuzzed convolution shape.
+type geometry struct {
+	h, w, c, kh, kw, sh, sw, dh, dw, mult int
+	pad                                   tflite.Padding
+}
+
+func (g geometry) checkDepthwise(t *testing.T, seed uint64, threads int) {
+	t.Helper()
+	r := seeded(seed)
+	oc := g.c * g.mult
+	in, filt, bias := randF32(r, g.h*g.w*g.c), randF32(r, g.kh*g.kw*oc), randF32(r, oc)
+	want, oh, ow := depthwiseRef(in, 1, g.h, g.w, g.c, filt, g.kh, g.kw, g.mult, bias, g.sh, g.sw, g.dh, g.dw, g.pad, tflite.ActRelu6)
+	var b modelBuilder
+	x := b.f32(1, g.h, g.w, g.c)
+	fi := b.tensor(tflite.Float32, []int{1, g.kh, g.kw, oc}, filt)
+	bi := b.tensor(tflite.Float32, []int{oc}, bias)
+	y := b.f32(1, oh, ow, oc)
+	b.op(tflite.OpDepthwiseConv2D, &tflite.DepthwiseConv2DOptions{Padding: g.pad, StrideH: g.sh, StrideW: g.sw,
+		DepthMultiplier: g.mult, DilationH: g.dh, DilationW: g.dw, Activation: tflite.ActRelu6}, []int{x, fi, bi}, []int{y})
+	got := runF32(t, b.io([]int{x}, []int{y}), threads, in)
+	if i, ok := within(got, want, 1e-4); !ok {
+		t.Fatalf("depthwise %+v threads %d: element %d = %g, reference %g", g, threads, i, got[i], want[i])
+	}
+	// Both interior row paths directly (the engine takes only the one this
+	// CPU has).
+	if g.mult == 1 {
+		for _, vec := range []bool{false, haveDWRow8()} {
+			d := &dwConv{y: newWindow(g.h, g.kh, g.sh, g.dh, g.pad), x: newWindow(g.w, g.kw, g.sw, g.dw, g.pad),
+				c: g.c, mult: 1, w: filt, bias: bias, lo: 0, hi: 6, vec: vec}
+			rows := make([]float32, oh*ow*oc)
+			d.rows(rows, in, 0, oh)
+			if i, ok := within(rows, want, 1e-4); !ok {
+				t.Fatalf("depthwise rows %+v vec %v: element %d = %g, reference %g", g, vec, i, rows[i], want[i])
+			}
+		}
+	}
+}
+
+func (g geometry) checkConv(t *testing.T, seed uint64, threads int) {
+	t.Helper()
+	r := seeded(seed)
+	oc := g.mult + g.c%4
+	in, filt, bias := randF32(r, g.h*g.w*g.c), randF32(r, oc*g.kh*g.kw*g.c), randF32(r, oc)
+	want, oh, ow := conv2DRef(in, 1, g.h, g.w, g.c, filt, oc, g.kh, g.kw, bias, g.sh, g.sw, g.dh, g.dw, g.pad, tflite.ActNone)
+	var b modelBuilder
+	x := b.f32(1, g.h, g.w, g.c)
+	fi := b.tensor(tflite.Float32, []int{oc, g.kh, g.kw, g.c}, filt)
+	bi := b.tensor(tflite.Float32, []int{oc}, bias)
+	y := b.f32(1, oh, ow, oc)
+	b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: g.pad, StrideH: g.sh, StrideW: g.sw, DilationH: g.dh, DilationW: g.dw},
+		[]int{x, fi, bi}, []int{y})
+	got := runF32(t, b.io([]int{x}, []int{y}), threads, in)
+	if i, ok := within(got, want, 1e-4); !ok {
+		t.Fatalf("conv %+v threads %d: element %d = %g, reference %g", g, threads, i, got[i], want[i])
+	}
+}
+
+// within reports the first element where got and want differ by more
+// than tol (relative above 1).
+func within(got, want []float32, tol float64) (int, bool) {
+	if len(got) != len(want) {
+		return 0, false
+	}
+	for i := range got {
+		if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) || d != d {
+			return i, false
+		}
+	}
+	return 0, true
 }
