@@ -320,7 +320,7 @@ http:
 		t.Fatalf("alphad run exit code %d", code)
 	}
 	for _, l := range strings.Split(errLog.String(), "\n") {
-		if strings.HasPrefix(l, "alphad run:") {
+		if strings.HasPrefix(l, "alphad run:") || strings.Contains(l, "msg=\"training") {
 			t.Logf("%v: %s", since(), l)
 		}
 	}
