@@ -90,6 +90,7 @@ func TestTrainLearns(t *testing.T) {
 			cfg.Hidden = tc.hidden
 			cfg.Epochs = 30
 			cfg.LearningRate = 0.01
+			cfg.Ensemble = 1
 			var epochs []Epoch
 			refit := 0
 			h, rep, err := Train(context.Background(), samples, 4, cfg, func(e Epoch) {
@@ -261,6 +262,7 @@ func BenchmarkTrain(b *testing.B) {
 			cfg := DefaultConfig()
 			cfg.Patience = 0
 			cfg.Refit = false
+			cfg.Ensemble = 1
 			for b.Loop() {
 				if _, _, err := Train(context.Background(), samples, 5, cfg, nil); err != nil {
 					b.Fatal(err)
