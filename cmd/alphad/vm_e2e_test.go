@@ -228,7 +228,10 @@ http:
 		}
 	}()
 	waitOnline := func() {
-		for {
+		for deadline := time.Now().Add(2 * time.Minute); ; {
+			if time.Now().After(deadline) {
+				t.Fatal("alphad run not online on MQTT after 2 minutes")
+			}
 			select {
 			case code := <-done:
 				stopped = true
