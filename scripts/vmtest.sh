@@ -91,6 +91,10 @@ want_cmd dpkg-deb dpkg
 want_cmd xz xz-utils
 want_cmd go golang
 [ -x /usr/sbin/mosquitto ] || MISSING_PKGS+=(mosquitto)
+# libraries of the kbuild tools in Debian's linux-headers (objtool, sign-file)
+for l in libelf.so.1:libelf1 libcrypto.so.3:libssl3 libz.so.1:zlib1g; do
+  "$(command -v ldconfig || echo /sbin/ldconfig)" -p 2>/dev/null | grep -q "${l%%:*}" || MISSING_PKGS+=("${l#*:}")
+done
 if [ ${#MISSING_PKGS[@]} -gt 0 ]; then
   if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ]; then
     step "install ${MISSING_PKGS[*]}"
@@ -109,7 +113,7 @@ fi
 # GOAMD64=v1 so the binaries run on whatever CPU TCG emulates. The packages in
 # $NOCGO_PKGS are built a second time with CGO_ENABLED=0: the camera then
 # uses its pure Go ioctls instead of go4vl, as the armv7 build does.
-step "go test -c $PKGS, and with CGO_ENABLED=0 $NOCGO_PKGS (in the background)"
+step "go test -c $PKGS${NOCGO_PKGS:+, and with CGO_ENABLED=0 $NOCGO_PKGS} (in the background)"
 mkdir -p "$BUILD/tests" "$BUILD/nocgo"
 # shellcheck disable=SC2016
 setsid bash -c 'cd "$ROOT" &&
