@@ -52,4 +52,3 @@ func TestClassifierSwapUnderLoad(t *testing.T) {
 	wg.Wait()
 	c.Model().Close()
 }
-
