@@ -10,6 +10,7 @@ import (
 
 	"github.com/alphad/alphad/internal/atomicfile"
 	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/labels"
 	"github.com/alphad/alphad/pipeline/store"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -196,22 +197,17 @@ func newModelImportCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
-			f, err := os.Open(labelsPath)
+			names, err := labels.ReadFile(labelsPath)
 			if err != nil {
-				return fmt.Errorf("model import: labels: %w", err)
-			}
-			labels, err := store.ParseLabels(f)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("model import %s: %w", labelsPath, err)
+				return fmt.Errorf("model import: %w", err)
 			}
 			m, err := tflite.Parse(data)
 			if err != nil {
 				return fmt.Errorf("model import %s: %w", modelPath, err)
 			}
-			if len(m.Outputs) != 1 || m.Output(0).NumElements() != len(labels) {
+			if len(m.Outputs) != 1 || m.Output(0).NumElements() != len(names) {
 				return fmt.Errorf("model import %s: %d outputs of %v values for %d labels in %s",
-					modelPath, len(m.Outputs), m.Output(0).Shape, len(labels), labelsPath)
+					modelPath, len(m.Outputs), m.Output(0).Shape, len(names), labelsPath)
 			}
 			newEngine, opts, err := learningEngine("auto", 1)
 			if err != nil {
@@ -230,11 +226,11 @@ func newModelImportCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
-			v, err := models.Commit(store.Version{Kind: store.KindTFLite, Labels: labels, Backbone: ref, Source: "import " + modelPath}, nil)
+			v, err := models.Commit(store.Version{Kind: store.KindTFLite, Labels: names, Backbone: ref, Source: "import " + modelPath}, nil)
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
-			fmt.Fprintf(d.stdout, "imported %s as %s (%d classes), now current\n", modelPath, v.Name, len(labels))
+			fmt.Fprintf(d.stdout, "imported %s as %s (%d classes), now current\n", modelPath, v.Name, len(names))
 			return nil
 		},
 	}

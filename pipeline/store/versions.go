@@ -1,14 +1,12 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -180,38 +178,6 @@ func LabelsText(labels []string) []byte {
 	return b.Bytes()
 }
 
-// ParseLabels reads a labels.txt: "<index> <label>" lines (Teachable
-// Machine) or plain one-label lines.
-func ParseLabels(r io.Reader) ([]string, error) {
-	var labels []string
-	sc := bufio.NewScanner(r)
-	indexed := true
-	var lines []string
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		lines = append(lines, line)
-		i, rest, ok := strings.Cut(line, " ")
-		if n, err := strconv.Atoi(i); !ok || err != nil || n != len(lines)-1 || rest == "" {
-			indexed = false
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("store: labels: %w", err)
-	}
-	for _, line := range lines {
-		if indexed {
-			_, line, _ = strings.Cut(line, " ")
-		}
-		labels = append(labels, line)
-	}
-	if len(labels) == 0 {
-		return nil, errors.New("store: labels: empty")
-	}
-	return labels, nil
-}
 
 // Commit writes a new version (its head is nil for KindTFLite), makes it
 // current and prunes old versions beyond Keep. A crash leaves either the
