@@ -92,8 +92,9 @@ want_cmd xz xz-utils
 want_cmd go golang
 [ -x /usr/sbin/mosquitto ] || MISSING_PKGS+=(mosquitto)
 # libraries of the kbuild tools in Debian's linux-headers (objtool, sign-file)
+LIBS=$("$(command -v ldconfig || echo /sbin/ldconfig)" -p 2>/dev/null || true)
 for l in libelf.so.1:libelf1 libcrypto.so.3:libssl3 libz.so.1:zlib1g; do
-  "$(command -v ldconfig || echo /sbin/ldconfig)" -p 2>/dev/null | grep -q "${l%%:*}" || MISSING_PKGS+=("${l#*:}")
+  [[ $LIBS == *"${l%%:*} "* ]] || MISSING_PKGS+=("${l#*:}")
 done
 if [ ${#MISSING_PKGS[@]} -gt 0 ]; then
   if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ]; then
