@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/preprocess"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -102,38 +103,16 @@ func resize(src *image.RGBA, rect image.Rectangle, w, h int) *image.RGBA {
 	return dst
 }
 
-// ImageFill resizes img (center crop) to the input tensor's [1,H,W,3]
-// shape and writes it: float32 as x/127.5−1, uint8 as the raw pixels (how
-// Teachable Machine's and Google's quantized models read them), int8 as
-// pixel−128.
+// ImageFill writes img into the input tensor exactly as live frames are
+// (package preprocess: centre square, bilinear resize, x/127.5−1 for float
+// inputs, raw pixel codes for Teachable Machine's and Google's quantized
+// models), so training and classification see the same tensors.
 func ImageFill(img image.Image) head.Fill {
 	return func(dst []byte, t *tflite.Tensor) error {
-		if len(t.Shape) != 4 || t.Shape[0] != 1 || t.Shape[3] != 3 || t.Shape[1] != t.Shape[2] {
-			return fmt.Errorf("store: input shape %v: want [1,S,S,3]", t.Shape)
+		p, err := preprocess.New(t, preprocess.Options{})
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
 		}
-		s := t.Shape[1]
-		rgba := CenterCrop(img, s)
-		n := 0
-		for y := range s {
-			row := rgba.Pix[y*rgba.Stride:]
-			for x := range s {
-				for c := range 3 {
-					v := row[4*x+c]
-					switch t.Type {
-					case tflite.Float32:
-						f := math.Float32bits(float32(v)/127.5 - 1)
-						dst[4*n], dst[4*n+1], dst[4*n+2], dst[4*n+3] = byte(f), byte(f>>8), byte(f>>16), byte(f>>24)
-					case tflite.Uint8:
-						dst[n] = v
-					case tflite.Int8:
-						dst[n] = byte(int8(int(v) - 128))
-					default:
-						return fmt.Errorf("store: input type %s not supported", t.Type)
-					}
-					n++
-				}
-			}
-		}
-		return nil
+		return p.Image(dst, img)
 	}
 }
