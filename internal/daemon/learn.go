@@ -244,7 +244,7 @@ func (d *Daemon) train(ctx context.Context, backbone []byte, src string, cfg hea
 	}
 	v, skipped, err := store.Train(ctx, d.opts.StateDir, d.st, store.TrainOptions{
 		Backbone: backbone, BackboneSource: src, NewEngine: d.opts.Engine, Engine: d.engineOptions(),
-		Config: cfg, Views: views, Progress: progress,
+		Config: cfg, Views: views, Keep: d.cfg.Training.KeepVersions, Progress: progress,
 	})
 	for _, s := range skipped {
 		d.log.Warn("training skipped a sample", "id", s.ID, "err", s.Err)

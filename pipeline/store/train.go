@@ -195,7 +195,7 @@ type TrainOptions struct {
 	Prepare        Prepare // nil: ImageFill
 	Config         head.Config
 	Views          []int // extra training views (see Augmentation); nil = none
-	Flip           bool  // adds ViewFlipped when Views is nil (older form of Views)
+	Keep           int   // model versions kept; 0 = DefaultKeep
 	Progress       func(Progress)
 }
 
@@ -225,6 +225,9 @@ func Train(ctx context.Context, stateDir string, st *Store, opts TrainOptions) (
 	if err != nil {
 		return Version{}, nil, err
 	}
+	if opts.Keep > 0 {
+		models.Keep = opts.Keep
+	}
 	hash := HashBytes(opts.Backbone)
 	bb, err := head.NewBackbone(fm, hash, opts.NewEngine, opts.Engine)
 	if err != nil {
@@ -236,11 +239,7 @@ func Train(ctx context.Context, stateDir string, st *Store, opts TrainOptions) (
 		return Version{}, nil, err
 	}
 	defer cache.Close()
-	views := opts.Views
-	if views == nil && opts.Flip {
-		views = []int{ViewFlipped}
-	}
-	samples, classes, skipped, err := Embed(ctx, st, cache, bb, opts.Prepare, views, opts.Progress)
+	samples, classes, skipped, err := Embed(ctx, st, cache, bb, opts.Prepare, opts.Views, opts.Progress)
 	if err != nil {
 		return Version{}, skipped, err
 	}

@@ -87,8 +87,14 @@ func TestTrainAndVersions(t *testing.T) {
 		}
 	}
 	models, _ := OpenModels(dir)
-	models.Keep = 2
-	v3, _, _ := Train(context.Background(), dir, s, opts)
+	opts.Keep = 2 // Train prunes to the last two versions
+	v3, _, err := Train(context.Background(), dir, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, _, err := models.List(); err != nil || len(list) != 2 || list[0].Name != "v000002" {
+		t.Errorf("after training with Keep 2: %d versions, %v", len(list), err)
+	}
 	models.Keep = 2
 	if _, err := models.Commit(Version{Kind: KindHead, Labels: v3.Labels, Backbone: v3.Backbone}, m.Head); err != nil {
 		t.Fatal(err)
