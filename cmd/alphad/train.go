@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/alphad/alphad/internal/daemon"
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/store"
 )
@@ -107,8 +108,8 @@ func newTrainCmd(d *deps) *cobra.Command {
 	return cmd
 }
 
-// trainBackbone reads the backbone to train with: path, or the current
-// version's backbone.
+// trainBackbone reads the backbone to train with: path, else the current
+// version's backbone, else a pulled one.
 func trainBackbone(stateDir, path string) ([]byte, string, error) {
 	if path != "" {
 		data, err := os.ReadFile(path)
@@ -121,22 +122,11 @@ func trainBackbone(stateDir, path string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	name, err := models.CurrentName()
-	if errors.Is(err, store.ErrNoModel) {
-		return nil, "", errors.New("no backbone: pass --backbone MODEL.tflite (or import a model first)")
+	data, src, err := daemon.FindBackbone(models, stateDir, daemon.DefaultBackbone, "")
+	if errors.Is(err, daemon.ErrNoBackbone) {
+		return nil, "", fmt.Errorf("pass --backbone MODEL.tflite, or install one: %w", err)
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	v, err := models.Version(name)
-	if err != nil {
-		return nil, "", err
-	}
-	data, err := models.ReadBackbone(v.Backbone)
-	if err != nil {
-		return nil, "", err
-	}
-	return data, v.Backbone.Source, nil
+	return data, src, err
 }
 
 // writeReport prints a version's final metrics: accuracy, per-class table

@@ -86,28 +86,34 @@ func fileExists(p string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-// backbone returns the .tflite training starts from: the current
-// version's backbone, else the pulled backbone (model.backbone, or any
-// under models/backbones), else model.path's model. Full classifiers are
-// cut at their global pool by the trainer.
+// backbone returns the .tflite training starts from (see FindBackbone).
 func (d *Daemon) backbone() ([]byte, string, error) {
-	if name, err := d.models.CurrentName(); err == nil {
-		v, err := d.models.Version(name)
+	return FindBackbone(d.models, d.opts.StateDir, d.cfg.Model.Backbone, d.cfg.Model.Path)
+}
+
+// FindBackbone returns the .tflite that training starts from and where it
+// came from: the current version's backbone, else the pulled backbone
+// (name, or any under models/backbones), else modelPath. Full classifiers
+// are cut at their global pool by the trainer. With none, the error says
+// how to get one.
+func FindBackbone(models *store.Models, stateDir, name, modelPath string) ([]byte, string, error) {
+	if cur, err := models.CurrentName(); err == nil {
+		v, err := models.Version(cur)
 		if err != nil {
 			return nil, "", err
 		}
-		data, err := d.models.ReadBackbone(v.Backbone)
+		data, err := models.ReadBackbone(v.Backbone)
 		if err != nil {
 			return nil, "", err
 		}
 		return data, v.Backbone.Source, nil
 	}
-	candidates := []string{BackbonePath(d.opts.StateDir, d.cfg.Model.Backbone)}
-	others, _ := filepath.Glob(filepath.Join(d.opts.StateDir, "models", "backbones", "*.tflite"))
+	candidates := []string{BackbonePath(stateDir, name)}
+	others, _ := filepath.Glob(filepath.Join(stateDir, "models", "backbones", "*.tflite"))
 	slices.Sort(others)
 	candidates = append(candidates, others...)
-	if d.cfg.Model.Path != "" {
-		candidates = append(candidates, d.cfg.Model.Path)
+	if modelPath != "" {
+		candidates = append(candidates, modelPath)
 	}
 	for _, p := range candidates {
 		if fileExists(p) {
@@ -122,7 +128,7 @@ func (d *Daemon) backbone() ([]byte, string, error) {
 		"  Get the default backbone (MobileNetV2, 3.4 MB) with:   alphad model pull\n"+
 		"  or offline from a copy:                                alphad model pull --mirror /path/to/mobilenet_v2_1.0_224_quant.tgz\n"+
 		"  or use a Teachable Machine export as the model:        alphad model import DIR\n"+
-		"  (or set model.path in the configuration)", ErrNoBackbone, d.opts.StateDir)
+		"  (or set model.path in the configuration)", ErrNoBackbone, stateDir)
 }
 
 // swapModel loads version name ("" = current) and puts it in use.
