@@ -42,12 +42,14 @@ func TestCrashSafety(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	acked := map[string]bool{}
 	next := [3]int{}
-	const rounds = 60
-	kills, trained := 0, 0
+	// Keep going until at least wantKills commands were killed.
+	const wantKills, maxRounds = 50, 250
+	kills, trained, rounds := 0, 0, 0
 	// The first rounds run to completion to time each command; later
 	// ones are killed at a random moment within that time.
 	took := map[string]time.Duration{}
-	for i := range rounds + 4 {
+	for i := 0; i < 4 || kills < wantKills && i < maxRounds; i++ {
+		rounds++
 		var args []string
 		if i < 3 || (i > 3 && r.IntN(3) > 0) {
 			c := r.IntN(3)
@@ -130,7 +132,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	t.Logf("dataset add takes %v, train %v", took["dataset"], took["train"])
 	t.Logf("%d rounds, %d killed, %d trainings completed, %d samples acknowledged", rounds, kills, trained, len(acked))
-	if kills < 20 || len(acked) == 0 {
+	if kills < wantKills || len(acked) == 0 {
 		t.Errorf("only %d kills and %d acknowledged samples: the test did not exercise crashes", kills, len(acked))
 	}
 }
