@@ -202,17 +202,18 @@ func (c *Classifier) Swap(m *Model) *Model { return c.cur.Swap(m) }
 
 // Classify runs the current model on the image fill writes.
 func (c *Classifier) Classify(fill Fill) (Prediction, error) {
-	for range 3 {
+	for {
 		m := c.cur.Load()
 		if m == nil {
 			return Prediction{}, errors.New("head: classifier has no model")
 		}
 		p, err := m.Classify(fill)
-		if errors.Is(err, ErrClosed) {
+		if errors.Is(err, ErrClosed) && c.cur.Load() != m {
+			// Swapped out and closed while we ran: use the new model.
 			continue
 		}
 		if err != nil {
-			return Prediction{}, err
+			return Prediction{}, fmt.Errorf("head: classify: %w", err)
 		}
 		k := Argmax(p)
 		label := fmt.Sprint(k)
@@ -221,5 +222,4 @@ func (c *Classifier) Classify(fill Fill) (Prediction, error) {
 		}
 		return Prediction{Version: m.Version, Index: k, Label: label, Score: p[k], Probs: p}, nil
 	}
-	return Prediction{}, fmt.Errorf("head: classify: %w", ErrClosed)
 }
