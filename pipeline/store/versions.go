@@ -178,7 +178,6 @@ func LabelsText(labels []string) []byte {
 	return b.Bytes()
 }
 
-
 // Commit writes a new version (its head is nil for KindTFLite), makes it
 // current and prunes old versions beyond Keep. A crash leaves either the
 // old current version or the new one in use.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/engine/enginetest"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -160,7 +161,7 @@ func invoke(t *testing.T, e *Engine, in []byte) []byte {
 
 func tmFrame(t *testing.T, class, frame string) []byte {
 	t.Helper()
-	rgb, _, _ := pngRGB(t, testshared.Path(t, "datasets", "tm_webcam_face_hand", class, frame))
+	rgb, _, _ := enginetest.PNGRGB(t, testshared.Path(t, "datasets", "tm_webcam_face_hand", class, frame))
 	return rgb
 }
 

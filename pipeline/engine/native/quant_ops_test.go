@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"image/png"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -131,29 +130,6 @@ func TestQuantGolden(t *testing.T) {
 	}
 }
 
-// pngRGB decodes a PNG into packed RGB bytes.
-func pngRGB(t *testing.T, path string) (rgb []byte, w, h int) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	b := img.Bounds()
-	rgb = make([]byte, 0, b.Dx()*b.Dy()*3)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bb, _ := img.At(x, y).RGBA()
-			rgb = append(rgb, byte(r>>8), byte(g>>8), byte(bb>>8))
-		}
-	}
-	return rgb, b.Dx(), b.Dy()
-}
-
 // TestQuantTeachableMachine compares the real Teachable Machine uint8
 // export (int8 per-channel inside) with the real TFLite runtime on the
 // webcam frames it was trained on.
@@ -181,7 +157,7 @@ func TestQuantTeachableMachine(t *testing.T) {
 	worst := 0
 	for _, fr := range frames {
 		t.Run(filepath.Base(filepath.Dir(fr))+"/"+filepath.Base(fr), func(t *testing.T) {
-			rgb, w, h := pngRGB(t, fr)
+			rgb, w, h := enginetest.PNGRGB(t, fr)
 			if w != 224 || h != 224 {
 				t.Fatalf("frame is %dx%d, want 224x224", w, h)
 			}
