@@ -40,6 +40,7 @@ $(ORACLE): $(ALPHAD_SHARED)/tools/tflite-oracle/package-lock.json
 	touch $(ORACLE)
 
 test: oracle ## run all tests (needs ../shared, mosquitto, node; see .ci/run for the packages)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./...
 	$(GO) test -tags '$(TAGS)' -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
