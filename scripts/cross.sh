@@ -7,6 +7,9 @@
 #   apt-get install gcc-aarch64-linux-gnu libxnnpack-dev:arm64 libpthreadpool-dev:arm64
 # armhf likewise with gcc-arm-linux-gnueabihf and :armhf. Without them the
 # binary is pure Go (native engine only, CGO_ENABLED=0) and runs anywhere.
+# Note: bookworm's libxnnpack-dev is not Multi-Arch co-installable: the :arm64
+# package replaces the host's (reinstall libxnnpack-dev:amd64 afterwards, or
+# cross-build in a separate chroot, or build on the Pi itself).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${1:?usage: cross.sh arm64|armv7}

@@ -63,7 +63,7 @@ func classify(d *deps, f classifyFlags, images []string) error {
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("classify: %w", err)}
 	}
-	newEngine, err := engineNew(f.engine, d.log)
+	newEngine, err := engineFactory(f.engine, d.log)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 
@@ -44,38 +42,6 @@ func newNative(m *tflite.Model, opts engine.Options) (engine.Engine, error) {
 	return e, nil
 }
 
-// engineNew resolves an --engine value to a constructor. A named engine must
-// be compiled in. "auto" tries the compiled-in engines in order of
-// preference (xnnpack, then native) for each model and logs one warning,
-// saying why, when it falls back.
-func engineNew(name string, log *slog.Logger) (engine.New, error) {
-	table := engineTable()
-	if name != "" && name != "auto" {
-		i := slices.IndexFunc(table, func(e engineEntry) bool { return e.name == name })
-		if i < 0 || table[i].new == nil {
-			return nil, &exitError{code: 2, err: fmt.Errorf("engine %q not compiled in (have %s)", name, strings.Join(engineNames(), ", "))}
-		}
-		return table[i].new, nil
-	}
-	var warned sync.Once
-	return func(m *tflite.Model, opts engine.Options) (engine.Engine, error) {
-		var errs []error
-		for i, e := range table {
-			eng, err := e.new(m, opts)
-			if err == nil {
-				if i > 0 {
-					warned.Do(func() {
-						log.Warn("engine auto: falling back to "+e.name, "reason", errors.Join(errs...))
-					})
-				}
-				return eng, nil
-			}
-			errs = append(errs, fmt.Errorf("%s: %w", e.name, err))
-		}
-		return nil, errors.Join(errs...)
-	}, nil
-}
-
 // engineFactory returns an engine.New for name: "native", "xnnpack" (when
 // compiled in) or "auto", which tries the compiled-in engines in order of
 // preference and falls back to native when one cannot run the model,
@@ -111,14 +77,4 @@ func engineFactory(name string, log *slog.Logger) (engine.New, error) {
 		}
 		return nil, fmt.Errorf("engine auto: %s", strings.Join(why, "; "))
 	}, nil
-}
-
-// newEngine builds an engine by name ("auto" with the fallback of
-// engineFactory).
-func newEngine(name string, m *tflite.Model, threads int, log *slog.Logger) (engine.Engine, error) {
-	f, err := engineFactory(name, log)
-	if err != nil {
-		return nil, err
-	}
-	return f(m, engine.Options{Threads: threads})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"image"
 	_ "image/png"
+	"log/slog"
 	"math"
 	"os"
 	"os/exec"
@@ -26,7 +27,7 @@ func TestImportTeachableMachine(t *testing.T) {
 	if out, errText, code := cli(t, "model", "import", "--state-dir", state, tm); code != 0 || !strings.Contains(out, "imported") {
 		t.Fatalf("import: exit %d\n%s%s", code, out, errText)
 	}
-	newEngine, opts, err := learningEngine("native", 1)
+	newEngine, opts, err := learningEngine("native", 1, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,7 +209,7 @@ func newModelImportCmd(d *deps) *cobra.Command {
 				return fmt.Errorf("model import %s: %d outputs of %v values for %d labels in %s",
 					modelPath, len(m.Outputs), m.Output(0).Shape, len(names), labelsPath)
 			}
-			newEngine, opts, err := learningEngine("auto", 1)
+			newEngine, opts, err := learningEngine("auto", 1, d.log)
 			if err != nil {
 				return err
 			}

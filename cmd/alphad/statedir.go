@@ -3,13 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 
 	"github.com/alphad/alphad/pipeline/engine"
-	"github.com/alphad/alphad/pipeline/engine/native"
-	"github.com/alphad/alphad/pipeline/tflite"
 )
 
 // resolveStateDir is where samples and model versions live: --state-dir,
@@ -48,21 +47,11 @@ func (d *deps) mkStateDir() (string, error) {
 }
 
 // learningEngine picks the engine for embedding and classification by
-// name ("auto": the first compiled-in engine with a constructor, else
-// native) and the thread count (0 = all CPUs).
-func learningEngine(name string, threads int) (engine.New, engine.Options, error) {
+// name (see engineFactory) and the thread count (0 = all CPUs).
+func learningEngine(name string, threads int, log *slog.Logger) (engine.New, engine.Options, error) {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	opts := engine.Options{Threads: threads}
-	nativeNew := func(m *tflite.Model, o engine.Options) (engine.Engine, error) { return native.New(m, o) }
-	for _, e := range engineTable() {
-		if (name == "auto" || name == e.name) && e.new != nil {
-			return e.new, opts, nil
-		}
-	}
-	if name == "auto" || name == "native" {
-		return nativeNew, opts, nil
-	}
-	return nil, opts, &exitError{code: 2, err: fmt.Errorf("engine %q not compiled in (have %v)", name, engineNames())}
+	f, err := engineFactory(name, log)
+	return f, engine.Options{Threads: threads}, err
 }

@@ -34,7 +34,7 @@ func newTrainCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("train: %w", err)}
 			}
-			newEngine, eopts, err := learningEngine(engineName, threads)
+			newEngine, eopts, err := learningEngine(engineName, threads, d.log)
 			if err != nil {
 				return err
 			}

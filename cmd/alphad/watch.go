@@ -77,7 +77,7 @@ func runWatch(ctx context.Context, d *deps, o watchOptions) error {
 		return usageErr("--crop %q: want center or full", o.crop)
 	}
 	popts.Mirror = o.mirror
-	newEngine, err := engineNew(o.engine, d.log)
+	newEngine, err := engineFactory(o.engine, d.log)
 	if err != nil {
 		return err
 	}
