@@ -82,6 +82,6 @@ func testBinary(t *testing.T, code tflite.BuiltinOperator) {
 		var b modelBuilder
 		x, y, z := b.f32(2, 3), b.f32(4, 3), b.f32(4, 3)
 		b.op(code, nil, []int{x, y}, []int{z})
-		assertUnsupported(t, newErr(b.io([]int{x, y}, []int{z})), opName(code))
+		assertUnsupported(t, newErr(b.io([]int{x, y}, []int{z})), tflite.OpName(code))
 	})
 }

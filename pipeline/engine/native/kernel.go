@@ -65,36 +65,6 @@ var kernels = map[tflite.BuiltinOperator]prepareFunc{
 	tflite.OpQuantize:        prepareQuantize,
 }
 
-// opNames are the schema names of the builtin ops, for errors.
-var opNames = map[tflite.BuiltinOperator]string{
-	tflite.OpAdd:             "ADD",
-	tflite.OpAveragePool2D:   "AVERAGE_POOL_2D",
-	tflite.OpConcatenation:   "CONCATENATION",
-	tflite.OpConv2D:          "CONV_2D",
-	tflite.OpDepthwiseConv2D: "DEPTHWISE_CONV_2D",
-	tflite.OpDequantize:      "DEQUANTIZE",
-	tflite.OpFullyConnected:  "FULLY_CONNECTED",
-	tflite.OpLogistic:        "LOGISTIC",
-	tflite.OpMaxPool2D:       "MAX_POOL_2D",
-	tflite.OpMul:             "MUL",
-	tflite.OpRelu:            "RELU",
-	tflite.OpRelu6:           "RELU6",
-	tflite.OpReshape:         "RESHAPE",
-	tflite.OpSoftmax:         "SOFTMAX",
-	tflite.OpPad:             "PAD",
-	tflite.OpMean:            "MEAN",
-	tflite.OpSqueeze:         "SQUEEZE",
-	tflite.OpQuantize:        "QUANTIZE",
-	tflite.OpHardSwish:       "HARD_SWISH",
-}
-
-func opName(op tflite.BuiltinOperator) string {
-	if n, ok := opNames[op]; ok {
-		return n
-	}
-	return fmt.Sprintf("BUILTIN_%d", int32(op))
-}
-
 // plan is the per-model build state handed to every prepareFunc.
 type plan struct {
 	model *tflite.Model
@@ -168,7 +138,7 @@ func (p *plan) sameStorage(i, j int) bool {
 // unsupported builds the error for an op this engine cannot run.
 func (p *plan) unsupported(op *tflite.Operator, format string, args ...any) error {
 	return &tflite.UnsupportedOpError{
-		Op:      opName(op.Op),
+		Op:      tflite.OpName(op.Op),
 		Version: op.Version,
 		Index:   op.Index,
 		Reason:  fmt.Sprintf(format, args...),

@@ -8,7 +8,7 @@ import (
 
 func TestReshapeAndSqueeze(t *testing.T) {
 	for _, code := range []tflite.BuiltinOperator{tflite.OpReshape, tflite.OpSqueeze} {
-		t.Run(opName(code), func(t *testing.T) {
+		t.Run(tflite.OpName(code), func(t *testing.T) {
 			in := randF32(seeded(3), 6)
 			// Model input straight to the output: no alias possible (the
 			// input is not the op's to reuse), so the bytes are copied.
