@@ -29,8 +29,8 @@ func TestUnknownOp(t *testing.T) {
 	b.op(tflite.BuiltinOperator(23), nil, []int{x}, []int{y}) // RESIZE_BILINEAR
 	err := newErr(b.io([]int{x}, []int{y}))
 	var ue *tflite.UnsupportedOpError
-	if !errors.As(err, &ue) || ue.Op != "BUILTIN_23" || ue.Index != 0 || ue.Version != 1 {
-		t.Fatalf("error %v, want unsupported BUILTIN_23 at operator 0 version 1", err)
+	if !errors.As(err, &ue) || ue.Op != "RESIZE_BILINEAR" || ue.Index != 0 || ue.Version != 1 {
+		t.Fatalf("error %v, want unsupported RESIZE_BILINEAR at operator 0 version 1", err)
 	}
 }
 
