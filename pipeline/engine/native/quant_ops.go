@@ -276,33 +276,40 @@ func prepareQuantFullyConnected(p *plan, op *tflite.Operator) (runFunc, error) {
 	return runConv(p, c, p.bytes(out), p.bytes(in)), nil
 }
 
-func prepareQuantAdd(p *plan, op *tflite.Operator) (runFunc, error) {
-	if err := p.checkIO(op, 2, 1); err != nil {
-		return nil, err
+// quantBinary checks the operands of a quantized element-wise ADD or MUL
+// (sym names the op in errors): two inputs and the output of one type and
+// one element count (no broadcasting), and the fused activation's range.
+func quantBinary(p *plan, op *tflite.Operator, act tflite.Activation, sym string) (q [3]qtensor, n int, lo, hi int32, err error) {
+	if err = p.checkIO(op, 2, 1); err != nil {
+		return q, 0, 0, 0, err
 	}
+	a, b, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	for i, t := range []int{a, b, out} {
+		if q[i], err = qinfo(p, op, t); err != nil {
+			return q, 0, 0, 0, err
+		}
+	}
+	if q[0].typ != q[2].typ || q[1].typ != q[2].typ {
+		return q, 0, 0, 0, p.unsupported(op, "mixed types %s %s %s -> %s", q[0].typ, sym, q[1].typ, q[2].typ)
+	}
+	n = p.tensor(out).NumElements()
+	if p.tensor(a).NumElements() != n || p.tensor(b).NumElements() != n {
+		return q, 0, 0, 0, p.unsupported(op, "broadcasting %v %s %v", p.tensor(a).Shape, sym, p.tensor(b).Shape)
+	}
+	lo, hi, err = qact(p, op, act, q[2])
+	return q, n, lo, hi, err
+}
+
+func prepareQuantAdd(p *plan, op *tflite.Operator) (runFunc, error) {
 	act := tflite.ActNone
 	if opts, ok := op.Options.(*tflite.AddOptions); ok {
 		act = opts.Activation
 	}
-	a, b, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
-	var q [3]qtensor
-	for i, t := range []int{a, b, out} {
-		var err error
-		if q[i], err = qinfo(p, op, t); err != nil {
-			return nil, err
-		}
-	}
-	if q[0].typ != q[2].typ || q[1].typ != q[2].typ {
-		return nil, p.unsupported(op, "mixed types %s + %s -> %s", q[0].typ, q[1].typ, q[2].typ)
-	}
-	n := p.tensor(out).NumElements()
-	if p.tensor(a).NumElements() != n || p.tensor(b).NumElements() != n {
-		return nil, p.unsupported(op, "broadcasting %v + %v", p.tensor(a).Shape, p.tensor(b).Shape)
-	}
-	lo, hi, err := qact(p, op, act, q[2])
+	q, n, lo, hi, err := quantBinary(p, op, act, "+")
 	if err != nil {
 		return nil, err
 	}
+	a, b, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
 	params := qmath.NewAddParams(q[0].typ, q[1].typ, q[2].typ, q[0].scale, q[1].scale, q[2].scale, q[0].zero, q[1].zero, q[2].zero, lo, hi)
 	xparams, xok := qmath.NewXNNPACKAddParams(q[0].typ, q[1].typ, q[2].typ, q[0].scale, q[1].scale, q[2].scale, q[0].zero, q[1].zero, q[2].zero, lo, hi)
 	xok = xok && fp32Requant
@@ -321,32 +328,15 @@ func prepareQuantAdd(p *plan, op *tflite.Operator) (runFunc, error) {
 }
 
 func prepareQuantMul(p *plan, op *tflite.Operator) (runFunc, error) {
-	if err := p.checkIO(op, 2, 1); err != nil {
-		return nil, err
-	}
 	act := tflite.ActNone
 	if opts, ok := op.Options.(*tflite.MulOptions); ok {
 		act = opts.Activation
 	}
-	a, b, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
-	var q [3]qtensor
-	for i, t := range []int{a, b, out} {
-		var err error
-		if q[i], err = qinfo(p, op, t); err != nil {
-			return nil, err
-		}
-	}
-	if q[0].typ != q[2].typ || q[1].typ != q[2].typ {
-		return nil, p.unsupported(op, "mixed types %s * %s -> %s", q[0].typ, q[1].typ, q[2].typ)
-	}
-	n := p.tensor(out).NumElements()
-	if p.tensor(a).NumElements() != n || p.tensor(b).NumElements() != n {
-		return nil, p.unsupported(op, "broadcasting %v * %v", p.tensor(a).Shape, p.tensor(b).Shape)
-	}
-	lo, hi, err := qact(p, op, act, q[2])
+	q, _, lo, hi, err := quantBinary(p, op, act, "*")
 	if err != nil {
 		return nil, err
 	}
+	a, b, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
 	mp := &qmath.MulParams{In1: q[0].typ, In2: q[1].typ, Out: q[2].typ, In1Zero: q[0].zero, In2Zero: q[1].zero, OutZero: q[2].zero,
 		Scale: float32(q[0].scale*q[1].scale) / q[2].scale, Lo: lo, Hi: hi}
 	da, db, dst := p.bytes(a), p.bytes(b), p.bytes(out)
