@@ -316,21 +316,9 @@ func RGB24(buf []byte, img image.Image) []byte {
 	buf = buf[:n]
 	switch m := img.(type) {
 	case *image.RGBA:
-		for y := range h {
-			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			out := buf[y*w*3 : (y+1)*w*3]
-			for x := range w {
-				out[x*3], out[x*3+1], out[x*3+2] = src[x*4], src[x*4+1], src[x*4+2]
-			}
-		}
+		packRGBX(buf, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h)
 	case *image.NRGBA:
-		for y := range h {
-			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			out := buf[y*w*3 : (y+1)*w*3]
-			for x := range w {
-				out[x*3], out[x*3+1], out[x*3+2] = src[x*4], src[x*4+1], src[x*4+2]
-			}
-		}
+		packRGBX(buf, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h)
 	case *image.Gray:
 		for y := range h {
 			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
@@ -360,4 +348,16 @@ func RGB24(buf []byte, img image.Image) []byte {
 		}
 	}
 	return buf
+}
+
+// packRGBX copies w×h four-byte pixels (R, G, B, alpha/padding), rows
+// stride bytes apart, into packed RGB24, dropping the fourth byte.
+func packRGBX(dst, pix []byte, stride, w, h int) {
+	for y := range h {
+		src := pix[y*stride:]
+		out := dst[y*w*3 : (y+1)*w*3]
+		for x := range w {
+			out[x*3], out[x*3+1], out[x*3+2] = src[x*4], src[x*4+1], src[x*4+2]
+		}
+	}
 }
