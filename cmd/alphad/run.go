@@ -165,7 +165,7 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		log.Warn("watchdog off", "err", err)
 	}
 	if cfg.MQTT.Broker != "" {
-		opts.MQTT = func(o mqtt.Options) (*mqtt.Client, error) {
+		opts.MQTT = func(o mqtt.Options) (daemon.Link, error) {
 			o.Origin = mqtt.Origin{Name: "alphad", Version: version}
 			return mqtt.New(cfg.MQTT, o)
 		}
