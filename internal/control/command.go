@@ -189,7 +189,7 @@ func Parse(name string, payload []byte, allowBulk bool) (Command, error) {
 		return Command{}, &CommandError{Command: strconv.Quote(name), Reason: "unknown command (want one of " + strings.Join(Names(allowBulk), ", ") + ")"}
 	}
 	fields := map[string]json.RawMessage{}
-	if p := bytes.TrimSpace(payload); len(p) > 0 {
+	if p := bytes.TrimSpace(payload); len(p) > 0 && string(p) != "null" {
 		if !utf8.Valid(p) {
 			return Command{}, &CommandError{Command: name, Reason: "payload is not UTF-8"}
 		}

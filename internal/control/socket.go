@@ -101,7 +101,7 @@ func (c *Client) Call(ctx context.Context, command string, args any, progress fu
 	if err != nil {
 		return Result{}, fmt.Errorf("control: %w", err)
 	}
-	if args == nil {
+	if string(raw) == "null" {
 		raw = nil
 	}
 	var d net.Dialer

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -132,6 +133,9 @@ type Daemon struct {
 	out    outputs
 	m      *daemonMetrics
 
+	reloadMu sync.Mutex
+	loaded   Config // the configuration last applied (New, Reload)
+
 	rec      *recorder
 	trainer  *trainer
 	settings *settings
@@ -176,7 +180,7 @@ func New(o Options) (*Daemon, error) {
 		o.StopTimeout = defaultStopTimeout
 	}
 	var err error
-	d := &Daemon{cfg: o.Config, opts: o, log: o.Log, model: newModelSlot(), m: newMetrics()}
+	d := &Daemon{cfg: o.Config, loaded: o.Config, opts: o, log: o.Log, model: newModelSlot(), m: newMetrics()}
 	d.mb.init()
 	d.stats.inferMS.Store(math.Float64bits(nan))
 	d.trainer = newTrainer()
@@ -324,19 +328,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.opts.Notifier.Stopping()
 	}
 	d.log.Info("stopping")
-	// One deadline for every wait below.
+	// One deadline for every wait below; the inner tier gets three
+	// quarters of it so that the outer one (offline, LED off) always has
+	// time left.
 	stopCtx, stopCancel := context.WithTimeout(context.Background(), d.opts.StopTimeout)
 	defer stopCancel()
+	coreStop, coreStopCancel := context.WithTimeout(stopCtx, d.opts.StopTimeout*3/4)
+	defer coreStopCancel()
 	trainDone := d.trainer.stop() // no training starts from now on
-	coreErr := waitGroup(stopCtx, core, "frame loop")
-	if !waitChan(stopCtx, trainDone) {
+	coreErr := waitGroup(coreStop, core, "frame loop")
+	if !waitChan(coreStop, trainDone) {
 		storeFree = false
-		coreErr = errors.Join(coreErr, fmt.Errorf("daemon: training did not stop within %v", d.opts.StopTimeout))
+		coreErr = errors.Join(coreErr, errors.New("daemon: training did not stop in time"))
 	}
-	if !waitChan(stopCtx, frameLoopDone) {
+	if !waitChan(coreStop, frameLoopDone) {
 		modelFree = false
 	}
-	if !waitChan(stopCtx, camClosed) {
+	if !waitChan(coreStop, camClosed) {
 		d.log.Error("camera did not close in time")
 	}
 	if d.opts.Panel != nil {
