@@ -715,7 +715,7 @@ func (c *Client) next() (it item, wait time.Duration) {
 		} else {
 			c.statePending = false
 			c.pubState.Label, c.pubState.Confidence, c.pubState.ModelVersion = c.state.Label, c.state.Confidence, c.state.ModelVersion
-			c.pubState.Seq, c.pubState.Time, c.pubState.Classes = c.state.Seq, c.state.Time, c.state.Classes
+			c.pubState.Seq, c.pubState.Time, c.pubState.Classes, c.pubState.CameraDown = c.state.Seq, c.state.Time, c.state.Classes, c.state.CameraDown
 			c.pubState.Scores = append(c.pubState.Scores[:0], c.state.Scores...)
 			return item{kind: kindState}, 0
 		}
