@@ -49,7 +49,7 @@ func TestCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	cam.show("paper") // the store keeps one sample per image
-	time.Sleep(100 * time.Millisecond)
+	waitFrames(t, d, 3)
 	if _, err := do(control.Command{Name: control.Capture, Count: 2, Interval: 50 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ type Daemon struct {
 	models *store.Models
 	model  *modelSlot
 	hooks  *hooks.Runner
-	mq     Link // nil: MQTT off (only Run and the metric look at it)
+	links  []Link // outputs with a connection (MQTT): run beside the daemon
 	out    outputs
 	m      *daemonMetrics
 
@@ -142,13 +142,15 @@ type Daemon struct {
 	cam      cameraState
 	mb       mailbox
 
-	started time.Time
-	ready   atomic.Bool
+	started   time.Time
+	ready     atomic.Bool // READY=1 was sent
+	readyOnce sync.Once
 	// Heartbeats (unix nanoseconds) for the watchdog supervisor.
 	capBeat    atomic.Int64
-	capWaiting atomic.Bool  // capture waits for the frame loop to take a frame
-	busySince  atomic.Int64 // processing a frame since; 0 = idle
-	lastFrame  atomic.Int64 // last frame processed
+	capWaiting atomic.Bool   // capture waits for the frame loop to take a frame
+	busySince  atomic.Int64  // processing a frame since; 0 = idle
+	lastFrame  atomic.Int64  // last frame processed
+	wdTicks    atomic.Uint64 // watchdog ticks seen by the supervisor
 	stats      frameStats
 }
 
@@ -219,11 +221,13 @@ func New(o Options) (*Daemon, error) {
 	d.hooks.SetDevice(o.DeviceID)
 	d.out = append(d.out, d.hooks)
 	if o.MQTT != nil {
-		if d.mq, err = o.MQTT(mqtt.Options{Logger: o.Log, Handler: mqttHandler{d}, Diagnostics: d.diagnostics}); err != nil {
+		mq, err := o.MQTT(mqtt.Options{Logger: o.Log, Handler: mqttHandler{d}, Diagnostics: d.diagnostics})
+		if err != nil {
 			d.close(true, true)
 			return nil, fmt.Errorf("daemon: %w", err)
 		}
-		d.out = append(d.out, d.mq)
+		d.links = append(d.links, mq)
+		d.out = append(d.out, mq)
 	}
 	d.out = append(d.out, o.Outputs...)
 	d.refreshClassMetrics()
@@ -293,8 +297,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		})
 		d.log.Info("serving /metrics and /healthz", "addr", ln.Addr().String())
 	}
-	if d.mq != nil {
-		io.Go(func() error { return d.mq.Run(ioCtx) })
+	for _, l := range d.links {
+		io.Go(func() error { return l.Run(ioCtx) })
 	}
 	io.Go(func() error { return d.hooks.Run(ioCtx) })
 	if d.opts.Panel != nil {

@@ -141,7 +141,7 @@ func testEndToEnd(t *testing.T, eng testEngine, rps string) {
 	// Teach: hold A on rock, B on paper, until a burst is full.
 	for _, c := range []struct{ button, label string }{{"a", "rock"}, {"b", "paper"}} {
 		cam.show(c.label + "-train")
-		time.Sleep(100 * time.Millisecond) // let the mailbox drain the old scene
+		waitFrames(t, d, 3) // let the mailbox drain the old scene
 		rig.hold(c.button)
 		waitFor(t, 30*time.Second, c.label+" samples", func() bool { return d.st.Counts()[c.label] >= perClass-2 })
 		rig.release(c.button)

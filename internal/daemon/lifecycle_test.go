@@ -114,7 +114,7 @@ func TestSystemdNotify(t *testing.T) {
 		return sock.count("READY=1") == 1 && sock.count("WATCHDOG=1") >= 2 && statusWithFPS(sock.all()) != ""
 	})
 	run.stop(t)
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, 5*time.Second, "STOPPING=1", func() bool { return sock.count("STOPPING=1") == 1 })
 	msgs := sock.all()
 	ready, wd, stopping := index(msgs, "READY=1"), index(msgs, "WATCHDOG=1"), index(msgs, "STOPPING=1")
 	if !(ready >= 0 && ready < wd && wd < stopping) {
@@ -204,10 +204,7 @@ func TestCameraOutageAndBrokerDown(t *testing.T) {
 		}
 	}
 	wd := sock.count("WATCHDOG=1")
-	time.Sleep(300 * time.Millisecond)
-	if sock.count("WATCHDOG=1") <= wd {
-		t.Error("watchdog starved during a camera outage")
-	}
+	waitFor(t, 5*time.Second, "the watchdog fed during the outage", func() bool { return sock.count("WATCHDOG=1") > wd+2 })
 	select {
 	case err := <-run.done:
 		t.Fatalf("daemon stopped during the outage: %v", err)
@@ -268,9 +265,10 @@ func TestWatchdogStarvesWhenStuck(t *testing.T) {
 	}
 	run := start(t, d, nil)
 	waitFor(t, 5*time.Second, "READY", func() bool { return sock.count("READY=1") == 1 })
-	time.Sleep(500 * time.Millisecond) // past StuckAfter on the first frame
+	waitFor(t, 5*time.Second, "the frame loop counted as stuck", func() bool { return !d.alive(time.Now()) })
 	n := sock.count("WATCHDOG=1")
-	time.Sleep(300 * time.Millisecond)
+	ticks := d.wdTicks.Load()
+	waitFor(t, 5*time.Second, "ten watchdog ticks", func() bool { return d.wdTicks.Load() >= ticks+10 })
 	if got := sock.count("WATCHDOG=1"); got != n {
 		t.Errorf("watchdog fed %d times while the frame loop hung", got-n)
 	}

@@ -115,16 +115,16 @@ func (d *Daemon) alive(now time.Time) bool {
 // sendReady tells systemd the daemon is up: called on the first frame,
 // with the model loaded (or no-model mode entered) in New.
 func (d *Daemon) sendReady() {
-	if d.ready.Swap(true) {
-		return
-	}
-	status := d.status(-1)
-	d.log.Info("ready", "status", status)
-	if d.opts.Notifier != nil {
-		if err := d.opts.Notifier.Ready(status); err != nil {
-			d.log.Warn("sd_notify", "err", err)
+	d.readyOnce.Do(func() {
+		status := d.status(-1)
+		d.log.Info("ready", "status", status)
+		if d.opts.Notifier != nil {
+			if err := d.opts.Notifier.Ready(status); err != nil {
+				d.log.Warn("sd_notify", "err", err)
+			}
 		}
-	}
+		d.ready.Store(true) // after READY=1: the watchdog starts now
+	})
 }
 
 // supervise feeds the systemd watchdog while the frame loop is alive and
@@ -146,6 +146,7 @@ func (d *Daemon) supervise(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-wd:
+			d.wdTicks.Add(1)
 			if !d.ready.Load() {
 				continue // systemd's start timeout covers the start
 			}
@@ -167,9 +168,9 @@ func (d *Daemon) supervise(ctx context.Context) error {
 			d.stats.fps.Store(math.Float64bits(fps))
 			d.stats.inferMS.Store(math.Float64bits(ms))
 			d.m.fps.Set(fps)
-			if d.mq != nil {
+			for _, l := range d.links {
 				up := 0.0
-				if d.mq.Connected() {
+				if l.Connected() {
 					up = 1
 				}
 				d.m.mqttUp.Set(up)

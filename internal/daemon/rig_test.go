@@ -239,3 +239,10 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 var errUnplugged = errors.New("fake camera: unplugged")
+
+// waitFrames waits until the frame loop processed n more frames.
+func waitFrames(t *testing.T, d *Daemon, n uint64) {
+	t.Helper()
+	from := d.stats.frames.Load()
+	waitFor(t, 10*time.Second, fmt.Sprintf("%d more frames", n), func() bool { return d.stats.frames.Load() >= from+n })
+}
