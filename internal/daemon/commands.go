@@ -113,7 +113,7 @@ func (d *Daemon) cmdDeleteClass(_ context.Context, cmd control.Command, _ string
 		Details: map[string]any{"samples": n}}, nil
 }
 
-func (d *Daemon) cmdCapture(_ context.Context, cmd control.Command, source string) (control.Result, error) {
+func (d *Daemon) cmdCapture(ctx context.Context, cmd control.Command, source string) (control.Result, error) {
 	label := cmp.Or(cmd.Label, d.settings.teach())
 	if label == "" {
 		return control.Result{}, ErrNoClass
@@ -124,8 +124,45 @@ func (d *Daemon) cmdCapture(_ context.Context, cmd control.Command, source strin
 		return control.Result{}, err
 	}
 	d.showLED()
-	return control.Result{Message: fmt.Sprintf("recording %d sample(s) of %s", count, label),
-		Details: map[string]any{"label": label, "count": count, "burst": b.id}}, nil
+	if source == "button" { // the LED answers
+		return msg("recording %d sample(s) of %s", count, label), nil
+	}
+	// Answer with what was stored: the samples are in the store when the
+	// answer says so. Without frames (camera down) give up after the
+	// time the burst needs plus a margin.
+	limit := time.Duration(count)*max(cmd.Interval, time.Second) + captureMargin
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-b.done:
+	case <-t.C:
+		d.stopRecording()
+		<-b.done
+	case <-ctx.Done():
+		d.stopRecording()
+		<-b.done
+	}
+	saved, dropped := d.rec.outcome(b)
+	det := map[string]any{"label": label, "count": count, "burst": b.id, "stored": saved, "dropped": dropped}
+	if saved < count {
+		return control.Result{}, fmt.Errorf("stored %d of %d sample(s) of %s (burst %d): %s", saved, count, label, b.id, d.captureShortfall(dropped))
+	}
+	return control.Result{Message: fmt.Sprintf("stored %d sample(s) of %s", saved, label), Details: det}, nil
+}
+
+// captureMargin is how long a capture waits for frames beyond the time
+// its samples take.
+const captureMargin = 10 * time.Second
+
+// captureShortfall says why a capture stored fewer samples than asked.
+func (d *Daemon) captureShortfall(dropped int) string {
+	if up, camErr := d.cam.get(); !up {
+		return "no frames (camera: " + cmp.Or(camErr, "not streaming") + ")"
+	}
+	if dropped > 0 {
+		return fmt.Sprintf("%d could not be stored (see the log)", dropped)
+	}
+	return "the recording was stopped or replaced"
 }
 
 func (d *Daemon) cmdRecordStart(_ context.Context, cmd control.Command, source string) (control.Result, error) {

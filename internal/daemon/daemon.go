@@ -221,7 +221,8 @@ func New(o Options) (*Daemon, error) {
 	d.hooks.SetDevice(o.DeviceID)
 	d.out = append(d.out, d.hooks)
 	if o.MQTT != nil {
-		mq, err := o.MQTT(mqtt.Options{Logger: o.Log, Handler: mqttHandler{d}, Diagnostics: d.diagnostics})
+		mq, err := o.MQTT(mqtt.Options{Logger: o.Log, Handler: mqttHandler{d}, Diagnostics: d.diagnostics,
+			OnConnection: func(up bool) { d.m.mqttUp.Set(map[bool]float64{true: 1}[up]) }})
 		if err != nil {
 			d.close(true, true)
 			return nil, fmt.Errorf("daemon: %w", err)

@@ -445,6 +445,7 @@ func (d *Daemon) recordFrame(fl *frameLoop, f *device.Frame) {
 	img, err := d.sampleImage(fl, f)
 	if err != nil {
 		d.log.Warn("record sample", "frame", f.Seq, "err", err)
+		d.rec.drop(b)
 	} else {
 		d.rec.queue(b, store.NewSample{Label: b.label, Image: img, Source: b.source, Time: f.Time})
 	}
