@@ -316,6 +316,10 @@ func (c *Camera) opened(op *openCall) {
 // or Close.
 func (c *Camera) read(ctx context.Context, cam device.Camera) (device.Frame, error) {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return device.Frame{}, ErrClosed
+	}
 	if c.rctx == nil || c.rctx.Err() != nil || !sameContext(c.rparent, ctx) {
 		if c.rcancel != nil {
 			c.rcancel(nil)
