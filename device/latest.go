@@ -14,7 +14,7 @@ import (
 // Put and Buffer are called by one producer, Next by one consumer, Close
 // and Counts from anywhere.
 type Latest struct {
-	closedErr error // what Next returns after Close or Fail (guarded by mu)
+	closedErr error         // what Next returns after Close or Fail (guarded by mu)
 	notify    chan struct{} // a frame is ready (buffered, 1)
 	done      chan struct{} // closed by Close
 
