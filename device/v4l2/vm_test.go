@@ -276,7 +276,7 @@ func TestVMUnplug(t *testing.T) {
 	defer cancel()
 	before, err := c.Next(ctx)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("first frame: %v (stats %+v)", err, c.Stats())
 	}
 	if !<-events {
 		t.Fatal("first status is down")
