@@ -102,7 +102,7 @@ func runWatch(ctx context.Context, d *deps, o watchOptions) error {
 		return fmt.Errorf("watch: engine %s: %w", o.engine, err)
 	}
 	defer eng.Close()
-	cam, err := openCamera(spec, d.log)
+	cam, err := openCamera(ctx, spec, d.log)
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
