@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/gif" // sample decoders
-	_ "image/jpeg"
-	_ "image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,8 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	_ "golang.org/x/image/bmp" // sample decoder
 
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -46,21 +42,41 @@ func (d *deps) openStore() (*store.Store, string, error) {
 	return st, dir, nil
 }
 
-// loadSample reads and decodes one image file into a sample.
+// loadSample reads and decodes one image file (JPEG, PNG or BMP, within
+// the limits of package stillimage) into a sample. The decoded image is
+// dropped once cropped, before the original bytes are read.
 func loadSample(path, label string, size int, keepOriginal bool) (store.NewSample, error) {
-	data, err := os.ReadFile(path)
+	img, err := stillimage.ReadFile(path, stillimage.Limits{})
 	if err != nil {
 		return store.NewSample{}, err
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return store.NewSample{}, fmt.Errorf("%s: %w", path, err)
-	}
 	ns := store.NewSample{Label: label, Image: store.CenterCrop(img, size), Source: "file:" + path, Time: time.Now()}
 	if keepOriginal {
+		data, err := readOriginal(path, stillimage.DefaultMaxBytes)
+		if err != nil {
+			return store.NewSample{}, err
+		}
 		ns.Original, ns.OriginalExt = data, strings.ToLower(filepath.Ext(path))
 	}
 	return ns, nil
+}
+
+// readOriginal reads the file at path, failing when it is over max bytes
+// (it may have grown since it was decoded).
+func readOriginal(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: %w", path, &stillimage.LimitError{Kind: stillimage.LimitBytes, Max: max})
+	}
+	return data, nil
 }
 
 // printAdded acknowledges durably stored samples, one line each; an

@@ -3,9 +3,8 @@ package preprocess
 import (
 	"fmt"
 	"image"
-	"io"
 
-	"github.com/alphad/alphad/device/camerafile"
+	"github.com/alphad/alphad/internal/stillimage"
 )
 
 // Image writes the tensor for img into dst (len Size()). *image.YCbCr
@@ -31,14 +30,7 @@ func (p *Preprocessor) image(dst []byte, img image.Image) error {
 		p.resizeYCbCr(dst, m)
 		return nil
 	}
-	p.rgb = camerafile.RGB24(p.rgb, img)
+	p.rgb = stillimage.RGB24(p.rgb, img)
 	p.resizeRGB24(dst, p.rgb, w*3)
 	return nil
 }
-
-// DecodeImage decodes a JPEG (with or without Huffman tables), PNG or BMP
-// image, chosen by its first bytes.
-func DecodeImage(r io.Reader) (image.Image, error) { return camerafile.Decode(r) }
-
-// ReadImage decodes the JPEG, PNG or BMP file at path.
-func ReadImage(path string) (image.Image, error) { return camerafile.ReadImage(path) }

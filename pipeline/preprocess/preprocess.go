@@ -38,7 +38,7 @@ import (
 	"unsafe"
 
 	"github.com/alphad/alphad/device"
-	"github.com/alphad/alphad/device/mjpeg"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -115,7 +115,7 @@ type Preprocessor struct {
 	row  []float32 // one output row of levels, RGB interleaved
 	tab  tables
 	rgb  []byte // scratch RGB24 image for generic image.Image sources
-	mdec mjpeg.Decoder
+	mdec stillimage.Decoder // MJPEG frames, within the default limits
 	yuv  *yuvTables // made on the first YUYV frame
 }
 
@@ -229,7 +229,7 @@ func (p *Preprocessor) Frame(dst []byte, f device.Frame) error {
 	if f.Format == device.MJPEG {
 		img, err := p.mdec.Decode(f.Data)
 		if err != nil {
-			return fmt.Errorf("preprocess: frame %d: %w", f.Seq, err)
+			return fmt.Errorf("preprocess: mjpeg frame %d: %w", f.Seq, err)
 		}
 		return p.image(dst, img)
 	}
