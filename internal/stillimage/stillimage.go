@@ -68,18 +68,19 @@ func (l Limits) withDefaults() Limits {
 }
 
 // Check returns a *LimitError when a width×height image is over l (zero
-// fields of l take their defaults), or when a side is not positive.
+// fields of l take their defaults), or when a side is not positive. The
+// pixel count is checked first, then each side.
 func (l Limits) Check(width, height int) error {
 	l = l.withDefaults()
 	switch {
 	case width < 1 || height < 1:
 		return &LimitError{Kind: LimitEmpty, Width: width, Height: height}
+	case int64(width)*int64(height) > int64(l.MaxPixels):
+		return &LimitError{Kind: LimitPixels, Width: width, Height: height, Max: int64(l.MaxPixels)}
 	case width > l.MaxWidth:
 		return &LimitError{Kind: LimitWidth, Width: width, Height: height, Max: int64(l.MaxWidth)}
 	case height > l.MaxHeight:
 		return &LimitError{Kind: LimitHeight, Width: width, Height: height, Max: int64(l.MaxHeight)}
-	case int64(width)*int64(height) > int64(l.MaxPixels):
-		return &LimitError{Kind: LimitPixels, Width: width, Height: height, Max: int64(l.MaxPixels)}
 	}
 	return nil
 }
