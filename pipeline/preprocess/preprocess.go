@@ -114,9 +114,9 @@ type Preprocessor struct {
 
 	row  []float32 // one output row of levels, RGB interleaved
 	tab  tables
-	rgb  []byte // scratch RGB24 image for generic image.Image sources
+	rgb  []byte             // scratch RGB24 image for generic image.Image sources
 	mdec stillimage.Decoder // MJPEG frames, within the default limits
-	yuv  *yuvTables // made on the first YUYV frame
+	yuv  *yuvTables         // made on the first YUYV frame
 }
 
 // New builds a Preprocessor for the input tensor t, which must be
