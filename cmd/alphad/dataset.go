@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -43,40 +45,54 @@ func (d *deps) openStore() (*store.Store, string, error) {
 }
 
 // loadSample reads and decodes one image file (JPEG, PNG or BMP, within
-// the limits of package stillimage) into a sample. The decoded image is
-// dropped once cropped, before the original bytes are read.
+// the limits of package stillimage) into a sample. With keepOriginal the
+// file is read once and its bytes are both decoded and kept.
 func loadSample(path, label string, size int, keepOriginal bool) (store.NewSample, error) {
-	img, err := stillimage.ReadFile(path, stillimage.Limits{})
-	if err != nil {
+	lim := stillimage.Limits{}
+	var img image.Image
+	var data []byte
+	var err error
+	if keepOriginal {
+		if data, err = readOriginal(path, stillimage.DefaultMaxBytes); err != nil {
+			return store.NewSample{}, err
+		}
+		if img, err = stillimage.Decode(bytes.NewReader(data), lim); err != nil {
+			return store.NewSample{}, fmt.Errorf("%s: %w", path, err)
+		}
+	} else if img, err = stillimage.ReadFile(path, lim); err != nil {
 		return store.NewSample{}, err
 	}
 	ns := store.NewSample{Label: label, Image: store.CenterCrop(img, size), Source: "file:" + path, Time: time.Now()}
 	if keepOriginal {
-		data, err := readOriginal(path, stillimage.DefaultMaxBytes)
-		if err != nil {
-			return store.NewSample{}, err
-		}
 		ns.Original, ns.OriginalExt = data, strings.ToLower(filepath.Ext(path))
 	}
 	return ns, nil
 }
 
-// readOriginal reads the file at path, failing when it is over max bytes
-// (it may have grown since it was decoded).
+// readOriginal reads the file at path, refusing one over max bytes with a
+// *stillimage.LimitError before reading it.
 func readOriginal(path string, max int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	fi, err := f.Stat()
 	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > max {
+		return nil, fmt.Errorf("%s: %w", path, &stillimage.LimitError{Kind: stillimage.LimitBytes, Bytes: fi.Size(), Max: max})
+	}
+	// One allocation of the file's size (io.ReadAll would double its way
+	// there, leaving garbage the size of the file). Bytes appended since
+	// Stat are not read: what is decoded is what is kept.
+	data := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, data)
+	if err != nil && err != io.ErrUnexpectedEOF {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: %w", path, &stillimage.LimitError{Kind: stillimage.LimitBytes, Max: max})
-	}
-	return data, nil
+	return data[:n], nil
 }
 
 // printAdded acknowledges durably stored samples, one line each; an

@@ -8,8 +8,9 @@ import (
 )
 
 // Image writes the tensor for img into dst (len Size()). *image.YCbCr
-// (what JPEG decodes to) is resampled directly; other images are converted
-// to RGB first.
+// (what JPEG decodes to), *image.RGBA and *image.NRGBA (alpha ignored, as
+// stillimage.RGB24 does) are resampled directly; other images are
+// converted to RGB first.
 func (p *Preprocessor) Image(dst []byte, img image.Image) error {
 	if err := p.checkDst(dst); err != nil {
 		return err
@@ -26,11 +27,16 @@ func (p *Preprocessor) image(dst []byte, img image.Image) error {
 	if err := p.prepare(w, h); err != nil {
 		return fmt.Errorf("preprocess: %w", err)
 	}
-	if m, ok := img.(*image.YCbCr); ok {
+	switch m := img.(type) {
+	case *image.YCbCr:
 		p.resizeYCbCr(dst, m)
-		return nil
+	case *image.RGBA: // PNG and BMP decode to these: resampled in place
+		p.resizePacked(dst, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 4)
+	case *image.NRGBA:
+		p.resizePacked(dst, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 4)
+	default:
+		p.rgb = stillimage.RGB24(p.rgb, img)
+		p.resizePacked(dst, p.rgb, w*3, 3)
 	}
-	p.rgb = stillimage.RGB24(p.rgb, img)
-	p.resizeRGB24(dst, p.rgb, w*3)
 	return nil
 }

@@ -265,7 +265,7 @@ func (p *Preprocessor) Frame(dst []byte, f device.Frame) error {
 	if f.Format == device.YUYV {
 		p.resizeYUYV(dst, f.Data, stride)
 	} else {
-		p.resizeRGB24(dst, f.Data, stride)
+		p.resizePacked(dst, f.Data, stride, 3)
 	}
 	return nil
 }

@@ -306,6 +306,14 @@ func TestImageSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub := rgba.SubImage(image.Rect(0, 0, 40, 30)) // offset-free SubImage
+	// The same pixels inside a larger NRGBA, at an offset.
+	big := image.NewNRGBA(image.Rect(-3, -2, 45, 35))
+	for y := range 30 {
+		for x := range 40 {
+			big.Set(x+2, y+1, rgba.At(x, y))
+		}
+	}
+	offset := big.SubImage(image.Rect(2, 1, 42, 31))
 	tests := []struct {
 		name string
 		img  image.Image
@@ -315,6 +323,7 @@ func TestImageSources(t *testing.T) {
 		{"rgba", rgba, want, 0},
 		{"nrgba", nrgba, want, 0},
 		{"subimage", sub, want, 0},
+		{"nrgba subimage at an offset", offset, want, 0},
 		{"ycbcr 4:4:4", ycc, want, 3}, // RGB→YCbCr→RGB round trip loses a little
 		{"gray", gray, wantGray, 0},
 		{"gray16 (generic path)", gray16, wantGray, 0},
