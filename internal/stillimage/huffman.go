@@ -82,3 +82,55 @@ func HasHuffmanTables(b []byte) bool {
 	_, has, st := huffmanInsertPos(b)
 	return st == headerOK && has
 }
+
+// jpegFrame reads the frame header (SOFn) of a JPEG: whether it is
+// progressive, its number of components and its samples per pixel (1 for
+// grey, 1.5 for 4:2:0 YCbCr, 3 for 4:4:4). ok is false when b holds no
+// well-formed SOF before the first scan.
+func jpegFrame(b []byte) (progressive bool, comps int, planes float64, ok bool) {
+	if len(b) < 4 || b[0] != 0xff || b[1] != markerSOI {
+		return false, 0, 0, false
+	}
+	i := 2
+	for i+1 < len(b) && b[i] == 0xff {
+		j := i + 1
+		for j < len(b) && b[j] == 0xff {
+			j++
+		}
+		if j >= len(b) {
+			return false, 0, 0, false
+		}
+		m := b[j]
+		if standalone(m) {
+			i = j + 1
+			continue
+		}
+		if m == markerSOS || m == 0 || j+2 >= len(b) {
+			return false, 0, 0, false
+		}
+		n := int(b[j+1])<<8 | int(b[j+2])
+		if n < 2 {
+			return false, 0, 0, false
+		}
+		// SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+		if m >= 0xc0 && m <= 0xcf && m != markerDHT && m != 0xc8 && m != 0xcc {
+			seg := b[j+3 : min(len(b), j+1+n)]
+			if len(seg) < 6 {
+				return false, 0, 0, false
+			}
+			comps = int(seg[5])
+			if comps < 1 || len(seg) < 6+3*comps {
+				return false, 0, 0, false
+			}
+			hmax, vmax, sum := 1, 1, 0
+			for c := range comps {
+				h, v := int(seg[7+3*c]>>4), int(seg[7+3*c]&15)
+				hmax, vmax, sum = max(hmax, h), max(vmax, v), sum+h*v
+			}
+			progressive = m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce
+			return progressive, comps, float64(sum) / float64(hmax*vmax), true
+		}
+		i = j + 1 + n
+	}
+	return false, 0, 0, false
+}

@@ -20,6 +20,19 @@ func RGB24(buf []byte, img image.Image) []byte {
 		packRGBX(buf, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h)
 	case *image.NRGBA:
 		packRGBX(buf, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h)
+	case *image.RGBA64: // 16-bit PNG: the high byte of each big-endian sample
+		packRGBX64(buf, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h)
+	case *image.NRGBA64:
+		packRGBX64(buf, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h)
+	case *image.Gray16:
+		for y := range h {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			out := buf[y*w*3 : (y+1)*w*3]
+			for x := range w {
+				v := src[2*x]
+				out[x*3], out[x*3+1], out[x*3+2] = v, v, v
+			}
+		}
 	case *image.Gray:
 		for y := range h {
 			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
@@ -59,6 +72,18 @@ func packRGBX(dst, pix []byte, stride, w, h int) {
 		out := dst[y*w*3 : (y+1)*w*3]
 		for x := range w {
 			out[x*3], out[x*3+1], out[x*3+2] = src[x*4], src[x*4+1], src[x*4+2]
+		}
+	}
+}
+
+// packRGBX64 is packRGBX for eight-byte pixels of big-endian 16-bit
+// samples, keeping the high byte of R, G and B.
+func packRGBX64(dst, pix []byte, stride, w, h int) {
+	for y := range h {
+		src := pix[y*stride:]
+		out := dst[y*w*3 : (y+1)*w*3]
+		for x := range w {
+			out[x*3], out[x*3+1], out[x*3+2] = src[x*8], src[x*8+2], src[x*8+4]
 		}
 	}
 }

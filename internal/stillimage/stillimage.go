@@ -8,9 +8,14 @@
 // Every decode first reads only the header (image.DecodeConfig) and checks
 // the declared size against Limits, so a tiny file that declares 30000×30000
 // pixels is refused before any pixel memory is allocated. The default
-// limits fit a Raspberry Pi with 1 GB: 24 Mpx (a 6000×4000 photo; every
-// phone camera's default), at most 16384 pixels per side, 64 MiB of
-// encoded bytes. See DefaultLimits.
+// limits fit a Raspberry Pi with 1 GB: 24 Mpx (a 6000×4000 photo; phone
+// cameras default to 12 Mpx), at most 16384 pixels per side, 64 MiB of
+// encoded bytes. MaxPixels is also a memory budget: the decoder may
+// allocate what MaxPixels RGBA pixels take (4 bytes each, 96 MB by
+// default), so encodings that cost more per pixel, estimated from the
+// header, are refused at fewer pixels: progressive JPEG (7.5 bytes per
+// pixel at 4:2:0, its coefficients are kept), CMYK JPEG, 16-bit and
+// interlaced PNG. Files are streamed: only the header is buffered twice.
 //
 // RGB24 packs a decoded image into the RGB24 layout of device frames.
 package stillimage
@@ -21,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -95,15 +101,17 @@ const (
 	LimitHeight                  // height > MaxHeight
 	LimitBytes                   // encoded size > MaxBytes
 	LimitEmpty                   // a side of zero pixels
+	LimitMemory                  // decoding needs more memory than MaxPixels of RGBA
 )
 
 // LimitError reports an image over a limit, found from its header or its
 // size before it was decoded.
 type LimitError struct {
 	Kind          LimitKind
-	Width, Height int   // the declared size (not set for LimitBytes)
-	Bytes         int64 // the encoded size for LimitBytes; 0 when it is only known to be over
-	Max           int64 // the limit
+	Width, Height int    // the declared size (not set for LimitBytes)
+	Bytes         int64  // the encoded size for LimitBytes (0 when only known to be over); the decode memory for LimitMemory
+	Max           int64  // the limit
+	What          string // for LimitMemory: the encoding that costs more ("progressive JPEG")
 }
 
 func (e *LimitError) Error() string {
@@ -119,8 +127,76 @@ func (e *LimitError) Error() string {
 			return fmt.Sprintf("%d bytes exceeds the %s file size limit", e.Bytes, mib(e.Max))
 		}
 		return fmt.Sprintf("more than %s exceeds the file size limit", mib(e.Max))
+	case LimitMemory:
+		return fmt.Sprintf("%dx%d pixels: decoding this %s needs %d MB, over the %d MB the %s limit allows",
+			e.Width, e.Height, e.What, e.Bytes/1e6, e.Max/1e6, mpx(e.Max/rgbaBytes))
 	}
 	return fmt.Sprintf("%dx%d pixels: empty image", e.Width, e.Height)
+}
+
+// rgbaBytes is what MaxPixels budgets per pixel: an RGBA image's 4 bytes.
+const rgbaBytes = 4
+
+// checkCost refuses an image whose decoder would allocate more than
+// MaxPixels RGBA pixels' worth of memory: bpp bytes per pixel, estimated
+// by decodeCost. Most images (baseline JPEG, 8-bit PNG, BMP) cost at most
+// 4 bytes per pixel and pass.
+func (l Limits) checkCost(width, height int, c cost) error {
+	if c.bpp <= rgbaBytes {
+		return nil
+	}
+	need := int64(float64(width) * float64(height) * c.bpp)
+	if budget := int64(l.MaxPixels) * rgbaBytes; need > budget {
+		return &LimitError{Kind: LimitMemory, Width: width, Height: height, Bytes: need, Max: budget, What: c.what}
+	}
+	return nil
+}
+
+// cost is a decoder's memory per pixel and the encoding that needs it.
+type cost struct {
+	bpp  float64
+	what string
+}
+
+// decodeCost estimates how many bytes per pixel the decoder of format f
+// allocates for an image with header cfg, whose leading bytes head hold at
+// least the JPEG frame header or the PNG IHDR, and names the encoding when
+// it costs more than RGBA: progressive JPEG keeps an int32 coefficient per
+// sample besides the samples, CMYK JPEG converts into a second image,
+// 16-bit PNG takes 8 bytes per pixel, interlaced PNG decodes its passes
+// apart before merging them.
+func decodeCost(f format, cfg image.Config, head []byte) cost {
+	var bpp float64
+	var what string
+	switch f {
+	case formatJPEG:
+		prog, comps, planes, ok := jpegFrame(head)
+		if !ok {
+			return cost{} // the decoder will say what is wrong
+		}
+		bpp, what = planes, "JPEG"
+		if comps == 4 {
+			bpp, what = bpp+4, "CMYK JPEG"
+		}
+		if prog {
+			bpp, what = bpp+4*planes, "progressive "+what
+		}
+	case formatPNG:
+		switch cfg.ColorModel {
+		case color.RGBA64Model, color.NRGBA64Model:
+			bpp, what = 8, "16-bit PNG"
+		case color.Gray16Model:
+			bpp, what = 2, "16-bit PNG"
+		case color.GrayModel:
+			bpp, what = 1, "PNG"
+		default:
+			bpp, what = 4, "PNG"
+		}
+		if len(head) > 28 && head[28] == 1 { // IHDR interlace method: Adam7
+			bpp, what = 2*bpp, "interlaced "+what
+		}
+	}
+	return cost{bpp, what}
 }
 
 // mpx formats a pixel count as megapixels: "24 Mpx", "16.78 Mpx".
@@ -263,6 +339,9 @@ func decodeStream(r io.Reader, lim Limits) (image.Image, error) {
 		return nil, decodeError(f, "header", err)
 	}
 	if err := lim.Check(cfg.Width, cfg.Height); err != nil {
+		return nil, err
+	}
+	if err := lim.checkCost(cfg.Width, cfg.Height, decodeCost(f, cfg, rr.buf)); err != nil {
 		return nil, err
 	}
 	if f == formatJPEG {
@@ -431,6 +510,9 @@ func (d *Decoder) Decode(data []byte) (image.Image, error) {
 		return nil, decodeError(f, fmt.Sprintf("header (%d bytes)", len(data)), err)
 	}
 	if err := lim.Check(cfg.Width, cfg.Height); err != nil {
+		return nil, err
+	}
+	if err := lim.checkCost(cfg.Width, cfg.Height, decodeCost(f, cfg, data)); err != nil {
 		return nil, err
 	}
 	if f == formatJPEG {

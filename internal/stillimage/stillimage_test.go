@@ -27,11 +27,17 @@ import (
 
 // pngHeader is a PNG signature and an IHDR chunk (8-bit RGBA) declaring
 // w×h, with a valid CRC and nothing after it: 33 bytes that claim any size.
-func pngHeader(w, h uint32) []byte {
+func pngHeader(w, h uint32) []byte { return pngIHDR(w, h, 8, false) }
+
+// pngIHDR is pngHeader with a bit depth and interlacing.
+func pngIHDR(w, h uint32, depth byte, interlaced bool) []byte {
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // bit depth 8, colour type RGBA
+	ihdr[8], ihdr[9] = depth, 6 // colour type RGBA
+	if interlaced {
+		ihdr[12] = 1
+	}
 	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(ihdr)))
 	chunk = append(chunk, "IHDR"...)
 	chunk = append(chunk, ihdr...)
@@ -55,10 +61,19 @@ func bmpHeader(w, h int32) []byte {
 
 // jpegSized is a small JPEG whose SOF0 is patched to declare w×h.
 func jpegSized(t testing.TB, w, h int) []byte {
-	b := encode(t, image.NewGray(image.Rect(0, 0, 8, 8)))
+	return jpegPatched(t, image.NewGray(image.Rect(0, 0, 8, 8)), w, h, false)
+}
+
+// jpegPatched encodes img and patches its frame header to declare w×h
+// and, with progressive, to be a progressive frame (SOF2).
+func jpegPatched(t testing.TB, img image.Image, w, h int, progressive bool) []byte {
+	b := encode(t, img)
 	sof := bytes.Index(b, []byte{0xff, 0xc0})
 	binary.BigEndian.PutUint16(b[sof+5:], uint16(h))
 	binary.BigEndian.PutUint16(b[sof+7:], uint16(w))
+	if progressive {
+		b[sof+1] = 0xc2
+	}
 	return b
 }
 
@@ -155,6 +170,70 @@ func TestLimits(t *testing.T) {
 // TestLimitBeforeDecode shows the size is refused from the header: a
 // 33-byte PNG claiming 30000×30000 (3.6 GB as RGBA) allocates next to
 // nothing.
+// TestDecodeMemory: encodings whose decoder needs more than 4 bytes per
+// pixel get a smaller share of the MaxPixels budget (24 Mpx × 4 bytes).
+func TestDecodeMemory(t *testing.T) {
+	color420 := solid(16, 16, color.RGBA{R: 9, A: 255}) // image/jpeg encodes colour as 4:2:0
+	gray := image.NewGray(image.Rect(0, 0, 8, 8))
+	tests := []struct {
+		name string
+		data []byte
+		msg  string // "" when within the budget (the patched file then fails to decode)
+	}{
+		{"progressive 4:2:0 24 Mpx", jpegPatched(t, color420, 6000, 4000, true), "6000x4000 pixels: decoding this progressive JPEG needs 180 MB, over the 96 MB the 24 Mpx limit allows"},
+		{"progressive 4:2:0 12 Mpx", jpegPatched(t, color420, 4000, 3000, true), ""},
+		{"progressive grey 24 Mpx", jpegPatched(t, gray, 6000, 4000, true), "decoding this progressive JPEG needs 120 MB"},
+		{"baseline 4:2:0 24 Mpx", jpegPatched(t, color420, 6000, 4000, false), ""},
+		{"16-bit PNG 24 Mpx", pngIHDR(6000, 4000, 16, false), "6000x4000 pixels: decoding this 16-bit PNG needs 192 MB"},
+		{"16-bit PNG 12 Mpx", pngIHDR(4000, 3000, 16, false), ""},
+		{"interlaced PNG 24 Mpx", pngIHDR(6000, 4000, 8, true), "decoding this interlaced PNG needs 192 MB"},
+		{"interlaced 16-bit PNG 12 Mpx", pngIHDR(4000, 3000, 16, true), "decoding this interlaced 16-bit PNG needs 192 MB"},
+		{"8-bit PNG 24 Mpx", pngIHDR(6000, 4000, 8, false), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeAll(t, "x", tt.data, Limits{})
+			if err == nil {
+				t.Fatal("a patched header decoded")
+			}
+			le, isLimit := errors.AsType[*LimitError](err)
+			if tt.msg == "" {
+				if isLimit {
+					t.Fatalf("refused within the budget: %v", err)
+				}
+				return
+			}
+			if !isLimit || le.Kind != LimitMemory || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("err = %v, want a LimitMemory error containing %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+func TestJPEGFrame(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		data   []byte
+		prog   bool
+		comps  int
+		planes float64
+		ok     bool
+	}{
+		{"4:2:0", encode(t, solid(16, 16, color.RGBA{A: 255})), false, 3, 1.5, true},
+		{"grey", encode(t, image.NewGray(image.Rect(0, 0, 8, 8))), false, 1, 1, true},
+		{"progressive", jpegPatched(t, image.NewGray(image.Rect(0, 0, 8, 8)), 8, 8, true), true, 1, 1, true},
+		{"cut in the SOF", encode(t, image.NewGray(image.Rect(0, 0, 8, 8)))[:30], false, 0, 0, false},
+		{"not a jpeg", []byte("hello"), false, 0, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			prog, comps, planes, ok := jpegFrame(tt.data)
+			if prog != tt.prog || comps != tt.comps || planes != tt.planes || ok != tt.ok {
+				t.Fatalf("jpegFrame = %v, %d, %v, %v", prog, comps, planes, ok)
+			}
+		})
+	}
+}
+
 func TestLimitBeforeDecode(t *testing.T) {
 	path := writeFile(t, "bomb.png", pngHeader(30000, 30000))
 	var before, after runtime.MemStats
