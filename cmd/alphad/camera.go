@@ -26,7 +26,7 @@ func openCamera(spec device.Spec, log *slog.Logger) (device.Camera, error) {
 	case device.SourceLibcamera:
 		return libcamera.Open(libcamera.Config{Bin: spec.Bin, Width: spec.Width, Height: spec.Height, FPS: spec.FPS, Log: log})
 	case device.SourceDir:
-		return camerafile.OpenDir(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
+		return camerafile.OpenDir(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop, Log: log})
 	case device.SourceMJPEG:
 		return camerafile.OpenMJPEG(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
 	case device.SourceImage:

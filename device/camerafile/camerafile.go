@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,6 +32,9 @@ type Config struct {
 	// Limits bound the still images decoded (zero: the defaults of
 	// package stillimage).
 	Limits stillimage.Limits
+	// Log receives one warning per image a dir camera skips because it
+	// does not decode (nil: discarded).
+	Log *slog.Logger
 }
 
 // pacer spaces frames 1/fps apart without catching up in bursts after a
@@ -80,7 +84,15 @@ type stills struct {
 	seq    uint64
 	buf    []byte
 	cache  map[int]image.Image // decoded images, kept for single-image cameras
+	bad    map[int]bool        // files that did not decode, skipped
 	closed bool
+}
+
+func (s *stills) log() *slog.Logger {
+	if s.cfg.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.cfg.Log
 }
 
 // Camera is a file-backed device.Camera. It is not safe for concurrent use.
@@ -103,7 +115,9 @@ func OpenImage(path string, cfg Config) (*Camera, error) {
 }
 
 // OpenDir returns a camera that yields every JPEG, PNG and BMP image in
-// dir, in name order.
+// dir, in name order. An image that does not decode (corrupt, over the
+// limits) is skipped with one warning to cfg.Log; Next fails only when no
+// image of the directory decodes.
 func OpenDir(dir string, cfg Config) (*Camera, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -147,22 +161,40 @@ func (s *stills) next(ctx context.Context) (device.Frame, error) {
 	if s.closed {
 		return device.Frame{}, fmt.Errorf("camerafile: %s: %w", s.name, os.ErrClosed)
 	}
-	if s.i >= len(s.files) {
-		if !s.cfg.Loop {
-			return device.Frame{}, io.EOF
-		}
-		s.i = 0
+	if s.i >= len(s.files) && !s.cfg.Loop {
+		return device.Frame{}, io.EOF
 	}
 	if err := s.pace.wait(ctx); err != nil {
 		return device.Frame{}, err
 	}
-	i := s.i
-	s.i++
-	img, ok := s.cache[i]
-	if !ok {
+	var img image.Image
+	for img == nil {
+		if s.i >= len(s.files) {
+			if !s.cfg.Loop {
+				return device.Frame{}, io.EOF
+			}
+			s.i = 0
+		}
+		i := s.i
+		s.i++
+		if s.bad[i] {
+			continue
+		}
+		if img = s.cache[i]; img != nil {
+			break
+		}
 		var err error
 		if img, err = stillimage.ReadFile(s.files[i], s.cfg.Limits); err != nil {
-			return device.Frame{}, fmt.Errorf("camerafile: %w", err)
+			// A directory goes on with its other images: one warning per
+			// file, which is skipped from then on.
+			if s.bad == nil {
+				s.bad = map[int]bool{}
+			}
+			s.bad[i] = true
+			if len(s.bad) == len(s.files) {
+				return device.Frame{}, fmt.Errorf("camerafile: %s: no image decodes; the last: %w", s.name, err)
+			}
+			s.log().Warn("camerafile: skipping an image that does not decode", "camera", s.name, "err", err)
 		}
 	}
 	s.buf = stillimage.RGB24(s.buf, img)

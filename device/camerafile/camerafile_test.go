@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/mjpeg/mjpegtest"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/internal/testshared"
 )
 
@@ -265,5 +268,49 @@ func TestSharedDataset(t *testing.T) {
 	}
 	if n != 100 {
 		t.Fatalf("%d frames, want 100", n)
+	}
+}
+
+// TestDirSkipsBadImages: a directory camera shows every image that
+// decodes, warns once per image that does not (corrupt, GIF, over the
+// limits) and fails only when none decodes.
+func TestDirSkipsBadImages(t *testing.T) {
+	dir := testDir(t) // a.jpg, b.png, c.BMP
+	write(t, filepath.Join(dir, "a2.png"), []byte("\x89PNG\r\n\x1a\ncorrupt"))
+	var big bytes.Buffer
+	if err := png.Encode(&big, image.NewGray(image.Rect(0, 0, 30, 30))); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "b2.png"), big.Bytes()) // over Limits.MaxPixels below
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	c, err := OpenDir(dir, Config{Loop: true, Limits: stillimage.Limits{MaxPixels: 500}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var sizes []string
+	for range 6 { // two passes over the three good images
+		f := next(t, c)
+		sizes = append(sizes, fmt.Sprintf("%dx%d", f.Width, f.Height))
+	}
+	if got := strings.Join(sizes, " "); got != "6x4 4x2 2x2 6x4 4x2 2x2" {
+		t.Fatalf("frames %s", got)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "skipping"); n != 2 || !strings.Contains(out, "a2.png") || !strings.Contains(out, "30x30 pixels exceeds the 0.0005 Mpx limit") {
+		t.Fatalf("want one warning per bad file, got:\n%s", out)
+	}
+
+	only := t.TempDir()
+	write(t, filepath.Join(only, "x.png"), []byte("\x89PNG\r\n\x1a\ncorrupt"))
+	write(t, filepath.Join(only, "y.jpg"), []byte{0xff, 0xd8, 0xff})
+	c2, err := OpenDir(only, Config{Loop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Next(context.Background()); err == nil || !strings.Contains(err.Error(), "no image decodes") {
+		t.Fatalf("all bad: %v", err)
 	}
 }
