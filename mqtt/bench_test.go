@@ -29,7 +29,7 @@ func BenchmarkPublishState(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				s.Seq = uint64(i)
-				c.PublishState(s)
+				c.PublishState(s, nil)
 			}
 		})
 	}

@@ -78,8 +78,6 @@ type Client struct {
 	stateScores     []float32
 	stateSet        bool
 	statePending    bool
-	lastLabel       string
-	labelKnown      bool
 	classes         []string
 	removed         []string
 	discPending     bool
@@ -190,18 +188,22 @@ func (c *Client) signal() {
 }
 
 // PublishState queues s as the latest state (older unsent states are
-// replaced) and, when the label differs from the previous state's, a
-// label-change event. It copies s.Scores and never blocks. s.Classes
-// differing from the known classes updates them (see SetClasses).
-func (c *Client) PublishState(s State) {
+// replaced) and, with a non-nil change, the label-change event (the daemon's
+// decide stage says when the label changed). It copies s.Scores and never
+// blocks. s.Classes differing from the known classes updates them (see
+// SetClasses).
+func (c *Client) PublishState(s State, change *Event) {
 	if s.Time.IsZero() {
 		s.Time = c.now()
 	}
 	c.mu.Lock()
-	if c.labelKnown && s.Label != c.lastLabel {
-		c.pushEventLocked(Event{From: c.lastLabel, To: s.Label, Confidence: s.Confidence, Seq: s.Seq, Time: s.Time})
+	if change != nil {
+		e := *change
+		if e.Time.IsZero() {
+			e.Time = s.Time
+		}
+		c.pushEventLocked(e)
 	}
-	c.lastLabel, c.labelKnown = s.Label, true
 	if len(s.Classes) > 0 && !slices.Equal(s.Classes, c.classes) {
 		c.setClassesLocked(s.Classes)
 	}
@@ -713,7 +715,7 @@ func (c *Client) next() (it item, wait time.Duration) {
 		} else {
 			c.statePending = false
 			c.pubState.Label, c.pubState.Confidence, c.pubState.ModelVersion = c.state.Label, c.state.Confidence, c.state.ModelVersion
-			c.pubState.Seq, c.pubState.Time, c.pubState.Classes = c.state.Seq, c.state.Time, c.state.Classes
+			c.pubState.Seq, c.pubState.Time, c.pubState.Classes, c.pubState.CameraDown = c.state.Seq, c.state.Time, c.state.Classes, c.state.CameraDown
 			c.pubState.Scores = append(c.pubState.Scores[:0], c.state.Scores...)
 			return item{kind: kindState}, 0
 		}

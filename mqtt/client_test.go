@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/mqtt/mqtttest"
 )
@@ -102,7 +103,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	classes := []string{"rock", "paper", "scissors"}
-	c.PublishState(mqtt.State{Label: "rock", Confidence: 0.9, Classes: classes, Scores: []float32{0.9, 0.05, 0.05}, ModelVersion: "v1", Seq: 1})
+	c.PublishState(mqtt.State{Label: "rock", Confidence: 0.9, Classes: classes, Scores: []float32{0.9, 0.05, 0.05}, ModelVersion: "v1", Seq: 1}, nil)
 	runClient(t, c)
 
 	sub.Wait("alphad/pi1/availability", 5*time.Second, func(m mqtttest.Message) bool { return string(m.Payload) == "online" })
@@ -115,7 +116,8 @@ func TestRoundTrip(t *testing.T) {
 	}
 	sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
 
-	c.PublishState(mqtt.State{Label: "paper", Confidence: 0.8, Classes: classes, Scores: []float32{0.1, 0.8, 0.1}, ModelVersion: "v1", Seq: 2})
+	c.Notify(control.Decision{Label: "paper", Confidence: 0.8, Classes: classes, Scores: []float32{0.1, 0.8, 0.1}, ModelVersion: "v1", Seq: 2,
+		Changed: true, Previous: "rock"})
 	ev := decode(t, sub.Wait("alphad/pi1/event", 5*time.Second, nil))
 	if ev["from"] != "rock" || ev["to"] != "paper" || ev["event_type"] != "label_changed" || ev["confidence"].(float64) != 0.8 {
 		t.Errorf("event = %v", ev)
@@ -132,7 +134,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("bad command result = %v", res)
 	}
 	rec.mu.Lock()
-	if len(rec.cmds) != 1 || rec.cmds[0].Epochs != 5 {
+	if len(rec.cmds) != 1 || rec.cmds[0].Train.Epochs != 5 {
 		t.Errorf("handled %+v, want one train with 5 epochs", rec.cmds)
 	}
 	rec.mu.Unlock()
@@ -158,7 +160,7 @@ func TestBrokerRestart(t *testing.T) {
 	}
 	runClient(t, c)
 	sub := mqtttest.Subscribe(t, subURL, "alphad/pi1/#")
-	c.PublishState(state("a", 1))
+	c.PublishState(state("a", 1), nil)
 	sub.Wait("alphad/pi1/state", 5*time.Second, nil)
 	sub.Close()
 
@@ -167,7 +169,8 @@ func TestBrokerRestart(t *testing.T) {
 	// beyond the queue size (4) are dropped and counted.
 	start := time.Now()
 	for i := range 20 {
-		c.PublishState(state([]string{"a", "b"}[(i+1)%2], uint64(2+i)))
+		from, to := []string{"a", "b"}[i%2], []string{"a", "b"}[(i+1)%2]
+		c.PublishState(state(to, uint64(2+i)), &mqtt.Event{From: from, To: to, Confidence: 1, Seq: uint64(2 + i)})
 	}
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Errorf("20 PublishState calls with the broker down took %v", d)
@@ -214,7 +217,7 @@ func TestFirstConnectRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.PublishState(mqtt.State{Label: "x", Classes: []string{"x"}, Scores: []float32{1}, Seq: 7})
+	c.PublishState(mqtt.State{Label: "x", Classes: []string{"x"}, Scores: []float32{1}, Seq: 7}, nil)
 	runClient(t, c)
 	time.Sleep(300 * time.Millisecond) // a few refused attempts
 	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{Port: port})
@@ -354,10 +357,10 @@ func TestTopics(t *testing.T) {
 	st := func(label string, seq uint64) mqtt.State {
 		return mqtt.State{Label: label, Classes: []string{"a", "b"}, Scores: []float32{1, 0}, Seq: seq}
 	}
-	c.PublishState(st("a", 1))
+	c.PublishState(st("a", 1), nil)
 	sub.Wait("alphad/pi1/state", 5*time.Second, nil)
-	c.PublishState(st("a", 2))
-	c.PublishState(st("b", 3))
+	c.PublishState(st("a", 2), nil)
+	c.PublishState(st("b", 3), nil)
 	if s := decode(t, sub.Wait("alphad/pi1/state", 5*time.Second, func(m mqtttest.Message) bool { return decode(t, m)["seq"] != 1.0 })); s["seq"] != 3.0 {
 		t.Errorf("state after a label change = %v, want seq 3", s)
 	}

@@ -2,10 +2,12 @@ package mqtt_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/mqtt"
 )
 
@@ -20,15 +22,15 @@ func TestParseCommand(t *testing.T) {
 		{"capture", `{"label":"rock","count":10,"interval_ms":200,"request_id":"r-1"}`,
 			mqtt.Command{Name: "capture", RequestID: "r-1", Label: "rock", Count: 10, Interval: 200 * time.Millisecond}, ""},
 		{"x/cmd/train", `{"epochs":20,"batch_size":16,"learning_rate":0.001}`,
-			mqtt.Command{Name: "train", Epochs: 20, BatchSize: 16, LearningRate: 0.001}, ""},
+			mqtt.Command{Name: "train", Train: control.TrainParams{Epochs: 20, BatchSize: 16, LearningRate: 0.001}}, ""},
 		{"x/cmd/train", "  ", mqtt.Command{Name: "train"}, ""},
 		{"x/cmd/undo", "", mqtt.Command{Name: "undo"}, ""},
 		{"x/cmd/rollback", `{"version":"v3"}`, mqtt.Command{Name: "rollback", Version: "v3"}, ""},
 		{"x/cmd/teach", `{"label":"paper"}`, mqtt.Command{Name: "teach", Label: "paper"}, ""},
 		{"x/cmd/teach", `scissors`, mqtt.Command{Name: "teach", Label: "scissors"}, ""},
 		{"x/cmd/teach", `"a \"quoted\" class"`, mqtt.Command{Name: "teach", Label: `a "quoted" class`}, ""},
-		{"x/cmd/threshold", `0.75`, mqtt.Command{Name: "threshold", Threshold: 0.75}, ""},
-		{"x/cmd/threshold", `{"threshold":1}`, mqtt.Command{Name: "threshold", Threshold: 1}, ""},
+		{"x/cmd/threshold", `0.75`, mqtt.Command{Name: "threshold", Threshold: ptr(0.75)}, ""},
+		{"x/cmd/threshold", `{"threshold":1}`, mqtt.Command{Name: "threshold", Threshold: ptr(1)}, ""},
 
 		{"x/cmd/reboot", "", mqtt.Command{}, "unknown command"},
 		{"x/notcmd/train", "", mqtt.Command{}, "not …/cmd/<name>"},
@@ -70,7 +72,7 @@ func TestParseCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
@@ -98,7 +100,7 @@ func FuzzParseCommand(f *testing.F) {
 			if !errors.Is(err, mqtt.ErrBadCommand) {
 				t.Fatalf("error %v is not ErrBadCommand", err)
 			}
-			if cmd != (mqtt.Command{}) {
+			if !reflect.DeepEqual(cmd, mqtt.Command{}) {
 				t.Fatalf("error with a non-zero command %+v", cmd)
 			}
 			return
@@ -110,16 +112,18 @@ func FuzzParseCommand(f *testing.F) {
 			t.Fatalf("accepted label %q", cmd.Label)
 		case cmd.Name == mqtt.CmdTeach && cmd.Label == "":
 			t.Fatal("teach without a label")
-		case cmd.Name == mqtt.CmdCapture && (cmd.Count < 1 || cmd.Count > mqtt.MaxBurst):
+		case cmd.Name == mqtt.CmdCapture && (cmd.Count < 1 || cmd.Count > control.MaxBurst):
 			t.Fatalf("count %d", cmd.Count)
-		case cmd.Threshold < 0 || cmd.Threshold > 1:
-			t.Fatalf("threshold %v", cmd.Threshold)
-		case cmd.LearningRate < 0 || cmd.LearningRate > mqtt.MaxLearningRate:
-			t.Fatalf("learning rate %v", cmd.LearningRate)
-		case cmd.Epochs < 0 || cmd.Epochs > mqtt.MaxEpochs || cmd.BatchSize < 0 || cmd.BatchSize > mqtt.MaxBatchSize:
+		case cmd.Threshold != nil && (*cmd.Threshold < 0 || *cmd.Threshold > 1):
+			t.Fatalf("threshold %v", *cmd.Threshold)
+		case cmd.Train.LearningRate < 0 || cmd.Train.LearningRate > control.MaxLearningRate:
+			t.Fatalf("learning rate %v", cmd.Train.LearningRate)
+		case cmd.Train.Epochs < 0 || cmd.Train.Epochs > control.MaxEpochs || cmd.Train.BatchSize < 0 || cmd.Train.BatchSize > control.MaxBatchSize:
 			t.Fatalf("training fields %+v", cmd)
 		case len(cmd.RequestID) > mqtt.MaxRequestIDLen:
 			t.Fatalf("request id of %d bytes", len(cmd.RequestID))
 		}
 	})
 }
+
+func ptr(f float64) *float64 { return &f }

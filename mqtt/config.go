@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/alphad/alphad/internal/control"
 )
 
 // Config is the MQTT section of the daemon's YAML configuration.
@@ -149,8 +151,8 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, name := range c.DisabledCommands {
-		if !isCommandName(name) {
-			bad("disabled_commands", "unknown command %q (want one of %s)", name, strings.Join(commandNames, ", "))
+		if spec, ok := control.Lookup(name); !ok || spec.Bulk {
+			bad("disabled_commands", "unknown command %q (want one of %s)", name, strings.Join(control.Names(false), ", "))
 		}
 	}
 	durations := []struct {

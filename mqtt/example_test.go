@@ -34,7 +34,7 @@ func Example() {
 
 	// In the frame loop (never blocks):
 	c.PublishState(mqtt.State{Label: "open", Confidence: 0.93, Classes: []string{"closed", "open"},
-		Scores: []float32{0.07, 0.93}, ModelVersion: "v7", Seq: 4711})
+		Scores: []float32{0.07, 0.93}, ModelVersion: "v7", Seq: 4711}, nil)
 
 	cancel()
 	c.Close() // publishes offline and disconnects

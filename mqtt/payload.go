@@ -16,10 +16,12 @@ type State struct {
 	ModelVersion string
 	Seq          uint64    // frame sequence number
 	Time         time.Time // frame time; zero means "now"
+	// CameraDown: no frames, no decision (label "", confidence null).
+	CameraDown bool
 }
 
-// Event is a label change, published (not retained) on <prefix>/event.
-// Client.PublishState emits it by itself when the label changes.
+// Event is a label change, published (not retained) on <prefix>/event
+// with the state of the decision that changed the label.
 type Event struct {
 	From, To   string
 	Confidence float64
@@ -80,7 +82,7 @@ type stateMsg struct {
 	header
 	Seq          uint64             `json:"seq"`
 	Label        string             `json:"label"`
-	Confidence   float64            `json:"confidence"`
+	Confidence   *float64           `json:"confidence"`
 	Scores       map[string]float64 `json:"scores"`
 	ModelVersion string             `json:"model_version"`
 }
@@ -169,8 +171,10 @@ func optional(f float64) *float64 {
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func encodeState(h header, s *State) ([]byte, error) {
-	m := stateMsg{header: h, Seq: s.Seq, Label: s.Label, Confidence: finite(s.Confidence),
-		Scores: make(map[string]float64, len(s.Scores)), ModelVersion: s.ModelVersion}
+	m := stateMsg{header: h, Seq: s.Seq, Label: s.Label, Scores: make(map[string]float64, len(s.Scores)), ModelVersion: s.ModelVersion}
+	if !s.CameraDown {
+		m.Confidence = optional(finite(s.Confidence))
+	}
 	for i, v := range s.Scores {
 		name := ""
 		if i < len(s.Classes) {

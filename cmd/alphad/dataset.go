@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/store"
 )
@@ -119,6 +120,11 @@ func newDatasetAddCmd(d *deps) *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			label, files := args[0], args[1:]
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("dataset add: %w", err)
+			} else if c != nil {
+				return remoteDatasetAdd(cmd.Context(), d, c, label, files)
+			}
 			var samples []store.NewSample
 			var bad []error
 			for _, f := range files {
@@ -165,6 +171,11 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root := args[0]
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("dataset import: %w", err)
+			} else if c != nil {
+				return remoteDatasetImport(cmd.Context(), d, c, root)
+			}
 			ents, err := os.ReadDir(root)
 			if err != nil {
 				return fmt.Errorf("dataset import: %w", err)
@@ -237,6 +248,11 @@ func newDatasetLsCmd(d *deps) *cobra.Command {
 		Short: "List the classes with their sample counts (--samples: every sample)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("dataset ls: %w", err)
+			} else if c != nil {
+				return remoteDatasetLs(cmd.Context(), d, c, all)
+			}
 			st, _, err := d.openStore()
 			if err != nil {
 				return fmt.Errorf("dataset ls: %w", err)
@@ -277,6 +293,18 @@ func newDatasetRmCmd(d *deps) *cobra.Command {
 			}
 			if modes != 1 {
 				return &exitError{code: 2, err: errors.New("dataset rm: give sample IDs, --class NAME or --undo (one of them)")}
+			}
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("dataset rm: %w", err)
+			} else if c != nil {
+				switch {
+				case undo:
+					return remoteSimple(cmd.Context(), d, c, "dataset rm", control.Undo, nil)
+				case class != "":
+					return remoteSimple(cmd.Context(), d, c, "dataset rm", control.DeleteClass, map[string]any{"label": class})
+				default:
+					return remoteSimple(cmd.Context(), d, c, "dataset rm", control.DeleteSamples, map[string]any{"ids": args})
+				}
 			}
 			st, _, err := d.openStore()
 			if err != nil {
@@ -319,6 +347,11 @@ func newDatasetRenameCmd(d *deps) *cobra.Command {
 		Short: "Rename a class",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("dataset rename: %w", err)
+			} else if c != nil {
+				return remoteSimple(cmd.Context(), d, c, "dataset rename", control.RenameClass, map[string]any{"label": args[0], "to": args[1]})
+			}
 			st, _, err := d.openStore()
 			if err != nil {
 				return fmt.Errorf("dataset rename: %w", err)

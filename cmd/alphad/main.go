@@ -26,7 +26,12 @@ func main() {
 
 // run executes the CLI and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	d := newDeps(stdout, stderr)
+	return runWith(ctx, newDeps(stdout, stderr), args)
+}
+
+// runWith executes the CLI with the given dependencies.
+func runWith(ctx context.Context, d *deps, args []string) int {
+	stdout, stderr := d.stdout, d.stderr
 	root := newRootCmd(d)
 	root.SetArgs(args)
 	root.SetOut(stdout)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alphad/alphad/internal/atomicfile"
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/labels"
 	"github.com/alphad/alphad/pipeline/store"
@@ -62,13 +63,18 @@ func newModelRollbackCmd(d *deps) *cobra.Command {
 		Short: "Make VERSION (default: the one before the current) the current model",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			models, _, err := d.openModels()
-			if err != nil {
-				return fmt.Errorf("model rollback: %w", err)
-			}
 			to := ""
 			if len(args) == 1 {
 				to = args[0]
+			}
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("model rollback: %w", err)
+			} else if c != nil {
+				return remoteSimple(cmd.Context(), d, c, "model rollback", control.Rollback, map[string]any{"version": to})
+			}
+			models, _, err := d.openModels()
+			if err != nil {
+				return fmt.Errorf("model rollback: %w", err)
 			}
 			name, err := models.Rollback(to)
 			if err != nil {
@@ -193,6 +199,11 @@ func newModelImportCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("model import: %w", err)
+			} else if c != nil {
+				return remoteImport(cmd.Context(), d, c, modelPath, labelsPath)
+			}
 			data, err := os.ReadFile(modelPath)
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
@@ -236,4 +247,29 @@ func newModelImportCmd(d *deps) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&labelsFlag, "labels", "", "labels.txt (default: beside the model)")
 	return cmd
+}
+
+func newModelActivateCmd(d *deps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "activate VERSION",
+		Short: "Make VERSION the current model (through the running daemon when there is one)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("model activate: %w", err)
+			} else if c != nil {
+				return remoteSimple(cmd.Context(), d, c, "model activate", control.Activate, map[string]any{"version": args[0]})
+			}
+			models, _, err := d.openModels()
+			if err != nil {
+				return fmt.Errorf("model activate: %w", err)
+			}
+			name, err := models.Rollback(args[0])
+			if err != nil {
+				return fmt.Errorf("model activate: %w", err)
+			}
+			fmt.Fprintf(d.stdout, "current model: %s\n", name)
+			return nil
+		},
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/alphad/alphad/pipeline/engine"
 	"io"
 	"log/slog"
 	"os"
@@ -19,6 +20,9 @@ type deps struct {
 	log            *slog.Logger
 	getenv         func(string) string
 	stateDir       string // --state-dir; resolve with resolveStateDir
+	// newEngine, when set, replaces the engine factory of `alphad run`
+	// (the lifecycle tests' hanging engine); nil: engineFactory.
+	newEngine func(name string, log *slog.Logger) (engine.New, error)
 }
 
 func newDeps(stdout, stderr io.Writer) *deps {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -139,7 +141,9 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(d.stderr, &slog.HandlerOptions{Level: logLevel(cfg.Log.Level)}))
+	level := new(slog.LevelVar)
+	level.Set(daemon.LogLevel(cfg.Log.Level))
+	log := slog.New(slog.NewTextHandler(d.stderr, &slog.HandlerOptions{Level: level}))
 	if d.stateDir == "" && d.getenv("ALPHAD_STATE_DIR") == "" && cfg.StateDir != "" {
 		d.stateDir = cfg.StateDir
 	}
@@ -147,7 +151,11 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	newEngine, err := engineFactory(cfg.Model.Engine, log)
+	factory := engineFactory
+	if d.newEngine != nil {
+		factory = d.newEngine
+	}
+	newEngine, err := factory(cfg.Model.Engine, log)
 	if err != nil {
 		return err
 	}
@@ -156,7 +164,7 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		return &exitError{code: 2, err: fmt.Errorf("run: %w", err)}
 	}
 	opts := daemon.Options{
-		Config: cfg, StateDir: stateDir, Log: log, Engine: newEngine,
+		Config: cfg, StateDir: stateDir, Log: log, LogLevel: level, Engine: newEngine,
 		OpenCamera: func(context.Context) (device.Camera, error) { return openCamera(spec, log) },
 		DeviceID:   cmp.Or(cfg.MQTT.DeviceID, deviceID()),
 		Notifier:   sdnotify.New(d.getenv("NOTIFY_SOCKET")),
@@ -165,7 +173,7 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		log.Warn("watchdog off", "err", err)
 	}
 	if cfg.MQTT.Broker != "" {
-		opts.MQTT = func(o mqtt.Options) (*mqtt.Client, error) {
+		opts.MQTT = func(o mqtt.Options) (daemon.Link, error) {
 			o.Origin = mqtt.Origin{Name: "alphad", Version: version}
 			return mqtt.New(cfg.MQTT, o)
 		}
@@ -194,6 +202,22 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
+	// SIGHUP reloads what can be reloaded (hooks, thresholds, log level)
+	// and logs the rest; it never stops the daemon.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer func() { signal.Stop(hup); close(hup) }()
+	go func() {
+		for range hup {
+			next, err := runConfig(d, cmd, f)
+			if err == nil {
+				_, err = dm.Reload(next)
+			}
+			if err != nil {
+				log.Error("SIGHUP: configuration not reloaded", "err", err)
+			}
+		}
+	}()
 	err = dm.Run(ctx)
 	s := dm.Summary()
 	fmt.Fprintf(d.stderr, "alphad run: %d frames in %.1fs: %.1f fps, %d inferences (%.2f ms each), %d dropped\n",
@@ -208,16 +232,4 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 func deviceID() string {
 	host, _ := os.Hostname()
 	return mqtt.DeviceIDFromHostname(host)
-}
-
-func logLevel(s string) slog.Level {
-	switch s {
-	case "debug":
-		return slog.LevelDebug
-	case "warn":
-		return slog.LevelWarn
-	case "error":
-		return slog.LevelError
-	}
-	return slog.LevelInfo
 }

@@ -34,6 +34,11 @@ func newTrainCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("train: %w", err)}
 			}
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("train: %w", err)
+			} else if c != nil {
+				return remoteTrainCmd(cmd, d, c, cfg)
+			}
 			newEngine, eopts, err := learningEngine(engineName, threads, d.log)
 			if err != nil {
 				return err

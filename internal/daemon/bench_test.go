@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"github.com/alphad/alphad/pipeline/decide"
 	"testing"
 	"time"
 
@@ -25,8 +26,12 @@ func BenchmarkFrame(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer d.close()
-			fl := &frameLoop{smooth: d.smooth}
+			defer d.close(true, true)
+			dec, err := decide.NewDecider(cfg.Smoothing)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fl := &frameLoop{decide: dec}
 			fl.fill = d.newFill(fl)
 			fl.work = frame
 			d.processFrame(fl, time.Now()) // warm up: tables, scratch

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/testshared"
-	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -32,40 +31,40 @@ func TestCommands(t *testing.T) {
 	}
 	start(t, d, nil)
 	ctx := context.Background()
-	do := func(c mqtt.Command) (mqtt.Result, error) {
+	do := func(c control.Command) (control.Result, error) {
 		t.Helper()
-		return d.HandleCommand(ctx, c)
+		return d.Do(ctx, c, "test")
 	}
-	if _, err := do(mqtt.Command{Name: mqtt.CmdCapture, Count: 3}); !errors.Is(err, ErrNoClass) {
+	if _, err := do(control.Command{Name: control.Capture, Count: 3}); !errors.Is(err, ErrNoClass) {
 		t.Fatalf("capture without a class: %v", err)
 	}
-	if _, err := do(mqtt.Command{Name: mqtt.CmdCapture, Label: "rock", Count: 5}); err != nil {
+	if _, err := do(control.Command{Name: control.Capture, Label: "rock", Count: 5}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "5 rock samples", func() bool { return d.st.Counts()["rock"] == 5 })
-	if _, err := do(mqtt.Command{Name: mqtt.CmdTrain}); !errors.Is(err, store.ErrTooFewClasses) {
+	if _, err := do(control.Command{Name: control.Train}); !errors.Is(err, store.ErrTooFewClasses) {
 		t.Fatalf("train with one class: %v", err)
 	}
-	if _, err := do(mqtt.Command{Name: mqtt.CmdTeach, Label: "paper"}); err != nil {
+	if _, err := do(control.Command{Name: control.Teach, Label: "paper"}); err != nil {
 		t.Fatal(err)
 	}
 	cam.show("paper") // the store keeps one sample per image
 	time.Sleep(100 * time.Millisecond)
-	if _, err := do(mqtt.Command{Name: mqtt.CmdCapture, Count: 2, Interval: 50 * time.Millisecond}); err != nil {
+	if _, err := do(control.Command{Name: control.Capture, Count: 2, Interval: 50 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "2 samples of the teach class", func() bool { return d.st.Counts()["paper"] == 2 })
-	res, err := do(mqtt.Command{Name: mqtt.CmdUndo})
+	res, err := do(control.Command{Name: control.Undo})
 	if err != nil || res.Details["samples"] != 2 || d.st.Counts()["paper"] != 0 {
 		t.Fatalf("undo: %+v %v %v", res, err, d.st.Counts())
 	}
-	if _, err := do(mqtt.Command{Name: mqtt.CmdThreshold, Threshold: 0.75}); err != nil {
+	if _, err := do(control.Command{Name: control.Threshold, Threshold: ptr(0.75)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := math.Float64frombits(d.thresholdV.Load()); got != 0.75 {
+	if _, got := d.settings.snapshot(); got.Threshold != 0.75 {
 		t.Errorf("threshold %v", got)
 	}
-	if _, err := do(mqtt.Command{Name: mqtt.CmdRollback}); !errors.Is(err, store.ErrNoModel) {
+	if _, err := do(control.Command{Name: control.Rollback}); !errors.Is(err, store.ErrNoModel) {
 		t.Fatalf("rollback without versions: %v", err)
 	}
 	var buf bytes.Buffer
@@ -74,3 +73,5 @@ func TestCommands(t *testing.T) {
 		t.Errorf("metrics lack the rock count:\n%s", buf.String())
 	}
 }
+
+func ptr(f float64) *float64 { return &f }

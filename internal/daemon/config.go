@@ -12,9 +12,9 @@ import (
 
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/panel"
+	"github.com/alphad/alphad/hooks"
 	"github.com/alphad/alphad/mqtt"
-	"github.com/alphad/alphad/pipeline"
-	"github.com/alphad/alphad/pipeline/hooks"
+	"github.com/alphad/alphad/pipeline/decide"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -24,18 +24,18 @@ const ConfigVersion = 1
 // Config is the daemon's YAML configuration. Each package owns its section's
 // type; this struct only composes them. Start from DefaultConfig.
 type Config struct {
-	Version   int                   `yaml:"version"`
-	StateDir  string                `yaml:"state_dir"`
-	Log       LogConfig             `yaml:"log"`
-	Camera    CameraConfig          `yaml:"camera"`
-	Model     ModelConfig           `yaml:"model"`
-	Smoothing pipeline.SmoothConfig `yaml:"smoothing"`
-	Recording RecordingConfig       `yaml:"recording"`
-	Training  TrainingConfig        `yaml:"training"`
-	Panel     PanelConfig           `yaml:"panel"`
-	MQTT      mqtt.Config           `yaml:"mqtt"`
-	Hooks     []hooks.Config        `yaml:"hooks"`
-	HTTP      HTTPConfig            `yaml:"http"`
+	Version   int                 `yaml:"version"`
+	StateDir  string              `yaml:"state_dir"`
+	Log       LogConfig           `yaml:"log"`
+	Camera    CameraConfig        `yaml:"camera"`
+	Model     ModelConfig         `yaml:"model"`
+	Smoothing decide.SmoothConfig `yaml:"smoothing"`
+	Recording RecordingConfig     `yaml:"recording"`
+	Training  TrainingConfig      `yaml:"training"`
+	Panel     PanelConfig         `yaml:"panel"`
+	MQTT      mqtt.Config         `yaml:"mqtt"`
+	Hooks     []hooks.Config      `yaml:"hooks"`
+	HTTP      HTTPConfig          `yaml:"http"`
 }
 
 // LogConfig sets the log level (debug, info, warn, error).
@@ -119,7 +119,7 @@ func DefaultConfig() Config {
 			Retry:      2 * time.Second,
 		},
 		Model:     ModelConfig{Engine: "auto", Threads: 1, Backbone: DefaultBackbone},
-		Smoothing: pipeline.DefaultSmoothConfig(),
+		Smoothing: decide.DefaultSmoothConfig(),
 		Recording: RecordingConfig{Rate: 5, MaxBurst: 200, MaxTime: time.Minute},
 		Training: TrainingConfig{
 			Epochs: 50, BatchSize: 16, LearningRate: 0.001, Validation: 0.15, Hidden: 100, KeepVersions: 5,

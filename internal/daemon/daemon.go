@@ -16,12 +16,12 @@ import (
 
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/panel"
+	"github.com/alphad/alphad/hooks"
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/metrics"
 	"github.com/alphad/alphad/mqtt"
-	"github.com/alphad/alphad/pipeline"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/head"
-	"github.com/alphad/alphad/pipeline/hooks"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -40,6 +40,21 @@ type Notifier interface {
 	Stopping() error
 }
 
+// Output consumes the daemon's events: decisions, classes, settings,
+// training progress and results, model and camera changes. Notify must not
+// block (the frame loop calls it).
+type Output interface {
+	Notify(control.Event)
+}
+
+// Link is an output with a connection of its own that runs beside the
+// daemon (MQTT).
+type Link interface {
+	Output
+	Run(ctx context.Context) error
+	Connected() bool
+}
+
 // Options are the daemon's dependencies; cmd/alphad, the composition
 // root, builds them (it reads the environment, initialises the GPIO host,
 // resolves pins and knows how to open cameras).
@@ -47,14 +62,18 @@ type Options struct {
 	Config   Config // validated (ParseConfig)
 	StateDir string // samples and model versions
 	Log      *slog.Logger
+	// LogLevel, when set, is the level of Log; SIGHUP (Reload) changes it.
+	LogLevel *slog.LevelVar
 	// OpenCamera opens the configured camera; it is called again to
-	// reopen it after a failure.
+	// reopen it after a failure. It must return when ctx ends.
 	OpenCamera func(ctx context.Context) (device.Camera, error)
 	// Engine builds inference engines (with its auto-fallback applied).
 	Engine engine.New
-	// MQTT builds the client, given the daemon's handler and diagnostics
-	// (nil: MQTT off).
-	MQTT func(mqtt.Options) (*mqtt.Client, error)
+	// MQTT builds the MQTT link, given the daemon's command handler and
+	// diagnostics (nil: MQTT off).
+	MQTT func(mqtt.Options) (Link, error)
+	// Outputs are further consumers of the daemon's events (e.g. tests).
+	Outputs []Output
 	// Panel is the GPIO panel (nil: none).
 	Panel Panel
 	// Notifier talks to systemd (nil: none). WatchdogInterval is how often
@@ -64,7 +83,10 @@ type Options struct {
 	// Listener serves /metrics and /healthz; nil: listen on
 	// Config.HTTP.Listen ("" = off).
 	Listener net.Listener
-	DeviceID string // names the device in hook events
+	// ControlSocket is the unix socket the local CLI reaches the daemon
+	// on ("" = <state>/control.sock; "-" = none).
+	ControlSocket string
+	DeviceID      string // names the device in hook events
 	// StatusInterval is how often STATUS= and the gauges are refreshed
 	// (default 5 s).
 	StatusInterval time.Duration
@@ -75,6 +97,9 @@ type Options struct {
 	// long on one frame or the capture loop goes this long without a
 	// heartbeat (default 25 s, inside WatchdogSec=30s).
 	StuckAfter time.Duration
+	// StopTimeout bounds the whole shutdown (default 8 s, inside
+	// systemd's TimeoutStopSec=10s).
+	StopTimeout time.Duration
 }
 
 // Timeouts of the lifecycle.
@@ -82,8 +107,9 @@ const (
 	// frameTimeout is how long Next may wait before the camera counts as
 	// stalled and is reopened.
 	frameTimeout = 10 * time.Second
-	// stopTimeout bounds the whole shutdown (systemd's TimeoutStopSec is 10 s).
-	stopTimeout = 8 * time.Second
+	// defaultStopTimeout bounds the whole shutdown (systemd's
+	// TimeoutStopSec is 10 s).
+	defaultStopTimeout = 8 * time.Second
 	// cameraCloseTimeout bounds closing the camera.
 	cameraCloseTimeout = 5 * time.Second
 )
@@ -92,53 +118,38 @@ const (
 // backbone to train one; the message says how to get one.
 var ErrNoBackbone = errors.New("no model and no backbone to train one")
 
-// Daemon is `alphad run`: camera → tensor → backbone → head → smoothing →
-// decisions → MQTT and hooks, plus recording, background training and
-// model swaps. Build it with New and run it once with Run.
+// Daemon is `alphad run`: camera → frame loop (preprocess, backbone, head,
+// decide) → outputs, plus the recorder, the trainer and the command layer.
+// Build it with New and run it once with Run.
 type Daemon struct {
-	cfg      Config
-	opts     Options
-	log      *slog.Logger
-	st       *store.Store
-	models   *store.Models
-	clf      *head.Classifier
-	fromFile string // model.path when the model in use came from it
-	mq       *mqtt.Client
-	hooks    *hooks.Runner
-	m        *daemonMetrics
-	started  time.Time
+	cfg    Config
+	opts   Options
+	log    *slog.Logger
+	st     *store.Store
+	models *store.Models
+	model  *modelSlot
+	hooks  *hooks.Runner
+	mq     Link // nil: MQTT off (only Run and the metric look at it)
+	out    outputs
+	m      *daemonMetrics
 
-	mb mailbox
+	reloadMu sync.Mutex
+	loaded   Config // the configuration last applied (New, Reload)
 
+	rec      *recorder
+	trainer  *trainer
+	settings *settings
+	cam      cameraState
+	mb       mailbox
+
+	started time.Time
+	ready   atomic.Bool
 	// Heartbeats (unix nanoseconds) for the watchdog supervisor.
 	capBeat    atomic.Int64
 	capWaiting atomic.Bool  // capture waits for the frame loop to take a frame
 	busySince  atomic.Int64 // processing a frame since; 0 = idle
 	lastFrame  atomic.Int64 // last frame processed
-
-	smooth     *pipeline.Smoother // owned by the frame loop
-	threshold  atomic.Uint64      // pending threshold change (float64 bits | thresholdPending); 0 = none
-	thresholdV atomic.Uint64      // current threshold (float64 bits)
-
-	ready    atomic.Bool
-	frames   atomic.Uint64 // frames processed
-	infers   atomic.Uint64
-	inferNS  atomic.Int64 // total inference time
-	dropped  atomic.Uint64
-	trainers sync.WaitGroup
-
-	mu        sync.Mutex
-	camUp     bool
-	camErr    string
-	rec       *burst
-	teach     string
-	training  bool
-	counts    map[string]int
-	valAcc    float64
-	fps       float64
-	inferMS   float64
-	trainCtx  context.Context
-	saveQueue chan sample
+	stats      frameStats
 }
 
 // New opens the state directory's store and models and loads the model to
@@ -165,14 +176,15 @@ func New(o Options) (*Daemon, error) {
 	if o.StuckAfter <= 0 {
 		o.StuckAfter = 25 * time.Second
 	}
-	var err error
-	d := &Daemon{cfg: o.Config, opts: o, log: o.Log, clf: head.NewClassifier(nil), counts: map[string]int{}, valAcc: nan, inferMS: nan,
-		saveQueue: make(chan sample, 32)}
-	d.thresholdV.Store(math.Float64bits(o.Config.Smoothing.Threshold))
-	if d.smooth, err = pipeline.NewSmoother(o.Config.Smoothing); err != nil {
-		return nil, fmt.Errorf("daemon: %w", err)
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = defaultStopTimeout
 	}
+	var err error
+	d := &Daemon{cfg: o.Config, loaded: o.Config, opts: o, log: o.Log, model: newModelSlot(), m: newMetrics()}
 	d.mb.init()
+	d.stats.inferMS.Store(math.Float64bits(nan))
+	d.trainer = newTrainer()
+	d.trainer.onIdle = d.showLED
 	if d.models, err = store.OpenModels(o.StateDir); err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
@@ -193,27 +205,27 @@ func New(o Options) (*Daemon, error) {
 		}
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	d.clf.Swap(m)
-	d.fromFile = fromFile
-	if m != nil && fromFile == "" {
-		d.valAcc = d.versionValAcc(m.Version)
-	}
+	d.model.set(m, fromFile, d.versionValAcc(m, fromFile))
 	d.models.Keep = o.Config.Training.KeepVersions
-	d.counts = d.st.Counts()
-	if classes := d.st.Classes(); len(classes) > 0 {
-		d.teach = classes[0]
-	}
-	if d.hooks, err = hooks.New(o.Config.Hooks, o.Log); err != nil {
-		d.close()
+	if d.settings, err = openSettings(o.StateDir, o.Config.Smoothing, d.st.Classes(), o.Log); err != nil {
+		d.close(true, true)
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	d.m = newMetrics()
+	d.rec = newRecorder(d.st, o.Config.Recording, o.Log, d.m)
+	if d.hooks, err = hooks.New(o.Config.Hooks, o.Log); err != nil {
+		d.close(true, true)
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	d.hooks.SetDevice(o.DeviceID)
+	d.out = append(d.out, d.hooks)
 	if o.MQTT != nil {
-		if d.mq, err = o.MQTT(mqtt.Options{Logger: o.Log, Handler: d, Diagnostics: d.diagnostics}); err != nil {
-			d.close()
+		if d.mq, err = o.MQTT(mqtt.Options{Logger: o.Log, Handler: mqttHandler{d}, Diagnostics: d.diagnostics}); err != nil {
+			d.close(true, true)
 			return nil, fmt.Errorf("daemon: %w", err)
 		}
+		d.out = append(d.out, d.mq)
 	}
+	d.out = append(d.out, o.Outputs...)
 	d.refreshClassMetrics()
 	return d, nil
 }
@@ -221,24 +233,35 @@ func New(o Options) (*Daemon, error) {
 // Metrics is the daemon's Prometheus registry (served at /metrics).
 func (d *Daemon) Metrics() *metrics.Registry { return d.m.reg }
 
-// close releases what New opened.
-func (d *Daemon) close() {
-	if m := d.clf.Swap(nil); m != nil {
-		m.Close()
+// close releases what New opened. A model or store a stuck goroutine may
+// still use is left open (the process is about to exit anyway).
+func (d *Daemon) close(modelFree, storeFree bool) {
+	if modelFree {
+		if m := d.model.clf.Swap(nil); m != nil {
+			m.Close()
+		}
+	} else {
+		d.log.Error("frame loop still busy: model left open")
 	}
 	if d.st != nil {
-		d.st.Close()
+		if storeFree {
+			d.st.Close()
+		} else {
+			d.log.Error("training still busy: store left open")
+		}
 	}
 }
 
 // Run runs the daemon until ctx ends (a success: it returns nil) or a
-// component fails. On the way out it tells systemd STOPPING=1, stops the
-// frame loop and training, closes the camera (within 5 s), then stops the
-// panel (LED off), MQTT (offline published) and the HTTP server, all
-// within the stop deadline. Run may be called once.
+// component fails. On the way out it tells systemd STOPPING=1, stops
+// training, the frame loop and the camera, then the panel (LED off), the
+// control socket, MQTT (offline published) and the HTTP server — every
+// wait bounded by one stop deadline (Options.StopTimeout). Run may be
+// called once.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.started = time.Now()
-	defer d.close()
+	modelFree, storeFree := true, true
+	defer func() { d.close(modelFree, storeFree) }()
 	ln := d.opts.Listener
 	if ln == nil && d.cfg.HTTP.Listen != "" {
 		var err error
@@ -246,15 +269,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("daemon: http listen %s: %w", d.cfg.HTTP.Listen, err)
 		}
 	}
+	sock, err := d.listenControl()
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return err
+	}
 
-	// Outer tier: MQTT, panel, hooks, HTTP. It outlives ctx until the
-	// core has stopped, so offline and LED-off come last.
+	// Outer tier: MQTT, panel, hooks, HTTP, control socket. It outlives
+	// ctx until the core has stopped, so offline and LED-off come last.
 	ioCtx, ioCancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer ioCancel()
 	io, ioCtx := errgroup.WithContext(ioCtx)
 	var srv *http.Server
 	if ln != nil {
-		srv = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		srv = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
 		io.Go(func() error {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("daemon: http: %w", err)
@@ -272,22 +302,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.opts.Panel.Show(panel.Idle)
 	}
 	d.publishClasses()
+	d.out.emit(d.settings.event())
 
 	// Inner tier: frame loop, saver, control, supervisor. It stops first.
 	coreCtx, coreCancel := context.WithCancel(ctx)
 	defer coreCancel()
 	context.AfterFunc(ioCtx, coreCancel) // an outer failure stops everything
 	core, coreCtx := errgroup.WithContext(coreCtx)
-	d.mu.Lock()
-	d.trainCtx = coreCtx
-	d.mu.Unlock()
+	d.trainer.begin(coreCtx)
 	camClosed := make(chan struct{})
+	frameLoopDone := make(chan struct{})
 	core.Go(func() error { return d.capture(coreCtx, camClosed) })
-	core.Go(func() error { return d.process(coreCtx) })
-	core.Go(func() error { return d.saver(coreCtx) })
+	core.Go(func() error { defer close(frameLoopDone); return d.process(coreCtx) })
+	core.Go(func() error { return d.rec.saver(coreCtx, d.samplesChanged) })
 	core.Go(func() error { return d.supervise(coreCtx) })
 	if d.opts.Panel != nil {
 		core.Go(func() error { return d.panelEvents(coreCtx, d.opts.Panel.Events()) })
+	}
+	if sock != nil {
+		core.Go(func() error { return sock.serve(coreCtx) })
 	}
 
 	<-coreCtx.Done()
@@ -295,25 +328,35 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.opts.Notifier.Stopping()
 	}
 	d.log.Info("stopping")
-	deadline := time.NewTimer(stopTimeout)
-	defer deadline.Stop()
-	coreErr := waitGroup(core, deadline.C, "frame loop")
-	waitDone(&d.trainers, deadline.C)
-	select {
-	case <-camClosed:
-	case <-deadline.C:
+	// One deadline for every wait below; the inner tier gets three
+	// quarters of it so that the outer one (offline, LED off) always has
+	// time left.
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), d.opts.StopTimeout)
+	defer stopCancel()
+	coreStop, coreStopCancel := context.WithTimeout(stopCtx, d.opts.StopTimeout*3/4)
+	defer coreStopCancel()
+	trainDone := d.trainer.stop() // no training starts from now on
+	coreErr := waitGroup(coreStop, core, "frame loop")
+	if !waitChan(coreStop, trainDone) {
+		storeFree = false
+		coreErr = errors.Join(coreErr, errors.New("daemon: training did not stop in time"))
+	}
+	if !waitChan(coreStop, frameLoopDone) {
+		modelFree = false
+	}
+	if !waitChan(coreStop, camClosed) {
 		d.log.Error("camera did not close in time")
 	}
 	if d.opts.Panel != nil {
 		d.opts.Panel.Show(panel.Off)
 	}
 	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		sctx, cancel := context.WithTimeout(stopCtx, time.Second)
 		srv.Shutdown(sctx)
 		cancel()
 	}
 	ioCancel()
-	ioErr := waitGroup(io, deadline.C, "mqtt/panel/hooks")
+	ioErr := waitGroup(stopCtx, io, "mqtt/panel/hooks")
 	d.logSummary()
 	if err := errors.Join(coreErr, ioErr); err != nil {
 		return err
@@ -321,9 +364,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// waitGroup waits for g until the deadline; cancellation errors are
-// success.
-func waitGroup(g *errgroup.Group, deadline <-chan time.Time, what string) error {
+// waitGroup waits for g until stop ends; cancellation errors are success.
+func waitGroup(stop context.Context, g *errgroup.Group, what string) error {
 	done := make(chan error, 1)
 	go func() { done <- g.Wait() }()
 	select {
@@ -332,17 +374,18 @@ func waitGroup(g *errgroup.Group, deadline <-chan time.Time, what string) error 
 			return nil
 		}
 		return err
-	case <-deadline:
-		return fmt.Errorf("daemon: %s did not stop within %v", what, stopTimeout)
+	case <-stop.Done():
+		return fmt.Errorf("daemon: %s did not stop in time", what)
 	}
 }
 
-func waitDone(wg *sync.WaitGroup, deadline <-chan time.Time) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+// waitChan waits for ch to close until stop ends.
+func waitChan(stop context.Context, ch <-chan struct{}) bool {
 	select {
-	case <-done:
-	case <-deadline:
+	case <-ch:
+		return true
+	case <-stop.Done():
+		return false
 	}
 }
 
@@ -358,12 +401,12 @@ type Summary struct {
 
 // Summary returns the totals so far.
 func (d *Daemon) Summary() Summary {
-	s := Summary{Elapsed: time.Since(d.started), Frames: d.frames.Load(), Inferences: d.infers.Load(), Dropped: d.dropped.Load()}
+	s := Summary{Elapsed: time.Since(d.started), Frames: d.stats.frames.Load(), Inferences: d.stats.infers.Load(), Dropped: d.stats.dropped.Load()}
 	if s.Elapsed > 0 {
 		s.FPS = float64(s.Frames) / s.Elapsed.Seconds()
 	}
 	if s.Inferences > 0 {
-		s.InferenceMS = float64(d.inferNS.Load()) / float64(s.Inferences) / 1e6
+		s.InferenceMS = float64(d.stats.inferNS.Load()) / float64(s.Inferences) / 1e6
 	}
 	return s
 }
@@ -372,4 +415,48 @@ func (d *Daemon) logSummary() {
 	s := d.Summary()
 	d.log.Info("stopped", "elapsed", s.Elapsed.Round(time.Millisecond), "frames", s.Frames, "inferences", s.Inferences,
 		"fps", fmt.Sprintf("%.1f", s.FPS), "inference_ms", fmt.Sprintf("%.2f", s.InferenceMS), "dropped", s.Dropped)
+}
+
+// frameStats are the frame loop's counters.
+type frameStats struct {
+	frames  atomic.Uint64 // frames processed
+	infers  atomic.Uint64
+	inferNS atomic.Int64 // total inference time
+	dropped atomic.Uint64
+	fps     atomic.Uint64 // float64 bits, over the last status interval
+	inferMS atomic.Uint64 // float64 bits, NaN when no inference
+}
+
+// outputs fans events out to every Output.
+type outputs []Output
+
+func (o outputs) emit(e control.Event) {
+	for _, out := range o {
+		out.Notify(e)
+	}
+}
+
+// modelSlot is the model in use: the classifier (swapped atomically; the
+// frame loop reads it per frame), where it came from and its validation
+// accuracy.
+type modelSlot struct {
+	clf  *head.Classifier
+	info atomic.Pointer[modelInfo]
+}
+
+type modelInfo struct {
+	fromFile string  // model.path when the model came from it
+	valAcc   float64 // NaN when unknown
+}
+
+func newModelSlot() *modelSlot {
+	s := &modelSlot{clf: head.NewClassifier(nil)}
+	s.info.Store(&modelInfo{valAcc: nan})
+	return s
+}
+
+// set puts m in use and returns the model it replaced.
+func (s *modelSlot) set(m *head.Model, fromFile string, valAcc float64) *head.Model {
+	s.info.Store(&modelInfo{fromFile: fromFile, valAcc: valAcc})
+	return s.clf.Swap(m)
 }

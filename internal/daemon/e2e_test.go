@@ -130,7 +130,7 @@ func testEndToEnd(t *testing.T, eng testEngine, rps string) {
 	cfg.MQTT.StateInterval = 0
 	cfg.MQTT.Discovery = false
 	d, err := New(Options{Config: cfg, StateDir: state, Log: testLog(t), OpenCamera: cam.open, Engine: eng.new,
-		Panel: rig.p, DeviceID: "e2e", MQTT: func(o mqtt.Options) (*mqtt.Client, error) { return mqtt.New(cfg.MQTT, o) }})
+		Panel: rig.p, DeviceID: "e2e", MQTT: func(o mqtt.Options) (Link, error) { return mqtt.New(cfg.MQTT, o) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func testEndToEnd(t *testing.T, eng testEngine, rps string) {
 		waitFor(t, 30*time.Second, c.label+" samples", func() bool { return d.st.Counts()[c.label] >= perClass-2 })
 		rig.release(c.button)
 	}
-	waitFor(t, 5*time.Second, "recording to end", func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.rec == nil })
+	waitFor(t, 5*time.Second, "recording to end", func() bool { return d.rec.active() == "" })
 	counts := d.st.Counts()
 	t.Logf("samples: %v", counts)
 

@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"math"
 	"sync"
 	"time"
 
 	"github.com/alphad/alphad/device"
-	"github.com/alphad/alphad/mqtt"
-	"github.com/alphad/alphad/pipeline"
+	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/pipeline/decide"
 	"github.com/alphad/alphad/pipeline/head"
-	"github.com/alphad/alphad/pipeline/hooks"
 	"github.com/alphad/alphad/pipeline/preprocess"
+	"github.com/alphad/alphad/pipeline/store"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -30,6 +29,7 @@ type mailbox struct {
 	pending device.Frame
 	spare   device.Frame
 	has     bool
+	down    bool // the camera went down since the last take
 	ready   chan struct{}
 	taken   chan struct{}
 }
@@ -74,11 +74,36 @@ func (m *mailbox) put(f device.Frame) (replaced bool) {
 	return replaced
 }
 
+// cameraDown tells the frame loop that frames stopped (a frame still
+// pending is dropped: it is older than the outage).
+func (m *mailbox) cameraDown() {
+	m.mu.Lock()
+	m.down, m.has = true, false
+	m.mu.Unlock()
+	select {
+	case m.ready <- struct{}{}:
+	default:
+	}
+}
+
+// What take got.
+const (
+	tookStop = iota
+	tookFrame
+	tookCameraDown
+)
+
 // take waits for a frame and swaps it into *work (whose old buffer the
-// mailbox reuses). It returns false when ctx ends.
-func (m *mailbox) take(ctx context.Context, work *device.Frame) bool {
+// mailbox reuses), or for a camera-down notice. It returns tookStop when
+// ctx ends.
+func (m *mailbox) take(ctx context.Context, work *device.Frame) int {
 	for {
 		m.mu.Lock()
+		if m.down {
+			m.down = false
+			m.mu.Unlock()
+			return tookCameraDown
+		}
 		if m.has {
 			*work, m.pending = m.pending, *work
 			m.has = false
@@ -87,12 +112,12 @@ func (m *mailbox) take(ctx context.Context, work *device.Frame) bool {
 			case m.taken <- struct{}{}:
 			default:
 			}
-			return true
+			return tookFrame
 		}
 		m.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return false
+			return tookStop
 		case <-m.ready:
 		}
 	}
@@ -180,7 +205,7 @@ func (d *Daemon) stream(ctx context.Context, cam device.Camera) error {
 		d.m.cameraFrames.Inc()
 		d.cameraUp()
 		if d.mb.put(f) {
-			d.dropped.Add(1)
+			d.stats.dropped.Add(1)
 			d.m.dropped.Inc()
 		}
 		// The loop holds us here (a slow model, a low max_fps): that is its
@@ -196,61 +221,78 @@ func (d *Daemon) stream(ctx context.Context, cam device.Camera) error {
 	}
 }
 
+// cameraState is the camera's status, owned by the capture goroutine
+// (read by status and diagnostics).
+type cameraState struct {
+	mu  sync.Mutex
+	up  bool
+	err string
+}
+
+func (c *cameraState) get() (up bool, err string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.up, c.err
+}
+
 func (d *Daemon) cameraUp() {
-	d.mu.Lock()
-	was := d.camUp
-	d.camUp, d.camErr = true, ""
-	d.mu.Unlock()
+	d.cam.mu.Lock()
+	was := d.cam.up
+	d.cam.up, d.cam.err = true, ""
+	d.cam.mu.Unlock()
 	if !was {
 		d.m.cameraUp.Set(1)
 		d.log.Info("camera streaming")
-		d.publishDiagnostics()
+		d.out.emit(control.Camera{Up: true})
 	}
 }
 
+// cameraDown records a camera failure. On a transition (or a new error)
+// it tells the outputs and the frame loop, whose decide stage turns the
+// outage into a "no decision" verdict (see docs/daemon.md).
 func (d *Daemon) cameraDown(err error) {
 	if err == nil {
 		err = errors.New("camera: stream ended")
 	}
-	d.mu.Lock()
-	was, prev := d.camUp, d.camErr
-	d.camUp, d.camErr = false, err.Error()
-	d.mu.Unlock()
+	d.cam.mu.Lock()
+	was, prev := d.cam.up, d.cam.err
+	d.cam.up, d.cam.err = false, err.Error()
+	d.cam.mu.Unlock()
 	d.m.cameraUp.Set(0)
 	d.m.cameraErrors.Inc()
 	if was || prev != err.Error() {
 		d.log.Warn("camera down, retrying", "err", err, "retry", d.cfg.Camera.Retry)
-		d.publishDiagnostics()
-		// No frames: no decision. Home Assistant shows the state as unknown
-		// rather than the last label seen.
-		if m := d.clf.Model(); m != nil && d.mq != nil {
-			d.mq.PublishState(mqtt.State{Label: "", Classes: m.Labels, ModelVersion: m.Version})
-		}
+		d.out.emit(control.Camera{Up: false, Err: err.Error()})
+		d.mb.cameraDown()
 	}
 }
 
-// frameLoop is the state of the frame loop goroutine.
+// frameLoop is the state of the frame loop goroutine, which owns the
+// decide stage.
 type frameLoop struct {
-	work     device.Frame
-	smooth   *pipeline.Smoother
-	version  string
-	label    string
-	pre      *preprocess.Preprocessor
-	preT     tflite.Tensor // the tensor pre was built for
-	fill     head.Fill
-	sample   *preprocess.Preprocessor
-	n        uint64
-	lastTick time.Time
-	period   time.Duration
-	timer    *time.Timer
-	classes  []string
+	work        device.Frame
+	decide      *decide.Decider
+	settingsGen uint64 // settings generation applied to decide
+	pre         *preprocess.Preprocessor
+	preT        tflite.Tensor // the tensor pre was built for
+	fill        head.Fill
+	sample      *preprocess.Preprocessor
+	n           uint64
+	period      time.Duration
+	timer       *time.Timer
+	version     string
+	classes     []string
 }
 
 // process is the frame loop: take the latest frame, record samples when a
-// burst is on, run the model on every Nth frame, smooth, publish and fire
-// hooks on label changes.
+// burst is on, run the model on every Nth frame, decide, and emit the
+// decision to the outputs.
 func (d *Daemon) process(ctx context.Context) error {
-	fl := &frameLoop{smooth: d.smooth}
+	dec, err := decide.NewDecider(d.cfg.Smoothing)
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	fl := &frameLoop{decide: dec}
 	if d.cfg.Camera.MaxFPS > 0 {
 		fl.period = time.Duration(float64(time.Second) / d.cfg.Camera.MaxFPS)
 		fl.timer = time.NewTimer(time.Hour)
@@ -258,8 +300,12 @@ func (d *Daemon) process(ctx context.Context) error {
 	}
 	fl.fill = d.newFill(fl)
 	for {
-		if !d.mb.take(ctx, &fl.work) {
+		switch d.mb.take(ctx, &fl.work) {
+		case tookStop:
 			return nil
+		case tookCameraDown:
+			d.decideCameraDown(fl)
+			continue
 		}
 		start := time.Now()
 		d.busySince.Store(start.UnixNano())
@@ -277,6 +323,30 @@ func (d *Daemon) process(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// applySettings brings the decide stage up to date with the runtime
+// settings (threshold, window) when they changed.
+func (d *Daemon) applySettings(fl *frameLoop) {
+	gen, s := d.settings.snapshot()
+	if gen == fl.settingsGen {
+		return
+	}
+	fl.settingsGen = gen
+	fl.decide.SetThreshold(s.Threshold)
+	if s.Window != fl.decide.Window() {
+		fl.decide.SetWindow(s.Window)
+	}
+}
+
+// decideCameraDown emits the verdict of a camera outage: no decision.
+func (d *Daemon) decideCameraDown(fl *frameLoop) {
+	v := fl.decide.CameraDown()
+	if v.Changed {
+		d.m.labelChanges.Inc()
+	}
+	d.out.emit(control.Decision{Label: "", Changed: v.Changed, Previous: v.Previous, CameraDown: true,
+		Classes: fl.classes, ModelVersion: fl.version, Time: time.Now()})
 }
 
 // newFill returns the model input filler of the frame loop: fl.work
@@ -323,9 +393,9 @@ func (d *Daemon) preprocessOptions() preprocess.Options {
 func (d *Daemon) processFrame(fl *frameLoop, start time.Time) {
 	f := &fl.work
 	fl.n++
-	d.frames.Add(1)
+	d.stats.frames.Add(1)
 	d.m.frames.Inc()
-	if d.recordDue(start) {
+	if d.rec.due(start) {
 		d.recordFrame(fl, f)
 	}
 	if !d.ready.Load() {
@@ -334,15 +404,13 @@ func (d *Daemon) processFrame(fl *frameLoop, start time.Time) {
 	if fl.n%uint64(d.cfg.Camera.InferEvery) != 0 {
 		return
 	}
-	m := d.clf.Model()
+	m := d.model.clf.Model()
 	if m == nil {
 		return
 	}
-	if bits := d.threshold.Swap(0); bits != 0 {
-		fl.smooth.SetThreshold(math.Float64frombits(bits &^ thresholdPending))
-	}
+	d.applySettings(fl)
 	t0 := time.Now()
-	pred, err := d.clf.Classify(fl.fill)
+	pred, err := d.model.clf.Classify(fl.fill)
 	dt := time.Since(t0)
 	if err != nil {
 		d.m.inferErrors.Inc()
@@ -351,31 +419,37 @@ func (d *Daemon) processFrame(fl *frameLoop, start time.Time) {
 		}
 		return
 	}
-	d.infers.Add(1)
-	d.inferNS.Add(int64(dt))
+	d.stats.infers.Add(1)
+	d.stats.inferNS.Add(int64(dt))
 	d.m.latency.Observe(dt.Seconds())
 	if pred.Version != fl.version {
 		if pred.Version != m.Version {
 			return // classified by a model swapped out meanwhile
 		}
-		fl.smooth.Reset()
 		fl.version, fl.classes = pred.Version, m.Labels
 	}
-	dec := fl.smooth.Add(pred.Probs, f.Time)
-	label := ""
-	if dec.Label != pipeline.Unknown && dec.Label < len(fl.classes) {
-		label = fl.classes[dec.Label]
-	}
-	if d.mq != nil {
-		d.mq.PublishState(mqtt.State{Label: label, Confidence: dec.Confidence, Classes: fl.classes,
-			Scores: pred.Probs, ModelVersion: pred.Version, Seq: f.Seq, Time: f.Time})
-	}
-	if label != fl.label {
-		prev := fl.label
-		fl.label = label
+	v := fl.decide.Frame(pred.Probs, fl.classes, f.Time)
+	if v.Changed {
 		d.m.labelChanges.Inc()
-		d.hooks.Fire(hooks.Event{Device: d.opts.DeviceID, Label: label, Previous: prev, Confidence: dec.Confidence,
-			ModelVersion: pred.Version, Seq: f.Seq, Time: f.Time})
+	}
+	d.out.emit(control.Decision{Label: v.Label, Confidence: v.Confidence, Scores: pred.Probs, Classes: fl.classes,
+		Changed: v.Changed, Previous: v.Previous, ModelVersion: pred.Version, Seq: f.Seq, Time: f.Time})
+}
+
+// recordFrame queues the frame as a sample of the burst in progress.
+func (d *Daemon) recordFrame(fl *frameLoop, f *device.Frame) {
+	b, done := d.rec.take(time.Now())
+	if b == nil {
+		return
+	}
+	img, err := d.sampleImage(fl, f)
+	if err != nil {
+		d.log.Warn("record sample", "frame", f.Seq, "err", err)
+	} else {
+		d.rec.queue(b, store.NewSample{Label: b.label, Image: img, Source: b.source, Time: f.Time})
+	}
+	if done {
+		d.showLED()
 	}
 }
 
@@ -400,6 +474,3 @@ func (d *Daemon) sampleImage(fl *frameLoop, f *device.Frame) (*image.RGBA, error
 	}
 	return img, nil
 }
-
-// sampleSize is the side of stored samples: MobileNet's input size.
-const sampleSize = 224

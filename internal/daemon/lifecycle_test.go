@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alphad/alphad/hooks"
 	"github.com/alphad/alphad/internal/sdnotify"
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/mqtt/mqtttest"
 	"github.com/alphad/alphad/pipeline/engine"
-	"github.com/alphad/alphad/pipeline/hooks"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -176,7 +176,7 @@ func TestCameraOutageAndBrokerDown(t *testing.T) {
 	d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new,
 		Notifier: sdnotify.New(sock.path), WatchdogInterval: 50 * time.Millisecond, StatusInterval: 100 * time.Millisecond,
 		HealthWindow: time.Second, Listener: ln, DeviceID: "cam",
-		MQTT: func(o mqtt.Options) (*mqtt.Client, error) { return mqtt.New(cfg.MQTT, o) }})
+		MQTT: func(o mqtt.Options) (Link, error) { return mqtt.New(cfg.MQTT, o) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,14 +223,14 @@ func TestCameraOutageAndBrokerDown(t *testing.T) {
 
 	// Broker down: inference and hooks go on.
 	broker.Kill()
-	frames := d.frames.Load()
+	frames := d.stats.frames.Load()
 	cam.show("cat")
 	waitFor(t, 20*time.Second, "a hook run for the cat", func() bool {
 		b, _ := os.ReadFile(hookFile)
 		lines := strings.Fields(strings.TrimSpace(string(b)))
 		return len(lines) > 0 && !strings.Contains(string(b[strings.LastIndexByte(strings.TrimSpace(string(b)), '\n')+1:]), hopper.Label)
 	})
-	waitFor(t, 5*time.Second, "frames while the broker is down", func() bool { return d.frames.Load() > frames+3 })
+	waitFor(t, 5*time.Second, "frames while the broker is down", func() bool { return d.stats.frames.Load() > frames+3 })
 	waitFor(t, 5*time.Second, "mqtt_connected 0", func() bool {
 		_, m := httpGet(t, base+"/metrics")
 		return strings.Contains(m, "alphad_mqtt_connected 0")

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/labels"
@@ -137,25 +138,26 @@ func (d *Daemon) swapModel(name string) (*head.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if old := d.clf.Swap(m); old != nil {
+	wasFile := d.model.info.Load().fromFile
+	if old := d.model.set(m, "", d.versionValAcc(m, "")); old != nil {
 		old.Close()
 	}
-	d.mu.Lock()
-	wasFile := d.fromFile
-	d.fromFile = ""
-	d.valAcc = d.versionValAcc(m.Version)
-	d.mu.Unlock()
 	if wasFile != "" {
 		d.log.Warn("model.path is set: the daemon uses it again after a restart; clear it to keep the state directory's model", "model_path", wasFile)
 	}
 	d.log.Info("model in use", "version", m.Version, "classes", len(m.Labels))
+	d.out.emit(control.ModelChanged{Version: m.Version, Classes: slices.Clone(m.Labels)})
 	d.publishClasses()
 	return m, nil
 }
 
-// versionValAcc is the validation accuracy of a version, NaN if unknown.
-func (d *Daemon) versionValAcc(name string) float64 {
-	v, err := d.models.Version(name)
+// versionValAcc is the validation accuracy of a state-directory model,
+// NaN if unknown (or m is nil or came from a file).
+func (d *Daemon) versionValAcc(m *head.Model, fromFile string) float64 {
+	if m == nil || fromFile != "" {
+		return nan
+	}
+	v, err := d.models.Version(m.Version)
 	if err != nil || v.Report == nil || v.Report.On != "validation" {
 		return nan
 	}

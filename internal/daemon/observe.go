@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math"
 	"net/http"
 	"time"
@@ -82,9 +81,7 @@ func (d *Daemon) httpHandler() http.Handler {
 // health is ok when a frame was processed within Options.HealthWindow.
 func (d *Daemon) health() (bool, string) {
 	last := d.lastFrame.Load()
-	d.mu.Lock()
-	camErr := d.camErr
-	d.mu.Unlock()
+	_, camErr := d.cam.get()
 	if last == 0 {
 		if camErr != "" {
 			return false, "no frame yet: " + camErr
@@ -131,7 +128,7 @@ func (d *Daemon) sendReady() {
 }
 
 // supervise feeds the systemd watchdog while the frame loop is alive and
-// refreshes STATUS=, the gauges and the MQTT diagnostics.
+// refreshes STATUS= and the gauges.
 func (d *Daemon) supervise(ctx context.Context) error {
 	var wd <-chan time.Time
 	if d.opts.WatchdogInterval > 0 && d.opts.Notifier != nil {
@@ -141,8 +138,8 @@ func (d *Daemon) supervise(ctx context.Context) error {
 	}
 	st := time.NewTicker(d.opts.StatusInterval)
 	defer st.Stop()
-	lastN, lastT := d.frames.Load(), time.Now()
-	lastInf, lastNS := d.infers.Load(), d.inferNS.Load()
+	lastN, lastT := d.stats.frames.Load(), time.Now()
+	lastInf, lastNS := d.stats.infers.Load(), d.stats.inferNS.Load()
 	starving := false
 	for {
 		select {
@@ -160,20 +157,19 @@ func (d *Daemon) supervise(ctx context.Context) error {
 				d.log.Error("frame loop stuck: not feeding the watchdog")
 			}
 		case now := <-st.C:
-			n, inf, ns := d.frames.Load(), d.infers.Load(), d.inferNS.Load()
+			n, inf, ns := d.stats.frames.Load(), d.stats.infers.Load(), d.stats.inferNS.Load()
 			fps := float64(n-lastN) / now.Sub(lastT).Seconds()
 			ms := nan
 			if inf > lastInf {
 				ms = float64(ns-lastNS) / float64(inf-lastInf) / 1e6
 			}
 			lastN, lastT, lastInf, lastNS = n, now, inf, ns
-			d.mu.Lock()
-			d.fps, d.inferMS = fps, ms
-			d.mu.Unlock()
+			d.stats.fps.Store(math.Float64bits(fps))
+			d.stats.inferMS.Store(math.Float64bits(ms))
 			d.m.fps.Set(fps)
 			if d.mq != nil {
 				up := 0.0
-				if d.mq.Stats().Connected {
+				if d.mq.Connected() {
 					up = 1
 				}
 				d.m.mqttUp.Set(up)
@@ -182,7 +178,7 @@ func (d *Daemon) supervise(ctx context.Context) error {
 			d.m.hookRuns.Set(float64(hs.Runs))
 			d.m.hookFailures.Set(float64(hs.Failures))
 			loaded := 0.0
-			if d.clf.Model() != nil {
+			if d.model.clf.Model() != nil {
 				loaded = 1
 			}
 			d.m.modelLoaded.Set(loaded)
@@ -196,11 +192,9 @@ func (d *Daemon) supervise(ctx context.Context) error {
 // status is the one-line STATUS= text, e.g. "running, 14.8 fps, model
 // v000007"; fps < 0 leaves the rate out.
 func (d *Daemon) status(fps float64) string {
-	d.mu.Lock()
-	camUp, camErr, training, rec := d.camUp, d.camErr, d.training, d.rec
-	d.mu.Unlock()
+	camUp, camErr := d.cam.get()
 	var s string
-	m := d.clf.Model()
+	m := d.model.clf.Model()
 	switch {
 	case !camUp && camErr != "":
 		s = "camera down (" + camErr + "), retrying"
@@ -216,32 +210,31 @@ func (d *Daemon) status(fps float64) string {
 		}
 		s += ", model " + m.Version
 	}
-	if training {
+	if d.trainer.busy() {
 		s += ", training"
 	}
-	if rec != nil {
-		s += ", recording " + rec.label
+	if l := d.rec.active(); l != "" {
+		s += ", recording " + l
 	}
 	return s
 }
 
 // diagnostics are polled by the MQTT client.
 func (d *Daemon) diagnostics() mqtt.Diagnostics {
-	d.mu.Lock()
-	diag := mqtt.Diagnostics{FPS: d.fps, InferenceMS: d.inferMS, SamplesPerClass: maps.Clone(d.counts),
-		ValidationAccuracy: d.valAcc}
+	up, camErr := d.cam.get()
+	diag := mqtt.Diagnostics{FPS: math.Float64frombits(d.stats.fps.Load()), InferenceMS: math.Float64frombits(d.stats.inferMS.Load()),
+		SamplesPerClass: d.st.Counts(), ValidationAccuracy: d.model.info.Load().valAcc}
 	switch {
-	case d.camUp:
+	case up:
 		diag.Camera = "ok"
-	case d.camErr != "":
+	case camErr != "":
 		diag.FPS = 0
-		diag.Camera = d.camErr
+		diag.Camera = camErr
 	default:
 		diag.FPS = 0
 	}
-	d.mu.Unlock()
-	diag.DroppedFrames = d.dropped.Load()
-	if m := d.clf.Model(); m != nil {
+	diag.DroppedFrames = d.stats.dropped.Load()
+	if m := d.model.clf.Model(); m != nil {
 		diag.ModelVersion = m.Version
 	}
 	if math.IsNaN(diag.InferenceMS) {
@@ -251,34 +244,4 @@ func (d *Daemon) diagnostics() mqtt.Diagnostics {
 		diag.Uptime = time.Since(d.started)
 	}
 	return diag
-}
-
-func (d *Daemon) publishDiagnostics() {
-	if d.mq != nil {
-		d.mq.PublishDiagnostics(d.diagnostics())
-	}
-}
-
-// publishClasses tells MQTT (Home Assistant) the classes: the model's, or
-// the recorded ones before there is a model.
-func (d *Daemon) publishClasses() {
-	if d.mq == nil {
-		return
-	}
-	if m := d.clf.Model(); m != nil {
-		d.mq.SetClasses(m.Labels)
-	} else {
-		d.mq.SetClasses(d.st.Classes())
-	}
-	d.publishSettings()
-}
-
-func (d *Daemon) publishSettings() {
-	if d.mq == nil {
-		return
-	}
-	d.mu.Lock()
-	teach := d.teach
-	d.mu.Unlock()
-	d.mq.PublishSettings(mqtt.Settings{TeachClass: teach, Threshold: math.Float64frombits(d.thresholdV.Load())})
 }

@@ -76,7 +76,7 @@ var (
 
 // record is one journal line.
 type record struct {
-	Op      string   `json:"op"` // add, rm, class, rename, delclass, undo
+	Op      string   `json:"op"` // add, rm, move, class, rename, delclass, undo
 	Samples []Sample `json:"samples,omitempty"`
 	IDs     []string `json:"ids,omitempty"`
 	Name    string   `json:"name,omitempty"`
@@ -265,6 +265,15 @@ func (s *Store) apply(r record) error {
 		}
 	case "rm":
 		s.remove(r.IDs...)
+	case "move":
+		if !slices.Contains(s.classes, r.To) {
+			s.classes = append(s.classes, r.To)
+		}
+		for _, id := range r.IDs {
+			if i, ok := s.index[id]; ok {
+				s.samples[i].Label = r.To
+			}
+		}
 	case "undo":
 		var ids []string
 		for _, sm := range s.samples {
@@ -519,6 +528,22 @@ func (s *Store) Remove(ids ...string) error {
 	}
 	s.sweep()
 	return nil
+}
+
+// Move relabels samples (by ID) as class to, which is created if new;
+// unknown IDs are an error and nothing is moved.
+func (s *Store) Move(to string, ids ...string) error {
+	if err := validClass(to); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := s.index[id]; !ok {
+			return fmt.Errorf("store: move sample %s: no such sample", id)
+		}
+	}
+	return s.commit(record{Op: "move", IDs: ids, To: to})
 }
 
 // UndoBurst removes the samples of the most recent burst still present

@@ -15,9 +15,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/alphad/alphad/internal/control"
 )
 
 // Config is one hook.
@@ -89,13 +92,14 @@ func (e Event) env() []string {
 
 // Runner fires hooks. Create with New; Run drives it; Fire enqueues.
 type Runner struct {
-	hooks  []Config
 	log    *slog.Logger
+	device string
 	client *http.Client
 	queue  chan Event
 	now    func() time.Time
 
 	mu       sync.Mutex
+	hooks    []Config
 	last     []time.Time // last run per hook
 	dropped  uint64
 	failures uint64
@@ -119,10 +123,45 @@ func New(hooks []Config, log *slog.Logger) (*Runner, error) {
 	}, nil
 }
 
+// Notify implements the daemon's output: a decision that changed the
+// label fires the hooks (device names the device in the event).
+func (r *Runner) Notify(ev control.Event) {
+	d, ok := ev.(control.Decision)
+	if !ok || !d.Changed {
+		return
+	}
+	r.Fire(Event{Device: r.device, Label: d.Label, Previous: d.Previous, Confidence: d.Confidence,
+		ModelVersion: d.ModelVersion, Seq: d.Seq, Time: d.Time})
+}
+
+// SetDevice sets the device name hook events carry.
+func (r *Runner) SetDevice(name string) { r.device = name }
+
+// Reload replaces the hooks (SIGHUP); each must be valid. Queued events
+// run with the new hooks.
+func (r *Runner) Reload(hooks []Config) error {
+	for i, h := range hooks {
+		if err := h.Validate(); err != nil {
+			return fmt.Errorf("hooks[%d] %q: %w", i, h.Name, err)
+		}
+	}
+	r.mu.Lock()
+	r.hooks = slices.Clone(hooks)
+	r.last = make([]time.Time, len(hooks))
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Runner) snapshot() []Config {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hooks
+}
+
 // Fire enqueues a label change; when the queue is full the event is dropped
 // and counted, so the frame loop never waits for a slow hook.
 func (r *Runner) Fire(e Event) {
-	if len(r.hooks) == 0 {
+	if len(r.snapshot()) == 0 {
 		return
 	}
 	select {
@@ -152,20 +191,24 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case e := <-r.queue:
-			for i := range r.hooks {
-				r.runHook(ctx, i, e)
+			hooks := r.snapshot()
+			for i, h := range hooks {
+				r.runHook(ctx, i, h, e)
 			}
 		}
 	}
 }
 
-func (r *Runner) runHook(ctx context.Context, i int, e Event) {
-	h := r.hooks[i]
+func (r *Runner) runHook(ctx context.Context, i int, h Config, e Event) {
 	if !matches(h.Labels, e.Label) {
 		return
 	}
 	now := r.now()
 	r.mu.Lock()
+	if i >= len(r.last) { // reloaded meanwhile
+		r.mu.Unlock()
+		return
+	}
 	if h.Cooldown > 0 && !r.last[i].IsZero() && now.Sub(r.last[i]) < h.Cooldown {
 		r.mu.Unlock()
 		return

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/internal/stillimage"
+	"github.com/alphad/alphad/pipeline/head"
+)
+
+// The CLI on a running device: when a daemon owns the state directory,
+// commands that change it go through the daemon's command layer (its
+// control socket), so that the daemon serves what they report.
+
+// remote returns a client of the daemon that owns the state directory, or
+// nil when none runs.
+func (d *deps) remote() (*control.Client, error) {
+	dir, err := d.resolveStateDir()
+	if err != nil {
+		return nil, err
+	}
+	c, err := control.Dial(dir)
+	if errors.Is(err, control.ErrNoDaemon) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// call runs one command on the daemon and prints its message.
+func (d *deps) call(ctx context.Context, c *control.Client, what, command string, args map[string]any) (control.Result, error) {
+	res, err := c.Call(ctx, command, args, nil)
+	if err != nil {
+		return res, fmt.Errorf("%s (through the running daemon): %w", what, err)
+	}
+	return res, nil
+}
+
+// fileArgs reads files for a bulk command, each within the file size
+// limit of package stillimage (the daemon decodes them under its limits).
+func fileArgs(paths []string) ([]control.File, error) {
+	var files []control.File
+	for _, p := range paths {
+		data, err := readOriginal(p, stillimage.DefaultMaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, control.File{Name: p, Data: data})
+	}
+	return files, nil
+}
+
+// printRemoteAdded prints add_samples' per-sample lines like the local
+// `dataset add` does.
+func printRemoteAdded(d *deps, res control.Result) int {
+	n := 0
+	list, _ := res.Details["samples"].([]any)
+	for _, it := range list {
+		m, _ := it.(map[string]any)
+		verb, _ := m["status"].(string)
+		burst, _ := m["burst"].(float64)
+		fmt.Fprintf(d.stdout, "%s %v %v burst %d\n", verb, m["id"], m["label"], int64(burst))
+		n++
+	}
+	return n
+}
+
+func remoteDatasetAdd(ctx context.Context, d *deps, c *control.Client, label string, paths []string) error {
+	if len(paths) == 0 {
+		res, err := d.call(ctx, c, "dataset add", control.CreateClass, map[string]any{"label": label})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(d.stdout, res.Message)
+		return nil
+	}
+	files, err := fileArgs(paths)
+	if err != nil {
+		return fmt.Errorf("dataset add: %w", err)
+	}
+	res, err := d.call(ctx, c, "dataset add", control.AddSamples, map[string]any{"label": label, "files": files})
+	if err != nil {
+		return err
+	}
+	printRemoteAdded(d, res)
+	return nil
+}
+
+// remoteDatasetImport sends DIR/<class>/* in chunks of 32 images.
+func remoteDatasetImport(ctx context.Context, d *deps, c *control.Client, root string) error {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("dataset import: %w", err)
+	}
+	added := 0
+	for _, e := range ents {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		list, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("dataset import: %w", err)
+		}
+		var paths []string
+		for _, f := range list {
+			if !f.IsDir() && !strings.HasPrefix(f.Name(), ".") {
+				paths = append(paths, filepath.Join(dir, f.Name()))
+			}
+		}
+		for len(paths) > 0 {
+			n := min(len(paths), 32)
+			files, err := fileArgs(paths[:n])
+			if err != nil {
+				return fmt.Errorf("dataset import: %w", err)
+			}
+			paths = paths[n:]
+			res, err := d.call(ctx, c, "dataset import", control.AddSamples, map[string]any{"label": e.Name(), "files": files})
+			if err != nil {
+				return err
+			}
+			added += printRemoteAdded(d, res)
+		}
+	}
+	if added == 0 {
+		return fmt.Errorf("dataset import %s: no images in class sub-folders", root)
+	}
+	fmt.Fprintf(d.stderr, "imported %d images\n", added)
+	return nil
+}
+
+func remoteDatasetLs(ctx context.Context, d *deps, c *control.Client, all bool) error {
+	w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+	if all {
+		res, err := d.call(ctx, c, "dataset ls", control.Samples, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "ID\tLABEL\tTIME\tBURST\tSOURCE")
+		list, _ := res.Details["samples"].([]any)
+		for _, it := range list {
+			m, _ := it.(map[string]any)
+			t, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(m["time"]))
+			burst, _ := m["burst"].(float64)
+			fmt.Fprintf(w, "%v\t%v\t%s\t%d\t%v\n", m["id"], m["label"], t.Format(time.RFC3339), int64(burst), m["source"])
+		}
+		return w.Flush()
+	}
+	res, err := d.call(ctx, c, "dataset ls", control.Status, nil)
+	if err != nil {
+		return err
+	}
+	counts, _ := res.Details["samples_per_class"].(map[string]any)
+	classes, _ := res.Details["classes"].([]any)
+	fmt.Fprintln(w, "CLASS\tSAMPLES")
+	for _, cl := range classes {
+		fmt.Fprintf(w, "%v\t%v\n", cl, counts[fmt.Sprint(cl)])
+	}
+	return w.Flush()
+}
+
+func remoteSimple(ctx context.Context, d *deps, c *control.Client, what, command string, args map[string]any) error {
+	res, err := d.call(ctx, c, what, command, args)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(d.stdout, res.Message)
+	return nil
+}
+
+func remoteTrain(ctx context.Context, d *deps, c *control.Client, args map[string]any) error {
+	args["wait"] = true
+	last := -1
+	res, err := c.Call(ctx, control.Train, args, func(p control.ProgressLine) {
+		if pct := int(p.Percent); pct/5 != last/5 {
+			last = pct
+			line := fmt.Sprintf("training %3d %% (%s)", pct, p.Phase)
+			if p.Epochs > 0 {
+				line += fmt.Sprintf(" epoch %d/%d loss %.4f acc %.3f", p.Epoch, p.Epochs, p.Loss, p.Accuracy)
+			}
+			fmt.Fprintln(d.stderr, line)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("train (through the running daemon): %w", err)
+	}
+	fmt.Fprintln(d.stdout, res.Message)
+	if acc, ok := res.Details["validation_accuracy"].(float64); ok {
+		fmt.Fprintf(d.stdout, "validation accuracy %.1f %%\n", 100*acc)
+	}
+	return nil
+}
+
+func remoteImport(ctx context.Context, d *deps, c *control.Client, modelPath, labelsPath string) error {
+	files, err := fileArgs([]string{modelPath, labelsPath})
+	if err != nil {
+		return fmt.Errorf("model import: %w", err)
+	}
+	files[1].Name = "labels.txt"
+	return remoteSimple(ctx, d, c, "model import", control.Import, map[string]any{"files": files, "source": modelPath})
+}
+
+// remoteTrainCmd trains through the daemon: epochs, batch size and
+// learning rate are passed; the other options are the daemon's
+// (training: in its configuration), and saying otherwise is an error.
+func remoteTrainCmd(cmd *cobra.Command, d *deps, c *control.Client, cfg head.Config) error {
+	var other []string
+	cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		switch {
+		case !f.Changed, f.Name == "epochs", f.Name == "batch-size", f.Name == "learning-rate":
+		default:
+			other = append(other, "--"+f.Name)
+		}
+	})
+	if len(other) > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("train: a daemon runs on this state directory and trains with its configured options; "+
+			"%s cannot be passed to it (set them under training: in its configuration, or stop it)", strings.Join(other, ", "))}
+	}
+	args := map[string]any{}
+	changed := cmd.Flags().Changed
+	if changed("epochs") {
+		args["epochs"] = cfg.Epochs
+	}
+	if changed("batch-size") {
+		args["batch_size"] = cfg.BatchSize
+	}
+	if changed("learning-rate") {
+		args["learning_rate"] = cfg.LearningRate
+	}
+	return remoteTrain(cmd.Context(), d, c, args)
+}

@@ -1,0 +1,128 @@
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/pipeline/decide"
+	"github.com/alphad/alphad/pipeline/store"
+)
+
+// settings owns the runtime settings: the decision threshold, the
+// smoothing window and the class that capture and the buttons record.
+// They start from the configuration, are overridden by what was saved in
+// the state directory, and every change through the command layer is
+// saved there. The frame loop picks changes up by generation.
+type settings struct {
+	dir string
+	log *slog.Logger
+
+	mu    sync.Mutex
+	gen   uint64
+	cur   control.Settings
+	saved store.Settings
+}
+
+func openSettings(stateDir string, smooth decide.SmoothConfig, classes []string, log *slog.Logger) (*settings, error) {
+	saved, err := store.ReadSettings(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &settings{dir: stateDir, log: log, gen: 1, saved: saved,
+		cur: control.Settings{Threshold: smooth.Threshold, Window: smooth.Window}}
+	if saved.Threshold != nil {
+		s.cur.Threshold = *saved.Threshold
+	}
+	if saved.Window > 0 {
+		s.cur.Window = saved.Window
+	}
+	s.cur.TeachClass = saved.Teach
+	if s.cur.TeachClass == "" && len(classes) > 0 {
+		s.cur.TeachClass = classes[0]
+	}
+	return s, nil
+}
+
+// snapshot returns the generation and the settings.
+func (s *settings) snapshot() (uint64, control.Settings) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen, s.cur
+}
+
+func (s *settings) event() control.Settings {
+	_, c := s.snapshot()
+	return c
+}
+
+func (s *settings) teach() string {
+	_, c := s.snapshot()
+	return c.TeachClass
+}
+
+// update applies a change (nil threshold, zero window, "" teach: keep)
+// and saves it.
+func (s *settings) update(threshold *float64, window int, teach string) (control.Settings, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next, saved := s.cur, s.saved
+	if threshold != nil {
+		t := *threshold
+		next.Threshold, saved.Threshold = t, &t
+	}
+	if window > 0 {
+		next.Window, saved.Window = window, window
+	}
+	if teach != "" {
+		next.TeachClass, saved.Teach = teach, teach
+	}
+	if err := store.WriteSettings(s.dir, saved); err != nil {
+		return s.cur, fmt.Errorf("settings: %w", err)
+	}
+	s.cur, s.saved = next, saved
+	s.gen++
+	return next, nil
+}
+
+// classesChanged keeps the teach class valid: renamed with its class,
+// moved to the first class when its class was deleted.
+func (s *settings) classesChanged(classes []string, renamedFrom, renamedTo string) {
+	s.mu.Lock()
+	teach := s.cur.TeachClass
+	s.mu.Unlock()
+	switch {
+	case teach != "" && teach == renamedFrom:
+		teach = renamedTo
+	case teach != "" && slices.Contains(classes, teach):
+		return
+	case len(classes) > 0:
+		teach = classes[0]
+	default:
+		return
+	}
+	if _, err := s.update(nil, 0, teach); err != nil {
+		s.log.Warn("settings", "err", err)
+	}
+}
+
+// reload applies configuration changes (SIGHUP): a threshold or window
+// that differs from the previous configuration replaces the runtime value.
+func (s *settings) reload(old, cfg decide.SmoothConfig) (bool, error) {
+	var th *float64
+	w := 0
+	if cfg.Threshold != old.Threshold {
+		t := cfg.Threshold
+		th = &t
+	}
+	if cfg.Window != old.Window {
+		w = cfg.Window
+	}
+	if th == nil && w == 0 {
+		return false, nil
+	}
+	_, err := s.update(th, w, "")
+	return err == nil, err
+}
