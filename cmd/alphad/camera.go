@@ -33,7 +33,7 @@ func openCamera(ctx context.Context, spec device.Spec, log *slog.Logger) (device
 	case device.SourceLibcamera:
 		return libcamera.Open(ctx, libcamera.Config{Bin: spec.Bin, Width: spec.Width, Height: spec.Height, FPS: spec.FPS, Log: log})
 	case device.SourceDir:
-		return camerafile.OpenDir(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
+		return camerafile.OpenDir(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop, Log: log})
 	case device.SourceMJPEG:
 		return camerafile.OpenMJPEG(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
 	case device.SourceImage:

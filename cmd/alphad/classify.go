@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/labels"
@@ -79,7 +80,7 @@ func classify(d *deps, f classifyFlags, images []string) error {
 	enc := json.NewEncoder(d.stdout)
 	var failed []string
 	for _, path := range images {
-		img, err := preprocess.ReadImage(path)
+		img, err := stillimage.ReadFile(path, stillimage.Limits{})
 		if err != nil {
 			fmt.Fprintf(d.stderr, "alphad: classify: %v\n", err)
 			failed = append(failed, path)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/head"
 )
 
@@ -44,11 +45,12 @@ func (d *deps) call(ctx context.Context, c *control.Client, what, command string
 	return res, nil
 }
 
-// fileArgs reads files for a bulk command.
+// fileArgs reads files for a bulk command, each within the file size
+// limit of package stillimage (the daemon decodes them under its limits).
 func fileArgs(paths []string) ([]control.File, error) {
 	var files []control.File
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := readOriginal(p, stillimage.DefaultMaxBytes)
 		if err != nil {
 			return nil, err
 		}

@@ -27,8 +27,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/alphad/alphad/device"
-	"github.com/alphad/alphad/device/mjpeg"
 	"github.com/alphad/alphad/device/v4l2"
+	"github.com/alphad/alphad/internal/stillimage"
 )
 
 const (
@@ -393,7 +393,7 @@ func stripDHT(t *testing.T, b []byte) []byte {
 func TestVMLoopbackMJPEG(t *testing.T) {
 	vmOnly(t, vmLoopback)
 	frames := [][]byte{testJPEG(t, 0), testJPEG(t, 1), stripDHT(t, testJPEG(t, 2))}
-	if mjpeg.HasHuffmanTables(frames[2]) || !mjpeg.HasHuffmanTables(frames[0]) {
+	if stillimage.HasHuffmanTables(frames[2]) || !stillimage.HasHuffmanTables(frames[0]) {
 		t.Fatal("stripDHT did not remove the tables")
 	}
 	if _, err := jpeg.Decode(bytes.NewReader(frames[2])); err == nil {
@@ -448,7 +448,7 @@ func TestVMLoopbackMJPEG(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var dec mjpeg.Decoder
+	var dec stillimage.Decoder
 	seen := map[int]int{}
 	for n := 0; n < 30 && len(seen) < len(frames); n++ {
 		fr, err := c.Next(ctx)

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -14,9 +13,9 @@ import (
 
 	"github.com/alphad/alphad/device/panel"
 	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/labels"
-	"github.com/alphad/alphad/pipeline/preprocess"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -230,8 +229,9 @@ const sampleSize = 224
 func (d *Daemon) cmdAddSamples(_ context.Context, cmd control.Command, source string) (control.Result, error) {
 	var samples []store.NewSample
 	var bad []error
+	var dec stillimage.Decoder // the limits every image path shares
 	for _, f := range cmd.Files {
-		img, err := preprocess.DecodeImage(bytes.NewReader(f.Data))
+		img, err := dec.Decode(f.Data)
 		if err != nil {
 			bad = append(bad, fmt.Errorf("%s: %w", f.Name, err))
 			continue

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/alphad/alphad/device"
-	"github.com/alphad/alphad/device/camerafile"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/engine/native"
@@ -65,13 +65,13 @@ func (c *sceneCam) addScene(t *testing.T, name, dir string, from, to int) {
 // addFile appends one image file to a scene.
 func (c *sceneCam) addFile(t *testing.T, name, path string) {
 	t.Helper()
-	img, err := camerafile.ReadImage(path)
+	img, err := stillimage.ReadFile(path, stillimage.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := img.Bounds()
 	c.scenes[name] = append(c.scenes[name], device.Frame{Format: device.RGB24, Width: b.Dx(), Height: b.Dy(),
-		Stride: 3 * b.Dx(), Data: camerafile.RGB24(nil, img)})
+		Stride: 3 * b.Dx(), Data: stillimage.RGB24(nil, img)})
 }
 
 func (c *sceneCam) show(scene string) {

@@ -22,7 +22,6 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -43,6 +42,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/alphad/alphad/internal/atomicfile"
+	"github.com/alphad/alphad/internal/stillimage"
 )
 
 // Sample is one stored, labelled image.
@@ -380,14 +380,10 @@ func (s *Store) Counts() map[string]int {
 // ImagePath is the file of a sample's PNG.
 func (s *Store) ImagePath(id string) string { return filepath.Join(s.dir, "img", id+".png") }
 
-// Image decodes a sample's stored image.
+// Image decodes a sample's stored image (within the default limits of
+// package stillimage, like every image alphad reads).
 func (s *Store) Image(id string) (image.Image, error) {
-	f, err := os.Open(s.ImagePath(id))
-	if err != nil {
-		return nil, fmt.Errorf("store: sample %s: %w", id, err)
-	}
-	defer f.Close()
-	img, err := png.Decode(bufio.NewReader(f))
+	img, err := stillimage.ReadFile(s.ImagePath(id), stillimage.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("store: sample %s: %w", id, err)
 	}
