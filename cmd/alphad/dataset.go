@@ -34,18 +34,6 @@ func newDatasetCmd(d *deps) *cobra.Command {
 	return cmd
 }
 
-func (d *deps) openStore() (*store.Store, string, error) {
-	dir, err := d.mkStateDir()
-	if err != nil {
-		return nil, "", err
-	}
-	st, err := store.Open(dir, d.log)
-	if err != nil {
-		return nil, "", err
-	}
-	return st, dir, nil
-}
-
 // loadSample reads and decodes one image file into a sample.
 func loadSample(path, label string, size int, keepOriginal bool) (store.NewSample, error) {
 	data, err := os.ReadFile(path)
@@ -100,11 +88,12 @@ func newDatasetAddCmd(d *deps) *cobra.Command {
 			if len(bad) > 0 {
 				return fmt.Errorf("dataset add: nothing added, %d of %d images unreadable: %w", len(bad), len(files), errors.Join(bad...))
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset add: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			if len(samples) == 0 {
 				if err := st.AddClass(label); err != nil {
 					return fmt.Errorf("dataset add: %w", err)
@@ -137,11 +126,12 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("dataset import: %w", err)
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset import: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			// One burst, stored in chunks so that memory stays flat.
 			burst := st.NextBurst()
 			var chunk []store.NewSample
@@ -205,11 +195,12 @@ func newDatasetLsCmd(d *deps) *cobra.Command {
 		Short: "List the classes with their sample counts (--samples: every sample)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset ls: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 			if all {
 				fmt.Fprintln(w, "ID\tLABEL\tTIME\tBURST\tSOURCE")
@@ -246,11 +237,12 @@ func newDatasetRmCmd(d *deps) *cobra.Command {
 			if modes != 1 {
 				return &exitError{code: 2, err: errors.New("dataset rm: give sample IDs, --class NAME or --undo (one of them)")}
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset rm: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			switch {
 			case undo:
 				burst, n, err := st.UndoBurst()
@@ -287,11 +279,12 @@ func newDatasetRenameCmd(d *deps) *cobra.Command {
 		Short: "Rename a class",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset rename: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			if err := st.RenameClass(args[0], args[1]); err != nil {
 				return fmt.Errorf("dataset rename: %w", err)
 			}

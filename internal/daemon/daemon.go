@@ -90,7 +90,7 @@ const (
 
 // ErrNoBackbone means the daemon has neither a model to run nor a
 // backbone to train one; the message says how to get one.
-var ErrNoBackbone = errors.New("no model and no backbone to train one")
+var ErrNoBackbone = store.ErrNoBackbone
 
 // Daemon is `alphad run`: camera → tensor → backbone → head → smoothing →
 // decisions → MQTT and hooks, plus recording, background training and
@@ -99,6 +99,7 @@ type Daemon struct {
 	cfg      Config
 	opts     Options
 	log      *slog.Logger
+	state    *store.State
 	st       *store.Store
 	models   *store.Models
 	clf      *head.Classifier
@@ -173,25 +174,22 @@ func New(o Options) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	d.mb.init()
-	if d.models, err = store.OpenModels(o.StateDir); err != nil {
+	if d.state, err = store.OpenState(o.StateDir, o.Log); err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
+	d.st, d.models = d.state.Samples(), d.state.Models()
 	m, fromFile, err := d.loadStartModel()
 	if err != nil {
+		d.state.Close()
 		return nil, err
 	}
 	if m == nil {
 		if _, src, err := d.backbone(); err != nil {
+			d.state.Close()
 			return nil, err
 		} else {
 			d.log.Info("no model yet: recording and training only", "backbone", src)
 		}
-	}
-	if d.st, err = store.Open(o.StateDir, o.Log); err != nil {
-		if m != nil {
-			m.Close()
-		}
-		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	d.clf.Swap(m)
 	d.fromFile = fromFile
@@ -226,8 +224,8 @@ func (d *Daemon) close() {
 	if m := d.clf.Swap(nil); m != nil {
 		m.Close()
 	}
-	if d.st != nil {
-		d.st.Close()
+	if d.state != nil {
+		d.state.Close()
 	}
 }
 

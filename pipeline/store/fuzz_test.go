@@ -21,11 +21,11 @@ func FuzzJournal(f *testing.F) {
 		dir := t.TempDir()
 		os.MkdirAll(filepath.Join(dir, "samples"), 0o755)
 		os.WriteFile(filepath.Join(dir, "samples", journalName), data, 0o644)
-		s, err := Open(dir, nil)
+		s, err := openSamples(filepath.Join(dir, samplesDir), nil)
 		if err != nil {
 			return
 		}
-		defer s.Close()
+		defer s.close()
 		s.Classes()
 		s.Counts()
 		if err := s.AddClass("fuzz-new-class"); err != nil && !strings.Contains(err.Error(), "exists") {
@@ -60,7 +60,7 @@ func FuzzEmbeddingCache(f *testing.F) {
 		dir := t.TempDir()
 		os.MkdirAll(filepath.Join(dir, "embeddings"), 0o755)
 		os.WriteFile(filepath.Join(dir, "embeddings", "h.emb"), data, 0o644)
-		c, err := Embeddings(dir, "h", 2)
+		c, err := openEmbeddings(filepath.Join(dir, embeddingsDir), "h", 2)
 		if err != nil {
 			return
 		}
@@ -68,7 +68,7 @@ func FuzzEmbeddingCache(f *testing.F) {
 			t.Fatal(err)
 		}
 		c.Close()
-		c, err = Embeddings(dir, "h", 2)
+		c, err = openEmbeddings(filepath.Join(dir, embeddingsDir), "h", 2)
 		if err != nil {
 			t.Fatal(err)
 		}
