@@ -78,3 +78,26 @@ func FuzzEmbeddingCache(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBackboneNames opens a state directory whose backbones/names.json
+// holds arbitrary bytes: OpenState and FindBackbone fail cleanly or work,
+// never panic, and never read outside the state directory.
+func FuzzBackboneNames(f *testing.F) {
+	f.Add([]byte(`{"mobilenet_v2_1.0_224_quant":{"hash":"0123456789abcdef0123456789abcdef","file":"backbones/0123456789abcdef0123456789abcdef.tflite"}}`))
+	f.Add([]byte(`{"x":{"hash":"h","file":"../../etc/passwd"}}`))
+	f.Add([]byte(`{"../x":{}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, backbonesDir), 0o755)
+		os.WriteFile(filepath.Join(dir, backbonesDir, backboneNames), data, 0o644)
+		s, err := OpenState(dir, nil)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		if b, _, err := s.Models().FindBackbone("", ""); err == nil && len(b) > 0 {
+			t.Fatalf("found a %d-byte backbone in an empty state directory", len(b))
+		}
+	})
+}
