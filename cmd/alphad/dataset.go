@@ -33,18 +33,6 @@ func newDatasetCmd(d *deps) *cobra.Command {
 	return cmd
 }
 
-func (d *deps) openStore() (*store.Store, string, error) {
-	dir, err := d.mkStateDir()
-	if err != nil {
-		return nil, "", err
-	}
-	st, err := store.Open(dir, d.log)
-	if err != nil {
-		return nil, "", err
-	}
-	return st, dir, nil
-}
-
 // loadSample reads and decodes one image file (JPEG, PNG or BMP, within
 // the limits of package stillimage) into a sample. With keepOriginal the
 // file is read once and its bytes are both decoded and kept.
@@ -138,11 +126,12 @@ func newDatasetAddCmd(d *deps) *cobra.Command {
 			if len(bad) > 0 {
 				return fmt.Errorf("dataset add: nothing added, %d of %d images unreadable: %w", len(bad), len(files), errors.Join(bad...))
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset add: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			if len(samples) == 0 {
 				if err := st.AddClass(label); err != nil {
 					return fmt.Errorf("dataset add: %w", err)
@@ -180,11 +169,12 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("dataset import: %w", err)
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset import: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			// One burst, stored in chunks so that memory stays flat.
 			burst := st.NextBurst()
 			var chunk []store.NewSample
@@ -253,11 +243,12 @@ func newDatasetLsCmd(d *deps) *cobra.Command {
 			} else if c != nil {
 				return remoteDatasetLs(cmd.Context(), d, c, all)
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset ls: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 			if all {
 				fmt.Fprintln(w, "ID\tLABEL\tTIME\tBURST\tSOURCE")
@@ -306,11 +297,12 @@ func newDatasetRmCmd(d *deps) *cobra.Command {
 					return remoteSimple(cmd.Context(), d, c, "dataset rm", control.DeleteSamples, map[string]any{"ids": args})
 				}
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset rm: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			switch {
 			case undo:
 				burst, n, err := st.UndoBurst()
@@ -352,11 +344,12 @@ func newDatasetRenameCmd(d *deps) *cobra.Command {
 			} else if c != nil {
 				return remoteSimple(cmd.Context(), d, c, "dataset rename", control.RenameClass, map[string]any{"label": args[0], "to": args[1]})
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset rename: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			if err := st.RenameClass(args[0], args[1]); err != nil {
 				return fmt.Errorf("dataset rename: %w", err)
 			}

@@ -14,7 +14,6 @@ import (
 	"github.com/alphad/alphad/device/panel"
 	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/stillimage"
-	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/labels"
 	"github.com/alphad/alphad/pipeline/store"
 )
@@ -371,16 +370,16 @@ func (d *Daemon) cmdImport(_ context.Context, cmd control.Command, _ string) (co
 		return control.Result{}, fmt.Errorf("labels.txt: %w", err)
 	}
 	source := cmp.Or(cmd.Source, modelName)
-	tm, err := store.CheckClassifier(source, model, names)
+	c, err := store.NewClassifierFile(source, model, names)
 	if err != nil {
 		return control.Result{}, err
 	}
-	bb, err := head.NewBackbone(tm, "", d.opts.Engine, d.engineOptions())
+	m, err := c.Load(d.opts.Engine, d.engineOptions()) // it runs here before it is stored
 	if err != nil {
-		return control.Result{}, fmt.Errorf("%s: %w", source, err)
+		return control.Result{}, err
 	}
-	bb.Close()
-	v, err := d.models.Import(model, names, source)
+	m.Close()
+	v, err := d.models.Import(c)
 	if err != nil {
 		return control.Result{}, err
 	}

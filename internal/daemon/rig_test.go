@@ -19,6 +19,7 @@ import (
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/engine/native"
+	"github.com/alphad/alphad/pipeline/store"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -181,7 +182,11 @@ func testLog(t *testing.T) *slog.Logger {
 func installBackbone(t *testing.T, stateDir, name string) {
 	t.Helper()
 	src := testshared.Path(t, "models", "mobilenet_v2_1.0_224_quant_features.tflite")
-	if _, err := Pull(context.Background(), PullOptions{StateDir: stateDir, Name: name, Source: src,
+	models, err := store.OpenModels(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Pull(context.Background(), store.PullOptions{Name: name, Source: src,
 		SHA256: "196264ff539ccb8e5275837d6636dc0f039afebfd44c0051be8883a3d20bea3a"}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,24 +1,3 @@
-// Package store keeps alphad's on-device learning state under the state
-// directory: the labelled samples (one content-addressed PNG per sample plus
-// an append-only journal), a cache of their backbone embeddings, and the
-// trained model versions with an atomic "current" pointer.
-//
-// Everything is crash safe: files are written with internal/atomicfile
-// (temp + fsync + rename + directory fsync) and a journal record is
-// appended and fsynced only after the files it names are durable, so a
-// kill -9 at any moment leaves a store that opens and holds every sample
-// whose Add returned. Open ignores a torn last journal line, temp files and
-// orphan images.
-//
-// Layout under the state directory:
-//
-//	samples/journal.jsonl     one JSON record per line (add, rm, class ops)
-//	samples/img/<id>.png      the sample at model input size
-//	samples/orig/<id><ext>    the original image bytes, when given
-//	samples/lock              flock: one process at a time
-//	embeddings/<backbone>.emb embedding cache per backbone hash
-//	backbones/<hash>.tflite   backbones used by model versions
-//	models/v000001/…          model versions; models/current names one
 package store
 
 import (
@@ -30,7 +9,6 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -38,8 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/alphad/alphad/internal/atomicfile"
 	"github.com/alphad/alphad/internal/stillimage"
@@ -84,12 +60,11 @@ type record struct {
 	Burst   int64    `json:"burst,omitempty"`
 }
 
-// Store is the sample store. Its methods are safe for concurrent use; only
-// one process may have a state directory's store open at a time.
+// Store is the sample store of a State. Its methods are safe for
+// concurrent use.
 type Store struct {
-	dir  string // samples directory
-	log  *slog.Logger
-	lock *os.File
+	dir string // samples directory
+	log *slog.Logger
 
 	mu        sync.Mutex
 	journal   *os.File
@@ -102,30 +77,21 @@ type Store struct {
 
 const journalName = "journal.jsonl"
 
-// Open opens (creating if needed) the sample store of a state directory,
+// openSamples opens (creating if needed) the sample store in dir,
 // recovering from a crash: a torn last journal line is cut off, temp files
-// and images no record names are removed.
-func Open(stateDir string, log *slog.Logger) (*Store, error) {
+// and images no record names are removed. The caller (OpenState) holds
+// the state directory's lock.
+func openSamples(dir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dir := filepath.Join(stateDir, "samples")
 	for _, d := range []string{dir, filepath.Join(dir, "img"), filepath.Join(dir, "orig")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("store: lock %s: %w", dir, ErrLocked)
-	}
-	s := &Store{dir: dir, log: log, lock: lock, index: map[string]int{}}
+	s := &Store{dir: dir, log: log, index: map[string]int{}}
 	if err := s.load(); err != nil {
-		lock.Close()
 		return nil, err
 	}
 	return s, nil
@@ -322,18 +288,14 @@ func (s *Store) commit(r record) error {
 	return s.apply(r)
 }
 
-// Close releases the store.
-func (s *Store) Close() error {
+// close closes the journal (State.Close calls it).
+func (s *Store) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var err error
 	if s.journal != nil {
 		err = s.journal.Close()
 		s.journal = nil
-	}
-	if s.lock != nil {
-		s.lock.Close()
-		s.lock = nil
 	}
 	return err
 }
@@ -579,5 +541,3 @@ func (s *Store) OriginalPath(sm Sample) string {
 	}
 	return filepath.Join(s.dir, "orig", sm.Orig)
 }
-
-var _ io.Closer = (*Store)(nil)
