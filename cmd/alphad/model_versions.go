@@ -10,9 +10,7 @@ import (
 
 	"github.com/alphad/alphad/internal/atomicfile"
 	"github.com/alphad/alphad/internal/control"
-	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/store"
-	"github.com/alphad/alphad/pipeline/tflite"
 )
 
 func newModelLsCmd(d *deps) *cobra.Command {
@@ -77,48 +75,6 @@ func newModelRollbackCmd(d *deps) *cobra.Command {
 	}
 }
 
-// exportVersion builds the standalone .tflite of a version.
-func exportVersion(models *store.Models, name string) ([]byte, store.Version, error) {
-	if name == "" {
-		var err error
-		if name, err = models.CurrentName(); err != nil {
-			return nil, store.Version{}, err
-		}
-	}
-	v, err := models.Version(name)
-	if err != nil {
-		return nil, v, err
-	}
-	data, err := models.ReadBackbone(v.Backbone)
-	if err != nil {
-		return nil, v, err
-	}
-	if v.Kind == store.KindTFLite {
-		return data, v, nil
-	}
-	m, err := tflite.Parse(data)
-	if err != nil {
-		return nil, v, fmt.Errorf("backbone: %w", err)
-	}
-	fm, _, err := head.FeatureModel(m)
-	if err != nil {
-		return nil, v, err
-	}
-	h, err := models.Head(name)
-	if err != nil {
-		return nil, v, err
-	}
-	full, err := head.Export(fm, h)
-	if err != nil {
-		return nil, v, err
-	}
-	out, err := tflite.Marshal(full)
-	if err != nil {
-		return nil, v, fmt.Errorf("marshal: %w", err)
-	}
-	return out, v, nil
-}
-
 func newModelExportCmd(d *deps) *cobra.Command {
 	var version string
 	cmd := &cobra.Command{
@@ -130,7 +86,7 @@ func newModelExportCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("model export: %w", err)
 			}
-			data, v, err := exportVersion(models, version)
+			data, v, err := models.Standalone(version)
 			if err != nil {
 				return fmt.Errorf("model export: %w", err)
 			}
