@@ -26,7 +26,8 @@ type Latest struct {
 	seq     uint64
 	frames  uint64
 	dropped uint64
-	closed  bool
+	closed  bool // by Close or Fail
+	failed  bool // by Fail: a frame put before is still taken
 }
 
 // NewLatest returns an empty Latest whose Next returns closedErr after
@@ -89,7 +90,7 @@ func (l *Latest) Put(f Frame) []byte {
 func (l *Latest) Next(ctx context.Context) (Frame, error) {
 	for {
 		l.mu.Lock()
-		if l.closed {
+		if l.closed && !(l.failed && l.has) {
 			err := l.closedErr
 			l.mu.Unlock()
 			return Frame{}, err
@@ -124,21 +125,30 @@ func (l *Latest) Counts() (frames, dropped uint64) {
 // Close makes Next return the closed error, waking a waiting one. It
 // reports whether this call closed l (false if it was already closed or
 // failed).
-func (l *Latest) Close() bool { return l.Fail(nil) }
+func (l *Latest) Close() bool { return l.close(nil, false) }
 
 // Fail is Close with err, not the closed error, for Next to return (nil:
-// the closed error): the producer reports why frames ended. A frame not
-// yet taken is dropped. It reports whether this call closed l.
-func (l *Latest) Fail(err error) bool {
+// the closed error): the producer reports why frames ended. Unlike after
+// Close, a frame not yet taken is still returned first. It reports
+// whether this call closed l.
+func (l *Latest) Fail(err error) bool { return l.close(err, true) }
+
+func (l *Latest) close(err error, failed bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
+		if !failed {
+			l.has = false // Close after Fail: nothing more to take
+		}
 		return false
 	}
 	if err != nil {
 		l.closedErr = err
 	}
-	l.closed = true
+	l.closed, l.failed = true, failed
+	if !failed {
+		l.has = false
+	}
 	close(l.done)
 	return true
 }

@@ -145,7 +145,7 @@ func TestLatestCloseWhileWaiting(t *testing.T) {
 }
 
 // TestLatestFail: after Fail, Next returns the producer's error, a
-// waiting Next too; Close and Fail after that change nothing.
+// waiting Next too; Fail after that changes nothing.
 func TestLatestFail(t *testing.T) {
 	l := device.NewLatest(errClosed)
 	errGone := errors.New("test: device gone")
@@ -167,5 +167,28 @@ func TestLatestFail(t *testing.T) {
 	}
 	if _, err := l.Next(context.Background()); !errors.Is(err, errGone) {
 		t.Fatalf("Next = %v, want %v", err, errGone)
+	}
+
+	// A frame put before Fail is taken first; after Close, it is not.
+	for _, closeToo := range []bool{false, true} {
+		l := device.NewLatest(errClosed)
+		l.Put(frame(9))
+		l.Fail(errGone)
+		if closeToo {
+			l.Close()
+		}
+		f, err := l.Next(context.Background())
+		if closeToo {
+			if !errors.Is(err, errGone) {
+				t.Fatalf("Next after Fail and Close = %v, want %v", err, errGone)
+			}
+			continue
+		}
+		if err != nil || f.Data[0] != 9 {
+			t.Fatalf("Next after Fail = %v, %v; want the frame put before", f.Data, err)
+		}
+		if _, err := l.Next(context.Background()); !errors.Is(err, errGone) {
+			t.Fatalf("second Next = %v, want %v", err, errGone)
+		}
 	}
 }
