@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/internal/testshared"
 )
 
 var errClosed = errors.New("test: closed")
@@ -89,11 +90,12 @@ func TestLatestWaits(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	l := device.NewLatest(errClosed)
 	defer l.Close()
+	ctx, waiting := testshared.Waiting(context.Background())
 	go func() {
-		time.Sleep(10 * time.Millisecond)
+		<-waiting // Next found no frame and waits
 		l.Put(frame(7))
 	}()
-	f, err := l.Next(context.Background())
+	f, err := l.Next(ctx)
 	if err != nil || f.Data[0] != 7 || f.Seq != 1 {
 		t.Fatalf("Next = %+v, %v; want the frame put later", f, err)
 	}
@@ -114,11 +116,12 @@ func TestLatestCloseWhileWaiting(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	l := device.NewLatest(errClosed)
 	errc := make(chan error, 1)
+	ctx, waiting := testshared.Waiting(context.Background())
 	go func() {
-		_, err := l.Next(context.Background())
+		_, err := l.Next(ctx)
 		errc <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
+	<-waiting // Next found no frame and waits
 	if !l.Close() {
 		t.Fatal("first Close = false, want true")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/v4l2"
 	"github.com/alphad/alphad/device/v4l2/v4l2test"
+	"github.com/alphad/alphad/internal/testshared"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -241,11 +242,12 @@ func TestCloseWhileBlocked(t *testing.T) {
 	k := &v4l2test.Kernel{Devices: map[string]*v4l2test.Device{"/dev/video0": d}}
 	c := open(t, k, v4l2.Config{})
 	errc := make(chan error, 1)
+	ctx, waiting := testshared.Waiting(context.Background())
 	go func() {
-		_, err := c.Next(context.Background())
+		_, err := c.Next(ctx)
 		errc <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	<-waiting // Next found no frame and waits
 	start := time.Now()
 	c.Close()
 	select {
@@ -287,7 +289,15 @@ func TestLatestFrameWins(t *testing.T) {
 	k := &v4l2test.Kernel{Devices: map[string]*v4l2test.Device{"/dev/video0": d}}
 	c := open(t, k, v4l2.Config{Request: v4l2.Request{Width: 32, Height: 8}})
 	first := next(t, c)
-	time.Sleep(30 * time.Millisecond)
+	// Two more frames captured while nobody takes them: the first of them
+	// is dropped.
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().Frames < first.Seq+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no two frames captured after seq %d; stats %+v", first.Seq, c.Stats())
+		}
+		time.Sleep(time.Millisecond) // poll: no event marks a capture
+	}
 	second := next(t, c)
 	if second.Seq <= first.Seq+1 {
 		t.Fatalf("seq %d after %d: nothing was dropped", second.Seq, first.Seq)

@@ -1,15 +1,19 @@
 // Package testshared locates the read-only test data in ../shared (models,
-// golden TFLite outputs, datasets) and the real TFLite oracle for tests.
-// It is imported only by tests.
+// golden TFLite outputs, datasets) and the real TFLite oracle for tests,
+// records the tests skipped for a missing tool or data (make test names
+// them), and helps tests wait on observed conditions. It is imported only
+// by tests.
 package testshared
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -125,4 +129,26 @@ func record(path string, g Group, test, what string) error {
 func Missing(t testing.TB, what string) {
 	t.Helper()
 	Lacking(t, GroupOther, what)
+}
+
+// Waiting returns a context derived from parent and a channel closed the
+// first time something asks the context for Done: a callee that selects on
+// ctx.Done() only when it is about to block (device.Latest.Next, say) has
+// then reached its wait, so a test can act on a waiting call without a
+// sleep. It tells nothing about callees that call Done earlier, e.g. to
+// derive a context of their own.
+func Waiting(parent context.Context) (context.Context, <-chan struct{}) {
+	c := &waitingCtx{Context: parent, waiting: make(chan struct{})}
+	return c, c.waiting
+}
+
+type waitingCtx struct {
+	context.Context
+	once    sync.Once
+	waiting chan struct{}
+}
+
+func (c *waitingCtx) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.waiting) })
+	return c.Context.Done()
 }
