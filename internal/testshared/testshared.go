@@ -83,7 +83,8 @@ const (
 )
 
 // SkipsEnv names the file (appended to) where skipped tests record their
-// group: one line "group<TAB>test<TAB>reason" per skip. make test sets it.
+// group: one line "group<TAB>package.Test<TAB>reason" per skip (package:
+// the test binary's name). make test sets it.
 const SkipsEnv = "ALPHAD_SKIPS"
 
 // Lacking skips the test because something of group g is missing, or fails
@@ -100,7 +101,8 @@ func Lacking(t testing.TB, g Group, what string) {
 // and records the skip in $ALPHAD_SKIPS.
 func Skip(t testing.TB, g Group, what string) {
 	t.Helper()
-	if err := record(os.Getenv(SkipsEnv), g, t.Name(), what); err != nil {
+	test := strings.TrimSuffix(filepath.Base(os.Args[0]), ".test") + "." + t.Name()
+	if err := record(os.Getenv(SkipsEnv), g, test, what); err != nil {
 		t.Errorf("record the skip in $%s: %v", SkipsEnv, err)
 	}
 	t.Skipf("skipping (%s): %s", g, what)

@@ -56,8 +56,9 @@ func TestSkipRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "mqtt\tTestSkipRecorded/needs-mqtt\tmosquitto not installed (apt install mosquitto)\n" +
-		"shared\tTestSkipRecorded/needs-data\tshared data (set ALPHAD_SHARED)\n"
+	bin := strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
+	want := "mqtt\t" + bin + ".TestSkipRecorded/needs-mqtt\tmosquitto not installed (apt install mosquitto)\n" +
+		"shared\t" + bin + ".TestSkipRecorded/needs-data\tshared data (set ALPHAD_SHARED)\n"
 	if string(got) != want {
 		t.Fatalf("recorded:\n%q\nwant:\n%q", got, want)
 	}
