@@ -9,7 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/alphad/alphad/device"
-	"github.com/alphad/alphad/device/devicetest"
+	"github.com/alphad/alphad/internal/testshared"
 )
 
 var errClosed = errors.New("test: closed")
@@ -90,7 +90,7 @@ func TestLatestWaits(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	l := device.NewLatest(errClosed)
 	defer l.Close()
-	ctx, waiting := devicetest.WatchDone(context.Background())
+	ctx, waiting := testshared.Waiting(context.Background())
 	go func() {
 		<-waiting // Next found no frame and waits
 		l.Put(frame(7))
@@ -116,12 +116,12 @@ func TestLatestCloseWhileWaiting(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	l := device.NewLatest(errClosed)
 	errc := make(chan error, 1)
-	ctx, waiting := devicetest.WatchDone(context.Background())
+	ctx, waiting := testshared.Waiting(context.Background())
 	go func() {
 		_, err := l.Next(ctx)
 		errc <- err
 	}()
-	<-waiting
+	<-waiting // Next found no frame and waits
 	if !l.Close() {
 		t.Fatal("first Close = false, want true")
 	}
@@ -150,7 +150,7 @@ func TestLatestFail(t *testing.T) {
 	l := device.NewLatest(errClosed)
 	errGone := errors.New("test: device gone")
 	errc := make(chan error, 1)
-	ctx, waiting := devicetest.WatchDone(context.Background())
+	ctx, waiting := testshared.Waiting(context.Background())
 	go func() {
 		_, err := l.Next(ctx)
 		errc <- err

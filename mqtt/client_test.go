@@ -47,6 +47,53 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// watchConnectFailures returns opts logging through a handler that notes
+// the client's failed connection attempts ("mqtt: connect failed"), and a
+// function that waits until n attempts have failed.
+func watchConnectFailures(opts mqtt.Options) (mqtt.Options, func(t *testing.T, n int)) {
+	h := &failureLog{Handler: opts.Logger.Handler(), failed: make(chan struct{}, 1000)}
+	opts.Logger = slog.New(h)
+	return opts, func(t *testing.T, n int) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for i := range n {
+			select {
+			case <-h.failed:
+			case <-timeout:
+				t.Fatalf("%d of %d connection attempts failed in 10 s", i, n)
+			}
+		}
+	}
+}
+
+type failureLog struct {
+	slog.Handler
+	failed chan struct{}
+}
+
+func (h *failureLog) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *failureLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return &failureLog{Handler: h.Handler.WithAttrs(as), failed: h.failed}
+}
+
+func (h *failureLog) WithGroup(name string) slog.Handler {
+	return &failureLog{Handler: h.Handler.WithGroup(name), failed: h.failed}
+}
+
+func (h *failureLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "mqtt: connect failed" {
+		select {
+		case h.failed <- struct{}{}:
+		default:
+		}
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
 func testConfig(broker string) mqtt.Config {
 	cfg := mqtt.Default()
 	cfg.Broker = broker
@@ -213,13 +260,14 @@ func TestBrokerRestart(t *testing.T) {
 func TestFirstConnectRetried(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	port := mqtttest.FreePort(t)
-	c, err := mqtt.New(testConfig(fmt.Sprintf("mqtt://127.0.0.1:%d", port)), deterministic(nil))
+	opts, failed := watchConnectFailures(deterministic(nil))
+	c, err := mqtt.New(testConfig(fmt.Sprintf("mqtt://127.0.0.1:%d", port)), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.PublishState(mqtt.State{Label: "x", Classes: []string{"x"}, Scores: []float32{1}, Seq: 7}, nil)
 	runClient(t, c)
-	time.Sleep(300 * time.Millisecond) // a few refused attempts
+	failed(t, 3) // a few refused attempts
 	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{Port: port})
 	sub := mqtttest.Subscribe(t, b.URL, "alphad/pi1/state")
 	if m := sub.Wait("alphad/pi1/state", 10*time.Second, nil); decode(t, m)["seq"].(float64) != 7 {
@@ -230,13 +278,14 @@ func TestFirstConnectRetried(t *testing.T) {
 func TestCloseWithoutBroker(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	port := mqtttest.FreePort(t)
-	c, err := mqtt.New(testConfig(fmt.Sprintf("mqtt://127.0.0.1:%d", port)), deterministic(nil))
+	opts, failed := watchConnectFailures(deterministic(nil))
+	c, err := mqtt.New(testConfig(fmt.Sprintf("mqtt://127.0.0.1:%d", port)), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(context.Background()) }()
-	time.Sleep(100 * time.Millisecond)
+	failed(t, 1) // Run is in its reconnect loop
 	start := time.Now()
 	c.Close()
 	if err := <-errc; err != nil {

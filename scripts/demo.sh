@@ -7,8 +7,8 @@
 #
 # Everything runs locally: a private mosquitto on a free port, a temporary
 # state directory, a directory "camera" over ../shared/datasets/rps_picam.
-# Needs mosquitto and mosquitto-clients (apt-get install mosquitto
-# mosquitto-clients); run as root it installs them itself.
+# Needs mosquitto and mosquitto-clients (scripts/deps.sh group mqtt); run
+# as root it installs them itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/alphad}
@@ -21,14 +21,8 @@ bold() { printf '\033[1m%s\033[0m\n' "$*"; }
 
 [ -x "$BIN" ] || { echo "demo: $BIN not built (make build)" >&2; exit 1; }
 if ! command -v mosquitto >/dev/null && ! [ -x /usr/sbin/mosquitto ] || ! command -v mosquitto_sub >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "demo: installing mosquitto and mosquitto-clients"
-    apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
-  else
-    echo "demo: needs a local MQTT broker and client:" >&2
-    echo "  sudo apt-get install mosquitto mosquitto-clients" >&2
-    exit 1
-  fi
+  # installs them as root; else says what to install
+  scripts/deps.sh ensure mqtt || { echo "demo: needs a local MQTT broker and client" >&2; exit 1; }
 fi
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 

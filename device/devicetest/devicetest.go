@@ -272,22 +272,3 @@ func (o *Opener) Open(ctx context.Context) (device.Camera, error) {
 		return nil, ctx.Err()
 	}
 }
-
-// WatchDone returns ctx with a channel that is closed when Done is first
-// called on it: code that calls Done only to block on it (as
-// device.Latest's Next does) shows this way that it waits.
-func WatchDone(ctx context.Context) (context.Context, <-chan struct{}) {
-	w := &watchedContext{Context: ctx, waiting: make(chan struct{})}
-	return w, w.waiting
-}
-
-type watchedContext struct {
-	context.Context
-	once    sync.Once
-	waiting chan struct{}
-}
-
-func (c *watchedContext) Done() <-chan struct{} {
-	c.once.Do(func() { close(c.waiting) })
-	return c.Context.Done()
-}

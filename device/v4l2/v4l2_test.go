@@ -16,10 +16,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/alphad/alphad/device"
-	"github.com/alphad/alphad/device/devicetest"
 	"github.com/alphad/alphad/device/supervise"
 	"github.com/alphad/alphad/device/v4l2"
 	"github.com/alphad/alphad/device/v4l2/v4l2test"
+	"github.com/alphad/alphad/internal/testshared"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -321,12 +321,12 @@ func TestCloseWhileBlocked(t *testing.T) {
 	k := &v4l2test.Kernel{Devices: map[string]*v4l2test.Device{"/dev/video0": d}}
 	c := open(t, k, v4l2.Config{})
 	errc := make(chan error, 1)
-	ctx, waiting := devicetest.WatchDone(context.Background())
+	ctx, waiting := testshared.Waiting(context.Background())
 	go func() {
 		_, err := c.Next(ctx)
 		errc <- err
 	}()
-	<-waiting
+	<-waiting // Next found no frame and waits
 	start := time.Now()
 	c.Close()
 	select {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/alphad/alphad/internal/testshared"
 )
 
 func TestParseInferMS(t *testing.T) {
@@ -39,7 +41,7 @@ func TestParseInferMS(t *testing.T) {
 // and a fixed infer_ms list.
 func TestMedian(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skipf("node not found: %v", err)
+		testshared.Lacking(t, testshared.GroupOracle, "node not found: "+err.Error())
 	}
 	tests := []struct {
 		name, list string

@@ -81,7 +81,7 @@ func Binary(t testing.TB) string {
 			return path
 		}
 	}
-	testshared.Missing(t, "mosquitto not installed (apt install mosquitto)")
+	testshared.Lacking(t, testshared.GroupMQTT, "mosquitto not installed (apt install mosquitto)")
 	return ""
 }
 
@@ -249,7 +249,7 @@ func WritePasswordFile(t testing.TB, path string, users map[string]string) {
 	t.Helper()
 	tool, err := exec.LookPath("mosquitto_passwd")
 	if err != nil {
-		testshared.Missing(t, "mosquitto_passwd not installed: "+err.Error())
+		testshared.Lacking(t, testshared.GroupMQTT, "mosquitto_passwd not installed (apt install mosquitto): "+err.Error())
 	}
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatalf("mqtttest: %v", err)

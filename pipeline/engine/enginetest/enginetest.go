@@ -39,7 +39,7 @@ func Manifest(t testing.TB) []Case {
 	path := testshared.Path(t, "golden", "MANIFEST.tsv")
 	f, err := os.Open(path)
 	if err != nil {
-		testshared.Missing(t, err.Error())
+		testshared.Lacking(t, testshared.GroupShared, err.Error())
 	}
 	defer f.Close()
 	var cases []Case
