@@ -112,6 +112,7 @@ func addTrainingFlags(cmd *cobra.Command, cfg *head.Config, augment *string) {
 	f.BoolVar(&cfg.ClassWeights, "class-weights", cfg.ClassWeights, "weigh classes inversely to their size")
 	f.IntVar(&cfg.Ensemble, "ensemble", cfg.Ensemble, "train this many heads and merge them (logit average)")
 	f.BoolVar(&cfg.Refit, "refit", cfg.Refit, "after validation, retrain on all samples for the best epoch count")
+	f.BoolVar(&cfg.Calibrate, "calibrate", cfg.Calibrate, "fit a temperature on the validation set so the probabilities are calibrated")
 	f.StringVar(augment, "augment", *augment, "extra training views per sample: none, flip (2× embeddings) or crops (flip + 2 random crops: 4×)")
 }
 

@@ -158,3 +158,47 @@ func FuzzUnknownJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestCalibrateTemperature(t *testing.T) {
+	samples := blobs(3, 30, 16, 1.2, 9)
+	cfg := DefaultConfig()
+	cfg.Hidden, cfg.Epochs, cfg.Ensemble = 16, 15, 1
+	cfg.Calibrate = false
+	plain, rp, err := Train(context.Background(), samples, 3, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Calibrate = true
+	cal, rc, err := Train(context.Background(), samples, 3, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.Temperature != 0 || !(rc.Temperature >= 0.25 && rc.Temperature <= 4) {
+		t.Fatalf("temperatures %v (off) and %v (on)", rp.Temperature, rc.Temperature)
+	}
+	// The calibrated head is the same head with logits divided by T.
+	a, b := make([]float32, 3), make([]float32, 3)
+	for _, s := range samples[:10] {
+		plain.Logits(a, s.X)
+		cal.Logits(b, s.X)
+		for c := range a {
+			if d := math.Abs(float64(a[c])/rc.Temperature - float64(b[c])); d > 1e-4*(1+math.Abs(float64(a[c]))) {
+				t.Fatalf("logit %d: %v / T %v ≠ %v", c, a[c], rc.Temperature, b[c])
+			}
+		}
+	}
+	// A fitted temperature does not make the validation loss worse.
+	rows := make([]row, len(samples))
+	for i, s := range samples {
+		rows[i] = row{x: s.X, label: s.Label, weight: 1}
+	}
+	if tt := fitTemperature(plain, rows); evaluate(scaled(plain, tt), rows, 3, false).Loss > evaluate(plain, rows, 3, false).Loss+1e-9 {
+		t.Errorf("temperature %v increases the loss", tt)
+	}
+}
+
+func scaled(h *Head, t float64) *Head {
+	c := h.Clone()
+	c.scaleLogits(float32(1 / t))
+	return c
+}

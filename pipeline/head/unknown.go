@@ -28,6 +28,12 @@ type Unknown struct {
 	Quantile  float64     // the fraction of training samples below Threshold
 }
 
+// UnknownMargin is subtracted from the calibrated quantile: a new photo
+// may sit a little further from the class mean than the training
+// samples' leave-one-out similarity (on rps_picam the margin keeps one
+// more held-out photo and still rejects every flower).
+const UnknownMargin = 0.05
+
 // DefaultUnknownQuantile is the share of (leave-one-out) training samples
 // the calibrated threshold would call unknown.
 const DefaultUnknownQuantile = 0.01
@@ -35,7 +41,7 @@ const DefaultUnknownQuantile = 0.01
 // Calibrate computes the class means of samples (their plain embeddings,
 // L2-normalised) and sets the threshold to the q-quantile of each
 // sample's leave-one-out cosine similarity to its own class mean: the
-// similarity a new photo of a known class can expect.
+// similarity a new photo of a known class can expect, less UnknownMargin.
 func Calibrate(samples []Sample, classes int, q float64) (*Unknown, error) {
 	in, err := checkSamples(samples, classes)
 	if err != nil {
@@ -87,7 +93,7 @@ func Calibrate(samples []Sample, classes int, q float64) (*Unknown, error) {
 		return u, nil
 	}
 	slices.Sort(sims)
-	u.Threshold = float32(sims[int(q*float64(len(sims)))])
+	u.Threshold = float32(sims[int(q*float64(len(sims)))] - UnknownMargin)
 	return u, nil
 }
 
