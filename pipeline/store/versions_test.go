@@ -101,6 +101,9 @@ func TestTrainAndVersions(t *testing.T) {
 	if saved.Unknown == nil || m.Unknown == nil || m.Unknown.Threshold != saved.Unknown.Threshold || len(m.Unknown.Means) != 3 {
 		t.Errorf("unknown rule saved %+v, loaded %+v", saved.Unknown, m.Unknown)
 	}
+	if acc := saved.ClassAccuracy(); len(acc) != 3 || acc["red"] != saved.Report.Final.PerClass[0].Accuracy {
+		t.Errorf("class accuracy %v, per class %+v", acc, saved.Report.Final.PerClass)
+	}
 	if len(saved.Report.Epochs) == 0 || len(saved.Report.Final.Confusion) != 3 {
 		t.Errorf("report epochs %d, confusion %v", len(saved.Report.Epochs), saved.Report.Final.Confusion)
 	}
