@@ -170,6 +170,10 @@ func hexDigit(c byte) byte {
 }
 
 // DefaultAugmentation is what `alphad train` uses unless told otherwise.
+// Cross-validated with `make eval` (5 folds × 2), "flip" is as accurate
+// (rps 98.8 ± 0.8 vs 98.7 ± 1.5 %, flowers 88.0 ± 4.4 vs 87.6 ± 3.7 %)
+// for half the embeddings and ~2/3 of the training time: a candidate
+// default once the daemon's example config follows.
 const DefaultAugmentation = "crops"
 
 // Augmentation returns the extra views training embeds for each sample:
