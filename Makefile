@@ -28,7 +28,7 @@ SKIP_SUMMARY = ./scripts/deps.sh summary $(SKIPS)
 # images), which run in the plain pass.
 RACE_PKGS := ./internal/daemon/... ./mqtt/... ./device/... ./pipeline/head/... ./pipeline/store/...
 
-.PHONY: help build test bench demo cross-arm64 cross-armv7 oracle deps fuzz vmtest install deb clean
+.PHONY: help build test bench eval demo cross-arm64 cross-armv7 oracle deps fuzz vmtest install deb clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ test: export ALPHAD_SKIPS = $(SKIPS)
 bench: build oracle ## time the engines and the real TFLite oracle on MobileNetV2 in one run
 	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_dequant_f32.tflite --engine native,xnnpack --runs 30 --oracle $(ORACLE)
 	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_quant.tflite --engine native --runs 10
+
+eval: build ## cross-validate training on ../shared/datasets (rps, flowers), few-shot and open-set rows: one table
+	./scripts/eval.sh
 
 demo: build ## teach a fresh daemon rock/paper, train over MQTT, print predictions (DEMO_SECONDS=30; needs mosquitto)
 	./scripts/demo.sh

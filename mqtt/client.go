@@ -284,6 +284,7 @@ func (c *Client) PublishTrainingProgress(p TrainingProgress) {
 // retained).
 func (c *Client) PublishTrainingResult(r TrainingResult) {
 	r.SamplesPerClass = maps.Clone(r.SamplesPerClass)
+	r.ClassAccuracy = maps.Clone(r.ClassAccuracy)
 	c.mu.Lock()
 	c.trainRes, c.trainResSet, c.trainResPending = r, true, true
 	c.mu.Unlock()
@@ -852,7 +853,8 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		c.mu.Unlock()
 		payload, err = json.Marshal(trainResultMsg{header: c.hdr(), OK: r.OK, Error: r.Error, ModelVersion: r.ModelVersion,
 			Epochs: r.Epochs, Accuracy: finite(r.Accuracy), ValidationAccuracy: optional(r.ValidationAccuracy),
-			DurationS: r.Duration.Seconds(), SamplesPerClass: r.SamplesPerClass})
+			DurationS: r.Duration.Seconds(), SamplesPerClass: r.SamplesPerClass,
+			ClassAccuracy: r.ClassAccuracy, EmbedS: r.EmbedDuration.Seconds(), TrainS: r.TrainDuration.Seconds()})
 		return c.t.trainResult, q, true, payload, err
 	case kindProgress:
 		c.mu.Lock()

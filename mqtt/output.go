@@ -34,7 +34,8 @@ func (c *Client) Notify(ev control.Event) {
 			return
 		}
 		c.PublishTrainingResult(TrainingResult{OK: e.OK, Error: e.Error, ModelVersion: e.ModelVersion, Epochs: e.Epochs,
-			Accuracy: e.Accuracy, ValidationAccuracy: e.ValidationAccuracy, Duration: e.Duration, SamplesPerClass: e.SamplesPerClass})
+			Accuracy: e.Accuracy, ValidationAccuracy: e.ValidationAccuracy, Duration: e.Duration, SamplesPerClass: e.SamplesPerClass,
+			ClassAccuracy: e.ClassAccuracy, EmbedDuration: e.EmbedDuration, TrainDuration: e.TrainDuration})
 	case control.ModelChanged:
 		c.SetClasses(e.Classes)
 		c.refreshDiagnostics()

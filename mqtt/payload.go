@@ -69,6 +69,10 @@ type TrainingResult struct {
 	ValidationAccuracy float64 // NaN when unknown
 	Duration           time.Duration
 	SamplesPerClass    map[string]int
+	// ClassAccuracy is the validation accuracy per class (nil when
+	// unknown); EmbedDuration and TrainDuration split Duration by phase.
+	ClassAccuracy                map[string]float64
+	EmbedDuration, TrainDuration time.Duration
 }
 
 // Wire formats. Every message carries "id" and "time" (RFC 3339, UTC).
@@ -132,14 +136,17 @@ type progressMsg struct {
 
 type trainResultMsg struct {
 	header
-	OK                 bool           `json:"ok"`
-	Error              string         `json:"error,omitempty"`
-	ModelVersion       string         `json:"model_version,omitempty"`
-	Epochs             int            `json:"epochs"`
-	Accuracy           float64        `json:"accuracy"`
-	ValidationAccuracy *float64       `json:"validation_accuracy"`
-	DurationS          float64        `json:"duration_s"`
-	SamplesPerClass    map[string]int `json:"samples_per_class,omitempty"`
+	OK                 bool               `json:"ok"`
+	Error              string             `json:"error,omitempty"`
+	ModelVersion       string             `json:"model_version,omitempty"`
+	Epochs             int                `json:"epochs"`
+	Accuracy           float64            `json:"accuracy"`
+	ValidationAccuracy *float64           `json:"validation_accuracy"`
+	DurationS          float64            `json:"duration_s"`
+	SamplesPerClass    map[string]int     `json:"samples_per_class,omitempty"`
+	ClassAccuracy      map[string]float64 `json:"class_accuracy,omitempty"`
+	EmbedS             float64            `json:"embed_s,omitempty"`
+	TrainS             float64            `json:"train_s,omitempty"`
 }
 
 type resultMsg struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alphad/alphad/internal/stillimage"
+	"github.com/alphad/alphad/pipeline/decide"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/preprocess"
@@ -22,6 +23,7 @@ type classifyFlags struct {
 	model, labels, engine, crop, norm string
 	top, threads                      int
 	json, mirror                      bool
+	threshold                         float64
 }
 
 func newClassifyCmd(d *deps) *cobra.Command {
@@ -44,6 +46,7 @@ func newClassifyCmd(d *deps) *cobra.Command {
 	fl.StringVar(&f.crop, "crop", "center", "center (largest centred square) or full (whole image, stretched)")
 	fl.BoolVar(&f.mirror, "mirror", false, "flip images left-right first")
 	fl.StringVar(&f.norm, "norm", "", "input value range LO,HI for pixels 0..255 (default: -1,1 for float models, raw codes for quantized)")
+	fl.Float64Var(&f.threshold, "threshold", decide.DefaultSmoothConfig().Threshold, "confidence below which the decision is unknown (the daemon's default; a trained model's unknown rule applies too)")
 	return cmd
 }
 
@@ -83,16 +86,23 @@ func classify(d *deps, f classifyFlags, images []string) error {
 			failed = append(failed, path)
 			continue
 		}
-		probs, err := m.Classify(func(dst []byte, _ *tflite.Tensor) error { return prep.Image(dst, img) })
+		probs, dec, err := m.ClassifyDecision(func(dst []byte, _ *tflite.Tensor) error { return prep.Image(dst, img) }, float32(f.threshold))
 		if err != nil {
 			return fmt.Errorf("classify %s: %w", path, err)
 		}
 		top := topK(probs, m.Labels, f.top)
 		if f.json {
+			// decision: the label, or null when the image is unknown.
+			var decision *string
+			if dec.Known {
+				decision = &m.Labels[dec.Index]
+			}
 			if err := enc.Encode(struct {
-				Path string     `json:"path"`
-				Top  []topEntry `json:"top"`
-			}{path, top}); err != nil {
+				Path       string     `json:"path"`
+				Top        []topEntry `json:"top"`
+				Decision   *string    `json:"decision"`
+				Similarity float32    `json:"similarity"`
+			}{path, top, decision, dec.Similarity}); err != nil {
 				return err
 			}
 			continue

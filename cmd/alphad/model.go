@@ -11,7 +11,7 @@ func newModelCmd(d *deps) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newModelInspectCmd(d),
-		newModelLsCmd(d), newModelRollbackCmd(d), newModelActivateCmd(d), newModelExportCmd(d), newModelImportCmd(d),
+		newModelLsCmd(d), newModelShowCmd(d), newModelRollbackCmd(d), newModelActivateCmd(d), newModelExportCmd(d), newModelImportCmd(d),
 		newModelPullCmd(d),
 	)
 	return cmd

@@ -67,7 +67,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newConfigCmd(d),
 		newClassifyCmd(d),
 		newModelCmd(d),
-		newTrainCmd(d), newDatasetCmd(d),
+		newTrainCmd(d), newDatasetCmd(d), newEvalCmd(d),
 		newBenchCmd(d),
 		newMQTTCmd(d),
 		newRunCmd(d),

@@ -93,6 +93,16 @@ func newTrainCmd(d *deps) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&backbone, "backbone", "", "backbone .tflite (default: the current model version's)")
+	addTrainingFlags(cmd, &cfg, &augment)
+	f.StringVar(&engineName, "engine", "auto", "inference engine for the backbone")
+	f.IntVar(&threads, "threads", 0, "engine threads (0 = all CPUs)")
+	return cmd
+}
+
+// addTrainingFlags registers the training options (shared by train and
+// eval, so eval measures exactly what train would do).
+func addTrainingFlags(cmd *cobra.Command, cfg *head.Config, augment *string) {
+	f := cmd.Flags()
 	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "training epochs")
 	f.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "samples per Adam step")
 	f.Float64Var(&cfg.LearningRate, "learning-rate", cfg.LearningRate, "Adam learning rate")
@@ -106,10 +116,8 @@ func newTrainCmd(d *deps) *cobra.Command {
 	f.BoolVar(&cfg.ClassWeights, "class-weights", cfg.ClassWeights, "weigh classes inversely to their size")
 	f.IntVar(&cfg.Ensemble, "ensemble", cfg.Ensemble, "train this many heads and merge them (logit average)")
 	f.BoolVar(&cfg.Refit, "refit", cfg.Refit, "after validation, retrain on all samples for the best epoch count")
-	f.StringVar(&augment, "augment", augment, "extra training views per sample: none, flip (2× embeddings) or crops (flip + 2 random crops: 4×)")
-	f.StringVar(&engineName, "engine", "auto", "inference engine for the backbone")
-	f.IntVar(&threads, "threads", 0, "engine threads (0 = all CPUs)")
-	return cmd
+	f.BoolVar(&cfg.Calibrate, "calibrate", cfg.Calibrate, "fit a temperature on the validation set so the probabilities are calibrated")
+	f.StringVar(augment, "augment", *augment, "extra training views per sample: none, flip (2× embeddings) or crops (flip + 2 random crops: 4×)")
 }
 
 // trainBackbone reads the backbone to train with: path, else the current

@@ -58,6 +58,10 @@ type TrainingResult struct {
 	Accuracy           float64
 	ValidationAccuracy float64 // NaN when unknown
 	SamplesPerClass    map[string]int
+	// ClassAccuracy is the validation accuracy per class (nil when
+	// unknown); EmbedDuration and TrainDuration split Duration by phase.
+	ClassAccuracy                map[string]float64
+	EmbedDuration, TrainDuration time.Duration
 }
 
 // ModelChanged reports the model in use (after a swap, import, rollback).

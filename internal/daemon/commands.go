@@ -320,7 +320,11 @@ func (d *Daemon) cmdTrain(ctx context.Context, cmd control.Command, source strin
 
 func trainingDetails(r control.TrainingResult) map[string]any {
 	m := map[string]any{"model_version": r.ModelVersion, "epochs": r.Epochs, "accuracy": r.Accuracy,
-		"duration_s": r.Duration.Seconds(), "samples_per_class": r.SamplesPerClass}
+		"duration_s": r.Duration.Seconds(), "samples_per_class": r.SamplesPerClass,
+		"embed_s": r.EmbedDuration.Seconds(), "train_s": r.TrainDuration.Seconds()}
+	if r.ClassAccuracy != nil {
+		m["class_accuracy"] = r.ClassAccuracy
+	}
 	if !math.IsNaN(r.ValidationAccuracy) {
 		m["validation_accuracy"] = r.ValidationAccuracy
 	}

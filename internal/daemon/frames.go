@@ -418,7 +418,7 @@ func (d *Daemon) processFrame(fl *frameLoop, start time.Time) {
 		}
 		fl.version, fl.classes = pred.Version, m.Labels
 	}
-	v := fl.decide.Frame(pred.Probs, fl.classes, f.Time)
+	v := fl.decide.Frame(pred.Probs, pred.Known, fl.classes, f.Time)
 	if v.Changed {
 		d.m.labelChanges.Inc()
 	}

@@ -53,6 +53,7 @@ func (d *Daemon) swapModel(name string) (*head.Model, error) {
 	if old := d.model.set(m, "", d.versionValAcc(m, "")); old != nil {
 		old.Close()
 	}
+	d.setAccuracyMetric(m, "")
 	if wasFile != "" {
 		d.log.Warn("model.path is set: the daemon uses it again after a restart; clear it to keep the state directory's model", "model_path", wasFile)
 	}
@@ -60,6 +61,22 @@ func (d *Daemon) swapModel(name string) (*head.Model, error) {
 	d.out.emit(control.ModelChanged{Version: m.Version, Classes: slices.Clone(m.Labels)})
 	d.publishClasses()
 	return m, nil
+}
+
+// setAccuracyMetric sets alphad_model_accuracy{class} from the version
+// in use (cleared for a model without a validation report).
+func (d *Daemon) setAccuracyMetric(m *head.Model, fromFile string) {
+	d.m.modelAccuracy.Reset()
+	if m == nil || fromFile != "" {
+		return
+	}
+	v, err := d.models.Version(m.Version)
+	if err != nil {
+		return
+	}
+	for c, a := range v.ClassAccuracy() {
+		d.m.modelAccuracy.Set(c, a)
+	}
 }
 
 // versionValAcc is the validation accuracy of a state-directory model,

@@ -34,6 +34,7 @@ type daemonMetrics struct {
 	modelLoaded    *metrics.Gauge
 	hookRuns       *metrics.Gauge
 	hookFailures   *metrics.Gauge
+	modelAccuracy  *metrics.GaugeVec
 }
 
 func newMetrics() *daemonMetrics {
@@ -58,6 +59,7 @@ func newMetrics() *daemonMetrics {
 		modelLoaded:    r.Gauge("alphad_model_loaded", "1 when a model classifies frames."),
 		hookRuns:       r.Gauge("alphad_hook_runs", "Hook runs."),
 		hookFailures:   r.Gauge("alphad_hook_failures", "Hook runs that failed."),
+		modelAccuracy:  r.GaugeVec("alphad_model_accuracy", "Validation accuracy per class of the model in use (absent when unknown).", "class"),
 	}
 }
 

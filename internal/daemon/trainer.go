@@ -208,6 +208,11 @@ func (d *Daemon) train(ctx context.Context, backbone []byte, src string, cfg hea
 	} else {
 		report(control.TrainingProgress{Phase: "done", Percent: 100, ValidationAccuracy: nan})
 		res.ModelVersion = v.Name
+		res.ClassAccuracy = v.ClassAccuracy()
+		if t := v.Training; t != nil {
+			res.EmbedDuration = time.Duration(t.EmbedSeconds * float64(time.Second))
+			res.TrainDuration = time.Duration(t.TrainSeconds * float64(time.Second))
+		}
 		if r := v.Report; r != nil {
 			res.Epochs = len(r.Epochs)
 			res.Accuracy = r.Final.Accuracy

@@ -46,14 +46,15 @@ func (d *Decider) SetWindow(n int) {
 
 // Frame decides on one frame's scores for the given classes (a new class
 // list, i.e. a new model, restarts the smoothing history; the decided
-// label stays until the new model decides).
-func (d *Decider) Frame(scores []float32, classes []string, t time.Time) Verdict {
+// label stays until the new model decides). known is false when the
+// model's unknown rule rejected the frame (it counts for no class).
+func (d *Decider) Frame(scores []float32, known bool, classes []string, t time.Time) Verdict {
 	if !slices.Equal(classes, d.classes) {
 		d.smooth.Reset()
 		d.smooth.ring = nil
 		d.classes = append(d.classes[:0], classes...)
 	}
-	s := d.smooth.Add(scores, t)
+	s := d.smooth.add(scores, known, t)
 	label := ""
 	if s.Label != Unknown && s.Label < len(classes) {
 		label = classes[s.Label]

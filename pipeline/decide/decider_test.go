@@ -43,14 +43,21 @@ func TestDecider(t *testing.T) {
 			if s.classes != nil {
 				c = s.classes
 			}
-			v = d.Frame(s.scores, c, t0.Add(time.Duration(i)*time.Second))
+			v = d.Frame(s.scores, true, c, t0.Add(time.Duration(i)*time.Second))
 		}
 		if v.Label != s.label || v.Changed != s.changed || (s.changed && v.Previous != s.prev) {
 			t.Fatalf("step %d: got %+v, want label %q changed %v previous %q", i, v, s.label, s.changed, s.prev)
 		}
 	}
+	// Frames the unknown rule rejects count for no class.
+	for range 2 {
+		d.Frame([]float32{0.9, 0.1}, false, classes, t0)
+	}
+	if v := d.Frame([]float32{0.9, 0.1}, false, classes, t0); v.Label != "" {
+		t.Fatalf("rejected frames decided %q", v.Label)
+	}
 	d.SetThreshold(0.99)
-	if v := d.Frame([]float32{0.9, 0.1}, classes, t0); v.Label != "" || !v.Changed {
+	if v := d.Frame([]float32{0.9, 0.1}, true, classes, t0); v.Label != "" {
 		t.Fatalf("threshold 0.99: %+v", v)
 	}
 	d.SetWindow(1)

@@ -120,7 +120,14 @@ func (s *Smoother) resize(n int) {
 }
 
 // Add feeds one frame's class scores (probabilities) observed at t.
-func (s *Smoother) Add(scores []float32, t time.Time) Decision {
+func (s *Smoother) Add(scores []float32, t time.Time) Decision { return s.add(scores, true, t) }
+
+// AddUnknown feeds a frame the model's unknown rule rejected: it counts
+// for no class (its scores weigh zero in the average, its vote goes to
+// nobody), so enough of them make the decision unknown.
+func (s *Smoother) AddUnknown(scores []float32, t time.Time) Decision { return s.add(scores, false, t) }
+
+func (s *Smoother) add(scores []float32, known bool, t time.Time) Decision {
 	if len(scores) != s.n || s.ring == nil {
 		s.resize(len(scores))
 		s.current, s.candidate = Unknown, Unknown
@@ -130,9 +137,15 @@ func (s *Smoother) Add(scores []float32, t time.Time) Decision {
 	top := 0
 	for i, v := range scores {
 		slot[i] = float64(v)
+		if !known {
+			slot[i] = 0
+		}
 		if v > scores[top] {
 			top = i
 		}
+	}
+	if !known {
+		top = Unknown
 	}
 	s.votes[s.next] = top
 	s.next = (s.next + 1) % w
@@ -144,7 +157,9 @@ func (s *Smoother) Add(scores []float32, t time.Time) Decision {
 	}
 	if s.cfg.Mode == SmoothMajority {
 		for k := 0; k < s.filled; k++ {
-			s.smoothed[s.votes[k]] += 1 / float64(s.filled)
+			if v := s.votes[k]; v != Unknown {
+				s.smoothed[v] += 1 / float64(s.filled)
+			}
 		}
 	} else {
 		for k := 0; k < s.filled; k++ {

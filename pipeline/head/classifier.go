@@ -139,9 +139,25 @@ type Model struct {
 	Labels   []string
 	Backbone *Backbone
 	Head     *Head // nil: Backbone is a full classifier
+	// Unknown is the version's open-set rule (nil: none, e.g. an
+	// imported classifier); see Decide.
+	Unknown *Unknown
 
 	mu  sync.Mutex
 	emb []float32
+}
+
+// ClassifyDecision classifies the image fill writes and applies the
+// model's decision rule (Decide with m.Unknown and minProb): the
+// probabilities and the decision.
+func (m *Model) ClassifyDecision(fill Fill, minProb float32) ([]float32, Decision, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, err := m.classify(fill)
+	if err != nil {
+		return nil, Decision{}, err
+	}
+	return p, Decide(m.Unknown, p, m.emb, minProb), nil
 }
 
 // Classify returns the class probabilities (len(Labels)) for the image
@@ -149,6 +165,11 @@ type Model struct {
 func (m *Model) Classify(fill Fill) ([]float32, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.classify(fill)
+}
+
+// classify runs the model, leaving the embedding in m.emb; m.mu is held.
+func (m *Model) classify(fill Fill) ([]float32, error) {
 	if len(m.emb) != m.Backbone.Dim() {
 		m.emb = make([]float32, m.Backbone.Dim())
 	}
@@ -176,6 +197,11 @@ type Prediction struct {
 	Label   string
 	Score   float32
 	Probs   []float32 // per label
+	// Known is false when the model's unknown rule rejects the image
+	// (Decide with minProb 0: the caller's confidence threshold applies
+	// on top); Similarity is the cosine similarity to the class mean.
+	Known      bool
+	Similarity float32
 }
 
 // Classifier classifies with the current model, which can be swapped
@@ -207,7 +233,7 @@ func (c *Classifier) Classify(fill Fill) (Prediction, error) {
 		if m == nil {
 			return Prediction{}, errors.New("head: classifier has no model")
 		}
-		p, err := m.Classify(fill)
+		p, d, err := m.ClassifyDecision(fill, 0)
 		if errors.Is(err, ErrClosed) && c.cur.Load() != m {
 			// Swapped out and closed while we ran: use the new model.
 			continue
@@ -215,11 +241,12 @@ func (c *Classifier) Classify(fill Fill) (Prediction, error) {
 		if err != nil {
 			return Prediction{}, fmt.Errorf("head: classify: %w", err)
 		}
-		k := Argmax(p)
+		k := d.Index
 		label := fmt.Sprint(k)
 		if k < len(m.Labels) {
 			label = m.Labels[k]
 		}
-		return Prediction{Version: m.Version, Index: k, Label: label, Score: p[k], Probs: p}, nil
+		return Prediction{Version: m.Version, Index: k, Label: label, Score: p[k], Probs: p,
+			Known: d.Known, Similarity: d.Similarity}, nil
 	}
 }

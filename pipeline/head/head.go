@@ -85,6 +85,13 @@ const maxStackHidden = 512
 // (len Classes). It allocates nothing for hidden widths up to 512 and is
 // safe for concurrent use.
 func (h *Head) Predict(dst, x []float32) {
+	h.Logits(dst, x)
+	softmax(dst)
+}
+
+// Logits writes the head's pre-softmax outputs for embedding x into dst
+// (len Classes), allocating nothing for hidden widths up to 512.
+func (h *Head) Logits(dst, x []float32) {
 	if len(x) != h.In || len(dst) != h.Classes {
 		panic(fmt.Sprintf("head: Predict with len(x)=%d len(dst)=%d, want %d and %d", len(x), len(dst), h.In, h.Classes))
 	}
@@ -106,7 +113,6 @@ func (h *Head) Predict(dst, x []float32) {
 		in = hid
 	}
 	gemv(dst, h.W2, h.B2, in)
-	softmax(dst)
 }
 
 // softmax replaces z by its softmax, in place.

@@ -35,6 +35,10 @@ type Config struct {
 	// order, same split) and merges them into one that averages their
 	// logits (hidden width ×Ensemble); 0 or 1 = a single head.
 	Ensemble int `json:"ensemble,omitempty"`
+	// Calibrate fits a temperature on the validation set (after a run
+	// with one) and folds it into the returned head, so its probabilities
+	// mean what they say (Report.Temperature).
+	Calibrate bool `json:"calibrate,omitempty"`
 }
 
 // DefaultConfig returns Teachable Machine's defaults (Adam, lr 0.001, batch
@@ -42,7 +46,8 @@ type Config struct {
 // weights, L2 0.01, mild label smoothing, early stopping with patience 10,
 // a refit on all samples and an ensemble of 3 heads merged into one
 // (tuned on rps_picam and flowers_tf: the ensemble removes most of the
-// seed-to-seed spread).
+// seed-to-seed spread), with its probabilities calibrated by temperature
+// scaling.
 func DefaultConfig() Config {
 	return Config{
 		Hidden:         100,
@@ -57,6 +62,7 @@ func DefaultConfig() Config {
 		LabelSmoothing: 0.1,
 		Refit:          true,
 		Ensemble:       3,
+		Calibrate:      true,
 	}
 }
 
@@ -150,6 +156,9 @@ type Report struct {
 	// samples (without views) when there is none: see On.
 	Final Metrics `json:"final"`
 	On    string  `json:"on"` // "validation" or "training"
+	// Temperature divides the returned head's logits (folded into its
+	// weights) when Config.Calibrate; 0 = not calibrated.
+	Temperature float64 `json:"temperature,omitempty"`
 }
 
 // Train fits a new head to samples of classes 0..classes-1. progress, if
@@ -190,8 +199,16 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 			rep = rp
 		}
 	}
+	final := merge(finals)
 	if len(val) > 0 {
-		rep.Final, rep.On = evaluate(merge(bests), val, classes, true), "validation"
+		best := merge(bests)
+		rep.Final, rep.On = evaluate(best, val, classes, true), "validation"
+		if cfg.Calibrate {
+			// Temperature scaling fitted on the validation run, folded
+			// into the output layer (the exported .tflite gets it too).
+			rep.Temperature = fitTemperature(best, val)
+			final.scaleLogits(float32(1 / rep.Temperature))
+		}
 	} else {
 		var all []row
 		for _, s := range samples {
@@ -200,7 +217,47 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 		rep.Final, rep.On = evaluate(merge(finals), all, classes, true), "training"
 	}
 	rep.Members = members
-	return merge(finals), rep, nil
+	return final, rep, nil
+}
+
+// fitTemperature returns the temperature T that minimises the
+// cross-entropy of softmax(logits/T) on rows (a grid over 0.25..4): the
+// label smoothing and the ensemble leave the head underconfident (T < 1
+// sharpens it), which a confidence threshold would otherwise pay for.
+func fitTemperature(h *Head, rows []row) float64 {
+	logits := make([][]float32, len(rows))
+	for i, rw := range rows {
+		logits[i] = make([]float32, h.Classes)
+		h.Logits(logits[i], rw.x)
+	}
+	p := make([]float32, h.Classes)
+	bestT, bestLoss := 1.0, math.Inf(1)
+	for k := -20; k <= 20; k++ {
+		t := math.Pow(2, float64(k)/10)
+		var loss float64
+		for i, rw := range rows {
+			for c, z := range logits[i] {
+				p[c] = z / float32(t)
+			}
+			softmax(p)
+			loss -= math.Log(math.Max(float64(p[rw.label]), 1e-30))
+		}
+		if loss < bestLoss {
+			bestT, bestLoss = t, loss
+		}
+	}
+	return bestT
+}
+
+// scaleLogits multiplies the head's logits by k (the last layer's weights
+// and biases).
+func (h *Head) scaleLogits(k float32) {
+	for i := range h.W2 {
+		h.W2[i] *= k
+	}
+	for i := range h.B2 {
+		h.B2[i] *= k
+	}
 }
 
 // merge combines heads of the same shape into one whose logits are the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"slices"
+	"time"
 
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/head"
@@ -169,6 +170,10 @@ func hexDigit(c byte) byte {
 }
 
 // DefaultAugmentation is what `alphad train` uses unless told otherwise.
+// Cross-validated with `make eval` (5 folds × 2), "flip" is as accurate
+// (rps 98.8 ± 0.8 vs 98.7 ± 1.5 %, flowers 88.0 ± 4.4 vs 87.6 ± 3.7 %)
+// for half the embeddings and ~2/3 of the training time: a candidate
+// default once the daemon's example config follows.
 const DefaultAugmentation = "crops"
 
 // Augmentation returns the extra views training embeds for each sample:
@@ -199,62 +204,121 @@ type TrainOptions struct {
 	Progress       func(Progress)
 }
 
-// Train embeds the samples of state (using and filling the cache), trains
-// a head and commits it as the new current version. Images that cannot be
-// read are skipped and returned; bad datasets (fewer than 2 classes, an
-// empty class) fail before any work and change nothing.
+// Train embeds the samples of state (using and filling the cache), trains a
+// head, calibrates its unknown rule and commits it as the new current
+// version with its metrics (validation report, samples per class,
+// options, per-phase timings). Images that cannot be read are skipped and
+// returned; bad datasets (fewer than 2 classes, an empty class) fail
+// before any work and change nothing.
 func Train(ctx context.Context, state *State, opts TrainOptions) (Version, []Skipped, error) {
-	st := state.Samples()
 	if err := opts.Config.Validate(); err != nil {
-		return Version{}, nil, err
-	}
-	if _, err := CheckDataset(st); err != nil {
-		return Version{}, nil, err
-	}
-	if opts.Prepare == nil {
-		opts.Prepare = ImageFill
-	}
-	full, err := tflite.Parse(opts.Backbone)
-	if err != nil {
-		return Version{}, nil, fmt.Errorf("store: backbone %s: %w", opts.BackboneSource, err)
-	}
-	fm, _, err := backboneModel(full)
-	if err != nil {
 		return Version{}, nil, err
 	}
 	models := *state.Models() // a copy: opts.Keep applies to this commit only
 	if opts.Keep > 0 {
 		models.Keep = opts.Keep
 	}
-	hash := HashBytes(opts.Backbone)
-	bb, err := head.NewBackbone(fm, hash, opts.NewEngine, opts.Engine)
+	t0 := time.Now()
+	ds, err := EmbedStore(ctx, state, opts)
 	if err != nil {
-		return Version{}, nil, err
+		return Version{}, ds.skippedOrNil(), err
 	}
-	defer bb.Close()
-	cache, err := state.Embeddings(hash, bb.Dim())
-	if err != nil {
-		return Version{}, nil, err
-	}
-	defer cache.Close()
-	samples, classes, skipped, err := Embed(ctx, st, cache, bb, opts.Prepare, opts.Views, opts.Progress)
-	if err != nil {
-		return Version{}, skipped, err
-	}
+	t1 := time.Now()
 	var progress func(head.Epoch)
 	if opts.Progress != nil {
 		progress = func(e head.Epoch) { opts.Progress(Progress{Phase: "train", Done: e.Epoch, Total: e.Epochs, Epoch: &e}) }
 	}
-	h, rep, err := head.Train(ctx, samples, len(classes), opts.Config, progress)
+	h, rep, err := head.Train(ctx, ds.Samples, len(ds.Classes), opts.Config, progress)
 	if err != nil {
-		return Version{}, skipped, err
+		return Version{}, ds.Skipped, err
 	}
+	unknown, err := head.Calibrate(ds.Samples, len(ds.Classes), head.DefaultUnknownQuantile)
+	if err != nil {
+		return Version{}, ds.Skipped, err
+	}
+	t2 := time.Now()
 	ref, err := models.PutBackbone(opts.Backbone, opts.BackboneSource)
 	if err != nil {
-		return Version{}, skipped, err
+		return Version{}, ds.Skipped, err
 	}
 	cfg := opts.Config
-	v, err := models.Commit(Version{Kind: KindHead, Labels: classes, Backbone: ref, Config: &cfg, Report: rep,
-		Samples: len(samples), Source: "train"}, h)
-	return v, skipped, err
+	perClass := make([]int, len(ds.Classes))
+	for _, s := range ds.Samples {
+		perClass[s.Label]++
+	}
+	v, err := models.Commit(Version{Kind: KindHead, Labels: ds.Classes, Backbone: ref, Config: &cfg, Report: rep,
+		Samples: len(ds.Samples), Source: "train", Unknown: unknown,
+		Training: &TrainingInfo{
+			SamplesPerClass: perClass, Views: len(opts.Views), Embedded: ds.Embedded,
+			EmbedSeconds: t1.Sub(t0).Seconds(), TrainSeconds: t2.Sub(t1).Seconds(),
+		}}, h)
+	return v, ds.Skipped, err
+}
+
+// TrainingInfo is what a training run records beside its report: the
+// dataset it saw and where the time went.
+type TrainingInfo struct {
+	SamplesPerClass []int   `json:"samples_per_class"` // in label order
+	Views           int     `json:"views"`             // extra (augmented) views per sample
+	Embedded        int     `json:"embedded"`          // embeddings computed (not cached)
+	EmbedSeconds    float64 `json:"embed_seconds"`     // reading the backbone and embedding
+	TrainSeconds    float64 `json:"train_seconds"`     // training the head(s) and calibrating
+}
+
+// Dataset is a store's samples embedded under one backbone.
+type Dataset struct {
+	Samples  []head.Sample
+	Classes  []string
+	Skipped  []Skipped
+	Embedded int // embeddings computed rather than read from the cache
+}
+
+func (d *Dataset) skippedOrNil() []Skipped {
+	if d == nil {
+		return nil
+	}
+	return d.Skipped
+}
+
+// EmbedStore embeds every sample of st (with opts.Views) under the
+// backbone opts.Backbone, reading and filling the state directory's
+// embedding cache: what Train and cross-validation start from.
+func EmbedStore(ctx context.Context, state *State, opts TrainOptions) (*Dataset, error) {
+	st := state.Samples()
+	if _, err := CheckDataset(st); err != nil {
+		return nil, err
+	}
+	if opts.Prepare == nil {
+		opts.Prepare = ImageFill
+	}
+	full, err := tflite.Parse(opts.Backbone)
+	if err != nil {
+		return nil, fmt.Errorf("store: backbone %s: %w", opts.BackboneSource, err)
+	}
+	fm, _, err := backboneModel(full)
+	if err != nil {
+		return nil, err
+	}
+	hash := HashBytes(opts.Backbone)
+	bb, err := head.NewBackbone(fm, hash, opts.NewEngine, opts.Engine)
+	if err != nil {
+		return nil, err
+	}
+	defer bb.Close()
+	cache, err := state.Embeddings(hash, bb.Dim())
+	if err != nil {
+		return nil, err
+	}
+	defer cache.Close()
+	ds := &Dataset{}
+	progress := func(p Progress) {
+		if p.Phase == "embed" {
+			ds.Embedded = p.Done
+		}
+		if opts.Progress != nil {
+			opts.Progress(p)
+		}
+	}
+	ds.Samples, ds.Classes, ds.Skipped, err = Embed(ctx, st, cache, bb, opts.Prepare, opts.Views, progress)
+	return ds, err
 }

@@ -40,6 +40,10 @@ type Version struct {
 	Report   *head.Report `json:"report,omitempty"`
 	Samples  int          `json:"samples,omitempty"`
 	Source   string       `json:"source,omitempty"` // "train", "import <path>"
+	// Unknown is the open-set rule calibrated at training (nil for
+	// imported models and versions trained before it existed).
+	Unknown  *head.Unknown `json:"unknown,omitempty"`
+	Training *TrainingInfo `json:"training,omitempty"` // dataset and timings of the run
 }
 
 // Errors for expected states.
@@ -361,12 +365,17 @@ func (m *Models) Load(name string, newEngine engine.New, opts engine.Options) (*
 			return nil, fmt.Errorf("store: version %s: head %d→%d does not fit backbone (%d) and labels (%d)",
 				name, h.In, h.Classes, tm.Output(0).NumElements(), len(v.Labels))
 		}
+		if v.Unknown != nil {
+			if err := v.Unknown.Check(h.Classes, h.In); err != nil {
+				return nil, fmt.Errorf("store: version %s: %w", name, err)
+			}
+		}
 	}
 	bb, err := head.NewBackbone(tm, v.Backbone.Hash, newEngine, opts)
 	if err != nil {
 		return nil, fmt.Errorf("store: version %s: %w", name, err)
 	}
-	return &head.Model{Version: name, Labels: v.Labels, Backbone: bb, Head: h}, nil
+	return &head.Model{Version: name, Labels: v.Labels, Backbone: bb, Head: h, Unknown: v.Unknown}, nil
 }
 
 // LoadCurrent loads the current model of a state directory: what

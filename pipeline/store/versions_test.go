@@ -82,9 +82,30 @@ func TestTrainAndVersions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Label != classes[ci] || p.Version != "v000002" {
+		if p.Label != classes[ci] || p.Version != "v000002" || !p.Known {
 			t.Errorf("class %d: got %+v", ci, p)
 		}
+	}
+	// The version records its metrics and its unknown rule, and Load
+	// brings the rule back.
+	saved, err := (&Models{dir: dir + "/models"}).Version("v000002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := saved.Training; tr == nil || !slices.Equal(tr.SamplesPerClass, []int{12, 12, 12}) || tr.Views != 3 || tr.Embedded != 0 || tr.TrainSeconds <= 0 {
+		t.Errorf("training info %+v (second run: all embeddings cached)", saved.Training)
+	}
+	if v1.Training == nil || v1.Training.Embedded != 36*4 {
+		t.Errorf("first run training info %+v, want 144 embedded", v1.Training)
+	}
+	if saved.Unknown == nil || m.Unknown == nil || m.Unknown.Threshold != saved.Unknown.Threshold || len(m.Unknown.Means) != 3 {
+		t.Errorf("unknown rule saved %+v, loaded %+v", saved.Unknown, m.Unknown)
+	}
+	if acc := saved.ClassAccuracy(); len(acc) != 3 || acc["red"] != saved.Report.Final.PerClass[0].Accuracy {
+		t.Errorf("class accuracy %v, per class %+v", acc, saved.Report.Final.PerClass)
+	}
+	if len(saved.Report.Epochs) == 0 || len(saved.Report.Final.Confusion) != 3 {
+		t.Errorf("report epochs %d, confusion %v", len(saved.Report.Epochs), saved.Report.Final.Confusion)
 	}
 	models, _ := OpenModels(dir)
 	opts.Keep = 2 // Train prunes to the last two versions
