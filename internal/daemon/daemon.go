@@ -80,6 +80,9 @@ type Options struct {
 	// WATCHDOG=1 is sent (0: no watchdog).
 	Notifier         Notifier
 	WatchdogInterval time.Duration
+	// Web is the web app, served on the HTTP listener beside /metrics and
+	// /healthz (nil: none). The login_link command asks it for links.
+	Web WebApp
 	// Listener serves /metrics and /healthz; nil: listen on
 	// Config.HTTP.Listen ("" = off).
 	Listener net.Listener
@@ -152,6 +155,7 @@ type Daemon struct {
 	lastFrame  atomic.Int64  // last frame processed
 	wdTicks    atomic.Uint64 // watchdog ticks seen by the supervisor
 	stats      frameStats
+	tap        frameTap // the live view's frames (webhooks.go)
 }
 
 // New opens the state directory's store and models and loads the model to
