@@ -292,14 +292,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 	io, ioCtx := errgroup.WithContext(ioCtx)
 	var srv *http.Server
 	if ln != nil {
-		srv = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+		// Long-lived responses (the web app's event stream and live view)
+		// end when Shutdown begins: their context is cancelled.
+		reqCtx, reqCancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer reqCancel()
+		srv = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return reqCtx }}
+		srv.RegisterOnShutdown(reqCancel)
 		io.Go(func() error {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("daemon: http: %w", err)
 			}
 			return nil
 		})
-		d.log.Info("serving /metrics and /healthz", "addr", ln.Addr().String())
+		what := "/metrics and /healthz"
+		if d.opts.Web != nil {
+			what = "the web app, /metrics and /healthz"
+		}
+		d.log.Info("serving "+what, "addr", ln.Addr().String())
 	}
 	for _, l := range d.links {
 		io.Go(func() error { return l.Run(ioCtx) })
