@@ -139,7 +139,10 @@ function renderClasses() {
     if (thumbCache.get(name) !== (counts[name] || 0)) loadThumbs(name, card);
     return card;
   });
-  cards.replaceChildren(...list);
+  // Touch the DOM only when the set or order changed: a card moved in
+  // the DOM loses its pointer capture (a hold in progress would stop).
+  const same = list.length === cards.children.length && list.every((c, i) => cards.children[i] === c);
+  if (!same) cards.replaceChildren(...list);
 }
 
 function classCard(name) {
@@ -371,7 +374,15 @@ function connect() {
   es.onerror = () => { $('#dot').className = 'dot off'; $('#dot').title = 'offline'; };
   const on = (name, fn) => es.addEventListener(name, (e) => fn(JSON.parse(e.data)));
   on('prediction', onPrediction);
-  on('classes', (c) => { state.classes = { names: c.names || [], counts: c.counts || {} }; renderClasses(); });
+  on('classes', (c) => {
+    // names are the model's classes (what it decides); counts hold every
+    // stored class: the cards show the stored ones, model order first.
+    const counts = c.counts || {};
+    const names = (c.names || []).filter((n) => n in counts);
+    for (const n of Object.keys(counts)) if (!names.includes(n)) names.push(n);
+    state.classes = { names, counts };
+    renderClasses();
+  });
   on('settings', (s) => { state.settings = s; });
   on('training', setTraining);
   on('result', (r) => { onResult(r); refreshStatus(); });
