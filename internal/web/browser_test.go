@@ -1,12 +1,18 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"image/jpeg"
 	"image/png"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -409,4 +415,132 @@ func firstFile(t *testing.T, dir string) string {
 		t.Fatalf("%s: %v", dir, err)
 	}
 	return ents[0].Name()
+}
+
+// TestStreamFollowsScene reads the MJPEG live view as a browser does: JPEG
+// parts of the model's input size, and after the scene changes, frames of
+// the new scene (not a stale one).
+func TestStreamFollowsScene(t *testing.T) {
+	r := newRig(t)
+	solid := func(name string, c [3]byte) {
+		data := make([]byte, 64*48*3)
+		for i := 0; i < len(data); i += 3 {
+			data[i], data[i+1], data[i+2] = c[0], c[1], c[2]
+		}
+		r.cam.mu.Lock()
+		r.cam.scenes[name] = []device.Frame{{Format: device.RGB24, Width: 64, Height: 48, Stride: 64 * 3, Data: data}}
+		r.cam.mu.Unlock()
+	}
+	solid("red", [3]byte{220, 20, 20})
+	solid("blue", [3]byte{20, 20, 220})
+	r.cam.show("red")
+	client := r.login(t)
+	resp, err := client.Get(r.base + "/api/stream.mjpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" {
+		t.Fatalf("stream content type %q: %v", resp.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(resp.Body, params["boundary"])
+	next := func() (r, b uint32) {
+		t.Helper()
+		part, err := mr.NextPart()
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(part)
+		if err != nil {
+			t.Fatalf("stream part: %v", err)
+		}
+		if b := img.Bounds(); b.Dx() != 224 || b.Dy() != 224 {
+			t.Fatalf("stream frame is %v, want the model's 224x224", b)
+		}
+		cr, _, cb, _ := img.At(112, 112).RGBA()
+		return cr >> 8, cb >> 8
+	}
+	for {
+		if red, blue := next(); red > 150 && blue < 80 {
+			break
+		}
+	}
+	r.cam.show("blue")
+	for i := 0; ; i++ {
+		if i > 50 {
+			t.Fatal("no blue frame in 50 frames after the scene changed")
+		}
+		if red, blue := next(); blue > 150 && red < 80 {
+			break
+		}
+	}
+}
+
+// login returns an HTTP client with a session (a one-time link used).
+func (r *rig) login(t *testing.T) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(r.cli(t, control.LoginLink, nil).Message)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %s", resp.Status)
+	}
+	return c
+}
+
+// TestPathsStayInside: class names and sample names from the web cannot
+// place files outside the state directory, and only stored sample ids
+// are served.
+func TestPathsStayInside(t *testing.T) {
+	r := newRig(t)
+	c := r.login(t)
+	img, err := os.ReadFile(filepath.Join(testshared.Path(t, "datasets", "rps_picam", "rock"), firstFile(t, testshared.Path(t, "datasets", "rps_picam", "rock"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"label": "../../evil", "files": []control.File{{Name: "../../../evil.png", Data: img}}})
+	req, _ := http.NewRequest(http.MethodPost, r.base+"/api/cmd/add_samples", bytes.NewReader(body))
+	req.Header.Set("Origin", r.base)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		OK      bool
+		Error   string
+		Details struct{ Samples []struct{ ID string } }
+	}
+	json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if !res.OK || len(res.Details.Samples) != 1 {
+		t.Fatalf("add_samples: %s %+v", resp.Status, res)
+	}
+	parent := filepath.Dir(r.stateDir)
+	filepath.WalkDir(parent, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), "evil") && !strings.HasPrefix(p, r.stateDir+string(filepath.Separator)) {
+			t.Errorf("a file outside the state directory: %s", p)
+		}
+		return nil
+	})
+	get := func(path string) int {
+		resp, err := c.Get(r.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get("/api/samples/" + res.Details.Samples[0].ID + "/image"); code != http.StatusOK {
+		t.Errorf("stored sample image: %d", code)
+	}
+	for _, id := range []string{"..%2f..%2fsettings.json", "..%2Fcontrol.sock", "%2e%2e%2f%2e%2e%2fetc%2fpasswd"} {
+		if code := get("/api/samples/" + id + "/image"); code != http.StatusNotFound {
+			t.Errorf("sample id %s: %d, want 404", id, code)
+		}
+	}
 }

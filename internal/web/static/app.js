@@ -69,7 +69,7 @@ function showTab(tab) {
   // The live stream runs only while the live view shows.
   const img = $('#stream');
   if ($('#live').hidden) img.removeAttribute('src');
-  else if (!img.getAttribute('src')) img.src = '/api/stream.mjpeg';
+  else if (!img.getAttribute('src')) img.src = `/api/stream.mjpeg?v=${Date.now()}`; // a new URL: no cached frame
   document.body.dataset.tab = tab;
 }
 for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
