@@ -48,7 +48,7 @@ type sceneCam struct {
 	next  time.Time
 }
 
-func (c *sceneCam) add(t *testing.T, name, dir string, from, to int) {
+func (c *sceneCam) add(t testing.TB, name, dir string, from, to int) {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -122,7 +122,7 @@ type rig struct {
 	base     string
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB, tweak ...func(*daemon.Config)) *rig {
 	t.Helper()
 	dataset := testshared.Path(t, "datasets", "rps_picam")
 	stateDir := t.TempDir()
@@ -130,6 +130,9 @@ func newRig(t *testing.T) *rig {
 	cfg.Camera.Source = "dir:/injected"
 	cfg.Recording.Rate = 10
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	for _, f := range tweak {
+		f(&cfg)
+	}
 	if _, err := daemon.Pull(context.Background(), daemon.PullOptions{StateDir: stateDir, Name: cfg.Model.Backbone,
 		Source: testshared.Path(t, "models", "mobilenet_v2_1.0_224_quant_features.tflite"),
 		SHA256: "196264ff539ccb8e5275837d6636dc0f039afebfd44c0051be8883a3d20bea3a"}); err != nil {
@@ -195,7 +198,7 @@ func newRig(t *testing.T) *rig {
 }
 
 // cli runs a command over the control socket, as `alphad …` does.
-func (r *rig) cli(t *testing.T, command string, args any) control.Result {
+func (r *rig) cli(t testing.TB, command string, args any) control.Result {
 	t.Helper()
 	c, err := control.Dial(r.stateDir)
 	if err != nil {
@@ -478,7 +481,7 @@ func TestStreamFollowsScene(t *testing.T) {
 }
 
 // login returns an HTTP client with a session (a one-time link used).
-func (r *rig) login(t *testing.T) *http.Client {
+func (r *rig) login(t testing.TB) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
