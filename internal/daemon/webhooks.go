@@ -172,11 +172,13 @@ type LiveStats struct {
 	FPS         float64 // frames processed per second (last status interval)
 	InferenceMS float64 // mean inference time (last status interval); NaN when none
 	MQTT        string  // "connected", "disconnected" or "" (off)
+	Watchers    int     // live view streams open
 }
 
 // LiveStats returns the frame loop's rates and the MQTT link state.
 func (d *Daemon) LiveStats() LiveStats {
-	s := LiveStats{FPS: math.Float64frombits(d.stats.fps.Load()), InferenceMS: math.Float64frombits(d.stats.inferMS.Load())}
+	s := LiveStats{FPS: math.Float64frombits(d.stats.fps.Load()), InferenceMS: math.Float64frombits(d.stats.inferMS.Load()),
+		Watchers: int(d.tap.watchers.Load())}
 	for _, l := range d.links {
 		s.MQTT = "disconnected"
 		if l.Connected() {

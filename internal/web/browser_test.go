@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
@@ -283,8 +284,9 @@ func waitJS(t *testing.T, ctx context.Context, what string, timeout time.Duratio
 	}))
 }
 
-// hold presses the left button on sel, waits until cond holds, releases.
-func hold(t *testing.T, ctx context.Context, sel, cond string) {
+// hold presses on sel (a finger when touch, else the left mouse button),
+// waits until cond holds, releases.
+func hold(t *testing.T, ctx context.Context, sel, cond string, touch bool) {
 	t.Helper()
 	run(t, ctx, "find "+sel, 5*time.Second, chromedp.ScrollIntoView(chromedp.CSS(sel)))
 	box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`, sel)))
@@ -292,6 +294,18 @@ func hold(t *testing.T, ctx context.Context, sel, cond string) {
 		t.Fatalf("locate %s: %v", sel, err)
 	}
 	x, y := box[0], box[1]
+	if touch {
+		touchEvent := func(typ input.DispatchTouchEventType, pts []*input.TouchPoint) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: pts})
+				return err
+			})
+		}
+		run(t, ctx, "touch "+sel, 5*time.Second, touchEvent(input.DispatchTouchEventTypeTouchStart, []*input.TouchPoint{{X: x, Y: y}}))
+		waitJS(t, ctx, "while touching "+sel+": "+cond, 30*time.Second, cond)
+		run(t, ctx, "lift "+sel, 5*time.Second, touchEvent(input.DispatchTouchEventTypeTouchEnd, []*input.TouchPoint{}))
+		return
+	}
 	run(t, ctx, "press "+sel, 5*time.Second, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y),
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x, y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
 	waitJS(t, ctx, "while holding "+sel+": "+cond, 30*time.Second, cond)
@@ -312,7 +326,7 @@ func TestBrowser(t *testing.T) {
 	start := time.Now()
 	ctx := browser(t)
 	r := newRig(t)
-	run(t, ctx, "phone size", 5*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	run(t, ctx, "phone size", 5*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
 
 	// Without a session: the login page, not the app.
 	run(t, ctx, "open without session", 10*time.Second, chromedp.Navigate(r.base+"/"))
@@ -347,7 +361,8 @@ func TestBrowser(t *testing.T) {
 	}
 	for _, c := range []string{"rock", "paper"} {
 		r.cam.show(c)
-		hold(t, ctx, fmt.Sprintf(`article[data-class=%q] .hold`, c), countOf(c)+" >= 15")
+		// rock with the mouse (a desktop), paper with a finger (a phone).
+		hold(t, ctx, fmt.Sprintf(`article[data-class=%q] .hold`, c), countOf(c)+" >= 15", c == "paper")
 		waitJS(t, ctx, c+" thumbnails", 10*time.Second,
 			fmt.Sprintf(`[...document.querySelectorAll('article[data-class=%q] .thumbs img')].some(i => i.complete && i.naturalWidth === 224)`, c))
 	}
@@ -380,6 +395,9 @@ func TestBrowser(t *testing.T) {
 		waitJS(t, ctx, "live label "+c, 20*time.Second, fmt.Sprintf(`document.querySelector('#label').dataset.label === %q`, c))
 		waitJS(t, ctx, "the bars", 5*time.Second, fmt.Sprintf(`parseInt(document.querySelector('.bar[data-class=%q] .pct').textContent) > 50`, c))
 	}
+	// One live view stream however often the tabs changed (a hidden
+	// view's request is ended, not left to pile up).
+	waitFor(t, "one live stream", func() bool { return r.d.LiveStats().Watchers == 1 })
 	shot(t, ctx, "phone-live")
 
 	// An action from the CLI (control socket) shows up live.
@@ -408,8 +426,22 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[data-tab=live]`)))
 	waitJS(t, ctx, "desktop layout", 5*time.Second, `!document.querySelector('#tab-classes').hidden && !document.querySelector('#live').hidden`)
 	waitJS(t, ctx, "thumbnails", 10*time.Second, `[...document.querySelectorAll('.thumbs img')].every(i => i.complete)`)
+	waitJS(t, ctx, "a live frame", 10*time.Second, `document.querySelector('#stream').naturalWidth === 224`)
+	waitFor(t, "one live stream", func() bool { return r.d.LiveStats().Watchers == 1 })
 	shot(t, ctx, "desktop-live")
 	t.Logf("browser test ran %.1f s", time.Since(start).Seconds())
+}
+
+// waitFor polls cond until it holds (10 s at most).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func firstFile(t *testing.T, dir string) string {

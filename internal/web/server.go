@@ -274,6 +274,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	det["inference_ms"] = num(ls.InferenceMS)
 	det["mqtt"] = ls.MQTT
 	det["events_dropped"] = s.hub.dropped.Load()
+	det["live_streams"] = ls.Watchers
 	writeJSON(w, http.StatusOK, det)
 }
 

@@ -13,6 +13,7 @@ const el = (tag, attrs = {}, ...kids) => {
   return e;
 };
 const PALETTE = ['#2563eb', '#e8590c', '#16a34a', '#9333ea', '#db2777', '#0891b2', '#ca8a04', '#4b5563'];
+const BLANK = 'data:image/gif;base64,R0lGODlhAQABAAAAACw=';
 const pct = (x) => (x == null ? '–' : `${Math.round(x * 100)} %`);
 
 const state = {
@@ -68,8 +69,11 @@ function showTab(tab) {
   if (tab === 'models') loadModels();
   // The live stream runs only while the live view shows.
   const img = $('#stream');
-  if ($('#live').hidden) img.removeAttribute('src');
-  else if (!img.getAttribute('src')) img.src = `/api/stream.mjpeg?v=${Date.now()}`; // a new URL: no cached frame
+  // Pointing the image elsewhere aborts the stream's request (removing
+  // src does not: connections would pile up); a new URL on return skips
+  // the cached last frame.
+  if ($('#live').hidden) { if (img.dataset.on) { img.src = BLANK; delete img.dataset.on; } }
+  else if (!img.dataset.on) { img.dataset.on = '1'; img.src = `/api/stream.mjpeg?v=${Date.now()}`; }
   document.body.dataset.tab = tab;
 }
 for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
