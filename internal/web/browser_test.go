@@ -387,6 +387,10 @@ func TestBrowser(t *testing.T) {
 	waitJS(t, ctx, "training to finish", 3*time.Minute, `document.querySelector('#train-phase').textContent.startsWith('done')`)
 	waitJS(t, ctx, "the result card", 10*time.Second, `document.querySelectorAll('#train-result .matrix tr').length === 3`)
 	shot(t, ctx, "phone-train")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#train-result .matrix').scrollIntoView({block: 'start'}), true)`)); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "phone-train-result")
 
 	// Live: the label follows the scene, on held-out frames.
 	run(t, ctx, "open Live", 5*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=live]`)))
@@ -410,6 +414,13 @@ func TestBrowser(t *testing.T) {
 	}
 	r.cli(t, control.AddSamples, map[string]any{"label": "scissors", "files": []control.File{{Name: "s.png", Data: data}}})
 	waitJS(t, ctx, "the CLI's sample counted", 5*time.Second, countOf("scissors")+" === 1")
+
+	// Upload two images through the card (add_samples).
+	sdir := testshared.Path(t, "datasets", "rps_picam", "scissors")
+	ents, _ := os.ReadDir(sdir)
+	run(t, ctx, "upload", 10*time.Second, chromedp.SetUploadFiles(chromedp.CSS(`article[data-class=scissors] input[type=file]`),
+		[]string{filepath.Join(sdir, ents[1].Name()), filepath.Join(sdir, ents[2].Name())}))
+	waitJS(t, ctx, "the uploaded samples counted", 10*time.Second, countOf("scissors")+" === 3")
 
 	// Models: a second version (trained over the socket), then roll back
 	// to the first in the page.
