@@ -205,7 +205,7 @@ func (r *rig) cli(t testing.TB, command string, args any) control.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), slow*3*time.Minute)
 	defer cancel()
 	res, err := c.Call(ctx, command, args, nil)
 	if err != nil {
@@ -384,7 +384,7 @@ func TestBrowser(t *testing.T) {
 	run(t, ctx, "train", 10*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=train]`)),
 		chromedp.SetValue(chromedp.CSS(`#train-form input[name=epochs]`), "20"),
 		chromedp.Click(chromedp.CSS("#train-btn")))
-	waitJS(t, ctx, "training to finish", 3*time.Minute, `document.querySelector('#train-phase').textContent.startsWith('done')`)
+	waitJS(t, ctx, "training to finish", slow*3*time.Minute, `document.querySelector('#train-phase').textContent.startsWith('done')`)
 	waitJS(t, ctx, "the result card", 10*time.Second, `document.querySelectorAll('#train-result .matrix tr').length === 3`)
 	shot(t, ctx, "phone-train")
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#train-result .matrix').scrollIntoView({block: 'start'}), true)`)); err != nil {
