@@ -14,7 +14,7 @@ import (
 // Put and Buffer are called by one producer, Next by one consumer, Close
 // and Counts from anywhere.
 type Latest struct {
-	closedErr error
+	closedErr error         // what Next returns after Close or Fail (guarded by mu)
 	notify    chan struct{} // a frame is ready (buffered, 1)
 	done      chan struct{} // closed by Close
 
@@ -90,8 +90,9 @@ func (l *Latest) Next(ctx context.Context) (Frame, error) {
 	for {
 		l.mu.Lock()
 		if l.closed {
+			err := l.closedErr
 			l.mu.Unlock()
-			return Frame{}, l.closedErr
+			return Frame{}, err
 		}
 		if l.has {
 			f := l.ready
@@ -121,12 +122,21 @@ func (l *Latest) Counts() (frames, dropped uint64) {
 }
 
 // Close makes Next return the closed error, waking a waiting one. It
-// reports whether this call closed l (false if it was already closed).
-func (l *Latest) Close() bool {
+// reports whether this call closed l (false if it was already closed or
+// failed).
+func (l *Latest) Close() bool { return l.Fail(nil) }
+
+// Fail is Close with err, not the closed error, for Next to return (nil:
+// the closed error): the producer reports why frames ended. A frame not
+// yet taken is dropped. It reports whether this call closed l.
+func (l *Latest) Fail(err error) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return false
+	}
+	if err != nil {
+		l.closedErr = err
 	}
 	l.closed = true
 	close(l.done)

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/devicetest"
 )
 
 var errClosed = errors.New("test: closed")
@@ -89,11 +90,12 @@ func TestLatestWaits(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	l := device.NewLatest(errClosed)
 	defer l.Close()
+	ctx, waiting := devicetest.WatchDone(context.Background())
 	go func() {
-		time.Sleep(10 * time.Millisecond)
+		<-waiting // Next found no frame and waits
 		l.Put(frame(7))
 	}()
-	f, err := l.Next(context.Background())
+	f, err := l.Next(ctx)
 	if err != nil || f.Data[0] != 7 || f.Seq != 1 {
 		t.Fatalf("Next = %+v, %v; want the frame put later", f, err)
 	}
@@ -114,11 +116,12 @@ func TestLatestCloseWhileWaiting(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	l := device.NewLatest(errClosed)
 	errc := make(chan error, 1)
+	ctx, waiting := devicetest.WatchDone(context.Background())
 	go func() {
-		_, err := l.Next(context.Background())
+		_, err := l.Next(ctx)
 		errc <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
+	<-waiting
 	if !l.Close() {
 		t.Fatal("first Close = false, want true")
 	}
@@ -138,5 +141,31 @@ func TestLatestCloseWhileWaiting(t *testing.T) {
 	}
 	if frames, _ := l.Counts(); frames != 0 {
 		t.Fatalf("frames after Put on a closed Latest = %d, want 0", frames)
+	}
+}
+
+// TestLatestFail: after Fail, Next returns the producer's error, a
+// waiting Next too; Close and Fail after that change nothing.
+func TestLatestFail(t *testing.T) {
+	l := device.NewLatest(errClosed)
+	errGone := errors.New("test: device gone")
+	errc := make(chan error, 1)
+	ctx, waiting := devicetest.WatchDone(context.Background())
+	go func() {
+		_, err := l.Next(ctx)
+		errc <- err
+	}()
+	<-waiting
+	if !l.Fail(errGone) {
+		t.Fatal("Fail = false, want true")
+	}
+	if err := <-errc; !errors.Is(err, errGone) {
+		t.Fatalf("waiting Next = %v, want %v", err, errGone)
+	}
+	if l.Fail(errors.New("other")) || l.Close() {
+		t.Fatal("Fail or Close after Fail = true, want false")
+	}
+	if _, err := l.Next(context.Background()); !errors.Is(err, errGone) {
+		t.Fatalf("Next = %v, want %v", err, errGone)
 	}
 }

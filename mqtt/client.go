@@ -39,7 +39,15 @@ type Options struct {
 	// DiscoveryDelay is the wait before re-sending discovery after Home
 	// Assistant announces itself online; default random 0.5-2.5 s.
 	DiscoveryDelay func() time.Duration
+	// OnConnection, if set, is called when the connection comes up or is
+	// lost (the daemon's connected gauge follows it at once).
+	OnConnection func(up bool)
 }
+
+// minResults is the least number of command answers kept while they
+// wait to be published: a burst of commands (most answered "busy") must
+// not lose answers while the broker is there.
+const minResults = 1024
 
 // Stats are the Client's counters.
 type Stats struct {
@@ -62,6 +70,7 @@ type Client struct {
 	t         topics
 	log       *slog.Logger
 	h         Handler
+	onConn    func(up bool)
 	origin    Origin
 	diagFn    func() Diagnostics
 	now       func() time.Time
@@ -135,13 +144,13 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, url: u, tls: tc, password: pw, t: newTopics(cfg),
-		log: opts.Logger, h: opts.Handler, origin: opts.Origin, diagFn: opts.Diagnostics,
+		log: opts.Logger, h: opts.Handler, origin: opts.Origin, diagFn: opts.Diagnostics, onConn: opts.OnConnection,
 		now: opts.Now, newID: opts.NewID, discDelay: opts.DiscoveryDelay,
 		wake:     make(chan struct{}, 1),
 		haOnline: make(chan struct{}, 1),
 		cmds:     make(chan Command, 8),
 		events:   newRing[Event](cfg.QueueSize),
-		results:  newRing[resultMsg](cfg.QueueSize),
+		results:  newRing[resultMsg](max(cfg.QueueSize, minResults)),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -312,10 +321,10 @@ func (c *Client) Run(ctx context.Context) error {
 			return nil
 		}
 		if connected {
-			c.log.Warn("mqtt: connection lost", "broker", c.cfg.Broker, "err", err)
-			if time.Since(start) >= 30*time.Second {
-				backoff = c.cfg.ReconnectMin
-			}
+			// A broker that was there comes back soon (a restart, a Wi-Fi
+			// flap): start over from the shortest wait.
+			c.log.Warn("mqtt: connection lost", "broker", c.cfg.Broker, "err", err, "was_up", time.Since(start).Round(time.Millisecond))
+			backoff = c.cfg.ReconnectMin
 			attempt = 0
 		} else {
 			c.log.Warn("mqtt: connect failed", "broker", c.cfg.Broker, "attempt", attempt, "err", err)
@@ -486,8 +495,12 @@ func (c *Client) session(ctx context.Context) (connected bool, err error) {
 	}
 	defer func() {
 		c.mu.Lock()
+		was := c.stats.Connected
 		c.stats.Connected = false
 		c.mu.Unlock()
+		if was && c.onConn != nil {
+			c.onConn(false)
+		}
 		if connected && ctx.Err() == nil {
 			cli.Disconnect(0) // already lost; make sure paho's goroutines end
 		}
@@ -511,6 +524,9 @@ func (c *Client) session(ctx context.Context) (connected bool, err error) {
 	c.trainResPending = c.trainResSet
 	c.mu.Unlock()
 	c.statePubbed = false
+	if c.onConn != nil {
+		c.onConn(true)
+	}
 
 	var diagTick <-chan time.Time
 	if c.diagFn != nil {
@@ -667,10 +683,16 @@ func (c *Client) enqueueResult(cmd Command, res Result, err error) {
 	}
 	m.header = header{ID: c.newID(), Time: stamp(c.now())}
 	c.mu.Lock()
-	if c.results.push(m) {
+	dropped := c.results.push(m)
+	if dropped {
 		c.stats.DroppedResults++
 	}
+	connected := c.stats.Connected
 	c.mu.Unlock()
+	if dropped {
+		c.log.Warn("mqtt: command answer queue full: the oldest answer was dropped", "connected", connected,
+			"queue", len(c.results.buf))
+	}
 	c.signal()
 }
 

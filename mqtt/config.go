@@ -77,7 +77,7 @@ func Default() Config {
 		KeepAlive:           30 * time.Second,
 		ConnectTimeout:      10 * time.Second,
 		ReconnectMin:        time.Second,
-		ReconnectMax:        2 * time.Minute,
+		ReconnectMax:        2 * time.Second,
 		StateInterval:       time.Second,
 		DiagnosticsInterval: time.Minute,
 		QueueSize:           64,

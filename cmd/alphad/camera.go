@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -13,20 +14,26 @@ import (
 // openCamera builds the camera a spec names (see device.ParseSpec). It is
 // the one place that opens /dev/video* or starts rpicam-vid. A missing
 // device, a device without a usable format or a missing capture program
-// fail here with one error that says what to do.
-func openCamera(spec device.Spec, log *slog.Logger) (device.Camera, error) {
+// fail here with one error that says what to do. It returns when ctx
+// ends (libcamera waits for the program's first frame until then); a
+// failure later on comes from the camera's Next — device/supervise
+// reopens.
+func openCamera(ctx context.Context, spec device.Spec, log *slog.Logger) (device.Camera, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("camera: open %s: %w", spec, err)
+	}
 	switch spec.Kind {
 	case device.SourceV4L2:
-		return v4l2.Open(v4l2.Config{
+		return v4l2.Open(ctx, v4l2.Config{
 			Path:    spec.Path,
 			Request: v4l2.Request{Width: spec.Width, Height: spec.Height, FPS: spec.FPS, Format: spec.Format},
 			Buffers: spec.Buffers,
 			Log:     log,
 		})
 	case device.SourceLibcamera:
-		return libcamera.Open(libcamera.Config{Bin: spec.Bin, Width: spec.Width, Height: spec.Height, FPS: spec.FPS, Log: log})
+		return libcamera.Open(ctx, libcamera.Config{Bin: spec.Bin, Width: spec.Width, Height: spec.Height, FPS: spec.FPS, Log: log})
 	case device.SourceDir:
-		return camerafile.OpenDir(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
+		return camerafile.OpenDir(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop, Log: log})
 	case device.SourceMJPEG:
 		return camerafile.OpenMJPEG(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
 	case device.SourceImage:

@@ -4,17 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/head"
-	"github.com/alphad/alphad/pipeline/labels"
 	"github.com/alphad/alphad/pipeline/preprocess"
 	"github.com/alphad/alphad/pipeline/store"
 	"github.com/alphad/alphad/pipeline/tflite"
@@ -67,7 +65,7 @@ func classify(d *deps, f classifyFlags, images []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadClassifier(d, f, newEngine)
+	m, err := d.loadModel("classify", f.model, f.labels, newEngine, engine.Options{Threads: f.threads})
 	if err != nil {
 		return err
 	}
@@ -79,7 +77,7 @@ func classify(d *deps, f classifyFlags, images []string) error {
 	enc := json.NewEncoder(d.stdout)
 	var failed []string
 	for _, path := range images {
-		img, err := preprocess.ReadImage(path)
+		img, err := stillimage.ReadFile(path, stillimage.Limits{})
 		if err != nil {
 			fmt.Fprintf(d.stderr, "alphad: classify: %v\n", err)
 			failed = append(failed, path)
@@ -110,66 +108,29 @@ func classify(d *deps, f classifyFlags, images []string) error {
 	return nil
 }
 
-// loadClassifier opens --model (a whole classifier run as is) or the state
-// directory's current model.
-func loadClassifier(d *deps, f classifyFlags, newEngine engine.New) (*head.Model, error) {
-	opts := engine.Options{Threads: f.threads}
-	if f.model == "" {
-		dir, err := d.resolveStateDir()
+// loadModel loads the classifier a command runs: the file model with its
+// labels (store.LoadClassifier), else the state directory's current model
+// version. what names the command in errors.
+func (d *deps) loadModel(what, model, labels string, newEngine engine.New, opts engine.Options) (*head.Model, error) {
+	if model != "" {
+		m, err := store.LoadClassifier(model, labels, newEngine, opts)
 		if err != nil {
-			return nil, err
-		}
-		m, err := store.LoadCurrent(dir, newEngine, opts)
-		if err != nil {
-			return nil, fmt.Errorf("classify: no --model and no current model in %s (train one with `alphad train`, or `alphad model import`): %w", dir, err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		return m, nil
 	}
-	data, err := os.ReadFile(f.model)
+	if labels != "" {
+		return nil, &exitError{code: 2, err: fmt.Errorf("%s: --labels %s needs --model (a version has its own labels)", what, labels)}
+	}
+	dir, err := d.resolveStateDir()
 	if err != nil {
-		return nil, fmt.Errorf("classify: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	tm, err := tflite.Parse(data)
+	m, err := store.LoadCurrent(dir, newEngine, opts)
 	if err != nil {
-		return nil, fmt.Errorf("classify: %s: %w", f.model, err)
+		return nil, fmt.Errorf("%s: no --model and no current model in %s (train one with `alphad train`, or `alphad model import`): %w", what, dir, err)
 	}
-	if len(tm.Inputs) != 1 || len(tm.Outputs) != 1 {
-		return nil, fmt.Errorf("classify: %s has %d inputs and %d outputs, want an image classifier (1 and 1)", f.model, len(tm.Inputs), len(tm.Outputs))
-	}
-	n := tm.Output(0).NumElements()
-	names, err := classLabels(f.labels, f.model, n)
-	if err != nil {
-		return nil, err
-	}
-	bb, err := head.NewBackbone(tm, store.HashBytes(data), newEngine, opts)
-	if err != nil {
-		return nil, fmt.Errorf("classify: %s: %w", f.model, err)
-	}
-	return &head.Model{Version: filepath.Base(f.model), Labels: names, Backbone: bb}, nil
-}
-
-// classLabels reads --labels, else labels.txt beside the model, else
-// numbers the n classes.
-func classLabels(path, model string, n int) ([]string, error) {
-	if path == "" {
-		p := filepath.Join(filepath.Dir(model), "labels.txt")
-		if _, err := os.Stat(p); err != nil {
-			names := make([]string, n)
-			for i := range names {
-				names[i] = strconv.Itoa(i)
-			}
-			return names, nil
-		}
-		path = p
-	}
-	names, err := labels.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("classify: %w", err)
-	}
-	if len(names) != n {
-		return nil, fmt.Errorf("classify: %s has %d labels but the model has %d classes", path, len(names), n)
-	}
-	return names, nil
+	return m, nil
 }
 
 // preprocessOptions turns the crop/norm/mirror flags into options.

@@ -104,10 +104,11 @@ func TestCrashSafety(t *testing.T) {
 			acked[m[1]] = true
 		}
 
-		st, oerr := store.Open(state, nil)
+		sd, oerr := store.OpenState(state, nil)
 		if oerr != nil {
-			t.Fatalf("round %d (%v, killed after %v): open store: %v", i, args[:2], delay, oerr)
+			t.Fatalf("round %d (%v, killed after %v): open state dir: %v", i, args[:2], delay, oerr)
 		}
+		st := sd.Samples()
 		have := map[string]bool{}
 		for _, s := range st.Samples() {
 			have[s.ID] = true
@@ -115,7 +116,7 @@ func TestCrashSafety(t *testing.T) {
 				t.Errorf("round %d: sample %s: %v", i, s.ID, err)
 			}
 		}
-		st.Close()
+		sd.Close()
 		for id := range acked {
 			if !have[id] {
 				t.Fatalf("round %d (%v, killed after %v): acknowledged sample %s lost", i, args[:2], delay, id)

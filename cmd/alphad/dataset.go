@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	_ "image/gif" // sample decoders
-	_ "image/jpeg"
-	_ "image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,9 +14,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	_ "golang.org/x/image/bmp" // sample decoder
 
 	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -35,33 +33,55 @@ func newDatasetCmd(d *deps) *cobra.Command {
 	return cmd
 }
 
-func (d *deps) openStore() (*store.Store, string, error) {
-	dir, err := d.mkStateDir()
-	if err != nil {
-		return nil, "", err
-	}
-	st, err := store.Open(dir, d.log)
-	if err != nil {
-		return nil, "", err
-	}
-	return st, dir, nil
-}
-
-// loadSample reads and decodes one image file into a sample.
+// loadSample reads and decodes one image file (JPEG, PNG or BMP, within
+// the limits of package stillimage) into a sample. With keepOriginal the
+// file is read once and its bytes are both decoded and kept.
 func loadSample(path, label string, size int, keepOriginal bool) (store.NewSample, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	lim := stillimage.Limits{}
+	var img image.Image
+	var data []byte
+	var err error
+	if keepOriginal {
+		if data, err = readOriginal(path, stillimage.DefaultMaxBytes); err != nil {
+			return store.NewSample{}, err
+		}
+		if img, err = stillimage.Decode(bytes.NewReader(data), lim); err != nil {
+			return store.NewSample{}, fmt.Errorf("%s: %w", path, err)
+		}
+	} else if img, err = stillimage.ReadFile(path, lim); err != nil {
 		return store.NewSample{}, err
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return store.NewSample{}, fmt.Errorf("%s: %w", path, err)
 	}
 	ns := store.NewSample{Label: label, Image: store.CenterCrop(img, size), Source: "file:" + path, Time: time.Now()}
 	if keepOriginal {
 		ns.Original, ns.OriginalExt = data, strings.ToLower(filepath.Ext(path))
 	}
 	return ns, nil
+}
+
+// readOriginal reads the file at path, refusing one over max bytes with a
+// *stillimage.LimitError before reading it.
+func readOriginal(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > max {
+		return nil, fmt.Errorf("%s: %w", path, &stillimage.LimitError{Kind: stillimage.LimitBytes, Bytes: fi.Size(), Max: max})
+	}
+	// One allocation of the file's size (io.ReadAll would double its way
+	// there, leaving garbage the size of the file). Bytes appended since
+	// Stat are not read: what is decoded is what is kept.
+	data := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, data)
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data[:n], nil
 }
 
 // printAdded acknowledges durably stored samples, one line each; an
@@ -106,11 +126,12 @@ func newDatasetAddCmd(d *deps) *cobra.Command {
 			if len(bad) > 0 {
 				return fmt.Errorf("dataset add: nothing added, %d of %d images unreadable: %w", len(bad), len(files), errors.Join(bad...))
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset add: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			if len(samples) == 0 {
 				if err := st.AddClass(label); err != nil {
 					return fmt.Errorf("dataset add: %w", err)
@@ -148,11 +169,12 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("dataset import: %w", err)
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset import: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			// One burst, stored in chunks so that memory stays flat.
 			burst := st.NextBurst()
 			var chunk []store.NewSample
@@ -221,11 +243,12 @@ func newDatasetLsCmd(d *deps) *cobra.Command {
 			} else if c != nil {
 				return remoteDatasetLs(cmd.Context(), d, c, all)
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset ls: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 			if all {
 				fmt.Fprintln(w, "ID\tLABEL\tTIME\tBURST\tSOURCE")
@@ -274,11 +297,12 @@ func newDatasetRmCmd(d *deps) *cobra.Command {
 					return remoteSimple(cmd.Context(), d, c, "dataset rm", control.DeleteSamples, map[string]any{"ids": args})
 				}
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset rm: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			switch {
 			case undo:
 				burst, n, err := st.UndoBurst()
@@ -320,11 +344,12 @@ func newDatasetRenameCmd(d *deps) *cobra.Command {
 			} else if c != nil {
 				return remoteSimple(cmd.Context(), d, c, "dataset rename", control.RenameClass, map[string]any{"label": args[0], "to": args[1]})
 			}
-			st, _, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("dataset rename: %w", err)
 			}
-			defer st.Close()
+			defer state.Close()
+			st := state.Samples()
 			if err := st.RenameClass(args[0], args[1]); err != nil {
 				return fmt.Errorf("dataset rename: %w", err)
 			}

@@ -133,3 +133,31 @@ func decodePNG(t *testing.T, path string) image.Image {
 	}
 	return img
 }
+
+// TestImportRefusesNonImageModels: a model alphad cannot feed an image is
+// refused with the reason, and no version appears.
+func TestImportRefusesNonImageModels(t *testing.T) {
+	dir := t.TempDir()
+	softmax := &tflite.Model{
+		Version:   3,
+		Tensors:   []*tflite.Tensor{{Name: "x", Type: tflite.Float32, Shape: []int{1, 4}}, {Type: tflite.Float32, Shape: []int{1, 4}}},
+		Operators: []*tflite.Operator{{Op: tflite.OpSoftmax, Version: 1, Inputs: []int{0}, Outputs: []int{1}, Options: &tflite.SoftmaxOptions{Beta: 1}}},
+		Inputs:    []int{0},
+		Outputs:   []int{1},
+	}
+	data, err := tflite.Marshal(softmax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.tflite")
+	os.WriteFile(model, data, 0o644)
+	os.WriteFile(filepath.Join(dir, "labels.txt"), []byte("0 a\n1 b\n2 c\n3 d\n"), 0o644)
+	state := t.TempDir()
+	_, errText, code := cli(t, "model", "import", "--state-dir", state, dir)
+	if code != 1 || !strings.Contains(errText, model+" is not an image classifier") || !strings.Contains(errText, `input tensor "x": shape [1 4], want [1,H,W,3]`) {
+		t.Fatalf("exit %d: %s", code, errText)
+	}
+	if out, _, _ := cli(t, "model", "ls", "--state-dir", state); strings.Contains(out, "v0000") {
+		t.Errorf("a version appeared:\n%s", out)
+	}
+}

@@ -10,20 +10,8 @@ import (
 
 	"github.com/alphad/alphad/internal/atomicfile"
 	"github.com/alphad/alphad/internal/control"
-	"github.com/alphad/alphad/pipeline/head"
-	"github.com/alphad/alphad/pipeline/labels"
 	"github.com/alphad/alphad/pipeline/store"
-	"github.com/alphad/alphad/pipeline/tflite"
 )
-
-func (d *deps) openModels() (*store.Models, string, error) {
-	dir, err := d.mkStateDir()
-	if err != nil {
-		return nil, "", err
-	}
-	m, err := store.OpenModels(dir)
-	return m, dir, err
-}
 
 func newModelLsCmd(d *deps) *cobra.Command {
 	return &cobra.Command{
@@ -31,7 +19,7 @@ func newModelLsCmd(d *deps) *cobra.Command {
 		Short: "List the model versions (* = current)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			models, _, err := d.openModels()
+			models, err := d.openModels()
 			if err != nil {
 				return fmt.Errorf("model ls: %w", err)
 			}
@@ -72,11 +60,12 @@ func newModelRollbackCmd(d *deps) *cobra.Command {
 			} else if c != nil {
 				return remoteSimple(cmd.Context(), d, c, "model rollback", control.Rollback, map[string]any{"version": to})
 			}
-			models, _, err := d.openModels()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("model rollback: %w", err)
 			}
-			name, err := models.Rollback(to)
+			defer state.Close()
+			name, err := state.Models().Rollback(to)
 			if err != nil {
 				return fmt.Errorf("model rollback: %w", err)
 			}
@@ -86,48 +75,6 @@ func newModelRollbackCmd(d *deps) *cobra.Command {
 	}
 }
 
-// exportVersion builds the standalone .tflite of a version.
-func exportVersion(models *store.Models, name string) ([]byte, store.Version, error) {
-	if name == "" {
-		var err error
-		if name, err = models.CurrentName(); err != nil {
-			return nil, store.Version{}, err
-		}
-	}
-	v, err := models.Version(name)
-	if err != nil {
-		return nil, v, err
-	}
-	data, err := models.ReadBackbone(v.Backbone)
-	if err != nil {
-		return nil, v, err
-	}
-	if v.Kind == store.KindTFLite {
-		return data, v, nil
-	}
-	m, err := tflite.Parse(data)
-	if err != nil {
-		return nil, v, fmt.Errorf("backbone: %w", err)
-	}
-	fm, _, err := head.FeatureModel(m)
-	if err != nil {
-		return nil, v, err
-	}
-	h, err := models.Head(name)
-	if err != nil {
-		return nil, v, err
-	}
-	full, err := head.Export(fm, h)
-	if err != nil {
-		return nil, v, err
-	}
-	out, err := tflite.Marshal(full)
-	if err != nil {
-		return nil, v, fmt.Errorf("marshal: %w", err)
-	}
-	return out, v, nil
-}
-
 func newModelExportCmd(d *deps) *cobra.Command {
 	var version string
 	cmd := &cobra.Command{
@@ -135,11 +82,11 @@ func newModelExportCmd(d *deps) *cobra.Command {
 		Short: "Write the current (or --version) model as one standalone .tflite plus labels.txt beside it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			models, _, err := d.openModels()
+			models, err := d.openModels()
 			if err != nil {
 				return fmt.Errorf("model export: %w", err)
 			}
-			data, v, err := exportVersion(models, version)
+			data, v, err := models.Standalone(version)
 			if err != nil {
 				return fmt.Errorf("model export: %w", err)
 			}
@@ -159,29 +106,22 @@ func newModelExportCmd(d *deps) *cobra.Command {
 	return cmd
 }
 
-// importFiles finds the model and labels of a Teachable Machine export.
-func importFiles(arg, labels string) (model, labelsPath string, err error) {
+// importModel finds the model of a Teachable Machine export: arg itself,
+// or model_unquant.tflite or model.tflite in the folder arg.
+func importModel(arg string) (string, error) {
 	fi, err := os.Stat(arg)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
-	model = arg
-	if fi.IsDir() {
-		model = ""
-		for _, name := range []string{"model_unquant.tflite", "model.tflite"} {
-			if _, err := os.Stat(filepath.Join(arg, name)); err == nil {
-				model = filepath.Join(arg, name)
-				break
-			}
-		}
-		if model == "" {
-			return "", "", fmt.Errorf("%s: no model_unquant.tflite or model.tflite", arg)
+	if !fi.IsDir() {
+		return arg, nil
+	}
+	for _, name := range []string{"model_unquant.tflite", "model.tflite"} {
+		if _, err := os.Stat(filepath.Join(arg, name)); err == nil {
+			return filepath.Join(arg, name), nil
 		}
 	}
-	if labels == "" {
-		labels = filepath.Join(filepath.Dir(model), "labels.txt")
-	}
-	return model, labels, nil
+	return "", fmt.Errorf("%s: no model_unquant.tflite or model.tflite", arg)
 }
 
 func newModelImportCmd(d *deps) *cobra.Command {
@@ -190,58 +130,47 @@ func newModelImportCmd(d *deps) *cobra.Command {
 		Use:   "import DIR|MODEL.tflite",
 		Short: "Make a Teachable Machine TFLite export (model + labels.txt) the current model",
 		Long: "Import a Teachable Machine TFLite export: DIR holding model_unquant.tflite or model.tflite\n" +
-			"and labels.txt, or a .tflite with --labels (default: labels.txt beside it). It becomes\n" +
-			"the current model, run as is; `alphad train` then starts from its backbone, cut at the\n" +
-			"global pool.",
+			"and labels.txt, or a .tflite with --labels (default: labels.txt beside it; without one the\n" +
+			"classes are numbered). It becomes the current model, run as is; `alphad train` then starts\n" +
+			"from its backbone, cut at the global pool. Models that are not image classifiers are refused.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			modelPath, labelsPath, err := importFiles(args[0], labelsFlag)
+			modelPath, err := importModel(args[0])
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
-			if c, err := d.remote(); err != nil {
-				return fmt.Errorf("model import: %w", err)
-			} else if c != nil {
-				return remoteImport(cmd.Context(), d, c, modelPath, labelsPath)
-			}
-			data, err := os.ReadFile(modelPath)
+			c, err := store.ReadClassifier(modelPath, labelsFlag)
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
-			names, err := labels.ReadFile(labelsPath)
-			if err != nil {
+			if rc, err := d.remote(); err != nil {
 				return fmt.Errorf("model import: %w", err)
-			}
-			m, err := tflite.Parse(data)
-			if err != nil {
-				return fmt.Errorf("model import %s: %w", modelPath, err)
-			}
-			if len(m.Outputs) != 1 || m.Output(0).NumElements() != len(names) {
-				return fmt.Errorf("model import %s: %d outputs of %v values for %d labels in %s",
-					modelPath, len(m.Outputs), m.Output(0).Shape, len(names), labelsPath)
+			} else if rc != nil {
+				return remoteImport(cmd.Context(), d, rc, c)
 			}
 			newEngine, opts, err := learningEngine("auto", 1, d.log)
 			if err != nil {
 				return err
 			}
-			bb, err := head.NewBackbone(m, "", newEngine, opts)
-			if err != nil {
-				return fmt.Errorf("model import %s: %w", modelPath, err)
-			}
-			bb.Close()
-			models, _, err := d.openModels()
+			m, err := c.Load(newEngine, opts) // refuses ops the engines lack
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
-			ref, err := models.PutBackbone(data, modelPath)
+			m.Close()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
-			v, err := models.Commit(store.Version{Kind: store.KindTFLite, Labels: names, Backbone: ref, Source: "import " + modelPath}, nil)
+			defer state.Close()
+			v, err := state.Models().Import(c)
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
-			fmt.Fprintf(d.stdout, "imported %s as %s (%d classes), now current\n", modelPath, v.Name, len(names))
+			numbered := ""
+			if c.LabelsPath == "" {
+				numbered = ", numbered: no labels file"
+			}
+			fmt.Fprintf(d.stdout, "imported %s as %s (%d classes%s), now current\n", modelPath, v.Name, len(c.Labels), numbered)
 			return nil
 		},
 	}
@@ -260,11 +189,12 @@ func newModelActivateCmd(d *deps) *cobra.Command {
 			} else if c != nil {
 				return remoteSimple(cmd.Context(), d, c, "model activate", control.Activate, map[string]any{"version": args[0]})
 			}
-			models, _, err := d.openModels()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("model activate: %w", err)
 			}
-			name, err := models.Rollback(args[0])
+			defer state.Close()
+			name, err := state.Models().Rollback(args[0])
 			if err != nil {
 				return fmt.Errorf("model activate: %w", err)
 			}

@@ -6,20 +6,20 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/alphad/alphad/internal/daemon"
+	"github.com/alphad/alphad/pipeline/store"
 )
 
 func newModelPullCmd(d *deps) *cobra.Command {
 	var configFile, mirror, sum, file string
 	cmd := &cobra.Command{
 		Use:   "pull [NAME]",
-		Short: "Download, verify and install a backbone for on-device training (default " + daemon.DefaultBackbone + ")",
+		Short: "Download, verify and install a backbone for on-device training (default " + store.DefaultBackbone + ")",
 		Long: `Downloads a backbone from its official URL (or --mirror: another http(s) URL, a
 file:// URL or a local path; a .tgz archive or the .tflite itself), checks its
-SHA-256 against the pinned value and installs it atomically as
-<state>/models/backbones/NAME.tflite, where training finds it on a fresh
-device (full classifiers are cut at the global pool). Nothing is installed on
-any failure. Known backbones:
+SHA-256 against the pinned value and installs it atomically under NAME in
+<state>/backbones, where training finds it on a fresh device (full
+classifiers are cut at the global pool). Nothing is installed on any
+failure. A running daemon uses it for its next training. Known backbones:
 ` + knownBackbonesText(),
 		Example: `  alphad model pull
   alphad model pull --mirror file:///media/usb/mobilenet_v2_1.0_224_quant.tgz
@@ -51,21 +51,21 @@ any failure. Known backbones:
 					}
 				}
 			}
-			dir, err := d.mkStateDir()
+			models, err := d.openModels()
 			if err != nil {
 				return fmt.Errorf("model pull: %w", err)
 			}
 			src := mirror
 			if src == "" {
-				if kb, ok := daemon.LookupBackbone(name); ok || name == "" {
+				if kb, ok := store.LookupBackbone(name); ok || name == "" {
 					if !ok {
-						kb, _ = daemon.LookupBackbone(daemon.DefaultBackbone)
+						kb, _ = store.LookupBackbone(store.DefaultBackbone)
 					}
 					src = kb.URL
 				}
 			}
 			fmt.Fprintf(d.stderr, "fetching %s\n", src)
-			res, err := daemon.Pull(cmd.Context(), daemon.PullOptions{StateDir: dir, Name: name, Source: mirror, SHA256: sum, File: file, Log: d.log})
+			res, err := models.Pull(cmd.Context(), store.PullOptions{Name: name, Source: mirror, SHA256: sum, File: file, Log: d.log})
 			if err != nil {
 				return fmt.Errorf("model pull: %w", err)
 			}
@@ -73,8 +73,8 @@ any failure. Known backbones:
 			if res.Cut {
 				how = "cut at its global pool"
 			}
-			fmt.Fprintf(d.stdout, "installed %s (%d bytes, sha256 %s): training backbone, %s, %d features\n",
-				res.Path, res.Bytes, res.SHA256, how, res.Features)
+			fmt.Fprintf(d.stdout, "installed %s as %s (%d bytes, sha256 %s): training backbone, %s, %d features\n",
+				res.Name, res.Path, res.Bytes, res.SHA256, how, res.Features)
 			return nil
 		},
 	}
@@ -88,7 +88,7 @@ any failure. Known backbones:
 
 func knownBackbonesText() string {
 	s := ""
-	for _, b := range daemon.KnownBackbones() {
+	for _, b := range store.KnownBackbones() {
 		s += fmt.Sprintf("  %s  %s\n    %s\n    sha256 %s\n", b.Name, b.About, b.URL, b.SHA256)
 	}
 	return s

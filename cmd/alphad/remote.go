@@ -14,7 +14,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/store"
 )
 
 // The CLI on a running device: when a daemon owns the state directory,
@@ -44,11 +46,12 @@ func (d *deps) call(ctx context.Context, c *control.Client, what, command string
 	return res, nil
 }
 
-// fileArgs reads files for a bulk command.
+// fileArgs reads files for a bulk command, each within the file size
+// limit of package stillimage (the daemon decodes them under its limits).
 func fileArgs(paths []string) ([]control.File, error) {
 	var files []control.File
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := readOriginal(p, stillimage.DefaultMaxBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -198,13 +201,10 @@ func remoteTrain(ctx context.Context, d *deps, c *control.Client, args map[strin
 	return nil
 }
 
-func remoteImport(ctx context.Context, d *deps, c *control.Client, modelPath, labelsPath string) error {
-	files, err := fileArgs([]string{modelPath, labelsPath})
-	if err != nil {
-		return fmt.Errorf("model import: %w", err)
-	}
-	files[1].Name = "labels.txt"
-	return remoteSimple(ctx, d, c, "model import", control.Import, map[string]any{"files": files, "source": modelPath})
+// remoteImport sends a classifier read (and checked) here to the daemon.
+func remoteImport(ctx context.Context, d *deps, c *control.Client, m *store.ClassifierFile) error {
+	files := []control.File{{Name: filepath.Base(m.Path), Data: m.Data}, {Name: "labels.txt", Data: store.LabelsText(m.Labels)}}
+	return remoteSimple(ctx, d, c, "model import", control.Import, map[string]any{"files": files, "source": m.Path})
 }
 
 // remoteTrainCmd trains through the daemon: epochs, batch size and

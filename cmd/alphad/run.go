@@ -166,7 +166,7 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 	}
 	opts := daemon.Options{
 		Config: cfg, StateDir: stateDir, Log: log, LogLevel: level, Engine: newEngine,
-		OpenCamera: func(context.Context) (device.Camera, error) { return openCamera(spec, log) },
+		OpenCamera: func(ctx context.Context) (device.Camera, error) { return openCamera(ctx, spec, log) },
 		DeviceID:   cmp.Or(cfg.MQTT.DeviceID, deviceID()),
 		Notifier:   sdnotify.New(d.getenv("NOTIFY_SOCKET")),
 	}

@@ -52,8 +52,8 @@ func TestModelPullThenRun(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "cut at its global pool, 1280 features") {
 		t.Fatalf("pull: exit %d\n%s%s", code, out, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(state, "models", "backbones", "mobilenet_v2_1.0_224_quant.tflite")); err != nil {
-		t.Fatal(err)
+	if b, err := os.ReadFile(filepath.Join(state, "backbones", "names.json")); err != nil || !strings.Contains(string(b), `"mobilenet_v2_1.0_224_quant"`) {
+		t.Fatalf("backbones/names.json: %s %v", b, err)
 	}
 	// Wrong pin: nothing changes, exit 1.
 	_, stderr, code = cli(t, "--state-dir", t.TempDir(), "model", "pull", "--mirror", filepath.Join(shared, "models", "mobilenet_v2_1.0_224_quant_features.tflite"))

@@ -9,6 +9,7 @@ import (
 	"runtime"
 
 	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/store"
 )
 
 // resolveStateDir is where samples and model versions live: --state-dir,
@@ -34,7 +35,7 @@ func (d *deps) resolveStateDir() (string, error) {
 	return filepath.Join(home, ".local", "state", "alphad"), nil
 }
 
-// stateDirOrDie resolves and creates the state directory.
+// mkStateDir resolves and creates the state directory.
 func (d *deps) mkStateDir() (string, error) {
 	dir, err := d.resolveStateDir()
 	if err != nil {
@@ -44,6 +45,28 @@ func (d *deps) mkStateDir() (string, error) {
 		return "", fmt.Errorf("state dir: %w", err)
 	}
 	return dir, nil
+}
+
+// openState opens the state directory as its owner: for the commands that
+// change samples or versions (dataset, train, model rollback/import). It
+// fails with store.ErrLocked while the daemon owns it.
+func (d *deps) openState() (*store.State, error) {
+	dir, err := d.resolveStateDir()
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenState(dir, d.log)
+}
+
+// openModels opens the state directory's model versions and backbones
+// without owning it: for the commands that read versions or install a
+// backbone (model ls/export/pull, classify, watch).
+func (d *deps) openModels() (*store.Models, error) {
+	dir, err := d.resolveStateDir()
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenModels(dir)
 }
 
 // learningEngine picks the engine for embedding and classification by

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/alphad/alphad/internal/daemon"
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/store"
 )
@@ -43,15 +42,15 @@ func newTrainCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, dir, err := d.openStore()
+			state, err := d.openState()
 			if err != nil {
 				return fmt.Errorf("train: %w", err)
 			}
-			defer st.Close()
-			if _, err := store.CheckDataset(st); err != nil {
+			defer state.Close()
+			if _, err := store.CheckDataset(state.Samples()); err != nil {
 				return fmt.Errorf("train: %w", err)
 			}
-			data, source, err := trainBackbone(dir, backbone)
+			data, source, err := trainBackbone(state.Models(), backbone)
 			if err != nil {
 				return fmt.Errorf("train: %w", err)
 			}
@@ -78,7 +77,7 @@ func newTrainCmd(d *deps) *cobra.Command {
 					fmt.Fprintln(d.stderr, line)
 				}
 			}
-			v, skipped, err := store.Train(cmd.Context(), dir, st, store.TrainOptions{
+			v, skipped, err := store.Train(cmd.Context(), state, store.TrainOptions{
 				Backbone: data, BackboneSource: source, NewEngine: newEngine, Engine: eopts,
 				Config: cfg, Views: views, Progress: progress,
 			})
@@ -115,7 +114,7 @@ func newTrainCmd(d *deps) *cobra.Command {
 
 // trainBackbone reads the backbone to train with: path, else the current
 // version's backbone, else a pulled one.
-func trainBackbone(stateDir, path string) ([]byte, string, error) {
+func trainBackbone(models *store.Models, path string) ([]byte, string, error) {
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -123,12 +122,8 @@ func trainBackbone(stateDir, path string) ([]byte, string, error) {
 		}
 		return data, path, nil
 	}
-	models, err := store.OpenModels(stateDir)
-	if err != nil {
-		return nil, "", err
-	}
-	data, src, err := daemon.FindBackbone(models, stateDir, daemon.DefaultBackbone, "")
-	if errors.Is(err, daemon.ErrNoBackbone) {
+	data, src, err := models.FindBackbone(store.DefaultBackbone, "")
+	if errors.Is(err, store.ErrNoBackbone) {
 		return nil, "", fmt.Errorf("pass --backbone MODEL.tflite, or install one: %w", err)
 	}
 	return data, src, err

@@ -50,7 +50,7 @@ func TestWatchErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no camera", []string{"watch", "--model", model}, 2, "--camera and --model are required"},
+		{"no camera", []string{"watch", "--model", model}, 2, "--camera is required"},
 		{"bad spec", []string{"watch", "--camera", "usb:0", "--model", model}, 2, `unknown source kind "usb"`},
 		{"bad crop", []string{"watch", "--camera", "image:x.jpg", "--model", model, "--crop", "diag"}, 2, "--crop"},
 		{"missing device", []string{"watch", "--camera", "v4l2:/dev/video99", "--model", model}, 1, "no such device; is the camera plugged in?"},
@@ -126,5 +126,41 @@ func TestListDevices(t *testing.T) {
 	listLibcamera(&out, func(b string) (string, error) { return "/usr/bin/" + b, nil })
 	if !strings.Contains(out.String(), "/usr/bin/rpicam-vid") {
 		t.Fatalf("libcamera line %q", out.String())
+	}
+}
+
+// TestWatchCurrentModel: without --model, watch runs the state
+// directory's current model version, as classify does.
+func TestWatchCurrentModel(t *testing.T) {
+	tm := testshared.Path(t, "teachable-machine", "rpi4-coral-uint8")
+	frames := testshared.Path(t, "datasets", "tm_webcam_face_hand", "Class_1")
+	state := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"watch", "--state-dir", state, "--camera", "dir:" + frames, "--frames", "1"}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "no --model and no current model") {
+		t.Fatalf("before import: exit %d, stderr %q", code, stderr.String())
+	}
+	if _, errText, code := cli(t, "model", "import", "--state-dir", state, tm); code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errText)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	code := run(context.Background(), []string{"watch", "--state-dir", state, "--camera", "dir:" + frames, "--engine", "native", "--frames", "2"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(lines), stdout.String())
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "NoMask") && !strings.Contains(l, "WithMask") {
+			t.Errorf("line %q names no class of the imported model", l)
+		}
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"watch", "--state-dir", state, "--camera", "dir:" + frames, "--labels", "x.txt"}, &stdout, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), "--labels x.txt needs --model") {
+		t.Errorf("--labels without --model: exit %d, stderr %q", code, stderr.String())
 	}
 }

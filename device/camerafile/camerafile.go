@@ -1,28 +1,26 @@
 // Package camerafile provides device.Camera sources backed by files, for
 // demos, tests and replaying captures: every image of a directory, one
 // still image, or a file of concatenated JPEG frames (MJPEG). Still images
-// (JPEG, PNG, BMP) come out as RGB24 frames, MJPEG files as MJPEG frames.
+// (JPEG, PNG, BMP, decoded by internal/stillimage within Config.Limits)
+// come out as RGB24 frames, MJPEG files as MJPEG frames.
 package camerafile
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
-	"image/png"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"golang.org/x/image/bmp"
-
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/mjpeg"
+	"github.com/alphad/alphad/internal/stillimage"
 )
 
 // Config configures a file camera.
@@ -31,10 +29,13 @@ type Config struct {
 	FPS float64
 	// Loop starts over at the end instead of returning io.EOF.
 	Loop bool
+	// Limits bound the still images decoded (zero: the defaults of
+	// package stillimage).
+	Limits stillimage.Limits
+	// Log receives one warning per image a dir camera skips because it
+	// does not decode (nil: discarded).
+	Log *slog.Logger
 }
-
-// maxImagePixels bounds decoded still images (width × height).
-const maxImagePixels = 8192 * 8192
 
 // pacer spaces frames 1/fps apart without catching up in bursts after a
 // slow consumer.
@@ -83,7 +84,15 @@ type stills struct {
 	seq    uint64
 	buf    []byte
 	cache  map[int]image.Image // decoded images, kept for single-image cameras
+	bad    map[int]bool        // files that did not decode, skipped
 	closed bool
+}
+
+func (s *stills) log() *slog.Logger {
+	if s.cfg.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.cfg.Log
 }
 
 // Camera is a file-backed device.Camera. It is not safe for concurrent use.
@@ -97,16 +106,18 @@ var _ device.Camera = (*Camera)(nil)
 // OpenImage returns a camera that yields the still image at path (JPEG,
 // PNG or BMP) once, or forever with Loop.
 func OpenImage(path string, cfg Config) (*Camera, error) {
-	img, err := ReadImage(path)
+	img, err := stillimage.ReadFile(path, cfg.Limits)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("camerafile: %w", err)
 	}
 	return &Camera{stills: &stills{name: "image " + path, files: []string{path}, cfg: cfg, pace: newPacer(cfg.FPS),
 		cache: map[int]image.Image{0: img}}}, nil
 }
 
 // OpenDir returns a camera that yields every JPEG, PNG and BMP image in
-// dir, in name order.
+// dir, in name order. An image that does not decode (corrupt, over the
+// limits) is skipped with one warning to cfg.Log; Next fails only when no
+// image of the directory decodes.
 func OpenDir(dir string, cfg Config) (*Camera, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -150,25 +161,43 @@ func (s *stills) next(ctx context.Context) (device.Frame, error) {
 	if s.closed {
 		return device.Frame{}, fmt.Errorf("camerafile: %s: %w", s.name, os.ErrClosed)
 	}
-	if s.i >= len(s.files) {
-		if !s.cfg.Loop {
-			return device.Frame{}, io.EOF
-		}
-		s.i = 0
+	if s.i >= len(s.files) && !s.cfg.Loop {
+		return device.Frame{}, io.EOF
 	}
 	if err := s.pace.wait(ctx); err != nil {
 		return device.Frame{}, err
 	}
-	i := s.i
-	s.i++
-	img, ok := s.cache[i]
-	if !ok {
+	var img image.Image
+	for img == nil {
+		if s.i >= len(s.files) {
+			if !s.cfg.Loop {
+				return device.Frame{}, io.EOF
+			}
+			s.i = 0
+		}
+		i := s.i
+		s.i++
+		if s.bad[i] {
+			continue
+		}
+		if img = s.cache[i]; img != nil {
+			break
+		}
 		var err error
-		if img, err = ReadImage(s.files[i]); err != nil {
-			return device.Frame{}, err
+		if img, err = stillimage.ReadFile(s.files[i], s.cfg.Limits); err != nil {
+			// A directory goes on with its other images: one warning per
+			// file, which is skipped from then on.
+			if s.bad == nil {
+				s.bad = map[int]bool{}
+			}
+			s.bad[i] = true
+			if len(s.bad) == len(s.files) {
+				return device.Frame{}, fmt.Errorf("camerafile: %s: no image decodes; the last: %w", s.name, err)
+			}
+			s.log().Warn("camerafile: skipping an image that does not decode", "camera", s.name, "err", err)
 		}
 	}
-	s.buf = RGB24(s.buf, img)
+	s.buf = stillimage.RGB24(s.buf, img)
 	s.seq++
 	b := img.Bounds()
 	return device.Frame{Seq: s.seq, Time: time.Now(), Format: device.RGB24,
@@ -243,121 +272,4 @@ func (s *stream) close() error {
 		return fmt.Errorf("camerafile: close %s: %w", s.path, err)
 	}
 	return nil
-}
-
-// ReadImage decodes the JPEG (with or without Huffman tables), PNG or BMP
-// file at path.
-func ReadImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("camerafile: %w", err)
-	}
-	defer f.Close()
-	img, err := decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("camerafile: %s: %w", path, err)
-	}
-	return img, nil
-}
-
-// Decode decodes a JPEG (with or without Huffman tables), PNG or BMP
-// image, chosen by its first bytes.
-func Decode(r io.Reader) (image.Image, error) {
-	img, err := decode(r)
-	if err != nil {
-		return nil, fmt.Errorf("camerafile: %w", err)
-	}
-	return img, nil
-}
-
-func decode(r io.Reader) (image.Image, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("read image: %w", err)
-	}
-	head := data[:min(len(data), 8)]
-	switch {
-	case bytes.HasPrefix(head, []byte{0xff, 0xd8}):
-		var d mjpeg.Decoder
-		return d.Decode(data)
-	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
-		return decodeChecked(data, "png", png.DecodeConfig, png.Decode)
-	case bytes.HasPrefix(head, []byte("BM")):
-		return decodeChecked(data, "bmp", bmp.DecodeConfig, bmp.Decode)
-	}
-	return nil, fmt.Errorf("unknown image format (first bytes % x): want JPEG, PNG or BMP", head)
-}
-
-// decodeChecked checks the declared size of an image, then decodes it.
-func decodeChecked(data []byte, kind string, config func(io.Reader) (image.Config, error), decode func(io.Reader) (image.Image, error)) (image.Image, error) {
-	cfg, err := config(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", kind, err)
-	}
-	if cfg.Width*cfg.Height > maxImagePixels {
-		return nil, fmt.Errorf("decode %s: %dx%d image is too large", kind, cfg.Width, cfg.Height)
-	}
-	img, err := decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", kind, err)
-	}
-	return img, nil
-}
-
-// RGB24 converts img to packed RGB24 (alpha ignored) in buf, reallocating
-// only when buf is too small, and returns it.
-func RGB24(buf []byte, img image.Image) []byte {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	n := w * h * 3
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	switch m := img.(type) {
-	case *image.RGBA:
-		packRGBX(buf, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h)
-	case *image.NRGBA:
-		packRGBX(buf, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h)
-	case *image.Gray:
-		for y := range h {
-			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			out := buf[y*w*3 : (y+1)*w*3]
-			for x := range w {
-				v := src[x]
-				out[x*3], out[x*3+1], out[x*3+2] = v, v, v
-			}
-		}
-	case *image.YCbCr:
-		i := 0
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				yi, ci := m.YOffset(x, y), m.COffset(x, y)
-				buf[i], buf[i+1], buf[i+2] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				i += 3
-			}
-		}
-	default:
-		i := 0
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				r, g, bb, _ := img.At(x, y).RGBA()
-				buf[i], buf[i+1], buf[i+2] = byte(r>>8), byte(g>>8), byte(bb>>8)
-				i += 3
-			}
-		}
-	}
-	return buf
-}
-
-// packRGBX copies w×h four-byte pixels (R, G, B, alpha/padding), rows
-// stride bytes apart, into packed RGB24, dropping the fourth byte.
-func packRGBX(dst, pix []byte, stride, w, h int) {
-	for y := range h {
-		src := pix[y*stride:]
-		out := dst[y*w*3 : (y+1)*w*3]
-		for x := range w {
-			out[x*3], out[x*3+1], out[x*3+2] = src[x*4], src[x*4+1], src[x*4+2]
-		}
-	}
 }

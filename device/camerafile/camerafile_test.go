@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/mjpeg/mjpegtest"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/internal/testshared"
 )
 
@@ -268,47 +271,46 @@ func TestSharedDataset(t *testing.T) {
 	}
 }
 
-func TestRGB24(t *testing.T) {
-	c := color.RGBA{10, 20, 30, 255}
-	ycc := image.NewYCbCr(image.Rect(0, 0, 2, 2), image.YCbCrSubsampleRatio420)
-	y, cb, cr := color.RGBToYCbCr(10, 20, 30)
-	for i := range ycc.Y {
-		ycc.Y[i] = y
+// TestDirSkipsBadImages: a directory camera shows every image that
+// decodes, warns once per image that does not (corrupt, GIF, over the
+// limits) and fails only when none decodes.
+func TestDirSkipsBadImages(t *testing.T) {
+	dir := testDir(t) // a.jpg, b.png, c.BMP
+	write(t, filepath.Join(dir, "a2.png"), []byte("\x89PNG\r\n\x1a\ncorrupt"))
+	var big bytes.Buffer
+	if err := png.Encode(&big, image.NewGray(image.Rect(0, 0, 30, 30))); err != nil {
+		t.Fatal(err)
 	}
-	ycc.Cb[0], ycc.Cr[0] = cb, cr
-	gray := image.NewGray(image.Rect(0, 0, 2, 2))
-	for i := range gray.Pix {
-		gray.Pix[i] = 77
+	write(t, filepath.Join(dir, "b2.png"), big.Bytes()) // over Limits.MaxPixels below
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	c, err := OpenDir(dir, Config{Loop: true, Limits: stillimage.Limits{MaxPixels: 500}, Log: log})
+	if err != nil {
+		t.Fatal(err)
 	}
-	nrgba := image.NewNRGBA(image.Rect(0, 0, 2, 2))
-	for i := 0; i < len(nrgba.Pix); i += 4 {
-		copy(nrgba.Pix[i:], []byte{10, 20, 30, 0})
+	defer c.Close()
+	var sizes []string
+	for range 6 { // two passes over the three good images
+		f := next(t, c)
+		sizes = append(sizes, fmt.Sprintf("%dx%d", f.Width, f.Height))
 	}
-	pal := image.NewPaletted(image.Rect(0, 0, 2, 2), color.Palette{c})
-	tests := []struct {
-		name string
-		img  image.Image
-		want [3]byte
-	}{
-		{"rgba", solid(2, 2, c), [3]byte{10, 20, 30}},
-		{"nrgba ignores alpha", nrgba, [3]byte{10, 20, 30}},
-		{"gray", gray, [3]byte{77, 77, 77}},
-		{"ycbcr", ycc, [3]byte{10, 20, 30}},
-		{"paletted", pal, [3]byte{10, 20, 30}},
+	if got := strings.Join(sizes, " "); got != "6x4 4x2 2x2 6x4 4x2 2x2" {
+		t.Fatalf("frames %s", got)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out := RGB24(nil, tt.img)
-			if len(out) != 12 {
-				t.Fatalf("len %d", len(out))
-			}
-			for i := 0; i < 12; i += 3 {
-				for k := range 3 {
-					if d := int(out[i+k]) - int(tt.want[k]); d > 1 || d < -1 {
-						t.Fatalf("pixel %d = %v, want %v", i/3, out[i:i+3], tt.want)
-					}
-				}
-			}
-		})
+	out := logs.String()
+	if n := strings.Count(out, "skipping"); n != 2 || !strings.Contains(out, "a2.png") || !strings.Contains(out, "30x30 pixels exceeds the 0.0005 Mpx limit") {
+		t.Fatalf("want one warning per bad file, got:\n%s", out)
+	}
+
+	only := t.TempDir()
+	write(t, filepath.Join(only, "x.png"), []byte("\x89PNG\r\n\x1a\ncorrupt"))
+	write(t, filepath.Join(only, "y.jpg"), []byte{0xff, 0xd8, 0xff})
+	c2, err := OpenDir(only, Config{Loop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Next(context.Background()); err == nil || !strings.Contains(err.Error(), "no image decodes") {
+		t.Fatalf("all bad: %v", err)
 	}
 }

@@ -1,9 +1,10 @@
 // Package libcamera is a device.Camera for Raspberry Pi CSI cameras, which
 // on Bookworm and later do not work through plain V4L2. It runs
-// `rpicam-vid` (or the older `libcamera-vid`) writing MJPEG to stdout,
-// splits the stream into JPEG frames, and restarts the program with
-// backoff when it exits or stalls. Frames are MJPEG; only the latest is
-// kept when the consumer is slower than the camera.
+// `rpicam-vid` (or the older `libcamera-vid`) writing MJPEG to stdout
+// and splits the stream into JPEG frames. Frames are MJPEG; only the
+// latest is kept when the consumer is slower than the camera. When the
+// program exits, Next returns why (with the end of its stderr); restarting
+// it, and noticing that it stalls, is device/supervise's job.
 package libcamera
 
 import (
@@ -41,12 +42,6 @@ type Config struct {
 	// StartTimeout bounds the wait for the first frame in Open (default
 	// 20 s: the camera stack takes a few seconds to start).
 	StartTimeout time.Duration
-	// Stall restarts the program when no frame came for this long
-	// (default 10 s).
-	Stall time.Duration
-	// MinBackoff and MaxBackoff bound the wait between restarts
-	// (defaults 1 s and 30 s).
-	MinBackoff, MaxBackoff time.Duration
 }
 
 // Args are the capture program's arguments for cfg: no time limit, MJPEG
@@ -62,24 +57,20 @@ var ErrClosed = errors.New("libcamera: camera closed")
 
 // Stats count what the capture goroutine did.
 type Stats struct {
-	Frames    uint64
-	Dropped   uint64 // frames replaced by a newer one before Next took them
-	Restarts  uint64 // program restarts after it exited or stalled
-	LastError string
+	Frames  uint64
+	Dropped uint64 // frames replaced by a newer one before Next took them
 }
 
 // Camera captures MJPEG frames from rpicam-vid. Next and Close may be
 // called from different goroutines; Next not concurrently with itself.
 type Camera struct {
-	cfg    Config
-	bin    string
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}  // closed when the capture goroutine exits
-	frames *device.Latest // the hand-off to Next
-
-	mu    sync.Mutex
-	stats Stats // Restarts and LastError; frames counts Frames and Dropped
+	cfg       Config
+	bin       string
+	log       *slog.Logger
+	cancel    context.CancelFunc
+	done      chan struct{}  // closed when the capture goroutine exits
+	frames    *device.Latest // the hand-off to Next
+	closeOnce sync.Once
 }
 
 var _ device.Camera = (*Camera)(nil)
@@ -118,9 +109,9 @@ func resolve(cfg Config) (string, error) {
 
 // Open starts the capture program and waits for its first frame, so that
 // a missing program or camera fails here with one error (including the
-// end of the program's stderr). Later failures are retried in the
-// background.
-func Open(cfg Config) (*Camera, error) {
+// end of the program's stderr). The wait ends with ctx (the program is
+// then stopped). A later failure ends the capture: Next returns it.
+func Open(ctx context.Context, cfg Config) (*Camera, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		cfg.Width, cfg.Height = 640, 480
 	}
@@ -133,23 +124,17 @@ func Open(cfg Config) (*Camera, error) {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 20 * time.Second
 	}
-	if cfg.Stall <= 0 {
-		cfg.Stall = 10 * time.Second
-	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = time.Second
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		cfg.MaxBackoff = max(30*time.Second, cfg.MinBackoff)
-	}
 	bin, err := resolve(cfg)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("libcamera: start %s: %w", bin, err)
+	}
+	run, cancel := context.WithCancel(context.Background())
 	c := &Camera{cfg: cfg, bin: bin, log: cfg.Log, cancel: cancel, done: make(chan struct{}), frames: device.NewLatest(ErrClosed)}
 	first := make(chan error, 1)
-	go c.run(ctx, first)
+	go c.run(run, first)
 	t := time.NewTimer(cfg.StartTimeout)
 	defer t.Stop()
 	select {
@@ -161,47 +146,33 @@ func Open(cfg Config) (*Camera, error) {
 	case <-t.C:
 		c.Close()
 		return nil, fmt.Errorf("libcamera: %s: no frame within %v; is a camera connected (rpicam-hello --list-cameras)?", bin, cfg.StartTimeout)
+	case <-ctx.Done():
+		c.Close()
+		return nil, fmt.Errorf("libcamera: %s: waiting for the first frame: %w", bin, ctx.Err())
 	}
 	c.log.Info("camera streaming", "program", bin, "width", cfg.Width, "height", cfg.Height, "fps", cfg.FPS)
 	return c, nil
 }
 
-// run starts the program again and again until ctx ends. The first run's
-// outcome (first frame, or the error that ended it) goes to first.
+// run runs the program until it exits or ctx ends. Until the first frame
+// the outcome (nil on that frame, or the error that ended the program)
+// goes to first; after it, an error goes to Next.
 func (c *Camera) run(ctx context.Context, first chan<- error) {
 	defer close(c.done)
-	backoff := c.cfg.MinBackoff
-	for n := 0; ; n++ {
-		gotFrame, err := c.session(ctx, first)
-		if ctx.Err() != nil {
-			return
-		}
-		if first != nil && !gotFrame {
-			first <- err
-			return
-		}
-		first = nil
-		c.mu.Lock()
-		c.stats.LastError = err.Error()
-		c.stats.Restarts++
-		c.mu.Unlock()
-		if gotFrame {
-			backoff = c.cfg.MinBackoff
-		}
-		c.log.Warn("capture program stopped; restarting", "program", c.bin, "err", err, "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(backoff*2, c.cfg.MaxBackoff)
+	gotFrame, err := c.session(ctx, first)
+	if ctx.Err() != nil {
+		return
 	}
+	if !gotFrame {
+		first <- err
+		return
+	}
+	c.log.Warn("capture program stopped", "program", c.bin, "err", err)
+	c.frames.Fail(err)
 }
 
-// session runs the program once and publishes its frames until it exits,
-// stalls or ctx ends. It reports whether any frame came.
+// session runs the program and publishes its frames until it exits or
+// ctx ends. It reports whether any frame came.
 func (c *Camera) session(ctx context.Context, first chan<- error) (bool, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -220,17 +191,8 @@ func (c *Camera) session(ctx context.Context, first chan<- error) (bool, error) 
 		return false, fmt.Errorf("libcamera: start %s: %w", c.bin, err)
 	}
 	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var stalled bool
-	var stallMu sync.Mutex
 	stop := context.AfterFunc(ctx, func() { kill(); pr.Close() })
 	defer stop()
-	watchdog := time.AfterFunc(c.cfg.Stall, func() {
-		stallMu.Lock()
-		stalled = true
-		stallMu.Unlock()
-		kill()
-	})
-	defer watchdog.Stop()
 
 	r := mjpeg.NewReader(pr, 0)
 	got := false
@@ -246,16 +208,13 @@ func (c *Camera) session(ctx context.Context, first chan<- error) (bool, error) 
 		if !ok {
 			continue // no readable JPEG header: skip the frame
 		}
-		watchdog.Reset(c.cfg.Stall)
 		if buf == nil {
 			buf = c.frames.Buffer()
 		}
 		buf = c.frames.Put(device.Frame{Time: time.Now(), Format: device.MJPEG, Width: w, Height: h, Data: append(buf[:0], data...)})
 		if !got {
 			got = true
-			if first != nil {
-				first <- nil
-			}
+			first <- nil
 		}
 	}
 	kill()
@@ -263,13 +222,8 @@ func (c *Camera) session(ctx context.Context, first chan<- error) (bool, error) 
 	if ctx.Err() != nil {
 		return got, ctx.Err()
 	}
-	stallMu.Lock()
-	st := stalled
-	stallMu.Unlock()
 	why := "exited"
 	switch {
-	case st:
-		why = fmt.Sprintf("stalled (no frame for %v), killed", c.cfg.Stall)
 	case waitErr != nil:
 		why = "exited: " + waitErr.Error()
 	case readErr != nil && !errors.Is(readErr, fs.ErrClosed) && !errors.Is(readErr, io.EOF):
@@ -286,27 +240,27 @@ func (c *Camera) session(ctx context.Context, first chan<- error) (bool, error) 
 }
 
 // Next returns the latest frame, waiting for one newer than the last it
-// returned.
+// returned. Once the program exited, Next returns why; after Close,
+// ErrClosed.
 func (c *Camera) Next(ctx context.Context) (device.Frame, error) {
 	return c.frames.Next(ctx)
 }
 
 // Stats returns the capture counters.
 func (c *Camera) Stats() Stats {
-	c.mu.Lock()
-	s := c.stats
-	c.mu.Unlock()
+	var s Stats
 	s.Frames, s.Dropped = c.frames.Counts()
 	return s
 }
 
-// Close stops the program and waits for the capture goroutine.
+// Close stops the program and waits for the capture goroutine. Closing
+// again does nothing.
 func (c *Camera) Close() error {
-	if !c.frames.Close() {
-		return nil
-	}
-	c.cancel()
-	<-c.done
+	c.closeOnce.Do(func() {
+		c.frames.Close()
+		c.cancel()
+		<-c.done
+	})
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/supervise"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -49,7 +51,7 @@ func fakeProgram(t *testing.T, body string) (bin, dir string) {
 }
 
 func testConfig(bin string) Config {
-	return Config{Bin: bin, Width: 32, Height: 16, FPS: 10, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, StartTimeout: 10 * time.Second}
+	return Config{Bin: bin, Width: 32, Height: 16, FPS: 10, StartTimeout: 10 * time.Second}
 }
 
 func next(t *testing.T, c *Camera) device.Frame {
@@ -72,7 +74,7 @@ func TestStreamsFrames(t *testing.T) {
 	}
 	// Repeat the stream forever, slowly.
 	bin, pdir := fakeProgram(t, fmt.Sprintf("while true; do cat %s; sleep 0.02; done", stream))
-	c, err := Open(testConfig(bin))
+	c, err := Open(context.Background(), testConfig(bin))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,39 +102,84 @@ func TestStreamsFrames(t *testing.T) {
 	}
 }
 
-// TestRestart: the program writes two frames and exits with an error; the
-// camera restarts it and frames keep coming.
-func TestRestart(t *testing.T) {
+// TestProgramExits: the program writes two frames and exits with an
+// error: Next returns why, with the end of its stderr.
+func TestProgramExits(t *testing.T) {
 	dir := t.TempDir()
 	stream := filepath.Join(dir, "s.mjpeg")
 	f1, f2 := jpegFrame(t, 32, 16, 1), jpegFrame(t, 32, 16, 2)
 	if err := os.WriteFile(stream, append(f1, f2...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bin, pdir := fakeProgram(t, fmt.Sprintf("cat %s\necho 'ERROR: camera went away' >&2\nexit 3", stream))
-	c, err := Open(testConfig(bin))
+	bin, _ := fakeProgram(t, fmt.Sprintf("cat %s\necho 'ERROR: camera went away' >&2\nexit 3", stream))
+	c, err := Open(context.Background(), testConfig(bin))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Stats().Restarts < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("not restarted: %+v", c.Stats())
-		}
-		next(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for err == nil {
+		_, err = c.Next(ctx)
 	}
-	st := c.Stats()
-	if !strings.Contains(st.LastError, "exit status 3") || !strings.Contains(st.LastError, "ERROR: camera went away") {
-		t.Fatalf("last error %q", st.LastError)
+	if !strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "ERROR: camera went away") {
+		t.Fatalf("Next = %v", err)
+	}
+}
+
+// supervised runs the program under the supervisor; status changes come
+// on the channel.
+func supervised(t *testing.T, cfg Config, o supervise.Options) (*supervise.Camera, <-chan string) {
+	events := make(chan string, 100)
+	o.MinBackoff, o.MaxBackoff = time.Millisecond, 10*time.Millisecond
+	o.OnStatus = func(up bool, err error) {
+		if up {
+			events <- "up"
+		} else {
+			events <- "down: " + err.Error()
+		}
+	}
+	c := supervise.New(func(ctx context.Context) (device.Camera, error) { return Open(ctx, cfg) }, o)
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return c, events
+}
+
+// TestSupervisedRestart: under the supervisor, a program that exits after
+// two frames is started again, and frames keep coming.
+func TestSupervisedRestart(t *testing.T) {
+	dir := t.TempDir()
+	stream := filepath.Join(dir, "s.mjpeg")
+	if err := os.WriteFile(stream, append(jpegFrame(t, 32, 16, 1), jpegFrame(t, 32, 16, 2)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin, pdir := fakeProgram(t, fmt.Sprintf("cat %s\necho 'ERROR: camera went away' >&2\nexit 3", stream))
+	c, events := supervised(t, testConfig(bin), supervise.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for c.Stats().Opens < 3 {
+		if _, err := c.Next(ctx); err != nil {
+			t.Fatalf("Next: %v (stats %+v)", err, c.Stats())
+		}
+	}
+	if e := <-events; e != "up" {
+		t.Fatalf("first status %q", e)
+	}
+	if e := <-events; !strings.Contains(e, "exit status 3") || !strings.Contains(e, "ERROR: camera went away") {
+		t.Fatalf("second status %q", e)
 	}
 	runs, _ := os.ReadFile(filepath.Join(pdir, "runs"))
-	if n := strings.Count(string(runs), "started"); n < 2 {
+	if n := strings.Count(string(runs), "started"); n < 3 {
 		t.Fatalf("program ran %d times", n)
 	}
 }
 
-func TestStallRestarts(t *testing.T) {
+// TestSupervisedStall: a program that goes silent is stopped and started
+// again by the supervisor.
+func TestSupervisedStall(t *testing.T) {
 	dir := t.TempDir()
 	stream := filepath.Join(dir, "s.mjpeg")
 	if err := os.WriteFile(stream, jpegFrame(t, 32, 16, 1), 0o644); err != nil {
@@ -140,22 +187,21 @@ func TestStallRestarts(t *testing.T) {
 	}
 	// One frame, then silence (sleep keeps stdout open).
 	bin, _ := fakeProgram(t, fmt.Sprintf("cat %s\nexec sleep 60", stream))
-	cfg := testConfig(bin)
-	cfg.Stall = 100 * time.Millisecond
-	c, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Stats().Restarts < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("a stalled program was not restarted")
+	c, events := supervised(t, testConfig(bin), supervise.Options{FrameTimeout: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// Each run gives one frame: the second comes from a second run.
+	for range 2 {
+		if _, err := c.Next(ctx); err != nil {
+			t.Fatalf("Next: %v (stats %+v)", err, c.Stats())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	if !strings.Contains(c.Stats().LastError, "stalled") {
-		t.Fatalf("last error %q", c.Stats().LastError)
+	var got []string
+	for len(events) > 0 {
+		got = append(got, <-events)
+	}
+	if want := []string{"up", "down: camera: no frame for 100ms", "up"}; !slices.Equal(got, want) {
+		t.Fatalf("status events %q, want %q", got, want)
 	}
 }
 
@@ -181,7 +227,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Open(tt.cfg)
+			c, err := Open(context.Background(), tt.cfg)
 			if err == nil {
 				c.Close()
 				t.Fatal("no error")
@@ -192,6 +238,46 @@ func TestOpenErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOpenCancel: the wait for the first frame ends with the context,
+// long before StartTimeout, and stops the program.
+func TestOpenCancel(t *testing.T) {
+	silent, dir := fakeProgram(t, "exec sleep 60")
+	cfg := testConfig(silent)
+	cfg.StartTimeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		c, err := Open(ctx, cfg)
+		if err == nil {
+			c.Close()
+		}
+		errc <- err
+	}()
+	// Cancel once the program runs.
+	for {
+		if b, _ := os.ReadFile(filepath.Join(dir, "runs")); len(b) > 0 {
+			break
+		}
+		select {
+		case err := <-errc:
+			t.Fatalf("Open returned before the program started: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "waiting for the first frame") {
+			t.Fatalf("Open = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Open did not return after its context ended")
+	}
+	if _, err := Open(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Open with an ended context = %v", err)
 	}
 }
 

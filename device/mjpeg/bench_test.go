@@ -2,7 +2,6 @@ package mjpeg
 
 import (
 	"bytes"
-	"fmt"
 	"image"
 	"io"
 	"math/rand/v2"
@@ -35,21 +34,5 @@ func BenchmarkReader(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-	}
-}
-
-// BenchmarkDecode decodes one frame without Huffman tables.
-func BenchmarkDecode(b *testing.B) {
-	for _, s := range []struct{ w, h int }{{320, 240}, {640, 480}, {1280, 720}} {
-		b.Run(fmt.Sprintf("%dx%d", s.w, s.h), func(b *testing.B) {
-			frame := benchJPEG(b, s.w, s.h)
-			var d Decoder
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := d.Decode(frame); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

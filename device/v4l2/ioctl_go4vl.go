@@ -9,11 +9,13 @@ import (
 	"github.com/vladimirvivien/go4vl/v4l2"
 )
 
-// This backend issues the ioctls through go4vl's v4l2 package. Note that
+// This backend issues the ioctls through go4vl's v4l2 package (each call
+// after headroom(): see there). Note that
 // go4vl maps ENODEV, EIO, ENXIO and EBADF to one "system error"; any error
 // while streaming makes the Camera reopen the device, so that is enough.
 
 func queryCap(fd uintptr) (capability, error) {
+	headroom()
 	c, err := v4l2.GetCapability(fd)
 	if err != nil {
 		return capability{}, err
@@ -24,6 +26,7 @@ func queryCap(fd uintptr) (capability, error) {
 }
 
 func enumFormat(fd uintptr, i int) (fmtDesc, error) {
+	headroom()
 	d, err := v4l2.GetFormatDescription(fd, uint32(i))
 	if err != nil {
 		return fmtDesc{}, err
@@ -32,6 +35,7 @@ func enumFormat(fd uintptr, i int) (fmtDesc, error) {
 }
 
 func enumSizes(fd uintptr, fourcc uint32) ([]FrameSize, error) {
+	headroom()
 	sizes, err := v4l2.GetFormatFrameSizes(fd, fourcc)
 	var out []FrameSize
 	for i, s := range sizes {
@@ -57,6 +61,7 @@ func fps(f v4l2.Fract) float64 {
 }
 
 func enumInterval(fd uintptr, i int, fourcc uint32, w, h int) (interval, error) {
+	headroom()
 	iv, err := v4l2.GetFormatFrameInterval(fd, uint32(i), fourcc, uint32(w), uint32(h))
 	if err != nil {
 		return interval{}, err
@@ -69,12 +74,14 @@ func enumInterval(fd uintptr, i int, fourcc uint32, w, h int) (interval, error) 
 }
 
 func setFormat(fd uintptr, fourcc uint32, w, h int) error {
+	headroom()
 	return v4l2.SetPixFormat(fd, v4l2.PixFormat{Width: uint32(w), Height: uint32(h), PixelFormat: fourcc, Field: v4l2.FieldNone})
 }
 
 // getFormat is a raw VIDIOC_G_FMT (unlike go4vl's Device.GetPixFormat,
 // which returns the format last asked for).
 func getFormat(fd uintptr) (pixFormat, error) {
+	headroom()
 	f, err := v4l2.GetPixFormat(fd)
 	if err != nil {
 		return pixFormat{}, err
@@ -83,12 +90,14 @@ func getFormat(fd uintptr) (pixFormat, error) {
 }
 
 func setFPS(fd uintptr, rate float64) error {
+	headroom()
 	p := v4l2.StreamParam{Type: v4l2.BufTypeVideoCapture,
 		Capture: v4l2.CaptureParam{TimePerFrame: v4l2.Fract{Numerator: 1000, Denominator: uint32(rate*1000 + 0.5)}}}
 	return v4l2.SetStreamParam(fd, v4l2.BufTypeVideoCapture, p)
 }
 
 func getFPS(fd uintptr) (float64, error) {
+	headroom()
 	sp, err := v4l2.GetStreamParam(fd, v4l2.BufTypeVideoCapture)
 	if err != nil {
 		return 0, err
@@ -97,6 +106,7 @@ func getFPS(fd uintptr) (float64, error) {
 }
 
 func reqBufs(fd uintptr, n int) (int, error) {
+	headroom()
 	if n == 0 {
 		r, err := v4l2.ResetBuffers(streamDev{fd: fd})
 		return int(r.Count), err
@@ -106,22 +116,51 @@ func reqBufs(fd uintptr, n int) (int, error) {
 }
 
 func queryBuf(fd uintptr, i int) (offset uint32, length int, err error) {
+	headroom()
 	b, err := v4l2.GetBuffer(streamDev{fd: fd}, uint32(i))
 	return b.Info.Offset, int(b.Length), err
 }
 
 func qBuf(fd uintptr, i int) error {
+	headroom()
 	_, err := v4l2.QueueBuffer(fd, v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, uint32(i))
 	return err
 }
 
 func dqBuf(fd uintptr) (index, bytesUsed int, flags uint32, err error) {
+	headroom()
 	b, err := v4l2.DequeueBuffer(fd, v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture)
 	return int(b.Index), int(b.BytesUsed), b.Flags, err
 }
 
-func streamOn(fd uintptr) error  { return v4l2.StreamOn(streamDev{fd: fd}) }
-func streamOff(fd uintptr) error { return v4l2.StreamOff(streamDev{fd: fd}) }
+func streamOn(fd uintptr) error {
+	headroom()
+	return v4l2.StreamOn(streamDev{fd: fd})
+}
+
+func streamOff(fd uintptr) error {
+	headroom()
+	return v4l2.StreamOff(streamDev{fd: fd})
+}
+
+// headroom grows the goroutine's stack, if need be, so that the go4vl call
+// that follows has room without growing it. go4vl turns the address of an
+// ioctl struct on its stack into a uintptr several calls before the
+// syscall; should the stack grow in between, it is copied elsewhere and
+// the kernel writes into the old copy. On a fresh goroutine (the camera
+// supervisor opens cameras on one) the first VIDIOC_ENUM_FMT then read
+// back as pixel format 0, and the device "did not offer" YUYV. The
+// x/sys/unix backend (ioctl_unix.go) passes pointers and has no such
+// problem.
+//
+//go:noinline
+func headroom() {
+	var pad [16 << 10]byte
+	keep(&pad)
+}
+
+//go:noinline
+func keep(*[16 << 10]byte) {}
 
 // streamDev adapts an fd to go4vl's v4l2.StreamingDevice, which its
 // buffer ioctls take; only Fd, BufferType, MemIOType and BufferCount

@@ -3,8 +3,8 @@
 //
 // The driver sits behind a small seam, Kernel and Device, so that the
 // capture logic — format negotiation, latest-frame-wins buffering,
-// reconnecting after the device vanishes — is tested with a fake
-// (v4l2test) and the real kernel path with vivid in a VM.
+// noticing that the device vanished — is tested with a fake (v4l2test)
+// and the real kernel path with vivid in a VM.
 //
 // The ioctls go through go4vl v0.0.5 in cgo builds (ioctl_go4vl.go) and
 // through x/sys/unix in CGO_ENABLED=0 builds (ioctl_unix.go, so that a
@@ -15,7 +15,10 @@
 // frame, and its Device getters return the requested format rather than
 // the one the driver set. Here the format is read back with VIDIOC_G_FMT
 // after VIDIOC_S_FMT, frames are dequeued by a poll loop with a timeout,
-// and any streaming error closes the device and reopens it with backoff.
+// and a streaming error closes the device at once (so that a replugged
+// camera can take its node again) and is returned by Next. Reopening is
+// device/supervise's job, as is noticing a device that stops delivering
+// frames without an error.
 package v4l2
 
 import (
@@ -291,12 +294,6 @@ type Config struct {
 	// Kernel opens the device; nil means System().
 	Kernel Kernel
 	Log    *slog.Logger
-	// MinBackoff and MaxBackoff bound the wait between reopen attempts
-	// after the device fails (defaults 500 ms and 10 s).
-	MinBackoff, MaxBackoff time.Duration
-	// Stall is how long streaming may go without a frame before the
-	// device is reopened (default 10 s).
-	Stall time.Duration
 }
 
 // pollTimeout bounds each wait for a frame, hence how long Close waits
@@ -305,33 +302,30 @@ const pollTimeout = 200 * time.Millisecond
 
 // Stats count what the capture goroutine did.
 type Stats struct {
-	Frames     uint64 // frames captured
-	Dropped    uint64 // frames replaced by a newer one before Next took them
-	Reconnects uint64 // successful reopenings after a failure
-	LastError  string // the last device error, "" if none
+	Frames  uint64 // frames captured
+	Dropped uint64 // frames replaced by a newer one before Next took them
 }
 
 // Camera captures from a V4L2 device. Next and Close may be called from
 // different goroutines; Next must not be called concurrently with itself.
 type Camera struct {
-	cfg    Config
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}  // closed when the capture goroutine exits
-	frames *device.Latest // the hand-off to Next
-
-	mu     sync.Mutex
-	format Format
-	stats  Stats // Reconnects and LastError; frames counts Frames and Dropped
+	cfg       Config
+	log       *slog.Logger
+	format    Format
+	cancel    context.CancelFunc
+	done      chan struct{}  // closed when the capture goroutine exits
+	frames    *device.Latest // the hand-off to Next
+	closeOnce sync.Once
 }
 
 var _ device.Camera = (*Camera)(nil)
 
 // Open opens the device, negotiates the format and starts capturing. A
 // missing device or one without a usable format fails here, with one
-// error saying what to do; failures later on are retried in the
-// background.
-func Open(cfg Config) (*Camera, error) {
+// error saying what to do. A later failure ends the capture: Next
+// returns it. Opening does not block; it fails with ctx.Err() when ctx
+// has ended.
+func Open(ctx context.Context, cfg Config) (*Camera, error) {
 	if cfg.Path == "" {
 		cfg.Path = "/dev/video0"
 	}
@@ -344,23 +338,21 @@ func Open(cfg Config) (*Camera, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = 500 * time.Millisecond
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		cfg.MaxBackoff = max(10*time.Second, cfg.MinBackoff)
-	}
-	if cfg.Stall <= 0 {
-		cfg.Stall = 10 * time.Second
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("v4l2: open %s: %w", cfg.Path, err)
 	}
 	dev, f, err := start(cfg)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	if err := ctx.Err(); err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("v4l2: open %s: %w", cfg.Path, err)
+	}
+	run, cancel := context.WithCancel(context.Background())
 	c := &Camera{cfg: cfg, log: cfg.Log, cancel: cancel, done: make(chan struct{}), frames: device.NewLatest(ErrClosed), format: f}
 	c.log.Info("camera streaming", "device", dev.Info().String(), "format", f.String())
-	go c.run(ctx, dev)
+	go c.run(run, dev)
 	return c, nil
 }
 
@@ -382,94 +374,50 @@ func start(cfg Config) (Device, Format, error) {
 	return dev, f, nil
 }
 
-// Format is the format negotiated with the driver (it may change after a
-// reconnect).
-func (c *Camera) Format() Format {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.format
-}
+// Format is the format negotiated with the driver.
+func (c *Camera) Format() Format { return c.format }
 
 // Stats returns the capture counters.
 func (c *Camera) Stats() Stats {
-	c.mu.Lock()
-	s := c.stats
-	c.mu.Unlock()
+	var s Stats
 	s.Frames, s.Dropped = c.frames.Counts()
 	return s
 }
 
-// run captures until ctx ends, reopening the device when it fails.
+// run captures until ctx ends or the device fails; then it closes the
+// device and, after a failure, hands the error to Next.
 func (c *Camera) run(ctx context.Context, dev Device) {
 	defer close(c.done)
-	backoff := c.cfg.MinBackoff
-	for {
-		err := c.capture(ctx, dev)
-		dev.Close()
-		if ctx.Err() != nil {
-			return
-		}
-		c.mu.Lock()
-		c.stats.LastError = err.Error()
-		c.mu.Unlock()
-		c.log.Warn("camera failed; reopening", "device", c.cfg.Path, "err", err)
-		for {
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			backoff = min(backoff*2, c.cfg.MaxBackoff)
-			var f Format
-			dev, f, err = start(c.cfg)
-			if err == nil {
-				c.mu.Lock()
-				c.format = f
-				c.stats.Reconnects++
-				c.mu.Unlock()
-				c.log.Info("camera back", "device", dev.Info().String(), "format", f.String())
-				backoff = c.cfg.MinBackoff
-				break
-			}
-			c.mu.Lock()
-			c.stats.LastError = err.Error()
-			c.mu.Unlock()
-			c.log.Debug("camera reopen failed", "err", err, "retry_in", backoff)
-		}
+	err := c.capture(ctx, dev)
+	dev.Close()
+	if ctx.Err() == nil {
+		c.log.Warn("camera failed", "device", c.cfg.Path, "err", err)
+		c.frames.Fail(err)
 	}
 }
 
 // capture reads frames from dev until it fails or ctx ends.
 func (c *Camera) capture(ctx context.Context, dev Device) error {
 	var buf []byte
-	last := time.Now()
 	for ctx.Err() == nil {
 		if buf == nil {
 			buf = c.frames.Buffer()
 		}
 		data, err := dev.Read(buf, pollTimeout)
 		if errors.Is(err, ErrNoFrame) {
-			if time.Since(last) > c.cfg.Stall {
-				return fmt.Errorf("v4l2: %s: no frame for %v", c.cfg.Path, c.cfg.Stall)
-			}
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("v4l2: %s: read frame: %w", c.cfg.Path, err)
 		}
-		last = time.Now()
-		buf = c.publish(data, last)
+		buf = c.publish(data, time.Now())
 	}
 	return ctx.Err()
 }
 
 // publish makes data the latest frame and returns a buffer for the next.
 func (c *Camera) publish(data []byte, t time.Time) []byte {
-	c.mu.Lock()
 	f := c.format
-	c.mu.Unlock()
 	fr := device.Frame{Time: t, Format: f.Pixel(), Width: f.Width, Height: f.Height, Stride: f.Stride, Data: data}
 	if f.Pixel() == device.MJPEG {
 		fr.Stride = 0
@@ -478,18 +426,20 @@ func (c *Camera) publish(data []byte, t time.Time) []byte {
 }
 
 // Next returns the latest frame, waiting for one newer than the last it
-// returned. Frames that arrived in between are dropped (see Stats).
+// returned. Frames that arrived in between are dropped (see Stats). Once
+// the device failed, Next returns that error; after Close, ErrClosed.
 func (c *Camera) Next(ctx context.Context) (device.Frame, error) {
 	return c.frames.Next(ctx)
 }
 
 // Close stops capturing and closes the device. It waits for the capture
-// goroutine, which notices within pollTimeout.
+// goroutine, which notices within pollTimeout. Closing again does
+// nothing.
 func (c *Camera) Close() error {
-	if !c.frames.Close() {
-		return nil
-	}
-	c.cancel()
-	<-c.done
+	c.closeOnce.Do(func() {
+		c.frames.Close()
+		c.cancel()
+		<-c.done
+	})
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/devicetest"
+	"github.com/alphad/alphad/device/supervise"
 	"github.com/alphad/alphad/device/v4l2"
 	"github.com/alphad/alphad/device/v4l2/v4l2test"
 )
@@ -106,7 +109,7 @@ func TestOpenErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k := &v4l2test.Kernel{OpenErrs: []error{tt.err}}
-			_, err := v4l2.Open(v4l2.Config{Path: "/dev/video7", Kernel: k})
+			_, err := v4l2.Open(context.Background(), v4l2.Config{Path: "/dev/video7", Kernel: k})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
@@ -114,21 +117,28 @@ func TestOpenErrors(t *testing.T) {
 	}
 	// A device without a usable format is closed again.
 	k := &v4l2test.Kernel{Devices: map[string]*v4l2test.Device{"/dev/video0": webcam("H264")}}
-	if _, err := v4l2.Open(v4l2.Config{Kernel: k}); err == nil {
+	if _, err := v4l2.Open(context.Background(), v4l2.Config{Kernel: k}); err == nil {
 		t.Fatal("no error for a device without a usable format")
 	}
 	if o, c := k.Counts(); o != c {
 		t.Fatalf("opened %d, closed %d", o, c)
+	}
+	// A context that has ended opens nothing.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	k = &v4l2test.Kernel{Devices: map[string]*v4l2test.Device{"/dev/video0": webcam("YUYV")}}
+	if _, err := v4l2.Open(ctx, v4l2.Config{Kernel: k}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Open with an ended context: %v", err)
+	}
+	if o, _ := k.Counts(); o != 0 {
+		t.Fatalf("opened %d devices with an ended context", o)
 	}
 }
 
 func open(t *testing.T, k *v4l2test.Kernel, cfg v4l2.Config) *v4l2.Camera {
 	t.Helper()
 	cfg.Kernel = k
-	if cfg.MinBackoff == 0 {
-		cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 5*time.Millisecond
-	}
-	c, err := v4l2.Open(cfg)
+	c, err := v4l2.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,9 +188,68 @@ func TestFrames(t *testing.T) {
 	}
 }
 
-// TestReconnect: the device vanishes (ENODEV), is missing for two reopen
-// attempts, comes back, and frames resume.
-func TestReconnect(t *testing.T) {
+// TestDeviceGone: the device vanishes (ENODEV) while streaming: the node
+// is closed at once and Next returns the error, also after Close.
+func TestDeviceGone(t *testing.T) {
+	d := webcam("YUYV")
+	d.FPS = 1000
+	d.ReadHook = func(open, frame int) error {
+		if frame == 3 {
+			return fmt.Errorf("VIDIOC_DQBUF: %w", syscall.ENODEV)
+		}
+		return nil
+	}
+	k := &v4l2test.Kernel{Devices: map[string]*v4l2test.Device{"/dev/video0": d}}
+	c := open(t, k, v4l2.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	for err == nil {
+		_, err = c.Next(ctx)
+	}
+	if !errors.Is(err, syscall.ENODEV) || !strings.Contains(err.Error(), "v4l2: /dev/video0: read frame") {
+		t.Fatalf("Next = %v, want the read error", err)
+	}
+	if o, cl := k.Counts(); o != 1 || cl != 1 {
+		t.Fatalf("opened %d, closed %d after the failure; want 1, 1", o, cl)
+	}
+	c.Close()
+	if _, err := c.Next(ctx); !errors.Is(err, syscall.ENODEV) {
+		t.Fatalf("Next after Close = %v", err)
+	}
+}
+
+// supervised wraps a camera on k in the supervisor, reporting its status
+// changes on the returned channel.
+func supervised(t *testing.T, k *v4l2test.Kernel, o supervise.Options) (*supervise.Camera, <-chan string) {
+	t.Helper()
+	events := make(chan string, 100)
+	o.MinBackoff, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
+	o.OnStatus = func(up bool, err error) {
+		if up {
+			events <- "up"
+		} else {
+			events <- "down: " + err.Error()
+		}
+	}
+	c := supervise.New(func(ctx context.Context) (device.Camera, error) {
+		return v4l2.Open(ctx, v4l2.Config{Kernel: k})
+	}, o)
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+		if o, cl := k.Counts(); o != cl {
+			t.Errorf("opened %d devices, closed %d", o, cl)
+		}
+	})
+	return c, events
+}
+
+// TestSupervisedReconnect: under the supervisor, the device vanishes, is
+// missing for two open attempts, comes back, and frames resume, numbered
+// on.
+func TestSupervisedReconnect(t *testing.T) {
 	d := webcam("YUYV")
 	d.FPS = 1000
 	d.ReadHook = func(open, frame int) error {
@@ -193,43 +262,54 @@ func TestReconnect(t *testing.T) {
 		Devices:  map[string]*v4l2test.Device{"/dev/video0": d},
 		OpenErrs: []error{nil, fs.ErrNotExist, fs.ErrNotExist},
 	}
-	c := open(t, k, v4l2.Config{})
+	c, events := supervised(t, k, supervise.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var seqs []uint64
-	deadline := time.Now().Add(5 * time.Second)
-	for c.Stats().Reconnects == 0 || len(seqs) < 8 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no frames after reconnect; stats %+v", c.Stats())
+	for c.Stats().Opens < 2 || len(seqs) < 8 {
+		f, err := c.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next: %v (stats %+v)", err, c.Stats())
 		}
-		seqs = append(seqs, next(t, c).Seq)
+		seqs = append(seqs, f.Seq)
 	}
 	for i := 1; i < len(seqs); i++ {
-		if seqs[i] <= seqs[i-1] {
-			t.Fatalf("sequence not increasing: %v", seqs)
+		if seqs[i] != seqs[i-1]+1 {
+			t.Fatalf("sequence not consecutive: %v", seqs)
 		}
 	}
 	st := c.Stats()
-	if st.Reconnects != 1 || !strings.Contains(st.LastError, "no such device") {
+	if st.Opens != 2 || st.Failures != 3 || !strings.Contains(st.LastError, "no such device") {
 		t.Fatalf("stats %+v", st)
 	}
-	if o, _ := k.Counts(); o != 2 {
-		t.Fatalf("%d successful opens, want 2", o)
+	var got []string
+	for len(events) > 0 {
+		got = append(got, <-events)
+	}
+	if len(got) != 3 || got[0] != "up" || !strings.Contains(got[1], "read frame") || got[2] != "up" {
+		t.Fatalf("status events %q", got)
 	}
 }
 
-func TestStallReopens(t *testing.T) {
+// TestSupervisedStall: a device that delivers nothing is closed and
+// reopened by the supervisor.
+func TestSupervisedStall(t *testing.T) {
 	d := webcam("YUYV")
 	d.Block = true
 	k := &v4l2test.Kernel{Devices: map[string]*v4l2test.Device{"/dev/video0": d}}
-	c := open(t, k, v4l2.Config{Stall: 10 * time.Millisecond})
-	deadline := time.Now().Add(5 * time.Second)
-	for c.Stats().Reconnects < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("a stalled device was not reopened")
-		}
-		time.Sleep(10 * time.Millisecond)
+	c, events := supervised(t, k, supervise.Options{FrameTimeout: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Next(ctx)
+		done <- err
+	}()
+	if e := <-events; e != "down: camera: no frame for 20ms" {
+		t.Fatalf("status %q", e)
 	}
-	if !strings.Contains(c.Stats().LastError, "no frame for") {
-		t.Fatalf("last error %q", c.Stats().LastError)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next = %v", err)
 	}
 }
 
@@ -241,11 +321,12 @@ func TestCloseWhileBlocked(t *testing.T) {
 	k := &v4l2test.Kernel{Devices: map[string]*v4l2test.Device{"/dev/video0": d}}
 	c := open(t, k, v4l2.Config{})
 	errc := make(chan error, 1)
+	ctx, waiting := devicetest.WatchDone(context.Background())
 	go func() {
-		_, err := c.Next(context.Background())
+		_, err := c.Next(ctx)
 		errc <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	<-waiting
 	start := time.Now()
 	c.Close()
 	select {
@@ -287,7 +368,12 @@ func TestLatestFrameWins(t *testing.T) {
 	k := &v4l2test.Kernel{Devices: map[string]*v4l2test.Device{"/dev/video0": d}}
 	c := open(t, k, v4l2.Config{Request: v4l2.Request{Width: 32, Height: 8}})
 	first := next(t, c)
-	time.Sleep(30 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); c.Stats().Frames < first.Seq+3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no frames captured after the first: %+v", c.Stats())
+		}
+		runtime.Gosched()
+	}
 	second := next(t, c)
 	if second.Seq <= first.Seq+1 {
 		t.Fatalf("seq %d after %d: nothing was dropped", second.Seq, first.Seq)

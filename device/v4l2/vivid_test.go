@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/supervise"
 	"github.com/alphad/alphad/device/v4l2"
 )
 
@@ -62,7 +63,7 @@ func TestVivid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s_%dx%d", tt.fourcc, tt.w, tt.h), func(t *testing.T) {
-			c, err := v4l2.Open(v4l2.Config{Path: path, Request: v4l2.Request{Width: tt.w, Height: tt.h, FPS: 30, Format: tt.format}})
+			c, err := v4l2.Open(context.Background(), v4l2.Config{Path: path, Request: v4l2.Request{Width: tt.w, Height: tt.h, FPS: 30, Format: tt.format}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +104,7 @@ func TestVivid(t *testing.T) {
 
 // TestVividUnplug unbinds the vivid platform device while streaming (the
 // node vanishes, as when a USB camera is pulled out), binds it again, and
-// checks that the camera reopens it and frames resume.
+// checks that the supervised camera reopens it and frames resume.
 func TestVividUnplug(t *testing.T) {
 	const drv = "/sys/bus/platform/drivers/vivid"
 	if os.Getenv("VMTEST") == "" {
@@ -112,11 +113,8 @@ func TestVividUnplug(t *testing.T) {
 	if _, err := os.Stat(drv + "/vivid.0"); err != nil {
 		t.Skipf("no vivid.0 platform device: %v", err)
 	}
-	c, err := v4l2.Open(v4l2.Config{Path: "/dev/video0", Request: v4l2.Request{Width: 640, Height: 480, Format: device.YUYV},
-		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, events := supervisedVM(v4l2.Config{Path: "/dev/video0", Request: v4l2.Request{Width: 640, Height: 480, Format: device.YUYV}},
+		50*time.Millisecond, 200*time.Millisecond)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -127,28 +125,48 @@ func TestVividUnplug(t *testing.T) {
 	if err := os.WriteFile(drv+"/unbind", []byte("vivid.0"), 0o200); err != nil {
 		t.Fatalf("unbind: %v", err)
 	}
-	for c.Stats().LastError == "" {
-		if ctx.Err() != nil {
-			t.Fatal("no error after the device vanished")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !drive(ctx, c, events, false) {
+		t.Fatal("no error after the device vanished")
 	}
 	t.Logf("after unbind: %+v", c.Stats())
-	time.Sleep(300 * time.Millisecond) // a few failed reopen attempts
 	if err := os.WriteFile(drv+"/bind", []byte("vivid.0"), 0o200); err != nil {
 		t.Fatalf("bind: %v", err)
 	}
-	for {
-		f, err := c.Next(ctx)
-		if err != nil {
-			t.Fatalf("no frame after the device came back: %v (stats %+v)", err, c.Stats())
-		}
-		if c.Stats().Reconnects > 0 {
-			if f.Seq <= first.Seq {
-				t.Fatalf("seq %d after %d", f.Seq, first.Seq)
-			}
-			break
-		}
+	if !drive(ctx, c, events, true) {
+		t.Fatalf("no frame after the device came back (stats %+v)", c.Stats())
 	}
-	t.Logf("after bind: %+v, format %s", c.Stats(), c.Format())
+	f, err := c.Next(ctx)
+	if err != nil || f.Seq <= first.Seq {
+		t.Fatalf("after the device came back: seq %d after %d, %v", f.Seq, first.Seq, err)
+	}
+	t.Logf("after bind: %+v", c.Stats())
+}
+
+// supervisedVM is a supervised V4L2 camera with fast retries; its status
+// changes come on the channel as true (up) and false (down).
+func supervisedVM(cfg v4l2.Config, minBackoff, maxBackoff time.Duration) (*supervise.Camera, <-chan bool) {
+	events := make(chan bool, 100)
+	c := supervise.New(func(ctx context.Context) (device.Camera, error) { return v4l2.Open(ctx, cfg) },
+		supervise.Options{MinBackoff: minBackoff, MaxBackoff: maxBackoff, OnStatus: func(up bool, err error) { events <- up }})
+	return c, events
+}
+
+// drive calls Next (the supervisor works inside it) until the camera's
+// status becomes up (or down), and reports whether it did before ctx
+// ended.
+func drive(ctx context.Context, c *supervise.Camera, events <-chan bool, up bool) bool {
+	for ctx.Err() == nil {
+		select {
+		case e := <-events:
+			if e == up {
+				return true
+			}
+			continue
+		default:
+		}
+		nctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		c.Next(nctx)
+		cancel()
+	}
+	return false
 }

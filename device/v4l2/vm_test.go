@@ -27,8 +27,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/alphad/alphad/device"
-	"github.com/alphad/alphad/device/mjpeg"
 	"github.com/alphad/alphad/device/v4l2"
+	"github.com/alphad/alphad/internal/stillimage"
 )
 
 const (
@@ -208,7 +208,7 @@ func TestVMCapture(t *testing.T) {
 	for _, tt := range tests {
 		name := fmt.Sprintf("%s_%dx%d", tt.format, tt.w, tt.h)
 		t.Run(name, func(t *testing.T) {
-			c, err := v4l2.Open(v4l2.Config{Path: vmVivid, Request: v4l2.Request{Width: tt.w, Height: tt.h, FPS: 30, Format: tt.format}})
+			c, err := v4l2.Open(context.Background(), v4l2.Config{Path: vmVivid, Request: v4l2.Request{Width: tt.w, Height: tt.h, FPS: 30, Format: tt.format}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -256,22 +256,16 @@ func TestVMCapture(t *testing.T) {
 	}
 }
 
-// TestVMUnplug unbinds the vivid device from its driver while the camera
-// streams, as when a USB camera is pulled out, then removes the module
-// (which only works once the camera has closed the dead node), loads it
-// again and expects frames to resume through the camera's reconnect logic,
-// with the same format.
+// TestVMUnplug unbinds the vivid device from its driver while the
+// supervised camera streams, as when a USB camera is pulled out, then
+// removes the module (which only works once the camera has closed the dead
+// node), loads it again and expects frames to resume through the
+// supervisor's reopen, with the same format.
 func TestVMUnplug(t *testing.T) {
 	vmOnly(t, vmVivid)
 	const vividOpts = "n_devs=1 node_types=0x1"
-	c, err := v4l2.Open(v4l2.Config{
-		Path:       vmVivid,
-		Request:    v4l2.Request{Width: 320, Height: 180, Format: device.YUYV},
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: 300 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, events := supervisedVM(v4l2.Config{Path: vmVivid, Request: v4l2.Request{Width: 320, Height: 180, Format: device.YUYV}},
+		100*time.Millisecond, 300*time.Millisecond)
 	defer c.Close()
 	t.Cleanup(func() { // leave vivid loaded for the next test
 		if _, err := os.Stat(vmVivid); err != nil {
@@ -282,7 +276,10 @@ func TestVMUnplug(t *testing.T) {
 	defer cancel()
 	before, err := c.Next(ctx)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("first frame: %v (stats %+v)", err, c.Stats())
+	}
+	if !<-events {
+		t.Fatal("first status is down")
 	}
 	run := func(args ...string) error {
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
@@ -294,12 +291,13 @@ func TestVMUnplug(t *testing.T) {
 	if err := os.WriteFile("/sys/bus/platform/drivers/vivid/unbind", []byte("vivid.0"), 0); err != nil {
 		t.Fatalf("unbind vivid.0: %v", err)
 	}
-	// The camera notices (a read error), closes the node and retries.
-	for c.Stats().LastError == "" {
-		if time.Since(unplugged) > 20*time.Second {
-			t.Fatal("camera did not notice the device going away")
-		}
-		time.Sleep(20 * time.Millisecond)
+	// The camera notices (a read error) and closes the node; the
+	// supervisor reports the outage and retries.
+	dctx, dcancel := context.WithTimeout(ctx, 20*time.Second)
+	down := drive(dctx, c, events, false)
+	dcancel()
+	if !down {
+		t.Fatal("camera did not notice the device going away")
 	}
 	t.Logf("after unbind: %s", c.Stats().LastError)
 	// rmmod fails (EAGAIN) while any file descriptor of the device is open:
@@ -314,10 +312,15 @@ func TestVMUnplug(t *testing.T) {
 	if rmErr != nil {
 		t.Fatalf("the camera still holds the vivid device: %v", rmErr)
 	}
-	gone := time.Now()                 // frames captured later come from a reopened device
-	time.Sleep(500 * time.Millisecond) // a few failed reopen attempts
-	if st := c.Stats(); st.Reconnects != 0 {
-		t.Fatalf("reconnected to a device that is not there: %+v", st)
+	gone := time.Now() // frames captured later come from a reopened device
+	// A few failed reopen attempts.
+	fctx, fcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	if drive(fctx, c, events, true) {
+		t.Fatalf("up again with the module removed: %+v", c.Stats())
+	}
+	fcancel()
+	if st := c.Stats(); st.Opens != 1 || st.Failures < 2 {
+		t.Fatalf("opened a device that is not there, or did not retry: %+v", st)
 	}
 	if err := run(append([]string{"modprobe", "vivid"}, strings.Fields(vividOpts)...)...); err != nil {
 		t.Fatal(err)
@@ -335,8 +338,8 @@ func TestVMUnplug(t *testing.T) {
 	}
 	st := c.Stats()
 	t.Logf("frames resumed %v after the unplug: seq %d -> %d, stats %+v", time.Since(unplugged).Round(time.Millisecond), before.Seq, after.Seq, st)
-	if st.Reconnects < 1 {
-		t.Errorf("Reconnects = %d, want >= 1", st.Reconnects)
+	if st.Opens < 2 || !st.Up {
+		t.Errorf("stats %+v, want a reopen and the camera up", st)
 	}
 	if after.Seq <= before.Seq || after.Format != device.YUYV || after.Width != 320 || after.Height != 180 {
 		t.Errorf("frame after reconnect: seq %d %s %dx%d", after.Seq, after.Format, after.Width, after.Height)
@@ -390,7 +393,7 @@ func stripDHT(t *testing.T, b []byte) []byte {
 func TestVMLoopbackMJPEG(t *testing.T) {
 	vmOnly(t, vmLoopback)
 	frames := [][]byte{testJPEG(t, 0), testJPEG(t, 1), stripDHT(t, testJPEG(t, 2))}
-	if mjpeg.HasHuffmanTables(frames[2]) || !mjpeg.HasHuffmanTables(frames[0]) {
+	if stillimage.HasHuffmanTables(frames[2]) || !stillimage.HasHuffmanTables(frames[0]) {
 		t.Fatal("stripDHT did not remove the tables")
 	}
 	if _, err := jpeg.Decode(bytes.NewReader(frames[2])); err == nil {
@@ -433,7 +436,7 @@ func TestVMLoopbackMJPEG(t *testing.T) {
 	}()
 	time.Sleep(200 * time.Millisecond) // the capture side appears once a writer streams
 
-	c, err := v4l2.Open(v4l2.Config{Path: vmLoopback, Request: v4l2.Request{Width: 640, Height: 480, Format: device.MJPEG}})
+	c, err := v4l2.Open(context.Background(), v4l2.Config{Path: vmLoopback, Request: v4l2.Request{Width: 640, Height: 480, Format: device.MJPEG}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +448,7 @@ func TestVMLoopbackMJPEG(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var dec mjpeg.Decoder
+	var dec stillimage.Decoder
 	seen := map[int]int{}
 	for n := 0; n < 30 && len(seen) < len(frames); n++ {
 		fr, err := c.Next(ctx)

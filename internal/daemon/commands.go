@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -14,9 +13,8 @@ import (
 
 	"github.com/alphad/alphad/device/panel"
 	"github.com/alphad/alphad/internal/control"
-	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/labels"
-	"github.com/alphad/alphad/pipeline/preprocess"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -114,7 +112,7 @@ func (d *Daemon) cmdDeleteClass(_ context.Context, cmd control.Command, _ string
 		Details: map[string]any{"samples": n}}, nil
 }
 
-func (d *Daemon) cmdCapture(_ context.Context, cmd control.Command, source string) (control.Result, error) {
+func (d *Daemon) cmdCapture(ctx context.Context, cmd control.Command, source string) (control.Result, error) {
 	label := cmp.Or(cmd.Label, d.settings.teach())
 	if label == "" {
 		return control.Result{}, ErrNoClass
@@ -125,8 +123,45 @@ func (d *Daemon) cmdCapture(_ context.Context, cmd control.Command, source strin
 		return control.Result{}, err
 	}
 	d.showLED()
-	return control.Result{Message: fmt.Sprintf("recording %d sample(s) of %s", count, label),
-		Details: map[string]any{"label": label, "count": count, "burst": b.id}}, nil
+	if source == "button" { // the LED answers
+		return msg("recording %d sample(s) of %s", count, label), nil
+	}
+	// Answer with what was stored: the samples are in the store when the
+	// answer says so. Without frames (camera down) give up after the
+	// time the burst needs plus a margin.
+	limit := time.Duration(count)*max(cmd.Interval, time.Second) + captureMargin
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-b.done:
+	case <-t.C:
+		d.stopRecording()
+		<-b.done
+	case <-ctx.Done():
+		d.stopRecording()
+		<-b.done
+	}
+	saved, dropped := d.rec.outcome(b)
+	det := map[string]any{"label": label, "count": count, "burst": b.id, "stored": saved, "dropped": dropped}
+	if saved < count {
+		return control.Result{}, fmt.Errorf("stored %d of %d sample(s) of %s (burst %d): %s", saved, count, label, b.id, d.captureShortfall(dropped))
+	}
+	return control.Result{Message: fmt.Sprintf("stored %d sample(s) of %s", saved, label), Details: det}, nil
+}
+
+// captureMargin is how long a capture waits for frames beyond the time
+// its samples take.
+const captureMargin = 10 * time.Second
+
+// captureShortfall says why a capture stored fewer samples than asked.
+func (d *Daemon) captureShortfall(dropped int) string {
+	if up, camErr := d.cam.get(); !up {
+		return "no frames (camera: " + cmp.Or(camErr, "not streaming") + ")"
+	}
+	if dropped > 0 {
+		return fmt.Sprintf("%d could not be stored (see the log)", dropped)
+	}
+	return "the recording was stopped or replaced"
 }
 
 func (d *Daemon) cmdRecordStart(_ context.Context, cmd control.Command, source string) (control.Result, error) {
@@ -194,8 +229,9 @@ const sampleSize = 224
 func (d *Daemon) cmdAddSamples(_ context.Context, cmd control.Command, source string) (control.Result, error) {
 	var samples []store.NewSample
 	var bad []error
+	var dec stillimage.Decoder // the limits every image path shares
 	for _, f := range cmd.Files {
-		img, err := preprocess.DecodeImage(bytes.NewReader(f.Data))
+		img, err := dec.Decode(f.Data)
 		if err != nil {
 			bad = append(bad, fmt.Errorf("%s: %w", f.Name, err))
 			continue
@@ -335,16 +371,16 @@ func (d *Daemon) cmdImport(_ context.Context, cmd control.Command, _ string) (co
 		return control.Result{}, fmt.Errorf("labels.txt: %w", err)
 	}
 	source := cmp.Or(cmd.Source, modelName)
-	tm, err := store.CheckClassifier(source, model, names)
+	c, err := store.NewClassifierFile(source, model, names)
 	if err != nil {
 		return control.Result{}, err
 	}
-	bb, err := head.NewBackbone(tm, "", d.opts.Engine, d.engineOptions())
+	m, err := c.Load(d.opts.Engine, d.engineOptions()) // it runs here before it is stored
 	if err != nil {
-		return control.Result{}, fmt.Errorf("%s: %w", source, err)
+		return control.Result{}, err
 	}
-	bb.Close()
-	v, err := d.models.Import(model, names, source)
+	m.Close()
+	v, err := d.models.Import(c)
 	if err != nil {
 		return control.Result{}, err
 	}

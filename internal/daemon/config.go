@@ -69,7 +69,7 @@ type ModelConfig struct {
 	Engine  string `yaml:"engine"` // auto, native or xnnpack
 	Threads int    `yaml:"threads"`
 	// Backbone names the feature extractor training uses when the state
-	// directory has no model yet: <state>/models/backbones/<name>.tflite,
+	// directory has no model yet: the backbone pulled under that name,
 	// installed by `alphad model pull`.
 	Backbone string `yaml:"backbone"`
 	// Mirror replaces the download location of `alphad model pull`: an
@@ -127,7 +127,7 @@ func DefaultConfig() Config {
 			InferEvery: 1,
 			Retry:      2 * time.Second,
 		},
-		Model:     ModelConfig{Engine: "auto", Threads: 1, Backbone: DefaultBackbone},
+		Model:     ModelConfig{Engine: "auto", Threads: 1, Backbone: store.DefaultBackbone},
 		Smoothing: decide.DefaultSmoothConfig(),
 		Recording: RecordingConfig{Rate: 5, MaxBurst: 200, MaxTime: time.Minute},
 		Training: TrainingConfig{
@@ -265,7 +265,7 @@ func (c Config) validate() []FieldError {
 	if c.Model.Threads < 1 || c.Model.Threads > 64 {
 		add("model.threads", fmt.Sprintf("%d is not in 1..64", c.Model.Threads))
 	}
-	if err := validBackboneName(c.Model.Backbone); err != nil {
+	if err := store.ValidBackboneName(c.Model.Backbone); err != nil {
 		add("model.backbone", err.Error())
 	}
 	section("smoothing", c.Smoothing.Validate())

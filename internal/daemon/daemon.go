@@ -119,7 +119,7 @@ const (
 
 // ErrNoBackbone means the daemon has neither a model to run nor a
 // backbone to train one; the message says how to get one.
-var ErrNoBackbone = errors.New("no model and no backbone to train one")
+var ErrNoBackbone = store.ErrNoBackbone
 
 // Daemon is `alphad run`: camera → frame loop (preprocess, backbone, head,
 // decide) → outputs, plus the recorder, the trainer and the command layer.
@@ -128,6 +128,7 @@ type Daemon struct {
 	cfg    Config
 	opts   Options
 	log    *slog.Logger
+	state  *store.State // the state directory, owned while the daemon runs
 	st     *store.Store
 	models *store.Models
 	model  *modelSlot
@@ -191,25 +192,22 @@ func New(o Options) (*Daemon, error) {
 	d.stats.inferMS.Store(math.Float64bits(nan))
 	d.trainer = newTrainer()
 	d.trainer.onIdle = d.showLED
-	if d.models, err = store.OpenModels(o.StateDir); err != nil {
+	if d.state, err = store.OpenState(o.StateDir, o.Log); err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
+	d.st, d.models = d.state.Samples(), d.state.Models()
 	m, fromFile, err := d.loadStartModel()
 	if err != nil {
+		d.state.Close()
 		return nil, err
 	}
 	if m == nil {
 		if _, src, err := d.backbone(); err != nil {
+			d.state.Close()
 			return nil, err
 		} else {
 			d.log.Info("no model yet: recording and training only", "backbone", src)
 		}
-	}
-	if d.st, err = store.Open(o.StateDir, o.Log); err != nil {
-		if m != nil {
-			m.Close()
-		}
-		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	d.model.set(m, fromFile, d.versionValAcc(m, fromFile))
 	d.models.Keep = o.Config.Training.KeepVersions
@@ -225,7 +223,8 @@ func New(o Options) (*Daemon, error) {
 	d.hooks.SetDevice(o.DeviceID)
 	d.out = append(d.out, d.hooks)
 	if o.MQTT != nil {
-		mq, err := o.MQTT(mqtt.Options{Logger: o.Log, Handler: mqttHandler{d}, Diagnostics: d.diagnostics})
+		mq, err := o.MQTT(mqtt.Options{Logger: o.Log, Handler: mqttHandler{d}, Diagnostics: d.diagnostics,
+			OnConnection: func(up bool) { d.m.mqttUp.Set(map[bool]float64{true: 1}[up]) }})
 		if err != nil {
 			d.close(true, true)
 			return nil, fmt.Errorf("daemon: %w", err)
@@ -251,9 +250,9 @@ func (d *Daemon) close(modelFree, storeFree bool) {
 	} else {
 		d.log.Error("frame loop still busy: model left open")
 	}
-	if d.st != nil {
+	if d.state != nil {
 		if storeFree {
-			d.st.Close()
+			d.state.Close()
 		} else {
 			d.log.Error("training still busy: store left open")
 		}

@@ -97,7 +97,7 @@ mqtt:
   keep_alive: 30s
   connect_timeout: 10s
   reconnect_min: 1s
-  reconnect_max: 2m0s
+  reconnect_max: 2s
   state_interval: 1s
   diagnostics_interval: 1m0s
   queue_size: 64

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/supervise"
 	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/pipeline/decide"
 	"github.com/alphad/alphad/pipeline/head"
@@ -123,87 +124,69 @@ func (m *mailbox) take(ctx context.Context, work *device.Frame) int {
 	}
 }
 
-// capture opens the camera, feeds frames to the mailbox and reopens the
-// camera after a failure (every camera.retry), until ctx ends. It closes
-// camClosed once the camera is closed for good.
+// capture feeds the mailbox with frames from the camera, which the
+// supervisor keeps open: it reopens the camera after a failure or a stall
+// (no frame for frameTimeout), waiting camera.retry at first and up to
+// cameraMaxBackoff, and reports every up/down transition once. It
+// returns when ctx ends, after closing the camera (waiting at most
+// cameraCloseTimeout), and closes camClosed.
 func (d *Daemon) capture(ctx context.Context, camClosed chan<- struct{}) error {
-	defer close(camClosed)
-	for {
-		d.beat()
-		if ctx.Err() != nil {
-			return nil
-		}
-		cam, err := d.opts.OpenCamera(ctx)
-		d.beat()
-		if err != nil {
-			err = fmt.Errorf("camera: open: %w", err)
-		} else {
-			err = d.stream(ctx, cam)
-			closeCamera(cam, d)
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		d.cameraDown(err)
-		if !d.sleep(ctx, d.cfg.Camera.Retry) {
-			return nil
-		}
-	}
-}
-
-// closeCamera closes cam, giving up waiting after cameraCloseTimeout.
-func closeCamera(cam device.Camera, d *Daemon) {
-	done := make(chan error, 1)
-	go func() { done <- cam.Close() }()
-	select {
-	case err := <-done:
-		if err != nil {
+	cam := supervise.New(d.opts.OpenCamera, supervise.Options{
+		FrameTimeout: frameTimeout,
+		MinBackoff:   d.cfg.Camera.Retry,
+		MaxBackoff:   max(cameraMaxBackoff, d.cfg.Camera.Retry),
+		CloseTimeout: cameraCloseTimeout,
+		Log:          d.log,
+		OnStatus: func(up bool, err error) {
+			if up {
+				d.cameraUp()
+			} else {
+				d.cameraDown(err)
+			}
+		},
+	})
+	defer func() {
+		if err := cam.Close(); err != nil {
 			d.log.Warn("camera close", "err", err)
 		}
-	case <-time.After(cameraCloseTimeout):
-		d.log.Error("camera: close did not return within 5s")
+		close(camClosed)
+	}()
+	// Next waits at most beatEvery before the loop beats again: an outage
+	// is a wait, not a hang (a camera Next that ignores its context is).
+	// The context is renewed only when that wait ran out, so steady
+	// capture allocates nothing.
+	beatEvery := d.opts.StuckAfter / 4
+	var wctx context.Context
+	var wcancel context.CancelFunc
+	var timer *time.Timer
+	renew := func() {
+		if wcancel != nil {
+			wcancel()
+		}
+		wctx, wcancel = context.WithCancel(ctx)
+		timer = time.AfterFunc(beatEvery, wcancel)
 	}
-}
-
-// sleep waits dur (a deliberate wait: alive however long camera.retry
-// is) and reports false when ctx ended.
-func (d *Daemon) sleep(ctx context.Context, dur time.Duration) bool {
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	d.capWaiting.Store(true)
-	defer d.capWaiting.Store(false)
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		d.beat()
-		return true
-	}
-}
-
-func (d *Daemon) beat() { d.capBeat.Store(time.Now().UnixNano()) }
-
-// stream reads frames until the camera fails, stalls or ctx ends.
-func (d *Daemon) stream(ctx context.Context, cam device.Camera) error {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stall := time.AfterFunc(frameTimeout, cancel)
-	defer stall.Stop()
+	renew()
+	defer func() {
+		timer.Stop()
+		wcancel()
+	}()
 	for {
-		f, err := cam.Next(sctx)
 		d.beat()
+		f, err := cam.Next(wctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if sctx.Err() != nil {
-				return fmt.Errorf("camera: no frame for %v", frameTimeout)
+			if wctx.Err() != nil {
+				renew()
+				continue
 			}
-			return fmt.Errorf("camera: %w", err)
+			return fmt.Errorf("camera: %w", err) // closed: not before ctx ends
 		}
-		stall.Stop()
+		running := timer.Stop() // false: it fired, and the next Next renews
+		d.beat()
 		d.m.cameraFrames.Inc()
-		d.cameraUp()
 		if d.mb.put(f) {
 			d.stats.dropped.Add(1)
 			d.m.dropped.Inc()
@@ -213,11 +196,12 @@ func (d *Daemon) stream(ctx context.Context, cam device.Camera) error {
 		d.capWaiting.Store(true)
 		ok := d.mb.waitTaken(ctx)
 		d.capWaiting.Store(false)
-		d.beat()
 		if !ok {
 			return nil
 		}
-		stall.Reset(frameTimeout)
+		if running {
+			timer.Reset(beatEvery)
+		}
 	}
 }
 
@@ -234,6 +218,12 @@ func (c *cameraState) get() (up bool, err string) {
 	defer c.mu.Unlock()
 	return c.up, c.err
 }
+
+// cameraMaxBackoff is the longest wait between reopens of a failed camera
+// (camera.retry is the first).
+const cameraMaxBackoff = 10 * time.Second
+
+func (d *Daemon) beat() { d.capBeat.Store(time.Now().UnixNano()) }
 
 func (d *Daemon) cameraUp() {
 	d.cam.mu.Lock()
@@ -446,6 +436,7 @@ func (d *Daemon) recordFrame(fl *frameLoop, f *device.Frame) {
 	img, err := d.sampleImage(fl, f)
 	if err != nil {
 		d.log.Warn("record sample", "frame", f.Seq, "err", err)
+		d.rec.drop(b)
 	} else {
 		d.rec.queue(b, store.NewSample{Label: b.label, Image: img, Source: b.source, Time: f.Time})
 	}

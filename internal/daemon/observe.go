@@ -148,12 +148,12 @@ func (d *Daemon) supervise(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case now := <-wd:
+		case <-wd:
 			d.wdTicks.Add(1)
 			if !d.ready.Load() {
 				continue // systemd's start timeout covers the start
 			}
-			if d.alive(now) {
+			if d.alive(time.Now()) { // not the tick time: a tick handled late must not vouch for now
 				d.opts.Notifier.Watchdog()
 				starving = false
 			} else if !starving {

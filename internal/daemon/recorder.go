@@ -22,6 +22,26 @@ type burst struct {
 	next     time.Time
 	queued   int
 	source   string
+
+	// Guarded by the recorder's mutex: what became of the samples.
+	pending        int           // queued for the saver
+	saved, dropped int           // stored, or lost (encode error, full queue, store error)
+	ended          bool          // no more samples will be taken
+	done           chan struct{} // closed once ended and nothing is pending
+}
+
+// endLocked marks b ended; r.mu is held.
+func (b *burst) endLocked() {
+	if !b.ended {
+		b.ended = true
+		b.settleLocked()
+	}
+}
+
+func (b *burst) settleLocked() {
+	if b.ended && b.pending == 0 {
+		close(b.done)
+	}
 }
 
 // sample is a recorded frame on its way to the store.
@@ -54,10 +74,13 @@ func (r *recorder) start(label string, count int, interval time.Duration, source
 	}
 	now := time.Now()
 	b := &burst{label: label, id: r.st.NextBurst(), max: count, interval: interval,
-		until: now.Add(r.cfg.MaxTime), next: now, source: source}
+		until: now.Add(r.cfg.MaxTime), next: now, source: source, done: make(chan struct{})}
 	r.mu.Lock()
 	old := r.cur
 	r.cur = b
+	if old != nil {
+		old.endLocked()
+	}
 	r.mu.Unlock()
 	if old != nil {
 		r.log.Info("recording ended", "label", old.label, "samples", old.queued, "burst", old.id)
@@ -73,6 +96,9 @@ func (r *recorder) stop() *burst {
 	r.mu.Lock()
 	b := r.cur
 	r.cur = nil
+	if b != nil {
+		b.endLocked()
+	}
 	r.mu.Unlock()
 	if b != nil {
 		r.log.Info("recording ended", "label", b.label, "samples", b.queued, "burst", b.id)
@@ -108,9 +134,11 @@ func (r *recorder) take(now time.Time) (b *burst, done bool) {
 	}
 	b.queued++
 	b.next = now.Add(b.interval)
+	b.pending++ // until queue or drop settles it
 	done = b.queued >= b.max || !now.Before(b.until)
 	if done {
 		r.cur = nil
+		b.ended = true // settled when its last sample is
 	}
 	r.mu.Unlock()
 	if done && b.max > 1 {
@@ -119,13 +147,38 @@ func (r *recorder) take(now time.Time) (b *burst, done bool) {
 	return b, done
 }
 
-// queue hands a sample to the saver; a full queue drops it (counted).
+// queue hands a sample taken from b to the saver; a full queue drops it
+// (counted).
 func (r *recorder) queue(b *burst, ns store.NewSample) {
 	select {
 	case r.pending <- sample{burst: b, ns: ns}:
 	default:
 		r.m.samplesDropped.Inc()
+		r.settle(b, false)
 	}
+}
+
+// drop settles a sample taken from b that could not be made.
+func (r *recorder) drop(b *burst) { r.settle(b, false) }
+
+// settle records the fate of one sample of b.
+func (r *recorder) settle(b *burst, saved bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b.pending--
+	if saved {
+		b.saved++
+	} else {
+		b.dropped++
+	}
+	b.settleLocked()
+}
+
+// outcome is what became of a burst's samples once it settled.
+func (r *recorder) outcome(b *burst) (saved, dropped int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return b.saved, b.dropped
 }
 
 // saver stores recorded samples; changed runs after each. On shutdown it
@@ -152,8 +205,10 @@ func (r *recorder) save(s sample, changed func()) {
 	if _, err := r.st.Add(s.burst.id, []store.NewSample{s.ns}); err != nil {
 		r.log.Error("save sample", "label", s.ns.Label, "err", err)
 		r.m.samplesDropped.Inc()
+		r.settle(s.burst, false)
 		return
 	}
 	r.m.samplesSaved.Inc()
+	r.settle(s.burst, true)
 	changed()
 }

@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"github.com/alphad/alphad/device"
-	"github.com/alphad/alphad/device/camerafile"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/engine/native"
+	"github.com/alphad/alphad/pipeline/store"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -65,13 +66,13 @@ func (c *sceneCam) addScene(t *testing.T, name, dir string, from, to int) {
 // addFile appends one image file to a scene.
 func (c *sceneCam) addFile(t *testing.T, name, path string) {
 	t.Helper()
-	img, err := camerafile.ReadImage(path)
+	img, err := stillimage.ReadFile(path, stillimage.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := img.Bounds()
 	c.scenes[name] = append(c.scenes[name], device.Frame{Format: device.RGB24, Width: b.Dx(), Height: b.Dy(),
-		Stride: 3 * b.Dx(), Data: camerafile.RGB24(nil, img)})
+		Stride: 3 * b.Dx(), Data: stillimage.RGB24(nil, img)})
 }
 
 func (c *sceneCam) show(scene string) {
@@ -181,7 +182,11 @@ func testLog(t *testing.T) *slog.Logger {
 func installBackbone(t *testing.T, stateDir, name string) {
 	t.Helper()
 	src := testshared.Path(t, "models", "mobilenet_v2_1.0_224_quant_features.tflite")
-	if _, err := Pull(context.Background(), PullOptions{StateDir: stateDir, Name: name, Source: src,
+	models, err := store.OpenModels(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Pull(context.Background(), store.PullOptions{Name: name, Source: src,
 		SHA256: "196264ff539ccb8e5275837d6636dc0f039afebfd44c0051be8883a3d20bea3a"}); err != nil {
 		t.Fatal(err)
 	}

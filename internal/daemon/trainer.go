@@ -179,7 +179,7 @@ func (d *Daemon) train(ctx context.Context, backbone []byte, src string, cfg hea
 		pct = ev.Percent
 		report(ev)
 	}
-	v, skipped, err := store.Train(ctx, d.opts.StateDir, d.st, store.TrainOptions{
+	v, skipped, err := store.Train(ctx, d.state, store.TrainOptions{
 		Backbone: backbone, BackboneSource: src, NewEngine: d.opts.Engine, Engine: d.engineOptions(),
 		Config: cfg, Views: views, Keep: d.cfg.Training.KeepVersions, Progress: onProgress,
 	})

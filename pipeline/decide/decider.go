@@ -1,6 +1,9 @@
 package decide
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Verdict is the decision on one frame, with class names.
 type Verdict struct {
@@ -45,7 +48,7 @@ func (d *Decider) SetWindow(n int) {
 // list, i.e. a new model, restarts the smoothing history; the decided
 // label stays until the new model decides).
 func (d *Decider) Frame(scores []float32, classes []string, t time.Time) Verdict {
-	if !equal(classes, d.classes) {
+	if !slices.Equal(classes, d.classes) {
 		d.smooth.Reset()
 		d.smooth.ring = nil
 		d.classes = append(d.classes[:0], classes...)
@@ -75,18 +78,6 @@ func (d *Decider) set(label string, conf float64) Verdict {
 		v.Previous = ""
 	}
 	return v
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Window is the smoothing window in frames.

@@ -3,14 +3,14 @@ package preprocess
 import (
 	"fmt"
 	"image"
-	"io"
 
-	"github.com/alphad/alphad/device/camerafile"
+	"github.com/alphad/alphad/internal/stillimage"
 )
 
 // Image writes the tensor for img into dst (len Size()). *image.YCbCr
-// (what JPEG decodes to) is resampled directly; other images are converted
-// to RGB first.
+// (what JPEG decodes to), *image.RGBA and *image.NRGBA (alpha ignored, as
+// stillimage.RGB24 does) are resampled directly; other images are
+// converted to RGB first.
 func (p *Preprocessor) Image(dst []byte, img image.Image) error {
 	if err := p.checkDst(dst); err != nil {
 		return err
@@ -27,18 +27,16 @@ func (p *Preprocessor) image(dst []byte, img image.Image) error {
 	if err := p.prepare(w, h); err != nil {
 		return fmt.Errorf("preprocess: %w", err)
 	}
-	if m, ok := img.(*image.YCbCr); ok {
+	switch m := img.(type) {
+	case *image.YCbCr:
 		p.resizeYCbCr(dst, m)
-		return nil
+	case *image.RGBA: // PNG and BMP decode to these: resampled in place
+		p.resizePacked(dst, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 4)
+	case *image.NRGBA:
+		p.resizePacked(dst, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 4)
+	default:
+		p.rgb = stillimage.RGB24(p.rgb, img)
+		p.resizePacked(dst, p.rgb, w*3, 3)
 	}
-	p.rgb = camerafile.RGB24(p.rgb, img)
-	p.resizeRGB24(dst, p.rgb, w*3)
 	return nil
 }
-
-// DecodeImage decodes a JPEG (with or without Huffman tables), PNG or BMP
-// image, chosen by its first bytes.
-func DecodeImage(r io.Reader) (image.Image, error) { return camerafile.Decode(r) }
-
-// ReadImage decodes the JPEG, PNG or BMP file at path.
-func ReadImage(path string) (image.Image, error) { return camerafile.ReadImage(path) }

@@ -38,7 +38,7 @@ import (
 	"unsafe"
 
 	"github.com/alphad/alphad/device"
-	"github.com/alphad/alphad/device/mjpeg"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -114,9 +114,9 @@ type Preprocessor struct {
 
 	row  []float32 // one output row of levels, RGB interleaved
 	tab  tables
-	rgb  []byte // scratch RGB24 image for generic image.Image sources
-	mdec mjpeg.Decoder
-	yuv  *yuvTables // made on the first YUYV frame
+	rgb  []byte             // scratch RGB24 image for generic image.Image sources
+	mdec stillimage.Decoder // MJPEG frames, within the default limits
+	yuv  *yuvTables         // made on the first YUYV frame
 }
 
 // New builds a Preprocessor for the input tensor t, which must be
@@ -229,7 +229,7 @@ func (p *Preprocessor) Frame(dst []byte, f device.Frame) error {
 	if f.Format == device.MJPEG {
 		img, err := p.mdec.Decode(f.Data)
 		if err != nil {
-			return fmt.Errorf("preprocess: frame %d: %w", f.Seq, err)
+			return fmt.Errorf("preprocess: mjpeg frame %d: %w", f.Seq, err)
 		}
 		return p.image(dst, img)
 	}
@@ -265,7 +265,7 @@ func (p *Preprocessor) Frame(dst []byte, f device.Frame) error {
 	if f.Format == device.YUYV {
 		p.resizeYUYV(dst, f.Data, stride)
 	} else {
-		p.resizeRGB24(dst, f.Data, stride)
+		p.resizePacked(dst, f.Data, stride, 3)
 	}
 	return nil
 }

@@ -6,16 +6,15 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/mjpeg/mjpegtest"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
@@ -238,7 +237,7 @@ func ptr[T any](v T) *T { return &v }
 func TestGoldenInputs(t *testing.T) {
 	for _, name := range []string{"grace_hopper", "cat", "bird"} {
 		t.Run(name, func(t *testing.T) {
-			img, err := ReadImage(testshared.Path(t, "golden", "inputs", name+"_224.png"))
+			img, err := stillimage.ReadFile(testshared.Path(t, "golden", "inputs", name+"_224.png"), stillimage.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -307,6 +306,14 @@ func TestImageSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub := rgba.SubImage(image.Rect(0, 0, 40, 30)) // offset-free SubImage
+	// The same pixels inside a larger NRGBA, at an offset.
+	big := image.NewNRGBA(image.Rect(-3, -2, 45, 35))
+	for y := range 30 {
+		for x := range 40 {
+			big.Set(x+2, y+1, rgba.At(x, y))
+		}
+	}
+	offset := big.SubImage(image.Rect(2, 1, 42, 31))
 	tests := []struct {
 		name string
 		img  image.Image
@@ -316,6 +323,7 @@ func TestImageSources(t *testing.T) {
 		{"rgba", rgba, want, 0},
 		{"nrgba", nrgba, want, 0},
 		{"subimage", sub, want, 0},
+		{"nrgba subimage at an offset", offset, want, 0},
 		{"ycbcr 4:4:4", ycc, want, 3}, // RGB→YCbCr→RGB round trip loses a little
 		{"gray", gray, wantGray, 0},
 		{"gray16 (generic path)", gray16, wantGray, 0},
@@ -470,45 +478,6 @@ func TestZeroAllocs(t *testing.T) {
 			})
 		}
 	}
-}
-
-func TestDecodeImage(t *testing.T) {
-	var pngBuf bytes.Buffer
-	if err := png.Encode(&pngBuf, image.NewGray(image.Rect(0, 0, 3, 2))); err != nil {
-		t.Fatal(err)
-	}
-	files := []string{
-		filepath.Join("images", "grace_hopper.bmp"),
-		filepath.Join("images", "parrot.jpg"),
-		filepath.Join("datasets", "flowers_tf", "daisy", "100080576_f52e8ee070_n.jpg"),
-	}
-	for _, f := range files {
-		t.Run(f, func(t *testing.T) {
-			img, err := ReadImage(testshared.Path(t, f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if img.Bounds().Dx() < 100 {
-				t.Fatalf("bounds %v", img.Bounds())
-			}
-		})
-	}
-	t.Run("png", func(t *testing.T) {
-		img, err := DecodeImage(&pngBuf)
-		if err != nil || img.Bounds().Dx() != 3 {
-			t.Fatalf("%v %v", img, err)
-		}
-	})
-	t.Run("unknown", func(t *testing.T) {
-		if _, err := DecodeImage(strings.NewReader("GIF89a")); err == nil || !strings.Contains(err.Error(), "want JPEG, PNG or BMP") {
-			t.Fatalf("err = %v", err)
-		}
-	})
-	t.Run("missing file", func(t *testing.T) {
-		if _, err := ReadImage(filepath.Join(t.TempDir(), "nope.jpg")); err == nil {
-			t.Fatal("no error")
-		}
-	})
 }
 
 func FuzzFrame(f *testing.F) {

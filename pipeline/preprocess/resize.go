@@ -176,7 +176,9 @@ func (p *Preprocessor) resizeYUYV(dst, data []byte, stride int) {
 	}
 }
 
-func (p *Preprocessor) resizeRGB24(dst, data []byte, stride int) {
+// resizePacked resamples packed pixels of bpp bytes (3: RGB24; 4: RGBA
+// or NRGBA, whose fourth byte is ignored) whose first three are R, G, B.
+func (p *Preprocessor) resizePacked(dst, data []byte, stride, bpp int) {
 	t := &p.tab
 	row := p.row[:p.w*3]
 	x0, x1, wx := t.x0[:p.w], t.x1[:p.w], t.wx[:p.w]
@@ -185,7 +187,7 @@ func (p *Preprocessor) resizeRGB24(dst, data []byte, stride int) {
 		r1 := data[int(t.y1[oy])*stride:]
 		wy := t.wy[oy]
 		for ox := range x0 {
-			xa, xb, w := int(x0[ox])*3, int(x1[ox])*3, wx[ox]
+			xa, xb, w := int(x0[ox])*bpp, int(x1[ox])*bpp, wx[ox]
 			a := r0[xa : xa+3 : xa+3]
 			b := r0[xb : xb+3 : xb+3]
 			c := r1[xa : xa+3 : xa+3]

@@ -44,14 +44,12 @@ const (
 
 const embMagic = "ALPHAD-EMB-1\n"
 
-// Embeddings opens the embedding cache of a backbone (by its hash) with
-// embeddings of dim floats, creating it if needed. A cache file of another
-// dimension is discarded.
-func Embeddings(stateDir, backboneHash string, dim int) (*EmbeddingCache, error) {
+// openEmbeddings opens the cache file of a backbone in dir (see
+// State.Embeddings).
+func openEmbeddings(dir, backboneHash string, dim int) (*EmbeddingCache, error) {
 	if dim <= 0 || backboneHash == "" || filepath.Base(backboneHash) != backboneHash {
 		return nil, fmt.Errorf("store: embedding cache: bad backbone %q or dim %d", backboneHash, dim)
 	}
-	dir := filepath.Join(stateDir, "embeddings")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

@@ -21,11 +21,11 @@ func FuzzJournal(f *testing.F) {
 		dir := t.TempDir()
 		os.MkdirAll(filepath.Join(dir, "samples"), 0o755)
 		os.WriteFile(filepath.Join(dir, "samples", journalName), data, 0o644)
-		s, err := Open(dir, nil)
+		s, err := openSamples(filepath.Join(dir, samplesDir), nil)
 		if err != nil {
 			return
 		}
-		defer s.Close()
+		defer s.close()
 		s.Classes()
 		s.Counts()
 		if err := s.AddClass("fuzz-new-class"); err != nil && !strings.Contains(err.Error(), "exists") {
@@ -60,7 +60,7 @@ func FuzzEmbeddingCache(f *testing.F) {
 		dir := t.TempDir()
 		os.MkdirAll(filepath.Join(dir, "embeddings"), 0o755)
 		os.WriteFile(filepath.Join(dir, "embeddings", "h.emb"), data, 0o644)
-		c, err := Embeddings(dir, "h", 2)
+		c, err := openEmbeddings(filepath.Join(dir, embeddingsDir), "h", 2)
 		if err != nil {
 			return
 		}
@@ -68,13 +68,36 @@ func FuzzEmbeddingCache(f *testing.F) {
 			t.Fatal(err)
 		}
 		c.Close()
-		c, err = Embeddings(dir, "h", 2)
+		c, err = openEmbeddings(filepath.Join(dir, embeddingsDir), "h", 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
 		if _, ok := c.Get("0123456789abcdef0123456789abcdef", 0); !ok {
 			t.Fatal("entry lost")
+		}
+	})
+}
+
+// FuzzBackboneNames opens a state directory whose backbones/names.json
+// holds arbitrary bytes: OpenState and FindBackbone fail cleanly or work,
+// never panic, and never read outside the state directory.
+func FuzzBackboneNames(f *testing.F) {
+	f.Add([]byte(`{"mobilenet_v2_1.0_224_quant":{"hash":"0123456789abcdef0123456789abcdef","file":"backbones/0123456789abcdef0123456789abcdef.tflite"}}`))
+	f.Add([]byte(`{"x":{"hash":"h","file":"../../etc/passwd"}}`))
+	f.Add([]byte(`{"../x":{}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, backbonesDir), 0o755)
+		os.WriteFile(filepath.Join(dir, backbonesDir, backboneNames), data, 0o644)
+		s, err := OpenState(dir, nil)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		if b, _, err := s.Models().FindBackbone("", ""); err == nil && len(b) > 0 {
+			t.Fatalf("found a %d-byte backbone in an empty state directory", len(b))
 		}
 	})
 }

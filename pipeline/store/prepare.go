@@ -19,14 +19,15 @@ type Prepare func(img image.Image) head.Fill
 
 // CenterCrop returns the largest centred square of img resized to
 // size×size with bilinear interpolation (half-pixel centres), as RGBA:
-// what Teachable Machine does to a frame before the model.
+// what Teachable Machine does to a frame before the model. Only the source
+// rows the resize reads are converted to RGBA, two at a time, so a large
+// photo is never converted whole.
 func CenterCrop(img image.Image, size int) *image.RGBA {
-	src := toRGBA(img)
-	b := src.Bounds()
+	b := img.Bounds()
 	side := min(b.Dx(), b.Dy())
 	x0 := b.Min.X + (b.Dx()-side)/2
 	y0 := b.Min.Y + (b.Dy()-side)/2
-	return resize(src, image.Rect(x0, y0, x0+side, y0+side), size, size)
+	return resize(newRGBARows(img, image.Rect(x0, y0, x0+side, y0+side)), size, size)
 }
 
 // Mirror returns img flipped left-right.
@@ -49,13 +50,12 @@ func Mirror(img image.Image) *image.RGBA {
 // side, resized back to img's width: an augmented training view.
 func CropView(img image.Image, seed uint64) *image.RGBA {
 	r := rand.New(rand.NewPCG(seed, 0xc0ffee))
-	src := toRGBA(img)
-	b := src.Bounds()
+	b := img.Bounds()
 	side := min(b.Dx(), b.Dy())
 	s := max(side*(75+r.IntN(16))/100, 1)
-	x0 := r.IntN(b.Dx() - s + 1)
-	y0 := r.IntN(b.Dy() - s + 1)
-	return resize(src, image.Rect(x0, y0, x0+s, y0+s), b.Dx(), b.Dx())
+	x0 := b.Min.X + r.IntN(b.Dx()-s+1)
+	y0 := b.Min.Y + r.IntN(b.Dy()-s+1)
+	return resize(newRGBARows(img, image.Rect(x0, y0, x0+s, y0+s)), b.Dx(), b.Dx())
 }
 
 func toRGBA(img image.Image) *image.RGBA {
@@ -68,13 +68,51 @@ func toRGBA(img image.Image) *image.RGBA {
 	return r
 }
 
-// resize scales the rect part of src to w×h bilinearly.
-func resize(src *image.RGBA, rect image.Rectangle, w, h int) *image.RGBA {
+// rgbaRows serves the rows of the rect part of an image as RGBA bytes.
+// An *image.RGBA is read in place; other images are converted one row at
+// a time into two scratch rows (rows y and y+1, the pair a bilinear resize
+// reads, never share one).
+type rgbaRows struct {
+	img     image.Image
+	rect    image.Rectangle
+	rgba    *image.RGBA // img, when it is already RGBA
+	scratch [2]*image.RGBA
+	have    [2]int // the source row held by scratch[i], -1 if none
+}
+
+func newRGBARows(img image.Image, rect image.Rectangle) *rgbaRows {
+	r := &rgbaRows{img: img, rect: rect, have: [2]int{-1, -1}}
+	r.rgba, _ = img.(*image.RGBA)
+	return r
+}
+
+// row returns row y (0 = rect.Min.Y) of the rect: 4·rect.Dx() bytes,
+// valid until row is asked for y+2 or y−2.
+func (r *rgbaRows) row(y int) []byte {
+	y += r.rect.Min.Y
+	n := 4 * r.rect.Dx()
+	if r.rgba != nil {
+		o := r.rgba.PixOffset(r.rect.Min.X, y)
+		return r.rgba.Pix[o : o+n]
+	}
+	i := y & 1
+	if r.scratch[i] == nil {
+		r.scratch[i] = image.NewRGBA(image.Rect(0, 0, r.rect.Dx(), 1))
+	}
+	if r.have[i] != y {
+		draw.Draw(r.scratch[i], r.scratch[i].Bounds(), r.img, image.Pt(r.rect.Min.X, y), draw.Src)
+		r.have[i] = y
+	}
+	return r.scratch[i].Pix[:n]
+}
+
+// resize scales the rect of src to w×h bilinearly.
+func resize(src *rgbaRows, w, h int) *image.RGBA {
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	sw, sh := rect.Dx(), rect.Dy()
+	sw, sh := src.rect.Dx(), src.rect.Dy()
 	if sw == w && sh == h {
 		for y := range h {
-			copy(dst.Pix[y*dst.Stride:y*dst.Stride+4*w], src.Pix[(rect.Min.Y+y)*src.Stride+4*rect.Min.X:])
+			copy(dst.Pix[y*dst.Stride:y*dst.Stride+4*w], src.row(y))
 		}
 		return dst
 	}
@@ -84,14 +122,14 @@ func resize(src *image.RGBA, rect image.Rectangle, w, h int) *image.RGBA {
 		y0 := min(int(fy), sh-1)
 		y1 := min(y0+1, sh-1)
 		wy := float32(fy - float64(y0))
-		r0 := src.Pix[(rect.Min.Y+y0)*src.Stride:]
-		r1 := src.Pix[(rect.Min.Y+y1)*src.Stride:]
+		r0 := src.row(y0)
+		r1 := src.row(y1)
 		for x := range w {
 			fx := math.Max((float64(x)+0.5)*sx-0.5, 0)
 			x0 := min(int(fx), sw-1)
 			x1 := min(x0+1, sw-1)
 			wx := float32(fx - float64(x0))
-			a, b := 4*(rect.Min.X+x0), 4*(rect.Min.X+x1)
+			a, b := 4*x0, 4*x1
 			d := dst.Pix[y*dst.Stride+4*x:]
 			for c := range 4 {
 				top := float32(r0[a+c]) + wx*(float32(r0[b+c])-float32(r0[a+c]))

@@ -1,28 +1,6 @@
-// Package store keeps alphad's on-device learning state under the state
-// directory: the labelled samples (one content-addressed PNG per sample plus
-// an append-only journal), a cache of their backbone embeddings, and the
-// trained model versions with an atomic "current" pointer.
-//
-// Everything is crash safe: files are written with internal/atomicfile
-// (temp + fsync + rename + directory fsync) and a journal record is
-// appended and fsynced only after the files it names are durable, so a
-// kill -9 at any moment leaves a store that opens and holds every sample
-// whose Add returned. Open ignores a torn last journal line, temp files and
-// orphan images.
-//
-// Layout under the state directory:
-//
-//	samples/journal.jsonl     one JSON record per line (add, rm, class ops)
-//	samples/img/<id>.png      the sample at model input size
-//	samples/orig/<id><ext>    the original image bytes, when given
-//	samples/lock              flock: one process at a time
-//	embeddings/<backbone>.emb embedding cache per backbone hash
-//	backbones/<hash>.tflite   backbones used by model versions
-//	models/v000001/…          model versions; models/current names one
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -31,7 +9,6 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -40,9 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/alphad/alphad/internal/atomicfile"
+	"github.com/alphad/alphad/internal/stillimage"
 )
 
 // Sample is one stored, labelled image.
@@ -84,12 +60,11 @@ type record struct {
 	Burst   int64    `json:"burst,omitempty"`
 }
 
-// Store is the sample store. Its methods are safe for concurrent use; only
-// one process may have a state directory's store open at a time.
+// Store is the sample store of a State. Its methods are safe for
+// concurrent use.
 type Store struct {
-	dir  string // samples directory
-	log  *slog.Logger
-	lock *os.File
+	dir string // samples directory
+	log *slog.Logger
 
 	mu        sync.Mutex
 	journal   *os.File
@@ -102,30 +77,21 @@ type Store struct {
 
 const journalName = "journal.jsonl"
 
-// Open opens (creating if needed) the sample store of a state directory,
+// openSamples opens (creating if needed) the sample store in dir,
 // recovering from a crash: a torn last journal line is cut off, temp files
-// and images no record names are removed.
-func Open(stateDir string, log *slog.Logger) (*Store, error) {
+// and images no record names are removed. The caller (OpenState) holds
+// the state directory's lock.
+func openSamples(dir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dir := filepath.Join(stateDir, "samples")
 	for _, d := range []string{dir, filepath.Join(dir, "img"), filepath.Join(dir, "orig")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("store: lock %s: %w", dir, ErrLocked)
-	}
-	s := &Store{dir: dir, log: log, lock: lock, index: map[string]int{}}
+	s := &Store{dir: dir, log: log, index: map[string]int{}}
 	if err := s.load(); err != nil {
-		lock.Close()
 		return nil, err
 	}
 	return s, nil
@@ -322,18 +288,14 @@ func (s *Store) commit(r record) error {
 	return s.apply(r)
 }
 
-// Close releases the store.
-func (s *Store) Close() error {
+// close closes the journal (State.Close calls it).
+func (s *Store) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var err error
 	if s.journal != nil {
 		err = s.journal.Close()
 		s.journal = nil
-	}
-	if s.lock != nil {
-		s.lock.Close()
-		s.lock = nil
 	}
 	return err
 }
@@ -380,14 +342,10 @@ func (s *Store) Counts() map[string]int {
 // ImagePath is the file of a sample's PNG.
 func (s *Store) ImagePath(id string) string { return filepath.Join(s.dir, "img", id+".png") }
 
-// Image decodes a sample's stored image.
+// Image decodes a sample's stored image (within the default limits of
+// package stillimage, like every image alphad reads).
 func (s *Store) Image(id string) (image.Image, error) {
-	f, err := os.Open(s.ImagePath(id))
-	if err != nil {
-		return nil, fmt.Errorf("store: sample %s: %w", id, err)
-	}
-	defer f.Close()
-	img, err := png.Decode(bufio.NewReader(f))
+	img, err := stillimage.ReadFile(s.ImagePath(id), stillimage.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("store: sample %s: %w", id, err)
 	}
@@ -583,5 +541,3 @@ func (s *Store) OriginalPath(sm Sample) string {
 	}
 	return filepath.Join(s.dir, "orig", sm.Orig)
 }
-
-var _ io.Closer = (*Store)(nil)

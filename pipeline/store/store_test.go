@@ -13,10 +13,21 @@ import (
 
 func open(t *testing.T, dir string) *Store {
 	t.Helper()
-	s, err := Open(dir, nil)
+	s, err := openSamples(filepath.Join(dir, samplesDir), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// openState opens dir as its owner for the test.
+func openState(t *testing.T, dir string) *State {
+	t.Helper()
+	s, err := OpenState(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -91,13 +102,10 @@ func TestStoreLifecycle(t *testing.T) {
 	if len(want) != 4 {
 		t.Fatalf("have %d samples, want 4", len(want))
 	}
-	if _, err := Open(dir, nil); !errors.Is(err, ErrLocked) {
-		t.Errorf("second Open = %v, want ErrLocked", err)
-	}
-	s.Close()
+	s.close()
 
 	s = open(t, dir)
-	defer s.Close()
+	defer s.close()
 	if got := ids(s.Samples()); !slices.Equal(got, want) {
 		t.Errorf("after reopen %v, want %v", got, want)
 	}
@@ -126,7 +134,7 @@ func TestStoreCrashRecovery(t *testing.T) {
 	add(t, s, "b", 3)
 	want = append(want, ids(s.Samples())...)
 	want = ids(s.Samples())
-	s.Close()
+	s.close()
 	j := filepath.Join(dir, "samples", journalName)
 	// A torn append, a temp file and an orphan image, as a kill -9 leaves them.
 	f, _ := os.OpenFile(j, os.O_APPEND|os.O_WRONLY, 0)
@@ -144,9 +152,9 @@ func TestStoreCrashRecovery(t *testing.T) {
 		t.Errorf("%d image files after sweep, want 3", len(ents))
 	}
 	add(t, s, "b", 9)
-	s.Close()
+	s.close()
 	s = open(t, dir)
-	defer s.Close()
+	defer s.close()
 	if len(s.Samples()) != 4 {
 		t.Errorf("%d samples after append past a torn tail, want 4", len(s.Samples()))
 	}
@@ -160,7 +168,7 @@ func TestStoreCorruptJournal(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "samples"), 0o755)
 	os.WriteFile(filepath.Join(dir, "samples", journalName), []byte("garbage\n{\"op\":\"class\",\"name\":\"a\"}\n"), 0o644)
-	if _, err := Open(dir, nil); err == nil || !strings.Contains(err.Error(), "corrupt record") {
+	if _, err := openSamples(filepath.Join(dir, samplesDir), nil); err == nil || !strings.Contains(err.Error(), "corrupt record") {
 		t.Errorf("Open = %v", err)
 	}
 }
@@ -173,9 +181,9 @@ func TestStoreCompaction(t *testing.T) {
 		s.UndoBurst()
 	}
 	add(t, s, "a", 1000)
-	s.Close()
+	s.close()
 	s = open(t, dir)
-	defer s.Close()
+	defer s.close()
 	if s.records > 3 || len(s.Samples()) != 1 {
 		t.Errorf("after compaction %d records, %d samples", s.records, len(s.Samples()))
 	}
@@ -183,7 +191,7 @@ func TestStoreCompaction(t *testing.T) {
 
 func TestEmbeddingCache(t *testing.T) {
 	dir := t.TempDir()
-	c, err := Embeddings(dir, "abc", 3)
+	c, err := openEmbeddings(filepath.Join(dir, embeddingsDir), "abc", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +211,7 @@ func TestEmbeddingCache(t *testing.T) {
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	f.Write([]byte{1, 2, 3}) // torn record
 	f.Close()
-	c, err = Embeddings(dir, "abc", 3)
+	c, err = openEmbeddings(filepath.Join(dir, embeddingsDir), "abc", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,13 +220,13 @@ func TestEmbeddingCache(t *testing.T) {
 	}
 	c.Close()
 	// Another dimension for the same hash starts over.
-	c, _ = Embeddings(dir, "abc", 4)
+	c, _ = openEmbeddings(filepath.Join(dir, embeddingsDir), "abc", 4)
 	if c.Len() != 0 {
 		t.Errorf("dim change kept %d entries", c.Len())
 	}
 	c.Close()
 	// Another backbone never sees these.
-	c, _ = Embeddings(dir, "def", 3)
+	c, _ = openEmbeddings(filepath.Join(dir, embeddingsDir), "def", 3)
 	if _, ok := c.Get(id, ViewPlain); ok {
 		t.Error("embedding leaked across backbones")
 	}

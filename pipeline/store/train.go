@@ -199,11 +199,12 @@ type TrainOptions struct {
 	Progress       func(Progress)
 }
 
-// Train embeds the samples of st (using and filling the cache), trains a
-// head and commits it as the new current version. Images that cannot be
+// Train embeds the samples of state (using and filling the cache), trains
+// a head and commits it as the new current version. Images that cannot be
 // read are skipped and returned; bad datasets (fewer than 2 classes, an
 // empty class) fail before any work and change nothing.
-func Train(ctx context.Context, stateDir string, st *Store, opts TrainOptions) (Version, []Skipped, error) {
+func Train(ctx context.Context, state *State, opts TrainOptions) (Version, []Skipped, error) {
+	st := state.Samples()
 	if err := opts.Config.Validate(); err != nil {
 		return Version{}, nil, err
 	}
@@ -217,14 +218,11 @@ func Train(ctx context.Context, stateDir string, st *Store, opts TrainOptions) (
 	if err != nil {
 		return Version{}, nil, fmt.Errorf("store: backbone %s: %w", opts.BackboneSource, err)
 	}
-	fm, _, err := head.FeatureModel(full)
+	fm, _, err := backboneModel(full)
 	if err != nil {
 		return Version{}, nil, err
 	}
-	models, err := OpenModels(stateDir)
-	if err != nil {
-		return Version{}, nil, err
-	}
+	models := *state.Models() // a copy: opts.Keep applies to this commit only
 	if opts.Keep > 0 {
 		models.Keep = opts.Keep
 	}
@@ -234,7 +232,7 @@ func Train(ctx context.Context, stateDir string, st *Store, opts TrainOptions) (
 		return Version{}, nil, err
 	}
 	defer bb.Close()
-	cache, err := Embeddings(stateDir, hash, bb.Dim())
+	cache, err := state.Embeddings(hash, bb.Dim())
 	if err != nil {
 		return Version{}, nil, err
 	}

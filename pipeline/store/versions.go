@@ -2,8 +2,6 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,14 +29,6 @@ const (
 	KindTFLite = "tflite" // an imported classifier used as is
 )
 
-// BackboneRef names the backbone of a version: a content-addressed copy
-// under the state directory.
-type BackboneRef struct {
-	Hash   string `json:"hash"`             // hex SHA-256 prefix of the file
-	File   string `json:"file"`             // relative to the state directory
-	Source string `json:"source,omitempty"` // where it came from
-}
-
 // Version describes one model version (models/<Name>/meta.json).
 type Version struct {
 	Name     string       `json:"-"`
@@ -56,24 +46,27 @@ type Version struct {
 var (
 	ErrNoModel        = errors.New("no model version yet (train or import one)")
 	ErrNoSuchVersion  = errors.New("no such model version")
-	ErrBackboneHash   = errors.New("backbone file does not match its hash")
 	ErrNothingToRoll  = errors.New("no older version to roll back to")
 	errVersionMissing = errors.New("version incomplete")
 )
 
-// Models manages model versions under <state>/models and the backbones
-// they use under <state>/backbones.
+// Models manages the model versions under <state>/models and the
+// backbones under <state>/backbones (see the package doc). The owner of a
+// state directory gets it from State.Models; other processes open it with
+// OpenModels to read versions or install a backbone.
 type Models struct {
 	state string
 	dir   string
 	Keep  int // versions kept by Commit (the current one always survives)
 }
 
-// OpenModels opens (creating) the version directory and removes what an
-// interrupted Commit left behind.
+// OpenModels opens (creating) the version and backbone directories of a
+// state directory, removes what an interrupted Commit left behind and
+// migrates pulled backbones from the older models/backbones folder. It
+// does not take the state directory's owner lock.
 func OpenModels(stateDir string) (*Models, error) {
-	m := &Models{state: stateDir, dir: filepath.Join(stateDir, "models"), Keep: DefaultKeep}
-	for _, d := range []string{m.dir, filepath.Join(stateDir, "backbones")} {
+	m := &Models{state: stateDir, dir: filepath.Join(stateDir, modelsDir), Keep: DefaultKeep}
+	for _, d := range []string{m.dir, filepath.Join(stateDir, backbonesDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
@@ -89,6 +82,9 @@ func OpenModels(stateDir string) (*Models, error) {
 			os.RemoveAll(filepath.Join(m.dir, e.Name()))
 		}
 	}
+	if err := m.migrateBackbones(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -103,42 +99,6 @@ func (m *Models) lock() (func(), error) {
 		return nil, fmt.Errorf("store: lock %s: %w", m.dir, err)
 	}
 	return func() { f.Close() }, nil
-}
-
-// HashBytes is the identifier alphad uses for a backbone file.
-func HashBytes(data []byte) string {
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:16])
-}
-
-// PutBackbone stores a backbone file (once per content) and returns its
-// reference.
-func (m *Models) PutBackbone(data []byte, source string) (BackboneRef, error) {
-	ref := BackboneRef{Hash: HashBytes(data), Source: source}
-	ref.File = filepath.Join("backbones", ref.Hash+".tflite")
-	path := filepath.Join(m.state, ref.File)
-	if old, err := os.ReadFile(path); err == nil && HashBytes(old) == ref.Hash {
-		return ref, nil
-	}
-	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
-		return BackboneRef{}, fmt.Errorf("store: backbone: %w", err)
-	}
-	return ref, nil
-}
-
-// ReadBackbone reads a version's backbone file and checks its hash.
-func (m *Models) ReadBackbone(ref BackboneRef) ([]byte, error) {
-	if ref.File == "" || filepath.IsAbs(ref.File) || strings.Contains(ref.File, "..") {
-		return nil, fmt.Errorf("store: backbone file %q: bad path", ref.File)
-	}
-	data, err := os.ReadFile(filepath.Join(m.state, ref.File))
-	if err != nil {
-		return nil, fmt.Errorf("store: backbone: %w", err)
-	}
-	if HashBytes(data) != ref.Hash {
-		return nil, fmt.Errorf("store: backbone %s: %w", ref.File, ErrBackboneHash)
-	}
-	return data, nil
 }
 
 func versionName(n int) string { return fmt.Sprintf("v%06d", n) }

@@ -39,8 +39,8 @@ func fill(t *testing.T, s *Store, classes []string, n int) {
 
 func TestTrainAndVersions(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir)
-	defer s.Close()
+	state := openState(t, dir)
+	s := state.Samples()
 	classes := []string{"red", "green", "blue"}
 	fill(t, s, classes, 12)
 	cfg := head.DefaultConfig()
@@ -52,7 +52,7 @@ func TestTrainAndVersions(t *testing.T) {
 				phases = append(phases, p.Phase)
 			}
 		}}
-	v1, skipped, err := Train(context.Background(), dir, s, opts)
+	v1, skipped, err := Train(context.Background(), state, opts)
 	if err != nil || len(skipped) != 0 {
 		t.Fatal(err, skipped)
 	}
@@ -64,7 +64,7 @@ func TestTrainAndVersions(t *testing.T) {
 	}
 	// The second run finds every embedding cached.
 	phases = nil
-	v2, _, err := Train(context.Background(), dir, s, opts)
+	v2, _, err := Train(context.Background(), state, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestTrainAndVersions(t *testing.T) {
 	}
 	models, _ := OpenModels(dir)
 	opts.Keep = 2 // Train prunes to the last two versions
-	v3, _, err := Train(context.Background(), dir, s, opts)
+	v3, _, err := Train(context.Background(), state, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,10 +137,10 @@ func TestTrainRejects(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := open(t, dir)
-			defer s.Close()
+			state := openState(t, dir)
+			s := state.Samples()
 			tc.setup(s)
-			_, _, err := Train(context.Background(), dir, s, TrainOptions{Backbone: tinyBytes(t), NewEngine: newNative, Config: cfg})
+			_, _, err := Train(context.Background(), state, TrainOptions{Backbone: tinyBytes(t), NewEngine: newNative, Config: cfg})
 			if !errors.Is(err, tc.want) {
 				t.Errorf("err = %v, want %v", err, tc.want)
 			}
@@ -153,8 +153,8 @@ func TestTrainRejects(t *testing.T) {
 
 func TestTrainSkipsBadImages(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir)
-	defer s.Close()
+	state := openState(t, dir)
+	s := state.Samples()
 	fill(t, s, []string{"a", "b"}, 4)
 	bad := s.Samples()[0]
 	if err := writeFile(s.ImagePath(bad.ID), []byte("not a png")); err != nil {
@@ -162,7 +162,7 @@ func TestTrainSkipsBadImages(t *testing.T) {
 	}
 	cfg := head.DefaultConfig()
 	cfg.Epochs = 2
-	v, skipped, err := Train(context.Background(), dir, s, TrainOptions{Backbone: tinyBytes(t), NewEngine: newNative, Config: cfg})
+	v, skipped, err := Train(context.Background(), state, TrainOptions{Backbone: tinyBytes(t), NewEngine: newNative, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,19 +173,19 @@ func TestTrainSkipsBadImages(t *testing.T) {
 
 func TestBackboneHashMismatch(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir)
-	defer s.Close()
+	state := openState(t, dir)
+	s := state.Samples()
 	fill(t, s, []string{"a", "b"}, 3)
 	cfg := head.DefaultConfig()
 	cfg.Epochs = 2
-	if _, _, err := Train(context.Background(), dir, s, TrainOptions{Backbone: tinyBytes(t), NewEngine: newNative, Config: cfg}); err != nil {
+	if _, _, err := Train(context.Background(), state, TrainOptions{Backbone: tinyBytes(t), NewEngine: newNative, Config: cfg}); err != nil {
 		t.Fatal(err)
 	}
 	// Another backbone of the same width: its cache starts empty, so
 	// every embedding is recomputed, never mixed with the first one's.
 	other, _ := tflite.Marshal(storetest.TinyBackbone(16, 6))
 	embedded := 0
-	_, _, err := Train(context.Background(), dir, s, TrainOptions{Backbone: other, NewEngine: newNative, Config: cfg,
+	_, _, err := Train(context.Background(), state, TrainOptions{Backbone: other, NewEngine: newNative, Config: cfg,
 		Progress: func(p Progress) {
 			if p.Phase == "embed" {
 				embedded = p.Done

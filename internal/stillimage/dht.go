@@ -1,6 +1,6 @@
 // The standard Huffman tables of JPEG (ITU T.81) Annex K.3, tables K.3 to K.6.
 
-package mjpeg
+package stillimage
 
 // standardDHT is one DHT segment (marker included) holding the four
 // Huffman tables of JPEG Annex K.3: luminance DC (class 0, id 0) and AC

@@ -1,4 +1,4 @@
-package daemon
+package store
 
 import (
 	"archive/tar"
@@ -17,11 +17,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 
-	"github.com/alphad/alphad/internal/atomicfile"
-	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -60,27 +57,12 @@ func LookupBackbone(name string) (KnownBackbone, bool) {
 	return KnownBackbone{}, false
 }
 
-var backboneNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-
-func validBackboneName(name string) error {
-	if !backboneNameRe.MatchString(name) || strings.Contains(name, "..") {
-		return fmt.Errorf("%q is not a backbone name (letters, digits, '.', '_', '-')", name)
-	}
-	return nil
-}
-
-// BackbonePath is where a pulled backbone lives in a state directory.
-func BackbonePath(stateDir, name string) string {
-	return filepath.Join(stateDir, "models", "backbones", name+".tflite")
-}
-
 // maxDownload bounds a backbone download (and an archive member).
 const maxDownload = 512 << 20
 
 // PullOptions configure Pull.
 type PullOptions struct {
-	StateDir string
-	Name     string // installed as models/backbones/<Name>.tflite
+	Name string // installed under this name (default DefaultBackbone)
 	// Source is where to fetch from: an http(s) URL, a file:// URL or a
 	// local path, serving the .tflite or a .tgz holding File. Empty: the
 	// known backbone's official URL.
@@ -97,7 +79,9 @@ type PullOptions struct {
 
 // PullResult describes an installed backbone.
 type PullResult struct {
+	Name     string
 	Path     string // installed file
+	Hash     string // its identifier (HashBytes)
 	SHA256   string
 	Bytes    int
 	Source   string
@@ -109,13 +93,16 @@ type PullResult struct {
 var ErrChecksum = errors.New("checksum mismatch")
 
 // Pull fetches a backbone, verifies its SHA-256 and that it is a usable
-// feature extractor, and installs it atomically. On any failure nothing
-// is installed and the error names the source and the cause.
-func Pull(ctx context.Context, o PullOptions) (PullResult, error) {
+// feature extractor with an image input, and installs it atomically under
+// its name (see InstallBackbone), where FindBackbone finds it. On any
+// failure nothing is installed and the error names the source and the
+// cause. It does not need the state directory's owner lock: a running
+// daemon uses the backbone for its next training.
+func (m *Models) Pull(ctx context.Context, o PullOptions) (PullResult, error) {
 	if o.Name == "" {
 		o.Name = DefaultBackbone
 	}
-	if err := validBackboneName(o.Name); err != nil {
+	if err := ValidBackboneName(o.Name); err != nil {
 		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
 	known, isKnown := LookupBackbone(o.Name)
@@ -156,24 +143,22 @@ func Pull(ctx context.Context, o PullOptions) (PullResult, error) {
 		return PullResult{}, fmt.Errorf("pull %s: %s: sha256 %x, want %x (%d bytes; truncated or a different file): %w",
 			o.Name, redactURL(o.Source), sum, want, len(data), ErrChecksum)
 	}
-	m, err := tflite.Parse(data)
+	tm, err := tflite.Parse(data)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: %w", o.Name, err)
 	}
-	fm, cut, err := head.FeatureModel(m)
+	fm, cut, err := backboneModel(tm)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: not usable as a backbone: %w", o.Name, err)
 	}
-	dst := BackbonePath(o.StateDir, o.Name)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return PullResult{}, fmt.Errorf("pull %s: %w", o.Name, err)
-	}
-	if err := atomicfile.WriteFile(dst, data, 0o644); err != nil {
+	ref, err := m.InstallBackbone(o.Name, data, redactURL(o.Source))
+	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: install: %w", o.Name, err)
 	}
+	dst := filepath.Join(m.state, ref.File)
 	o.Log.Info("backbone installed", "name", o.Name, "file", dst, "sha256", hex.EncodeToString(sum[:]))
-	return PullResult{Path: dst, SHA256: hex.EncodeToString(sum[:]), Bytes: len(data), Source: redactURL(o.Source),
-		Cut: cut, Features: fm.Output(0).NumElements()}, nil
+	return PullResult{Name: o.Name, Path: dst, Hash: ref.Hash, SHA256: hex.EncodeToString(sum[:]), Bytes: len(data),
+		Source: redactURL(o.Source), Cut: cut, Features: fm.Output(0).NumElements()}, nil
 }
 
 func knownNames() string {

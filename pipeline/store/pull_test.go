@@ -1,4 +1,4 @@
-package daemon
+package store
 
 import (
 	"archive/tar"
@@ -86,8 +86,15 @@ func TestPull(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			res, err := Pull(context.Background(), PullOptions{StateDir: dir, Source: tc.source})
-			dst := BackbonePath(dir, DefaultBackbone)
+			models, err := OpenModels(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := models.Pull(context.Background(), PullOptions{Source: tc.source})
+			named, nerr := models.NamedBackbones()
+			if nerr != nil {
+				t.Fatal(nerr)
+			}
 			if tc.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("err = %v, want %q", err, tc.want)
@@ -95,10 +102,10 @@ func TestPull(t *testing.T) {
 				if tc.want == "checksum mismatch" && !errors.Is(err, ErrChecksum) {
 					t.Errorf("not ErrChecksum: %v", err)
 				}
-				if _, serr := os.Stat(dst); serr == nil {
-					t.Fatal("a failed pull installed a file")
+				if len(named) != 0 {
+					t.Fatalf("a failed pull installed %v", named)
 				}
-				ents, _ := os.ReadDir(filepath.Dir(dst))
+				ents, _ := os.ReadDir(filepath.Join(dir, backbonesDir))
 				if len(ents) != 0 {
 					t.Fatalf("leftovers after a failed pull: %v", ents)
 				}
@@ -107,23 +114,37 @@ func TestPull(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			ref, ok := named[DefaultBackbone]
+			if !ok {
+				t.Fatalf("installed names %v lack %s", named, DefaultBackbone)
+			}
+			dst := filepath.Join(dir, ref.File)
 			got, err := os.ReadFile(dst)
 			if err != nil || !bytes.Equal(got, model) {
 				t.Fatalf("installed file differs (%v)", err)
 			}
-			if res.Path != dst || !res.Cut || res.Features != 1280 {
+			if res.Path != dst || res.Name != DefaultBackbone || res.Hash != HashBytes(model) || !res.Cut || res.Features != 1280 {
 				t.Errorf("result %+v", res)
+			}
+			// Training on a fresh state directory finds it by name.
+			data, src, err := models.FindBackbone("", "")
+			if err != nil || !bytes.Equal(data, model) || src != DefaultBackbone {
+				t.Errorf("FindBackbone: %d bytes from %q, %v", len(data), src, err)
 			}
 		})
 	}
 }
 
 func TestPullNeedsChecksumForUnknownNames(t *testing.T) {
-	_, err := Pull(context.Background(), PullOptions{StateDir: t.TempDir(), Name: "mine", Source: "/x.tflite"})
+	models, err := OpenModels(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = models.Pull(context.Background(), PullOptions{Name: "mine", Source: "/x.tflite"})
 	if err == nil || !strings.Contains(err.Error(), "--sha256") {
 		t.Fatalf("err = %v", err)
 	}
-	_, err = Pull(context.Background(), PullOptions{StateDir: t.TempDir(), Name: "../etc"})
+	_, err = models.Pull(context.Background(), PullOptions{Name: "../etc"})
 	if err == nil {
 		t.Fatal("path traversal in a name accepted")
 	}

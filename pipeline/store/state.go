@@ -1,0 +1,164 @@
+// Package store owns alphad's state directory: the labelled samples (one
+// content-addressed PNG per sample plus an append-only journal), a cache
+// of their backbone embeddings, the backbones (pulled by name or used by a
+// version), and the trained model versions with an atomic "current"
+// pointer. Nothing else in alphad knows the layout below.
+//
+// One process owns a state directory at a time: OpenState takes an
+// exclusive, non-blocking flock and fails with ErrLocked while another
+// alphad process (the daemon, or a CLI command that changes samples or
+// versions) holds it. Processes that only read model versions (classify,
+// watch, model ls/export) or install a backbone (model pull) use
+// OpenModels or LoadCurrent without owning the directory; writes under
+// models/ and backbones/ are serialised by a short blocking lock.
+//
+// Everything is crash safe: files are written with internal/atomicfile
+// (temp + fsync + rename + directory fsync) and a journal record is
+// appended and fsynced only after the files it names are durable, so a
+// kill -9 at any moment leaves a store that opens and holds every sample
+// whose Add returned. Opening ignores a torn last journal line, temp files
+// and orphan images.
+//
+// Layout under the state directory:
+//
+//	lock                       flock held by the owning process (OpenState)
+//	samples/journal.jsonl      one JSON record per line (add, rm, class ops)
+//	samples/img/<id>.png       the sample at model input size
+//	samples/orig/<id><ext>     the original image bytes, when given
+//	embeddings/<hash>.emb      embedding cache per backbone hash
+//	backbones/<hash>.tflite    every backbone and imported classifier, by content hash
+//	backbones/names.json       installed (pulled) backbones: name → hash and source
+//	models/v000001/…           model versions: meta.json, labels.txt, head.bin
+//	models/current             the current version's name
+//	models/lock                flock around writes to models/ and backbones/
+//
+// Older layouts are migrated when opened: pulled backbones under
+// models/backbones/<name>.tflite move into backbones/ (content file plus a
+// names.json entry), and the owner lock moves from samples/lock to lock.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// The layout of a state directory (see the package doc).
+const (
+	lockName       = "lock"
+	samplesDir     = "samples"
+	embeddingsDir  = "embeddings"
+	backbonesDir   = "backbones"
+	backboneNames  = "names.json" // in backbonesDir
+	modelsDir      = "models"
+	legacyBackbone = "models/backbones" // pulled backbones before the unified folder
+	legacyLock     = "samples/lock"     // the owner lock before it moved to the top
+)
+
+// State is an owned state directory: its samples, embeddings, backbones
+// and model versions. Open it with OpenState; only one process can hold
+// it at a time. Its parts are safe for concurrent use.
+type State struct {
+	dir     string
+	log     *slog.Logger
+	lock    *os.File
+	samples *Store
+	models  *Models
+}
+
+// OpenState opens (creating if needed) the state directory dir as its
+// only owner, migrates an older layout, removes what a crash left behind
+// (temp files, orphan images, backbones nothing uses) and loads the
+// samples. It fails with ErrLocked while another process owns dir.
+func OpenState(dir string, log *slog.Logger) (*State, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: state dir: %w", err)
+	}
+	lock, err := flock(filepath.Join(dir, lockName))
+	if err != nil {
+		return nil, fmt.Errorf("store: lock %s: %w", dir, err)
+	}
+	s := &State{dir: dir, log: log, lock: lock}
+	if err := s.open(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *State) open() error {
+	// An alphad from before the move holds samples/lock: respect it once,
+	// then drop the file (binaries that know it are gone after an upgrade).
+	legacy := filepath.Join(s.dir, legacyLock)
+	if _, err := os.Stat(legacy); err == nil {
+		f, err := flock(legacy)
+		if err != nil {
+			return fmt.Errorf("store: lock %s (an older alphad): %w", legacy, err)
+		}
+		os.Remove(legacy)
+		f.Close()
+	}
+	var err error
+	if s.models, err = OpenModels(s.dir); err != nil {
+		return err
+	}
+	if err := s.models.sweepBackbones(s.log); err != nil {
+		s.log.Warn("store: sweeping unused backbones", "err", err)
+	}
+	s.samples, err = openSamples(filepath.Join(s.dir, samplesDir), s.log)
+	return err
+}
+
+// flock opens path and takes an exclusive lock without waiting:
+// ErrLocked when another process holds it.
+func flock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, ErrLocked
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// Dir is the state directory.
+func (s *State) Dir() string { return s.dir }
+
+// Samples is the sample store.
+func (s *State) Samples() *Store { return s.samples }
+
+// Models is the model versions and backbones. Set its Keep to change how
+// many versions a commit keeps.
+func (s *State) Models() *Models { return s.models }
+
+// Embeddings opens the embedding cache of a backbone (by its hash) with
+// embeddings of dim floats, creating it if needed. A cache file of another
+// dimension is discarded. The caller closes it.
+func (s *State) Embeddings(backboneHash string, dim int) (*EmbeddingCache, error) {
+	return openEmbeddings(filepath.Join(s.dir, embeddingsDir), backboneHash, dim)
+}
+
+// Close closes the samples and releases the directory.
+func (s *State) Close() error {
+	var err error
+	if s.samples != nil {
+		err = s.samples.close()
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return err
+}
