@@ -33,6 +33,7 @@ import (
 	"github.com/alphad/alphad/internal/web"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/engine/native"
+	"github.com/alphad/alphad/pipeline/store"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -134,7 +135,11 @@ func newRig(t testing.TB, tweak ...func(*daemon.Config)) *rig {
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	if _, err := daemon.Pull(context.Background(), daemon.PullOptions{StateDir: stateDir, Name: cfg.Model.Backbone,
+	models, err := store.OpenModels(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Pull(context.Background(), store.PullOptions{Name: cfg.Model.Backbone,
 		Source: testshared.Path(t, "models", "mobilenet_v2_1.0_224_quant_features.tflite"),
 		SHA256: "196264ff539ccb8e5275837d6636dc0f039afebfd44c0051be8883a3d20bea3a"}); err != nil {
 		t.Fatal(err)
