@@ -30,7 +30,7 @@ declare -A GROUP_PKGS=(
   [systemd]="systemd"
   [oracle]="nodejs npm"
   [time]="time"
-  [browser]="chromium chromium-driver"
+  [browser]="chromium"
 )
 declare -A GROUP_WHY=(
   [xnnpack]="the xnnpack engine (compiled in when its headers are installed) and its tests"
@@ -38,10 +38,10 @@ declare -A GROUP_WHY=(
   [systemd]="systemd-analyze: the unit's hardening and syntax (systemd/unit_test.go)"
   [oracle]="node and npm: the real TFLite runtime as the test oracle (make oracle)"
   [time]="GNU time (/usr/bin/time -v) for the README's peak-RSS figures"
-  [browser]="optional: headless chromium for the web UI tests"
+  [browser]="headless chromium: the web app tests (internal/web, driven by chromedp)"
 )
 GROUPS_ORDER=(xnnpack mqtt systemd oracle time browser)
-TEST_GROUPS="xnnpack mqtt systemd oracle"
+TEST_GROUPS="xnnpack mqtt systemd oracle browser"
 CI_GROUPS="$TEST_GROUPS time"
 # Packages present when their command is on PATH, whatever installed them
 # (the machine image may bring node and npm from elsewhere than Debian).

@@ -70,7 +70,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newTrainCmd(d), newDatasetCmd(d), newEvalCmd(d),
 		newBenchCmd(d),
 		newMQTTCmd(d),
-		newRunCmd(d),
+		newRunCmd(d), newWebCmd(d),
 	)
 	return root
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/alphad/alphad/device/panel"
 	"github.com/alphad/alphad/internal/daemon"
 	"github.com/alphad/alphad/internal/sdnotify"
+	"github.com/alphad/alphad/internal/web"
 	"github.com/alphad/alphad/mqtt"
 )
 
@@ -193,9 +194,18 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		defer p.Close()
 		opts.Panel = p
 	}
+	var app *web.Server
+	if cfg.HTTP.Listen != "" {
+		app = web.New(web.Options{Log: log})
+		opts.Web = app
+		opts.Outputs = append(opts.Outputs, app)
+	}
 	dm, err := daemon.New(opts)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
+	}
+	if app != nil {
+		app.Bind(dm)
 	}
 	if f.duration > 0 {
 		var cancel context.CancelFunc

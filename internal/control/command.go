@@ -40,6 +40,7 @@ const (
 	Set           Name = "set"    // change runtime settings (threshold, smoothing window, teach class)
 	Status        Name = "status" // classes, counts, model, training, settings (read only)
 	Samples       Name = "samples"
+	LoginLink     Name = "login_link" // a one-time web login link (control socket only)
 )
 
 // Spec describes one command of the table.
@@ -50,6 +51,9 @@ type Spec struct {
 	// Bulk commands carry file contents: only the local control socket and
 	// the web API take them (an MQTT payload is limited to a few KB).
 	Bulk bool
+	// Local commands are taken only on the control socket (the owner of
+	// the state directory): they hand out access.
+	Local bool
 }
 
 // Table lists every command, in documentation order.
@@ -75,6 +79,7 @@ var Table = []Spec{
 	{Name: Set, Doc: "change runtime settings: threshold, window (smoothing frames), teach", Fields: []string{"threshold", "window", "teach"}},
 	{Name: Status, Doc: "the device's classes, sample counts, model, training and settings"},
 	{Name: Samples, Doc: "the stored samples (optionally of one label)", Fields: []string{"label"}},
+	{Name: LoginLink, Doc: "a one-time login link for the web app, valid 10 minutes (control socket only)", Local: true},
 }
 
 // Lookup finds a command's spec.
@@ -86,11 +91,12 @@ func Lookup(name string) (Spec, bool) {
 	return Table[i], true
 }
 
-// Names lists the command names; bulk ones only when bulk is true.
+// Names lists the command names; bulk and local ones only when bulk is
+// true.
 func Names(bulk bool) []string {
 	var n []string
 	for _, s := range Table {
-		if bulk || !s.Bulk {
+		if bulk || !(s.Bulk || s.Local) {
 			n = append(n, s.Name)
 		}
 	}
@@ -185,7 +191,7 @@ func (e *CommandError) Is(target error) bool { return target == ErrBadCommand }
 // safe on any input; every error is a *CommandError.
 func Parse(name string, payload []byte, allowBulk bool) (Command, error) {
 	spec, ok := Lookup(name)
-	if !ok || (spec.Bulk && !allowBulk) {
+	if !ok || ((spec.Bulk || spec.Local) && !allowBulk) {
 		return Command{}, &CommandError{Command: strconv.Quote(name), Reason: "unknown command (want one of " + strings.Join(Names(allowBulk), ", ") + ")"}
 	}
 	fields := map[string]json.RawMessage{}

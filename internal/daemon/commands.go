@@ -48,6 +48,7 @@ var handlers = map[control.Name]handler{
 	control.Set:           (*Daemon).cmdSettings,
 	control.Status:        (*Daemon).cmdStatus,
 	control.Samples:       (*Daemon).cmdSamples,
+	control.LoginLink:     (*Daemon).cmdLoginLink,
 }
 
 // Do runs a command from any transport.

@@ -36,6 +36,7 @@ type Config struct {
 	MQTT      mqtt.Config         `yaml:"mqtt"`
 	Hooks     []hooks.Config      `yaml:"hooks"`
 	HTTP      HTTPConfig          `yaml:"http"`
+	UI        UIConfig            `yaml:"ui"`
 }
 
 // LogConfig sets the log level (debug, info, warn, error).
@@ -107,6 +108,14 @@ type HTTPConfig struct {
 	Listen string `yaml:"listen"`
 }
 
+// UIConfig tunes the web app (served on http.listen when cmd/alphad
+// mounts it).
+type UIConfig struct {
+	// StreamFPS is the live view's frame rate (MJPEG), while a page
+	// watches.
+	StreamFPS float64 `yaml:"stream_fps"`
+}
+
 // DefaultConfig is the configuration with every default filled in.
 func DefaultConfig() Config {
 	return Config{
@@ -128,6 +137,7 @@ func DefaultConfig() Config {
 		Panel: PanelConfig{Config: panel.Default()},
 		MQTT:  mqtt.Default(),
 		HTTP:  HTTPConfig{Listen: "127.0.0.1:9464"},
+		UI:    UIConfig{StreamFPS: 5},
 	}
 }
 
@@ -259,6 +269,9 @@ func (c Config) validate() []FieldError {
 		add("model.backbone", err.Error())
 	}
 	section("smoothing", c.Smoothing.Validate())
+	if c.UI.StreamFPS <= 0 || c.UI.StreamFPS > 30 {
+		add("ui.stream_fps", fmt.Sprintf("%v is not in (0, 30] frames/s", c.UI.StreamFPS))
+	}
 	if c.Recording.Rate <= 0 || c.Recording.Rate > 100 {
 		add("recording.rate", fmt.Sprintf("%v is not in (0, 100] samples/s", c.Recording.Rate))
 	}

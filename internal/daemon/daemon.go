@@ -80,6 +80,9 @@ type Options struct {
 	// WATCHDOG=1 is sent (0: no watchdog).
 	Notifier         Notifier
 	WatchdogInterval time.Duration
+	// Web is the web app, served on the HTTP listener beside /metrics and
+	// /healthz (nil: none). The login_link command asks it for links.
+	Web WebApp
 	// Listener serves /metrics and /healthz; nil: listen on
 	// Config.HTTP.Listen ("" = off).
 	Listener net.Listener
@@ -153,6 +156,7 @@ type Daemon struct {
 	lastFrame  atomic.Int64  // last frame processed
 	wdTicks    atomic.Uint64 // watchdog ticks seen by the supervisor
 	stats      frameStats
+	tap        frameTap // the live view's frames (webhooks.go)
 }
 
 // New opens the state directory's store and models and loads the model to
@@ -288,14 +292,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 	io, ioCtx := errgroup.WithContext(ioCtx)
 	var srv *http.Server
 	if ln != nil {
-		srv = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+		// Long-lived responses (the web app's event stream and live view)
+		// end when Shutdown begins: their context is cancelled.
+		reqCtx, reqCancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer reqCancel()
+		srv = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return reqCtx }}
+		srv.RegisterOnShutdown(reqCancel)
 		io.Go(func() error {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("daemon: http: %w", err)
 			}
 			return nil
 		})
-		d.log.Info("serving /metrics and /healthz", "addr", ln.Addr().String())
+		what := "/metrics and /healthz"
+		if d.opts.Web != nil {
+			what = "the web app, /metrics and /healthz"
+		}
+		d.log.Info("serving "+what, "addr", ln.Addr().String())
 	}
 	for _, l := range d.links {
 		io.Go(func() error { return l.Run(ioCtx) })

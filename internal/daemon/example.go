@@ -113,5 +113,8 @@ hooks: []                # run on label changes, e.g.:
 #   cooldown: 1m
 
 http:
-  listen: 127.0.0.1:9464 # Prometheus /metrics and /healthz; empty = off
+  listen: 127.0.0.1:9464 # the web app, Prometheus /metrics and /healthz; empty = off (0.0.0.0:9464: reachable on the LAN)
+
+ui:
+  stream_fps: 5 # the web app's live view (MJPEG), while a page watches
 `

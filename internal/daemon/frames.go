@@ -388,6 +388,7 @@ func (d *Daemon) processFrame(fl *frameLoop, start time.Time) {
 	if d.rec.due(start) {
 		d.recordFrame(fl, f)
 	}
+	d.tap.offer(f, start)
 	if !d.ready.Load() {
 		d.sendReady()
 	}

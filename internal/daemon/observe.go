@@ -77,6 +77,9 @@ func (d *Daemon) httpHandler() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	if d.opts.Web != nil {
+		mux.Handle("/", d.opts.Web)
+	}
 	return mux
 }
 

@@ -78,6 +78,7 @@ const (
 	GroupSystemd Group = "systemd" // systemd-analyze
 	GroupOracle  Group = "oracle"  // node and the npm-installed TFLite runtime (make oracle)
 	GroupXNNPACK Group = "xnnpack" // the xnnpack engine, compiled in with libxnnpack-dev
+	GroupBrowser Group = "browser" // headless chromium for the web app tests
 	GroupShared  Group = "shared"  // the shared test data (not a package: set ALPHAD_SHARED)
 	GroupOther   Group = "other"   // anything else (Missing)
 )

@@ -1,0 +1,222 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/jpeg"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/pipeline/preprocess"
+	"github.com/alphad/alphad/pipeline/store"
+	"github.com/alphad/alphad/pipeline/tflite"
+)
+
+// What the daemon exposes to the web app (internal/web): the live view's
+// frames, sample images, model versions and one-time login links.
+
+// WebApp is the web app as the daemon mounts it: an HTTP handler served
+// on http.listen beside /metrics and /healthz, and the issuer of one-time
+// login links (the login_link command of the control socket).
+type WebApp interface {
+	http.Handler
+	// LoginLink returns a new one-time login path ("/login?t=…").
+	LoginLink() (string, error)
+}
+
+// liveSize is the side of the live view's frames: the model's input, as
+// the model sees it (crop and mirror applied).
+const liveSize = sampleSize
+
+// frameTap hands the live view frames from the frame loop: while someone
+// watches, a copy of every 1/ui.stream_fps-th frame goes to an encoder
+// goroutine (the latest wins), which preprocesses it as the model sees it
+// and encodes a JPEG for every watcher (each holding only the latest).
+// With no watcher the frame loop pays one atomic load.
+type frameTap struct {
+	watchers atomic.Int32
+
+	mu      sync.Mutex
+	last    time.Time     // the last frame offered to the encoder
+	period  time.Duration // 1/ui.stream_fps
+	subs    map[chan []byte]struct{}
+	in      chan device.Frame // capacity 1; nil while no encoder runs
+	encoded atomic.Uint64
+}
+
+// offer is called by the frame loop with every frame it takes.
+func (t *frameTap) offer(f *device.Frame, now time.Time) {
+	if t.watchers.Load() == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.in == nil || now.Sub(t.last) < t.period {
+		return
+	}
+	t.last = now
+	c := *f
+	c.Data = bytes.Clone(f.Data)
+	select {
+	case t.in <- c:
+	default: // the encoder is busy: drop (the live view lags, the loop never waits)
+	}
+}
+
+// WatchFrames subscribes to the live view: JPEG frames of what the model
+// sees, at ui.stream_fps, each channel holding only the latest frame.
+// stop ends the subscription; the encoder stops with the last watcher.
+func (d *Daemon) WatchFrames() (frames <-chan []byte, stop func()) {
+	t := &d.tap
+	ch := make(chan []byte, 1)
+	t.mu.Lock()
+	if t.subs == nil {
+		t.subs = map[chan []byte]struct{}{}
+	}
+	t.subs[ch] = struct{}{}
+	if t.in == nil {
+		t.in = make(chan device.Frame, 1)
+		t.period = time.Duration(float64(time.Second) / d.cfg.UI.StreamFPS)
+		go d.encodeFrames(t.in)
+	}
+	t.mu.Unlock()
+	t.watchers.Add(1)
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			t.watchers.Add(-1)
+			t.mu.Lock()
+			delete(t.subs, ch)
+			if len(t.subs) == 0 && t.in != nil {
+				close(t.in)
+				t.in = nil
+			}
+			t.mu.Unlock()
+		})
+	}
+}
+
+// encodeFrames turns tapped frames into JPEGs for the watchers until in
+// is closed.
+func (d *Daemon) encodeFrames(in chan device.Frame) {
+	tensor := &tflite.Tensor{Type: tflite.Uint8, Shape: []int{1, liveSize, liveSize, 3}}
+	p, err := preprocess.New(tensor, d.preprocessOptions())
+	if err != nil {
+		d.log.Warn("live view", "err", err)
+		for range in {
+		}
+		return
+	}
+	rgb := make([]byte, p.Size())
+	img := image.NewRGBA(image.Rect(0, 0, liveSize, liveSize))
+	var buf bytes.Buffer
+	for f := range in {
+		if err := p.Frame(rgb, f); err != nil {
+			continue
+		}
+		for i, j := 0, 0; i < len(rgb); i, j = i+3, j+4 {
+			img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = rgb[i], rgb[i+1], rgb[i+2], 255
+		}
+		buf.Reset()
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
+			continue
+		}
+		d.tap.encoded.Add(1)
+		d.tap.mu.Lock()
+		for ch := range d.tap.subs {
+			jpg := bytes.Clone(buf.Bytes())
+			select {
+			case <-ch: // drop the frame not yet taken: the latest wins
+			default:
+			}
+			select {
+			case ch <- jpg:
+			default:
+			}
+		}
+		d.tap.mu.Unlock()
+	}
+}
+
+// SampleImagePath is the PNG file of a stored sample; ok is false for an
+// id the store does not hold (so no id reaches outside the state
+// directory).
+func (d *Daemon) SampleImagePath(id string) (path string, ok bool) {
+	if _, ok := d.st.Sample(id); !ok {
+		return "", false
+	}
+	return d.st.ImagePath(id), true
+}
+
+// ModelVersions lists the stored model versions (oldest first) and the
+// one in use.
+func (d *Daemon) ModelVersions() ([]store.Version, string, error) {
+	vs, cur, err := d.models.List()
+	if errors.Is(err, store.ErrNoModel) {
+		return nil, "", nil
+	}
+	return vs, cur, err
+}
+
+// LiveStats are the frame loop's rates for the live view.
+type LiveStats struct {
+	FPS         float64 // frames processed per second (last status interval)
+	InferenceMS float64 // mean inference time (last status interval); NaN when none
+	MQTT        string  // "connected", "disconnected" or "" (off)
+	Watchers    int     // live view streams open
+}
+
+// LiveStats returns the frame loop's rates and the MQTT link state.
+func (d *Daemon) LiveStats() LiveStats {
+	s := LiveStats{FPS: math.Float64frombits(d.stats.fps.Load()), InferenceMS: math.Float64frombits(d.stats.inferMS.Load()),
+		Watchers: int(d.tap.watchers.Load())}
+	for _, l := range d.links {
+		s.MQTT = "disconnected"
+		if l.Connected() {
+			s.MQTT = "connected"
+		}
+	}
+	return s
+}
+
+// cmdLoginLink asks the web app for a one-time login link and makes it a
+// URL on the HTTP listener's address.
+func (d *Daemon) cmdLoginLink(context.Context, control.Command, string) (control.Result, error) {
+	if d.opts.Web == nil || d.cfg.HTTP.Listen == "" && d.opts.Listener == nil {
+		return control.Result{}, errors.New("the web app is off (set http.listen)")
+	}
+	path, err := d.opts.Web.LoginLink()
+	if err != nil {
+		return control.Result{}, err
+	}
+	addr := d.cfg.HTTP.Listen
+	if d.opts.Listener != nil {
+		addr = d.opts.Listener.Addr().String()
+	}
+	url := "http://" + publicHost(addr) + path
+	return control.Result{Message: url, Details: map[string]any{"url": url, "valid_s": 600}}, nil
+}
+
+// publicHost is addr with an unspecified host replaced by the machine's
+// name (a phone on the LAN cannot use 0.0.0.0).
+func publicHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
