@@ -66,9 +66,10 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	rows := func(lo, hi int) {
 		d.rows(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], lo, hi)
 	}
+	j := p.pool.newJob(d.y.out, rows)
 	return func() {
 		for batch = 0; batch < n; batch++ {
-			p.pool.run(d.y.out, rows)
+			p.pool.runJob(j)
 		}
 	}, nil
 }

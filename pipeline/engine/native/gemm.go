@@ -100,9 +100,18 @@ func (g *gemm) unitRows(c []float32, ldc int, a []float32, lda, m, u0, u1 int) {
 	g.rows(c, ldc, a, lda, u0*g.kern.mr, min(u1*g.kern.mr, m))
 }
 
+// panels is the number of nr-column panels of B (the grain of a
+// column split, for products with few rows).
+func (g *gemm) panels() int { return (g.n + g.kern.nr - 1) / g.kern.nr }
+
 // rows computes rows [m0,m1) of c: c[i*ldc+j] = clamp(bias[j] +
 // Σ_kk a[i*lda+kk]·B[kk][j], lo, hi) for j < n. It allocates nothing.
 func (g *gemm) rows(c []float32, ldc int, a []float32, lda, m0, m1 int) {
+	g.block(c, ldc, a, lda, m0, m1, 0, g.panels())
+}
+
+// block computes rows [m0,m1) of c in the columns of panels [p0,p1).
+func (g *gemm) block(c []float32, ldc int, a []float32, lda, m0, m1, p0, p1 int) {
 	k, n, mr, nr := g.k, g.n, g.kern.mr, g.kern.nr
 	if k == 0 {
 		return
@@ -111,7 +120,7 @@ func (g *gemm) rows(c []float32, ldc int, a []float32, lda, m0, m1 int) {
 	mc := max(mr, min(gemmBlockA/(4*k), gemmBlockC/(4*max(n, 1)))/mr*mr)
 	for i0 := m0; i0 < m1; i0 += mc {
 		i1 := min(i0+mc, m1)
-		for j := 0; j < n; j += nr {
+		for j := p0 * nr; j < min(n, p1*nr); j += nr {
 			panel := g.packed[j*k : j*k+nr*k]
 			bj := g.bias[j : j+nr]
 			w := min(nr, n-j)
