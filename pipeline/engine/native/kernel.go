@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/alphad/alphad/pipeline/engine/native/qmath"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -70,6 +71,7 @@ type plan struct {
 	model *tflite.Model
 	pool  *pool
 	kern  gemmKernel // the GEMM micro-kernel for this CPU
+	qdot  qmath.Dot  // the integer dot-product kernel
 	// views holds the arena view of every non-constant tensor (nil for
 	// constants and for tensors no operator touches).
 	views [][]byte

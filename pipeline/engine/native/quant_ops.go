@@ -117,7 +117,7 @@ func convQuant(p *plan, op *tflite.Operator, nOut, chanAxis int, act tflite.Acti
 	if perChannel && (fq.Axis != chanAxis || len(fq.Scale) != nOut) {
 		return nil, p.unsupported(op, "filter has %d scales on axis %d, want %d on axis %d", len(fq.Scale), fq.Axis, nOut, chanAxis)
 	}
-	cp := &qmath.ConvParams{In: it.typ, Filter: ft, Out: ot.typ, InZero: it.zero, OutZero: ot.zero}
+	cp := &qmath.ConvParams{In: it.typ, Filter: ft, Out: ot.typ, InZero: it.zero, OutZero: ot.zero, Dot: p.qdot}
 	for i, s := range fq.Scale {
 		var z int32
 		if i < len(fq.ZeroPoint) {

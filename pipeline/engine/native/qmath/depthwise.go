@@ -130,7 +130,7 @@ func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
 			}
 			d.biasIn[oc] = d.bias[oc] - p.InZero*sw
 		}
-		if haveDot() {
+		if p.dot() != DotSWAR {
 			d.wBlk = packDW9(d.w, s.OutC)
 		}
 	}
