@@ -110,3 +110,31 @@ func quad4x16(t *quadTile, w []int8) {
 	}
 	quad4x16asm(t, &w[0], quads)
 }
+
+// dw9q16u8 and dw9q16i8 are in dwq_amd64.s (see dw9q16Go).
+//
+//go:noescape
+func dw9q16u8(out *byte, x *[9]*byte, w *int32, bias *int32, scale *float32, rq *dwRequant, n int)
+
+//go:noescape
+func dw9q16i8(out *byte, x *[9]*byte, w *int32, bias *int32, scale *float32, rq *dwRequant, n int)
+
+// dw9q16 runs the fused depthwise 3×3 kernel (AVX-512) on the full
+// 16-channel blocks of out; see dw9q16Go. Only called when DotQuads runs.
+func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool) {
+	n := len(out) / 16 * 16
+	if n == 0 {
+		return
+	}
+	var p [9]*byte
+	for t := range x {
+		_ = x[t][n-1]
+		p[t] = &x[t][0]
+	}
+	_, _, _ = w[n*9-1], bias[n-1], scale[n-1]
+	if signed {
+		dw9q16i8(&out[0], &p, &w[0], &bias[0], &scale[0], rq, n)
+	} else {
+		dw9q16u8(&out[0], &p, &w[0], &bias[0], &scale[0], rq, n)
+	}
+}

@@ -162,3 +162,54 @@ func TestQuad4x16(t *testing.T) {
 		}
 	}
 }
+
+// TestDW9Q16 holds the fused depthwise kernel (where the CPU has it) and
+// its portable form to the plain nine-tap sum and fp32Quant.
+func TestDW9Q16(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, c := range []int{16, 40, 960} {
+		for _, signed := range []bool{false, true} {
+			w := make([]int32, 9*c)
+			for i := range w {
+				w[i] = int32(r.IntN(511) - 255)
+			}
+			var x [9][]byte
+			for tp := range x {
+				x[tp] = randBytes(r, c)
+			}
+			bias := make([]int32, c)
+			scale := make([]float32, c)
+			for i := range bias {
+				bias[i] = int32(r.IntN(1<<16)) - 1<<15
+				scale[i] = float32(r.Float64()) * 0.002
+			}
+			zero, lo, hi := int32(r.IntN(256)), int32(r.IntN(30)), 255-int32(r.IntN(30))
+			rq := dwRequant{zero: zero, lo: float32(lo - zero), hi: float32(hi - zero), flip: 0x80}
+			w16 := packDW16(w, c)
+			got, ref := make([]byte, c), make([]byte, c)
+			if slices.Contains(Dots(), DotQuads) {
+				dw9q16(got, &x, w16, bias, scale, &rq, signed)
+			} else {
+				dw9q16Go(got, &x, w16, bias, scale, &rq, signed)
+			}
+			dw9q16Go(ref, &x, w16, bias, scale, &rq, signed)
+			for i := range c {
+				want := byte(0)
+				if i < c/16*16 {
+					acc := bias[i]
+					for tp := range 9 {
+						v := int32(x[tp][i])
+						if signed {
+							v = int32(int8(x[tp][i]))
+						}
+						acc += v * w[tp*c+i]
+					}
+					want = byte(fp32Quant(acc, scale[i], zero, lo, hi)) ^ 0x80
+				}
+				if got[i] != want || ref[i] != want {
+					t.Fatalf("c=%d signed=%v: channel %d = %d (portable %d), want %d", c, signed, i, got[i], ref[i], want)
+				}
+			}
+		}
+	}
+}

@@ -73,3 +73,47 @@ func quad4x16Go(t *quadTile, a [4][]byte, w []int8, zw, bf []int32, scale []floa
 		}
 	}
 }
+
+// dwRequant is the requantization of the fused depthwise kernel (layout
+// shared with dwq_amd64.s).
+type dwRequant struct {
+	zero   int32   // output zero point, unsigned domain
+	lo, hi float32 // clamp bounds less the zero point
+	flip   int32   // XOR back to the stored type
+}
+
+// packDW16 interleaves 3×3 depthwise weights w ([9][c]) per block of 16
+// channels: block b, tap t, lane l holds w[t][16b+l]. Channels beyond the
+// last full block are left out.
+func packDW16(w []int32, c int) []int32 {
+	blocks := c / 16
+	out := make([]int32, blocks*9*16)
+	for b := 0; b < blocks; b++ {
+		for t := 0; t < 9; t++ {
+			for l := 0; l < 16; l++ {
+				out[(b*9+t)*16+l] = w[t*c+16*b+l]
+			}
+		}
+	}
+	return out
+}
+
+// dw9q16Go is the portable form of dw9q16: for the channels of the full
+// 16-channel blocks of out, out[i] = fp32-requantized bias[i] + Σ_t
+// x[t][i]·w[t][i] (x unsigned or signed bytes), XOR rq.flip.
+func dw9q16Go(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool) {
+	n := len(out) / 16 * 16
+	for i := range n {
+		b, l := i/16, i%16
+		acc := bias[i]
+		for t := range 9 {
+			v := int32(x[t][i])
+			if signed {
+				v = int32(int8(x[t][i]))
+			}
+			acc += v * w[(b*9+t)*16+l]
+		}
+		f := min(max(float32(acc)*scale[i], rq.lo), rq.hi)
+		out[i] = byte((int32(math.Float32bits(f+12582912)) - 0x4B400000 + rq.zero) ^ rq.flip)
+	}
+}
