@@ -45,9 +45,12 @@ test: oracle ## run all tests (needs ../shared, mosquitto, node; see .ci/run for
 	$(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./...
 	$(GO) test -tags '$(TAGS)' -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
 
-bench: build oracle ## time the engines and the real TFLite oracle on MobileNetV2 in one run
-	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_dequant_f32.tflite --engine native,xnnpack --runs 30 --oracle $(ORACLE)
-	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_quant.tflite --engine native --runs 10
+, := ,
+BENCH_ENGINES := $(if $(filter xnnpack,$(TAGS)),native$(,)xnnpack,native)
+
+bench: build oracle ## time native (1 and 2 threads), xnnpack and the TFLite oracle on MobileNetV2 float32 and uint8
+	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_dequant_f32.tflite --engine $(BENCH_ENGINES) --threads 1,2 --runs 30 --oracle $(ORACLE)
+	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_quant.tflite --engine $(BENCH_ENGINES) --threads 1,2 --runs 30 --oracle $(ORACLE)
 
 demo: build ## teach a fresh daemon rock/paper, train over MQTT, print predictions (DEMO_SECONDS=30; needs mosquitto)
 	./scripts/demo.sh
