@@ -7,7 +7,9 @@ import "unsafe"
 // constant and packed once into panels of nr columns, and c row-major (row
 // stride ldc).
 //
-// Two micro-kernels compute one mr×nr tile of c held in registers:
+// The micro-kernels compute one mr×nr tile of c held in registers:
+//   - avx512-8x32 (gemm512_amd64.s), chosen at run time on amd64 CPUs with
+//     AVX-512 (32 ZMM registers: sixteen accumulators);
 //   - avx2-6x16 (gemm_amd64.s), chosen at run time on amd64 CPUs with AVX2
 //     and FMA (build tag purego leaves it out);
 //   - scalar3x3, portable Go, on other amd64 CPUs. The Go compiler has 15
@@ -26,16 +28,21 @@ const (
 	gemmBlockA = 128 << 10
 	gemmBlockC = 64 << 10
 	// gemmMaxMR and gemmMaxNR bound the tile of every kernel.
-	gemmMaxMR = 6
-	gemmMaxNR = 16
+	gemmMaxMR = 8
+	gemmMaxNR = 32
 )
 
 // gemmKernel is a register-tiled micro-kernel and the panel width it wants.
 type gemmKernel struct {
 	name   string
 	mr, nr int
+	avx512 bool // tile8x32
 	avx    bool // tile6x16, else kernel3x3 or kernel4x4 by mr
 }
+
+// vector reports whether the kernel is an assembly one (AVX2 and FMA at
+// least), which the depthwise rows take as leave to use theirs.
+func (kern *gemmKernel) vector() bool { return kern.avx || kern.avx512 }
 
 // The portable scalar kernels: 3×3 where the compiler has 16 float
 // registers (amd64), 4×4 where it has 32 (arm64, arm).
@@ -48,6 +55,8 @@ func scalar4x4Kernel() gemmKernel { return gemmKernel{name: "scalar4x4", mr: 4, 
 // stack.
 func (kern *gemmKernel) tile(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
 	switch {
+	case kern.avx512:
+		tile8x32(c, ldc, a, lda, panel, bias, k, lo, hi)
 	case kern.avx:
 		tile6x16(c, ldc, a, lda, panel, bias, k, lo, hi)
 	case kern.mr == 4:
@@ -70,6 +79,11 @@ type gemm struct {
 // stores CONV_2D and FULLY_CONNECTED weights), for kern. bias has n
 // entries, or is nil for none.
 func newGemm(kern gemmKernel, w []float32, n, k int, bias []float32, lo, hi float32) *gemm {
+	if kern.avx512 && n <= 16 {
+		// Half of a 32-wide panel would be padding: the AVX2 tile is
+		// faster there (measured, BenchmarkGemm 12544x32x16).
+		kern = avx2Kernel()
+	}
 	np := (n + kern.nr - 1) / kern.nr * kern.nr
 	g := &gemm{kern: kern, n: n, k: k, packed: alignedF32(np * k), bias: alignedF32(np), lo: lo, hi: hi}
 	copy(g.bias, bias)
@@ -137,6 +151,11 @@ func (g *gemm) block(c []float32, ldc int, a []float32, lda, m0, m1, p0, p1 int)
 			}
 			for ; i < i1; i++ {
 				switch {
+				case g.kern.avx512 && w == nr:
+					row1x32(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+				case g.kern.avx512:
+					row1x32(tile[:nr], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+					copy(c[i*ldc+j:i*ldc+j+w], tile[:w])
 				case g.kern.avx && w == nr:
 					row1x16(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
 				case g.kern.avx:
