@@ -20,7 +20,7 @@ TAGS ?=
 endif
 ORACLE := .cache/oracle/run_tflite.js
 
-.PHONY: help build test bench demo cross-arm64 cross-armv7 oracle deps fuzz vmtest install deb clean
+.PHONY: help build test cross-test bench demo cross-arm64 cross-armv7 oracle deps fuzz vmtest install deb clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,12 @@ test: oracle ## run all tests (needs ../shared, mosquitto, node; see .ci/run for
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./...
 	$(GO) test -tags '$(TAGS)' -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
+	$(GO) test -tags purego -count=1 -short -run 'Golden|Conv|Depthwise|Gemm|Dot|Quad|DW9|Teachable' ./pipeline/engine/native/...
+	@if command -v qemu-aarch64 >/dev/null && command -v qemu-arm >/dev/null; then $(MAKE) cross-test; \
+	else echo "test: qemu-user not installed, arm conformance skipped (make cross-test)"; fi
+
+cross-test: oracle ## golden conformance of the native engine on arm64 and armv7 under qemu-user
+	./scripts/cross-test.sh
 
 , := ,
 BENCH_ENGINES := $(if $(filter xnnpack,$(TAGS)),native$(,)xnnpack,native)

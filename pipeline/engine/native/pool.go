@@ -118,15 +118,16 @@ func (p *pool) claim(gen uint64) {
 		if s>>32 != gen {
 			return
 		}
-		i := int(uint32(s))
+		// Compare in uint64: closedIdx is -1 as a 32-bit int (arm).
+		i := s & closedIdx
 		j := p.cur.Load()
-		if i >= j.chunks {
+		if i >= uint64(j.chunks) {
 			return
 		}
 		if !p.state.CompareAndSwap(s, s+1) {
 			continue
 		}
-		j.fn(j.bounds(i))
+		j.fn(j.bounds(int(i)))
 		p.done.Add(1)
 	}
 }

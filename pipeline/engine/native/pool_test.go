@@ -94,3 +94,21 @@ func BenchmarkPoolRun(b *testing.B) {
 		})
 	}
 }
+
+// TestPoolClosedGeneration checks that a worker arriving after a run has
+// finished claims nothing (the closed index must not wrap to a chunk on
+// 32-bit platforms).
+func TestPoolClosedGeneration(t *testing.T) {
+	p := newPool(2)
+	defer p.close()
+	var ran atomic.Int32
+	j := p.newJob(8, func(lo, hi int) { ran.Add(int32(hi - lo)) })
+	p.runJob(j)
+	if ran.Load() != 8 {
+		t.Fatalf("run covered %d of 8", ran.Load())
+	}
+	p.claim(p.state.Load() >> 32) // as a late worker would
+	if ran.Load() != 8 {
+		t.Fatalf("a claim after the run ran %d more", ran.Load()-8)
+	}
+}
