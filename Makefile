@@ -28,7 +28,7 @@ SKIP_SUMMARY = ./scripts/deps.sh summary $(SKIPS)
 # images), which run in the plain pass.
 RACE_PKGS := ./internal/daemon/... ./mqtt/... ./device/... ./pipeline/head/... ./pipeline/store/...
 
-.PHONY: help build test bench eval demo cross-arm64 cross-armv7 oracle deps fuzz vmtest install deb clean
+.PHONY: help build test cross-test bench eval demo cross-arm64 cross-armv7 oracle deps fuzz vmtest install deb clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -59,13 +59,22 @@ test: deps ## run all tests, the concurrent packages also with -race (run as roo
 	$(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./... || { $(SKIP_SUMMARY); exit 1; }
 	$(GO) test -race -short -tags '$(TAGS)' -count=1 -timeout 30m $(RACE_PKGS) || { $(SKIP_SUMMARY); exit 1; }
 	$(GO) test -tags '$(TAGS)' -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null || { $(SKIP_SUMMARY); exit 1; }
+	$(GO) test -tags purego -count=1 -short -run 'Golden|Conv|Depthwise|Gemm|Dot|Quad|DW9|Teachable' ./pipeline/engine/native/... || { $(SKIP_SUMMARY); exit 1; }
+	@if command -v qemu-aarch64 >/dev/null; then ./scripts/cross-test.sh arm64 || { $(SKIP_SUMMARY); exit 1; }; \
+	else echo "test: qemu-user not installed, arm64 conformance skipped (make cross-test; apt-get install qemu-user)"; fi
 	@$(SKIP_SUMMARY)
 
 test: export ALPHAD_SKIPS = $(SKIPS)
 
-bench: build oracle ## time the engines and the real TFLite oracle on MobileNetV2 in one run
-	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_dequant_f32.tflite --engine native,xnnpack --runs 30 --oracle $(ORACLE)
-	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_quant.tflite --engine native --runs 10
+cross-test: oracle ## golden conformance of the native engine on arm64 and armv7 under qemu-user
+	./scripts/cross-test.sh arm64 armv7
+
+, := ,
+BENCH_ENGINES := $(if $(filter xnnpack,$(TAGS)),native$(,)xnnpack,native)
+
+bench: build oracle ## time native (1 and 2 threads), xnnpack and the TFLite oracle on MobileNetV2 float32 and uint8
+	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_dequant_f32.tflite --engine $(BENCH_ENGINES) --threads 1,2 --runs 30 --oracle $(ORACLE)
+	$(BIN) bench --model $(ALPHAD_SHARED)/models/mobilenet_v2_1.0_224_quant.tflite --engine $(BENCH_ENGINES) --threads 1,2 --runs 30 --oracle $(ORACLE)
 
 eval: build ## cross-validate training on ../shared/datasets (rps, flowers), few-shot and open-set rows: one table
 	./scripts/eval.sh

@@ -31,6 +31,7 @@ declare -A GROUP_PKGS=(
   [oracle]="nodejs npm"
   [time]="time"
   [browser]="chromium"
+  [qemu]="qemu-user"
 )
 declare -A GROUP_WHY=(
   [xnnpack]="the xnnpack engine (compiled in when its headers are installed) and its tests"
@@ -39,9 +40,10 @@ declare -A GROUP_WHY=(
   [oracle]="node and npm: the real TFLite runtime as the test oracle (make oracle)"
   [time]="GNU time (/usr/bin/time -v) for the README's peak-RSS figures"
   [browser]="headless chromium: the web app tests (internal/web, driven by chromedp)"
+  [qemu]="qemu-user: the native engine's conformance on arm64 (make test) and armv7 (make cross-test)"
 )
-GROUPS_ORDER=(xnnpack mqtt systemd oracle time browser)
-TEST_GROUPS="xnnpack mqtt systemd oracle browser"
+GROUPS_ORDER=(xnnpack mqtt systemd oracle time browser qemu)
+TEST_GROUPS="xnnpack mqtt systemd oracle browser qemu"
 CI_GROUPS="$TEST_GROUPS time"
 # Packages present when their command is on PATH, whatever installed them
 # (the machine image may bring node and npm from elsewhere than Debian).

@@ -19,19 +19,25 @@ import (
 )
 
 // newBenchCmd times the engines (and optionally the real TFLite runtime)
-// on one model, one line per engine:
+// on one model, one line per engine and thread count:
 //
 //	native   median 98.1 ms  p90 103.2 ms  0 allocs  cpu 97.5 ms
+//
+// With several thread counts (--threads 1,2) each line names its count
+// and a speedup line per engine compares each count with the first:
+//
+//	native   threads 2  median 5.1 ms  p90 5.4 ms  0 allocs  cpu 10.2 ms
+//	speedup  native threads 2/1 1.86x  (cpu 1.07x)
 //
 // cpu is the process CPU time per inference: on a busy machine the wall
 // times grow with the load, the CPU time much less.
 func newBenchCmd(d *deps) *cobra.Command {
 	var (
-		model, engines, oracle string
-		runs, threads          int
+		model, engines, oracle, threadList string
+		runs                               int
 	)
 	cmd := &cobra.Command{
-		Use:   "bench --model M [--runs N] [--threads N] [--engine native,xnnpack] [--oracle run_tflite.js]",
+		Use:   "bench --model M [--runs N] [--threads N[,N...]] [--engine native,xnnpack] [--oracle run_tflite.js]",
 		Short: "Time inference of a model on the compiled-in engines (and the real TFLite runtime)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -41,6 +47,10 @@ func newBenchCmd(d *deps) *cobra.Command {
 			if runs < 1 {
 				return &exitError{code: 2, err: fmt.Errorf("bench: --runs %d: want at least 1", runs)}
 			}
+			threads, err := parseThreads(threadList)
+			if err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("bench: %w", err)}
+			}
 			selected, err := selectEngines(engines)
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("bench: %w", err)}
@@ -49,24 +59,43 @@ func newBenchCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
-			var medians []float64
-			for _, e := range selected {
-				r, err := benchEngine(e, m, engine.Options{Threads: threads}, runs)
-				if err != nil {
-					return fmt.Errorf("bench: %s: %w", e.name, err)
+			// results[e][t] is engine e with threads[t].
+			results := make([][]benchResult, len(selected))
+			for i, e := range selected {
+				for _, th := range threads {
+					r, err := benchEngine(e, m, engine.Options{Threads: th}, runs)
+					if err != nil {
+						return fmt.Errorf("bench: %s: %w", e.name, err)
+					}
+					label := e.name
+					if len(threads) > 1 {
+						label = fmt.Sprintf("%-8s threads %d ", e.name, th)
+					}
+					fmt.Fprintf(d.stdout, "%-8s median %.1f ms  p90 %.1f ms  %s allocs  cpu %.1f ms\n", label, r.median, r.p90, fmtAllocs(r.allocs), r.cpu)
+					results[i] = append(results[i], r)
 				}
-				fmt.Fprintf(d.stdout, "%-8s median %.1f ms  p90 %.1f ms  %s allocs  cpu %.1f ms\n", e.name, r.median, r.p90, fmtAllocs(r.allocs), r.cpu)
-				medians = append(medians, r.median)
+			}
+			for i, e := range selected {
+				for t := 1; t < len(threads); t++ {
+					r0, r := results[i][0], results[i][t]
+					fmt.Fprintf(d.stdout, "speedup  %s threads %d/%d %.2fx  (cpu %.2fx)\n", e.name, threads[t], threads[0], r0.median/r.median, r.cpu/max(r0.cpu, 1e-9))
+				}
 			}
 			for i := 1; i < len(selected); i++ {
-				fmt.Fprintf(d.stdout, "ratio    %s/%s %.2fx\n", selected[0].name, selected[i].name, medians[0]/medians[i])
+				for t, th := range threads {
+					label := ""
+					if len(threads) > 1 {
+						label = fmt.Sprintf(" threads %d", th)
+					}
+					fmt.Fprintf(d.stdout, "ratio    %s/%s%s %.2fx\n", selected[0].name, selected[i].name, label, results[0][t].median/results[i][t].median)
+				}
 			}
 			if oracle != "" {
-				med, err := tfliteoracle.Median(cmd.Context(), oracle, model, runs, threads)
+				med, err := tfliteoracle.Median(cmd.Context(), oracle, model, runs, threads[0])
 				if err != nil {
 					return fmt.Errorf("bench: tflite oracle: %w", err)
 				}
-				fmt.Fprintf(d.stdout, "tflite-oracle median %.1f ms  (%s/tflite %.2fx)\n", med, selected[0].name, medians[0]/med)
+				fmt.Fprintf(d.stdout, "tflite-oracle median %.1f ms  threads %d  (%s/tflite %.2fx)\n", med, threads[0], selected[0].name, results[0][0].median/med)
 			}
 			return nil
 		},
@@ -74,10 +103,23 @@ func newBenchCmd(d *deps) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&model, "model", "", "path of the .tflite model")
 	f.IntVar(&runs, "runs", 20, "timed inferences per engine (after one warm-up)")
-	f.IntVar(&threads, "threads", 1, "threads per engine")
+	f.StringVar(&threadList, "threads", "1", "threads per engine, or a comma list (1,2) to time each")
 	f.StringVar(&engines, "engine", "auto", "auto, one engine or a comma list ("+strings.Join(engineNames(), ", ")+")")
-	f.StringVar(&oracle, "oracle", "", "path of run_tflite.js: also time the real TFLite runtime (node)")
+	f.StringVar(&oracle, "oracle", "", "path of run_tflite.js: also time the real TFLite runtime (node, first thread count)")
 	return cmd
+}
+
+// parseThreads reads --threads: one count or a comma list, each ≥ 1.
+func parseThreads(spec string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(spec, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--threads %q: want counts of at least 1, comma separated", spec)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // selectEngines resolves --engine: "auto" is the first engine of the table

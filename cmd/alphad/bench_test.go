@@ -53,6 +53,33 @@ func TestBenchCommand(t *testing.T) {
 	}
 }
 
+// TestBenchThreads times two thread counts: one line each and a speedup.
+func TestBenchThreads(t *testing.T) {
+	model := testshared.Path(t, "models", "mobilenet_v2_1.0_224_dequant_f32_features.tflite")
+	var out, errb bytes.Buffer
+	root := newRootCmd(newDeps(&out, &errb))
+	root.SetArgs([]string{"bench", "--model", model, "--runs", "1", "--engine", "native", "--threads", "1,2"})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("bench: %v (stderr %s)", err, errb.String())
+	}
+	for _, want := range []string{"native   threads 1  median ", "\nnative   threads 2  median ", "\nspeedup  native threads 2/1 "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output %q, want %q", out.String(), want)
+		}
+	}
+}
+
+func TestParseThreads(t *testing.T) {
+	if got, err := parseThreads("1, 2"); err != nil || len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Errorf("parseThreads(1, 2) = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "0", "1,x", "-2"} {
+		if _, err := parseThreads(bad); err == nil {
+			t.Errorf("parseThreads(%q) accepted", bad)
+		}
+	}
+}
+
 // TestBenchOracle times the real TFLite runtime beside the native engine.
 func TestBenchOracle(t *testing.T) {
 	oracle := testshared.Oracle(t)

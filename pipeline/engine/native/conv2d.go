@@ -59,7 +59,8 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 		m := n * h * w
 		rows := func(u0, u1 int) { g.unitRows(dst, cout, src, cin, m, u0, u1) }
 		units := g.units(m)
-		return func() { p.pool.run(units, rows) }, nil
+		j := p.pool.newJob(units, rows)
+		return func() { p.pool.runJob(j) }, nil
 	}
 
 	m := wy.out * wx.out
@@ -68,11 +69,11 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	var batch int
 	fill := func(y0, y1 int) { gather.fill(cols, src[batch*h*w*cin:], y0, y1) }
 	rows := func(u0, u1 int) { g.unitRows(dst[batch*m*cout:], cout, cols, k, m, u0, u1) }
-	units := g.units(m)
+	fillJob, rowsJob := p.pool.newJob(wy.out, fill), p.pool.newJob(g.units(m), rows)
 	return func() {
 		for batch = 0; batch < n; batch++ {
-			p.pool.run(wy.out, fill)
-			p.pool.run(units, rows)
+			p.pool.runJob(fillJob)
+			p.pool.runJob(rowsJob)
 		}
 	}, nil
 }

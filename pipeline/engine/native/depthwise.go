@@ -48,7 +48,7 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	d := &dwConv{
 		y: newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding),
 		x: newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding),
-		c: c, mult: mult, vec: p.kern.avx && haveDWRow8(),
+		c: c, mult: mult, vec: p.kern.vector() && haveDWRow8(),
 	}
 	if err := checkShape(p, op, out, n, d.y.out, d.x.out, oc); err != nil {
 		return nil, err
@@ -66,9 +66,10 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	rows := func(lo, hi int) {
 		d.rows(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], lo, hi)
 	}
+	j := p.pool.newJob(d.y.out, rows)
 	return func() {
 		for batch = 0; batch < n; batch++ {
-			p.pool.run(d.y.out, rows)
+			p.pool.runJob(j)
 		}
 	}, nil
 }

@@ -12,12 +12,14 @@
 // kernels are wrappers in quant_ops.go over package qmath. kernel.go
 // documents the contract between the interpreter and the kernels.
 //
-// The GEMM (1×1 convolutions, im2col convolutions, fully connected) runs a
-// 6×16 AVX2+FMA micro-kernel written in Go assembly on amd64 CPUs that
-// have those extensions (detected at run time; build tag purego leaves it
-// out), and a portable 3×3 scalar Go kernel everywhere else; likewise the
-// 3×3 depthwise rows run eight channels at a time in assembly. Both
-// assembly kernels end with VZEROUPPER, so no AVX state leaks into Go code. The scalar
-// kernel's multiply-adds become FMA instructions with GOAMD64=v3 (the
-// Makefile's default) or on arm64; it also works, slower, with GOAMD64=v1.
+// The GEMM (1×1 convolutions, im2col convolutions, fully connected) runs
+// an 8×32 AVX-512 or a 6×16 AVX2+FMA micro-kernel written in Go assembly
+// on amd64 CPUs that have those extensions (detected at run time; build
+// tag purego leaves them out), and a portable scalar Go kernel (3×3 tile
+// on amd64, 4×4 on arm) everywhere else; likewise the 3×3 depthwise rows
+// run eight channels at a time in assembly. The quantized kernels choose
+// theirs the same way (qmath.Dots). Every assembly kernel ends with
+// VZEROUPPER, so no AVX state leaks into Go code. The scalar kernel's
+// multiply-adds become FMA instructions with GOAMD64=v3 (the Makefile's
+// default) or on arm64; it also works, slower, with GOAMD64=v1.
 package native

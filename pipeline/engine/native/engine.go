@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/engine/native/qmath"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -34,6 +35,7 @@ func New(m *tflite.Model, opts engine.Options) (*Engine, error) {
 // buildOptions are the choices New makes itself and tests vary.
 type buildOptions struct {
 	kern     gemmKernel // the GEMM micro-kernel
+	qdot     qmath.Dot  // the integer dot-product kernel (zero: the fastest)
 	separate bool       // no arena reuse (see layout)
 }
 
@@ -43,7 +45,7 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 		return nil, errors.New("native: nil model")
 	}
 	views, arena := layout(m, bo.separate)
-	p := &plan{model: m, views: views, pool: newPool(opts.Threads), kern: bo.kern}
+	p := &plan{model: m, views: views, pool: newPool(opts.Threads), kern: bo.kern, qdot: bo.qdot}
 	e := &Engine{pool: p.pool, arena: arena}
 	for _, op := range m.Operators {
 		prep, ok := kernels[op.Op]

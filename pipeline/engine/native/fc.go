@@ -44,5 +44,13 @@ func prepareFullyConnected(p *plan, op *tflite.Operator) (runFunc, error) {
 	}
 	g := newGemm(p.kern, p.f32(wt), units, k, bias, lo, hi)
 	src, dst := p.f32(in), p.f32(out)
-	return func() { g.rows(dst, units, src, k, 0, batch) }, nil
+	if batch >= 4*g.kern.mr {
+		rows := func(u0, u1 int) { g.unitRows(dst, units, src, k, batch, u0, u1) }
+		j := p.pool.newJob(g.units(batch), rows)
+		return func() { p.pool.runJob(j) }, nil
+	}
+	// Few rows (one image): split the columns instead.
+	cols := func(p0, p1 int) { g.block(dst, units, src, k, 0, batch, p0, p1) }
+	j := p.pool.newJob(g.panels(), cols)
+	return func() { p.pool.runJob(j) }, nil
 }

@@ -7,7 +7,9 @@ import "unsafe"
 // constant and packed once into panels of nr columns, and c row-major (row
 // stride ldc).
 //
-// Two micro-kernels compute one mr×nr tile of c held in registers:
+// The micro-kernels compute one mr×nr tile of c held in registers:
+//   - avx512-8x32 (gemm512_amd64.s), chosen at run time on amd64 CPUs with
+//     AVX-512 (32 ZMM registers: sixteen accumulators);
 //   - avx2-6x16 (gemm_amd64.s), chosen at run time on amd64 CPUs with AVX2
 //     and FMA (build tag purego leaves it out);
 //   - scalar3x3, portable Go, on other amd64 CPUs. The Go compiler has 15
@@ -26,16 +28,21 @@ const (
 	gemmBlockA = 128 << 10
 	gemmBlockC = 64 << 10
 	// gemmMaxMR and gemmMaxNR bound the tile of every kernel.
-	gemmMaxMR = 6
-	gemmMaxNR = 16
+	gemmMaxMR = 8
+	gemmMaxNR = 32
 )
 
 // gemmKernel is a register-tiled micro-kernel and the panel width it wants.
 type gemmKernel struct {
 	name   string
 	mr, nr int
+	avx512 bool // tile8x32
 	avx    bool // tile6x16, else kernel3x3 or kernel4x4 by mr
 }
+
+// vector reports whether the kernel is an assembly one (AVX2 and FMA at
+// least), which the depthwise rows take as leave to use theirs.
+func (kern *gemmKernel) vector() bool { return kern.avx || kern.avx512 }
 
 // The portable scalar kernels: 3×3 where the compiler has 16 float
 // registers (amd64), 4×4 where it has 32 (arm64, arm).
@@ -48,6 +55,8 @@ func scalar4x4Kernel() gemmKernel { return gemmKernel{name: "scalar4x4", mr: 4, 
 // stack.
 func (kern *gemmKernel) tile(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
 	switch {
+	case kern.avx512:
+		tile8x32(c, ldc, a, lda, panel, bias, k, lo, hi)
 	case kern.avx:
 		tile6x16(c, ldc, a, lda, panel, bias, k, lo, hi)
 	case kern.mr == 4:
@@ -70,6 +79,11 @@ type gemm struct {
 // stores CONV_2D and FULLY_CONNECTED weights), for kern. bias has n
 // entries, or is nil for none.
 func newGemm(kern gemmKernel, w []float32, n, k int, bias []float32, lo, hi float32) *gemm {
+	if kern.avx512 && n <= 16 {
+		// Half of a 32-wide panel would be padding: the AVX2 tile is
+		// faster there (measured, BenchmarkGemm 12544x32x16).
+		kern = avx2Kernel()
+	}
 	np := (n + kern.nr - 1) / kern.nr * kern.nr
 	g := &gemm{kern: kern, n: n, k: k, packed: alignedF32(np * k), bias: alignedF32(np), lo: lo, hi: hi}
 	copy(g.bias, bias)
@@ -100,9 +114,18 @@ func (g *gemm) unitRows(c []float32, ldc int, a []float32, lda, m, u0, u1 int) {
 	g.rows(c, ldc, a, lda, u0*g.kern.mr, min(u1*g.kern.mr, m))
 }
 
+// panels is the number of nr-column panels of B (the grain of a
+// column split, for products with few rows).
+func (g *gemm) panels() int { return (g.n + g.kern.nr - 1) / g.kern.nr }
+
 // rows computes rows [m0,m1) of c: c[i*ldc+j] = clamp(bias[j] +
 // Σ_kk a[i*lda+kk]·B[kk][j], lo, hi) for j < n. It allocates nothing.
 func (g *gemm) rows(c []float32, ldc int, a []float32, lda, m0, m1 int) {
+	g.block(c, ldc, a, lda, m0, m1, 0, g.panels())
+}
+
+// block computes rows [m0,m1) of c in the columns of panels [p0,p1).
+func (g *gemm) block(c []float32, ldc int, a []float32, lda, m0, m1, p0, p1 int) {
 	k, n, mr, nr := g.k, g.n, g.kern.mr, g.kern.nr
 	if k == 0 {
 		return
@@ -111,7 +134,7 @@ func (g *gemm) rows(c []float32, ldc int, a []float32, lda, m0, m1 int) {
 	mc := max(mr, min(gemmBlockA/(4*k), gemmBlockC/(4*max(n, 1)))/mr*mr)
 	for i0 := m0; i0 < m1; i0 += mc {
 		i1 := min(i0+mc, m1)
-		for j := 0; j < n; j += nr {
+		for j := p0 * nr; j < min(n, p1*nr); j += nr {
 			panel := g.packed[j*k : j*k+nr*k]
 			bj := g.bias[j : j+nr]
 			w := min(nr, n-j)
@@ -128,6 +151,11 @@ func (g *gemm) rows(c []float32, ldc int, a []float32, lda, m0, m1 int) {
 			}
 			for ; i < i1; i++ {
 				switch {
+				case g.kern.avx512 && w == nr:
+					row1x32(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+				case g.kern.avx512:
+					row1x32(tile[:nr], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+					copy(c[i*ldc+j:i*ldc+j+w], tile[:w])
 				case g.kern.avx && w == nr:
 					row1x16(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
 				case g.kern.avx:

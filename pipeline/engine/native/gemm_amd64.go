@@ -32,13 +32,48 @@ func tile6x16(c []float32, ldc int, a []float32, lda int, panel, bias []float32,
 	kernel6x16(&c[0], ldc, &a[0], lda, &panel[0], &bias[0], k, lo, hi)
 }
 
+// kernel8x32 is in gemm512_amd64.s.
+//
+//go:noescape
+func kernel8x32(c *float32, ldc int, a *float32, lda int, panel *float32, bias *float32, k int, lo, hi float32)
+
+// kernel1x32 is in gemm512_amd64.s.
+//
+//go:noescape
+func kernel1x32(c *float32, a *float32, panel *float32, bias *float32, k int, lo, hi float32)
+
+// row1x32 checks the bounds of one 32-wide row, then runs the assembly.
+func row1x32(c, a, panel, bias []float32, lo, hi float32) {
+	k := len(a)
+	_ = c[31]
+	_ = panel[32*k-1]
+	_ = bias[31]
+	kernel1x32(&c[0], &a[0], &panel[0], &bias[0], k, lo, hi)
+}
+
+// tile8x32 checks the bounds of one 8×32 tile, then runs the assembly.
+func tile8x32(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
+	_ = c[7*ldc+31]
+	_ = a[7*lda+k-1]
+	_ = panel[32*k-1]
+	_ = bias[31]
+	kernel8x32(&c[0], ldc, &a[0], lda, &panel[0], &bias[0], k, lo, hi)
+}
+
 // gemmKernels lists the micro-kernels this CPU can run, fastest first:
-// the AVX2+FMA assembly tile when the CPU (and OS) support it, then the
-// portable scalar tiles (the 4×4 one is listed so that tests cover it).
+// the AVX-512 tile, then the AVX2+FMA one, when the CPU (and OS) support
+// them, then the portable scalar tiles (the 4×4 one is listed so that
+// tests cover it).
 func gemmKernels() []gemmKernel {
 	var ks []gemmKernel
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, gemmKernel{name: "avx512-8x32", mr: 8, nr: 32, avx512: true})
+	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		ks = append(ks, gemmKernel{name: "avx2-6x16", mr: 6, nr: 16, avx: true})
+		ks = append(ks, avx2Kernel())
 	}
 	return append(ks, scalarKernel(), scalar4x4Kernel())
 }
+
+// avx2Kernel is the AVX2+FMA 6×16 tile.
+func avx2Kernel() gemmKernel { return gemmKernel{name: "avx2-6x16", mr: 6, nr: 16, avx: true} }

@@ -22,3 +22,16 @@ func tile6x16(c []float32, ldc int, a []float32, lda int, panel, bias []float32,
 func row1x16(c, a, panel, bias []float32, lo, hi float32) {
 	gemmRow(c, a, panel, bias, lo, hi)
 }
+
+// tile8x32 is never called here: no kernel has avx512 set.
+func tile8x32(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
+	kernel3x3(c, ldc, a, lda, panel, bias, k, lo, hi)
+}
+
+// row1x32 is never called here: no kernel has avx512 set.
+func row1x32(c, a, panel, bias []float32, lo, hi float32) {
+	gemmRow(c, a, panel, bias, lo, hi)
+}
+
+// avx2Kernel is never used here: no kernel has avx512 set.
+func avx2Kernel() gemmKernel { return scalarKernel() }

@@ -21,10 +21,10 @@ package native
 //     has finished reading its inputs only if prepare has checked that no
 //     input shares storage with an output (p.sameStorage); the arena never
 //     shares an output with a live input except for RESHAPE/SQUEEZE aliases.
-//   - Parallel work: inside a runFunc call p.pool.run(n, fn) where fn is a
-//     func(lo, hi int) built in prepare (not per run); it splits [0,n) over
-//     the worker pool (or runs fn(0,n) inline with one thread) and returns
-//     when all parts are done.
+//   - Parallel work: in prepare, j := p.pool.newJob(n, fn) with fn a
+//     func(lo, hi int); inside the runFunc, p.pool.runJob(j) splits [0,n)
+//     into chunks over the worker pool (or runs fn(0,n) inline with one
+//     thread) and returns when all chunks are done.
 //   - Quantized dispatch: a float prepareFunc whose input is uint8/int8 calls
 //     the matching prepareQuantXxx(p, op) declared in quant_ops.go; those
 //     wrap package qmath.
@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/alphad/alphad/pipeline/engine/native/qmath"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -70,6 +71,7 @@ type plan struct {
 	model *tflite.Model
 	pool  *pool
 	kern  gemmKernel // the GEMM micro-kernel for this CPU
+	qdot  qmath.Dot  // the integer dot-product kernel
 	// views holds the arena view of every non-constant tensor (nil for
 	// constants and for tensors no operator touches).
 	views [][]byte

@@ -1,69 +1,183 @@
 package native
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // pool is a persistent set of worker goroutines that heavy ops split their
 // work over. With one thread it runs everything on the calling goroutine.
 // It allocates nothing per run.
+//
+// A run splits [0,n) into chunks that the caller and the workers claim one
+// at a time from a shared counter, so a thread the OS deschedules (the
+// machine may be busy) delays the op by at most the chunk it holds: the
+// others take the rest. Between runs a worker spins for poolSpin, then
+// parks until the next run wakes it; within one Invoke the ops follow each
+// other closely, so the workers rarely park.
+//
+// The claim counter and the run's generation share one atomic word
+// (gen<<32 | next chunk). A worker reads the word, then the current task,
+// then claims a chunk by compare-and-swap on the word it read: the task
+// changes only after the generation has moved on, so a successful claim
+// always pairs a chunk with its own task.
 type pool struct {
 	threads int
-	jobs    chan job
-	wg      sync.WaitGroup // parts of the current run
-	workers sync.WaitGroup // live worker goroutines
+	state   atomic.Uint64       // gen<<32 | index of the next chunk to claim
+	cur     atomic.Pointer[job] // the task of the current generation
+	done    atomic.Int64        // chunks finished in the current generation
+	quit    atomic.Bool
+	workers []*worker
+	wg      sync.WaitGroup // live worker goroutines
 }
 
+// job is one parallel loop, immutable while any run of it may be claimed:
+// fn over [0,n) in chunks chunks.
 type job struct {
 	fn     func(lo, hi int)
-	lo, hi int
+	n      int
+	chunks int
 }
+
+// bounds is the range of chunk i.
+func (j *job) bounds(i int) (lo, hi int) { return j.n * i / j.chunks, j.n * (i + 1) / j.chunks }
+
+// worker is the parking state of one worker goroutine.
+type worker struct {
+	asleep atomic.Bool
+	wake   chan struct{} // buffered 1
+}
+
+// closedIdx marks a generation no chunk can be claimed from (between
+// runs).
+const closedIdx = 1<<32 - 1
+
+// poolSpin is how long an idle worker polls for the next run before it
+// parks: longer than the gap between two ops of one Invoke, much shorter
+// than the gap between two frames.
+const poolSpin = 200 * time.Microsecond
+
+// chunksPerThread is how many chunks a run is split into per thread: more
+// balance the load when a thread is descheduled, fewer cost less in
+// claims and per-chunk setup.
+const chunksPerThread = 4
 
 // newPool starts threads-1 workers (the caller is the last thread).
 func newPool(threads int) *pool {
-	if threads < 1 {
-		threads = 1
-	}
-	p := &pool{threads: threads}
-	if threads > 1 {
-		p.jobs = make(chan job, threads)
-		p.workers.Add(threads - 1)
-		for i := 0; i < threads-1; i++ {
-			go p.work()
-		}
+	p := &pool{threads: max(threads, 1)}
+	p.state.Store(closedIdx)
+	for range p.threads - 1 {
+		w := &worker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		p.wg.Add(1)
+		go p.work(w, 0)
 	}
 	return p
 }
 
-func (p *pool) work() {
-	defer p.workers.Done()
-	for j := range p.jobs {
-		j.fn(j.lo, j.hi)
-		p.wg.Done()
+// newJob prepares fn over [0,n) for run; build it in prepare, not per run.
+func (p *pool) newJob(n int, fn func(lo, hi int)) *job {
+	return &job{fn: fn, n: n, chunks: min(n, p.threads*chunksPerThread)}
+}
+
+// runJob runs j across the pool and returns when all its chunks are done.
+func (p *pool) runJob(j *job) {
+	if j.n <= 0 {
+		return
+	}
+	if len(p.workers) == 0 || j.chunks <= 1 {
+		j.fn(0, j.n)
+		return
+	}
+	gen := (p.state.Load()>>32 + 1) & closedIdx // wraps after 2^32 runs
+	p.done.Store(0)
+	p.cur.Store(j)
+	p.state.Store(gen << 32)
+	for _, w := range p.workers {
+		if w.asleep.Load() && w.asleep.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
+	}
+	p.claim(gen)
+	for spins := 0; p.done.Load() != int64(j.chunks); spins++ {
+		// Only chunks other threads hold are left: at most one each.
+		if spins > 64 {
+			runtime.Gosched() // a worker may be waiting for this P
+			spins = 0
+		}
+	}
+	p.state.Store(gen<<32 | closedIdx)
+}
+
+// claim runs chunks of generation gen until none is left.
+func (p *pool) claim(gen uint64) {
+	for {
+		s := p.state.Load()
+		if s>>32 != gen {
+			return
+		}
+		// Compare in uint64: closedIdx is -1 as a 32-bit int (arm).
+		i := s & closedIdx
+		j := p.cur.Load()
+		if i >= uint64(j.chunks) {
+			return
+		}
+		if !p.state.CompareAndSwap(s, s+1) {
+			continue
+		}
+		j.fn(j.bounds(int(i)))
+		p.done.Add(1)
 	}
 }
 
-// run splits [0,n) into up to threads contiguous parts, runs fn on each and
-// waits for all. fn must be safe to run concurrently on disjoint ranges.
-func (p *pool) run(n int, fn func(lo, hi int)) {
-	parts := min(p.threads, n)
-	if parts <= 1 || p.jobs == nil {
-		if n > 0 {
-			fn(0, n)
+// work is a worker goroutine: it joins every run after generation seen
+// until the pool closes.
+func (p *pool) work(w *worker, seen uint64) {
+	defer p.wg.Done()
+	for !p.quit.Load() {
+		gen := p.wait(w, seen)
+		if gen == seen {
+			continue
 		}
-		return
+		seen = gen
+		p.claim(gen)
 	}
-	p.wg.Add(parts - 1)
-	for i := 1; i < parts; i++ {
-		p.jobs <- job{fn: fn, lo: n * i / parts, hi: n * (i + 1) / parts}
+}
+
+// wait returns the generation once it differs from seen (or the pool is
+// closing): spinning for poolSpin, then parked.
+func (p *pool) wait(w *worker, seen uint64) uint64 {
+	t0 := time.Now()
+	for spins := 0; ; spins++ {
+		if g := p.state.Load() >> 32; g != seen || p.quit.Load() {
+			return g
+		}
+		if spins&255 == 255 && time.Since(t0) > poolSpin {
+			break
+		}
 	}
-	fn(0, n/parts)
-	p.wg.Wait()
+	w.asleep.Store(true)
+	if g := p.state.Load() >> 32; g != seen || p.quit.Load() {
+		if w.asleep.CompareAndSwap(true, false) {
+			return g
+		}
+		// A run (or close) has claimed the wake-up: take its token.
+	}
+	<-w.wake
+	return p.state.Load() >> 32
 }
 
 // close stops the workers and waits for them to exit.
 func (p *pool) close() {
-	if p.jobs != nil {
-		close(p.jobs)
-		p.workers.Wait()
-		p.jobs = nil
+	if p.quit.Swap(true) {
+		return
 	}
+	for _, w := range p.workers {
+		if w.asleep.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
+	}
+	p.wg.Wait()
 }

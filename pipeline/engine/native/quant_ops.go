@@ -117,7 +117,7 @@ func convQuant(p *plan, op *tflite.Operator, nOut, chanAxis int, act tflite.Acti
 	if perChannel && (fq.Axis != chanAxis || len(fq.Scale) != nOut) {
 		return nil, p.unsupported(op, "filter has %d scales on axis %d, want %d on axis %d", len(fq.Scale), fq.Axis, nOut, chanAxis)
 	}
-	cp := &qmath.ConvParams{In: it.typ, Filter: ft, Out: ot.typ, InZero: it.zero, OutZero: ot.zero}
+	cp := &qmath.ConvParams{In: it.typ, Filter: ft, Out: ot.typ, InZero: it.zero, OutZero: ot.zero, Dot: p.qdot}
 	for i, s := range fq.Scale {
 		var z int32
 		if i < len(fq.ZeroPoint) {
@@ -153,7 +153,8 @@ func runConv(p *plan, c *qmath.Conv, dst, src []byte) runFunc {
 	units := c.Units()
 	blocks := (units + 3) / 4
 	fn := func(lo, hi int) { c.Run(dst, src, lo*4, min(hi*4, units)) }
-	return func() { p.pool.run(blocks, fn) }
+	j := p.pool.newJob(blocks, fn)
+	return func() { p.pool.runJob(j) }
 }
 
 func prepareQuantConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
@@ -238,7 +239,8 @@ func prepareQuantDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) 
 	src, dst := p.bytes(in), p.bytes(out)
 	units := d.Units()
 	fn := func(lo, hi int) { d.Run(dst, src, lo, hi) }
-	return func() { p.pool.run(units, fn) }, nil
+	j := p.pool.newJob(units, fn)
+	return func() { p.pool.runJob(j) }, nil
 }
 
 func prepareQuantFullyConnected(p *plan, op *tflite.Operator) (runFunc, error) {
@@ -324,7 +326,8 @@ func prepareQuantAdd(p *plan, op *tflite.Operator) (runFunc, error) {
 		qmath.Add(dst[s:e], da[s:e], db[s:e], &params)
 	}
 	parts := (n + chunk - 1) / chunk
-	return func() { p.pool.run(parts, fn) }, nil
+	j := p.pool.newJob(parts, fn)
+	return func() { p.pool.runJob(j) }, nil
 }
 
 func prepareQuantMul(p *plan, op *tflite.Operator) (runFunc, error) {
@@ -452,7 +455,8 @@ func prepareQuantPool2D(p *plan, op *tflite.Operator, kernel func(dst, src []byt
 		StrideH: wy.stride, StrideW: wx.stride, PadTop: wy.pad, PadLeft: wx.pad}
 	src, dst := p.bytes(in), p.bytes(out)
 	fn := func(y0, y1 int) { kernel(dst, src, it.typ, s, lo, hi, y0, y1) }
-	return func() { p.pool.run(wy.out, fn) }, nil
+	j := p.pool.newJob(wy.out, fn)
+	return func() { p.pool.runJob(j) }, nil
 }
 
 func prepareQuantAveragePool2D(p *plan, op *tflite.Operator) (runFunc, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // ConvShape is the geometry of a 2-D convolution over an NHWC input with an
@@ -52,6 +53,9 @@ type ConvParams struct {
 	// fp32 form: round-half-even(float32(acc)·Scale[c]) + OutZero, with
 	// Scale = inScale·filterScale/outScale in float32 (XNNPACKScale).
 	Scale []float32
+	// Dot picks the dot-product kernel (DotAuto: the fastest this CPU
+	// runs); every kernel gives the same bytes.
+	Dot Dot
 }
 
 func (p *ConvParams) check(filter []byte) error {
@@ -77,7 +81,18 @@ func (p *ConvParams) check(filter []byte) error {
 	if p.Scale != nil && len(p.Scale) != len(p.Mult) {
 		return fmt.Errorf("qmath: conv has %d fp32 scales for %d multipliers", len(p.Scale), len(p.Mult))
 	}
+	if p.Dot != DotAuto && !slices.Contains(Dots(), p.Dot) {
+		return fmt.Errorf("qmath: dot-product kernel %s not available on this CPU (have %v)", p.Dot, Dots())
+	}
 	return nil
+}
+
+// dot is the kernel p.Dot selects on this CPU.
+func (p *ConvParams) dot() Dot {
+	if p.Dot == DotAuto {
+		return Dots()[0]
+	}
+	return p.Dot
 }
 
 // requant maps accumulator acc of channel c to the clamped output.
@@ -183,6 +198,10 @@ type Conv struct {
 	groups   int         // output channels in groups of 4
 	packed   [][2]uint64 // SWAR panels, when dot is nil
 	dot      []int16     // 16-bit pair panels for the vector tile (packDot), or nil
+	quad     []int8      // 8-bit quad panels for the VNNI tile (packQuads), or nil
+	zwQ      []int32     // zwU-128 per channel, padded to whole tiles (quad only)
+	bfQ      []int32     // biasFold padded likewise
+	scaleQ   []float32   // fscale padded likewise
 	zwU      []int32     // filter zero point per channel, unsigned domain
 	biasFold []int32     // bias - zxU·Σw + k·zxU·zwU per channel
 	mult     []Multiplier
@@ -230,9 +249,13 @@ func NewConv(p *ConvParams, filter []byte) (*Conv, error) {
 	}
 	zxU := int64(c.zxU)
 	fflip := p.Filter.flip()
-	if haveDot() && k <= kChunk && k <= maxDotK {
+	dot := p.dot()
+	switch {
+	case dot == DotQuads && p.Scale != nil && k <= kChunk && k <= maxDotK:
+		c.quad = packQuads(filter, s.OutC, k, fflip)
+	case dot != DotSWAR && k <= kChunk && k <= maxDotK:
 		c.dot = packDot(filter, s.OutC, k, fflip)
-	} else {
+	default:
 		c.packed = make([][2]uint64, c.groups*k)
 	}
 	for oc := 0; oc < s.OutC; oc++ {
@@ -261,6 +284,15 @@ func NewConv(p *ConvParams, filter []byte) (*Conv, error) {
 			c.fscale[oc] = p.Scale[min(oc, len(p.Scale)-1)]
 		}
 	}
+	if c.quad != nil {
+		n := (s.OutC + quadCols - 1) / quadCols * quadCols
+		c.zwQ, c.bfQ, c.scaleQ = make([]int32, n), make([]int32, n), make([]float32, n)
+		for oc := 0; oc < s.OutC; oc++ {
+			c.zwQ[oc] = c.zwU[oc] - 128
+		}
+		copy(c.bfQ, c.biasFold)
+		copy(c.scaleQ, c.fscale)
+	}
 	return c, nil
 }
 
@@ -279,6 +311,10 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) {
 	// expression here would be a read, under the race detector, of the
 	// last output byte while another worker writes it.
 	src, dst = src[:s.inLen()], dst[:s.outLen()]
+	if c.quad != nil {
+		c.runQuad(dst, src, lo, hi)
+		return
+	}
 	if c.dot != nil {
 		c.runDot(dst, src, lo, hi)
 		return
@@ -316,6 +352,37 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) {
 				kernel4x4(&acc, rows[0][:n], rows[1][:n], rows[2][:n], rows[3][:n], c.packed[g*k+k0:g*k+k1])
 			}
 			c.store(dst, &acc, &rowSum, &pix, p0, hi, g)
+		}
+	}
+}
+
+// runQuad is Run on the VNNI tile (4 pixels × 16 channels), which
+// requantizes and stores the bytes itself.
+func (c *Conv) runQuad(dst, src []byte, lo, hi int) {
+	var rows [4][kChunk]byte
+	k := c.k
+	kq := (k + 3) / 4
+	oc := c.s.OutC
+	groups := (oc + quadCols - 1) / quadCols
+	t := quadTile{zero: c.zoU, lo: float32(c.loU - c.zoU), hi: float32(c.hiU - c.zoU), flip: int32(c.flipOut)}
+	var pix [4]int
+	for p0 := lo; p0 < hi; p0 += 4 {
+		for r := range pix {
+			// Rows past hi repeat the last one: the same bytes stored twice.
+			pix[r] = min(p0+r, hi-1)
+			t.rowSum[r] = int32(c.gather(rows[r][:k], src, pix[r], 0, k))
+			clear(rows[r][k : 4*kq])
+			t.a[r] = &rows[r][0]
+		}
+		for g := range groups {
+			c0 := g * quadCols
+			n := min(quadCols, oc-c0)
+			for r, px := range pix {
+				t.out[r] = &dst[px*oc+c0 : px*oc+c0+n][0]
+			}
+			t.zw, t.bf, t.scale = &c.zwQ[c0], &c.bfQ[c0], &c.scaleQ[c0]
+			t.mask = 1<<n - 1
+			quad4x16(&t, c.quad[g*kq*quadCols*4:(g+1)*kq*quadCols*4])
 		}
 	}
 }

@@ -76,6 +76,8 @@ func TestConv(t *testing.T) {
 		{"1x1 strided", 1, 8, 8, 4, 4, 1, 1, 2, 1, 0, Uint8, Uint8, false},
 		{"long k", 1, 2, 3, kChunk + 300, 6, 1, 1, 1, 1, 0, Int8, Int8, true},
 		{"fc", 3, 1, 1, 100, 10, 1, 1, 1, 1, 0, Int8, Int8, false},
+		{"1x1 many channels", 1, 3, 5, 64, 41, 1, 1, 1, 1, 0, Uint8, Uint8, true},
+		{"3x3 s2 u8 wide", 1, 7, 7, 3, 48, 3, 3, 2, 1, 1, Uint8, Uint8, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,17 +98,20 @@ func TestConv(t *testing.T) {
 				filter := randBytes(r, s.filterLen())
 				want := make([]byte, s.outLen())
 				ConvRef(want, src, filter, p)
-				c, err := NewConv(p, filter)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := make([]byte, s.outLen())
-				// In two parts, as the worker pool would.
-				half := c.Units() / 2
-				c.Run(got, src, 0, half)
-				c.Run(got, src, half, c.Units())
-				if !bytes.Equal(got, want) {
-					t.Fatalf("out %s fp32 %v: fast conv differs from reference at %d", out, mode.fp32, firstDiff(got, want))
+				for _, dot := range Dots() {
+					p.Dot = dot
+					c, err := NewConv(p, filter)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := make([]byte, s.outLen())
+					// In two parts, as the worker pool would.
+					half := c.Units() / 2
+					c.Run(got, src, 0, half)
+					c.Run(got, src, half, c.Units())
+					if !bytes.Equal(got, want) {
+						t.Fatalf("%s: out %s fp32 %v: fast conv differs from reference at %d", dot, out, mode.fp32, firstDiff(got, want))
+					}
 				}
 			}
 		})

@@ -1,6 +1,9 @@
 package qmath
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
 // DepthwiseParams are the quantization parameters of DEPTHWISE_CONV_2D. The
 // filter is [1, KH, KW, OutC] with OutC = InC·DepthMultiplier; output
@@ -84,8 +87,11 @@ type Depthwise struct {
 	bias     []int32
 	mult     []Multiplier
 	fscale   []float32 // per channel when requantizing in fp32, else nil
-	biasIn   []int32   // 3×3, multiplier 1: bias - zx·Σw, for interior pixels
+	biasIn   []int32   // 3×3, multiplier 1: bias - zx·Σw
+	padRow   []byte    // 3×3, multiplier 1: InC stored bytes of the input zero point
 	wBlk     []int32   // d.w interleaved for the vector 3×3 kernel (packDW9), or nil
+	w16      []int32   // d.w interleaved for the fused AVX-512 kernel (packDW16), or nil
+	rq       dwRequant // its requantization
 	zxU      int32
 	flipIn   byte
 	flipOut  byte
@@ -123,6 +129,7 @@ func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
 		// Interior pixels see all nine taps: fold Σ(x-zx)·w = Σx·w - zx·Σw,
 		// with x the stored value (int8 or uint8) and zx its zero point.
 		d.biasIn = make([]int32, s.OutC)
+		d.padRow = bytes.Repeat([]byte{byte(p.InZero)}, s.InC)
 		for oc := range d.biasIn {
 			var sw int32
 			for t := 0; t < 9; t++ {
@@ -130,7 +137,7 @@ func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
 			}
 			d.biasIn[oc] = d.bias[oc] - p.InZero*sw
 		}
-		if haveDot() {
+		if p.dot() != DotSWAR {
 			d.wBlk = packDW9(d.w, s.OutC)
 		}
 	}
@@ -141,6 +148,10 @@ func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
 		d.fscale = make([]float32, s.OutC)
 		for oc := range d.fscale {
 			d.fscale[oc] = p.Scale[min(oc, len(p.Scale)-1)]
+		}
+		if d.biasIn != nil && p.dot() == DotQuads && s.OutC >= 16 {
+			d.w16 = packDW16(d.w, s.OutC)
+			d.rq = dwRequant{zero: d.zoU, lo: float32(d.loU - d.zoU), hi: float32(d.hiU - d.zoU), flip: int32(d.flipOut)}
 		}
 	}
 	return d, nil
@@ -213,28 +224,39 @@ func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
 	}
 }
 
-// interior3x3 computes one output pixel whose 3×3 window lies inside the
-// input (depth multiplier 1), accumulating all nine taps in a register
-// with the input zero point folded into the bias (biasIn). It reports
-// false, doing nothing, for other pixels and geometries.
+// interior3x3 computes one output pixel of a 3×3 filter with depth
+// multiplier 1, accumulating all nine taps in a register with the input
+// zero point folded into the bias (biasIn); taps outside the input read a
+// row of the zero point (padRow), which adds nothing. It reports false,
+// doing nothing, for other geometries.
 func (d *Depthwise) interior3x3(out, src []byte, b, oy, ox int) bool {
 	s := d.s
 	if d.biasIn == nil {
 		return false
 	}
 	iy, ix := oy*s.StrideH-s.PadTop, ox*s.StrideW-s.PadLeft
-	if iy < 0 || ix < 0 || iy+2*s.DilationH >= s.InH || ix+2*s.DilationW >= s.InW {
-		return false
-	}
 	c := s.InC
 	var x [9][]byte
 	for t := range x {
-		off := ((b*s.InH+iy+t/3*s.DilationH)*s.InW + ix + t%3*s.DilationW) * c
+		y, xx := iy+t/3*s.DilationH, ix+t%3*s.DilationW
+		if y < 0 || y >= s.InH || xx < 0 || xx >= s.InW {
+			// A tap outside the input reads the zero point, whose
+			// term the folded bias cancels exactly.
+			x[t] = d.padRow
+			continue
+		}
+		off := ((b*s.InH+y)*s.InW + xx) * c
 		x[t] = src[off : off+c]
 	}
 	out = out[:c]
+	start := 0
+	if d.w16 != nil {
+		// Whole 16-channel blocks in one call, requantized and stored.
+		dw9q16(out, &x, d.w16, d.biasIn, d.fscale, &d.rq, d.flipIn != 0)
+		start = c / 16 * 16
+	}
 	var acc [dwBlock]int32
-	for c0 := 0; c0 < c; c0 += dwBlock {
+	for c0 := start; c0 < c; c0 += dwBlock {
 		n := min(dwBlock, c-c0)
 		a := acc[:n]
 		copy(a, d.biasIn[c0:c0+n])

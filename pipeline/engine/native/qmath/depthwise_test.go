@@ -23,6 +23,8 @@ func TestDepthwise(t *testing.T) {
 		{"multiplier 2", 5, 5, 3, 2, 3, 1, 1, 1, Uint8, false},
 		{"dilated", 9, 9, 4, 1, 3, 1, 2, 2, Int8, true},
 		{"wide", 3, 3, dwBlock + 40, 1, 3, 1, 1, 1, Uint8, false},
+		{"3x3 s1 i8 tail", 6, 5, 16 + 8 + 3, 1, 3, 1, 1, 1, Int8, true},
+		{"3x3 s2 u8 48", 7, 7, 48, 1, 3, 2, 1, 1, Uint8, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,15 +41,18 @@ func TestDepthwise(t *testing.T) {
 				filter := randBytes(r, s.KH*s.KW*s.OutC)
 				want := make([]byte, s.outLen())
 				DepthwiseRef(want, src, filter, p)
-				d, err := NewDepthwise(p, filter)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := make([]byte, s.outLen())
-				d.Run(got, src, 0, 3)
-				d.Run(got, src, 3, d.Units())
-				if !bytes.Equal(got, want) {
-					t.Fatalf("case %d out %s: fast depthwise differs from reference at %d", i, out, firstDiff(got, want))
+				for _, dot := range Dots() {
+					p.Dot = dot
+					d, err := NewDepthwise(p, filter)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := make([]byte, s.outLen())
+					d.Run(got, src, 0, 3)
+					d.Run(got, src, 3, d.Units())
+					if !bytes.Equal(got, want) {
+						t.Fatalf("%s: case %d out %s: fast depthwise differs from reference at %d", dot, i, out, firstDiff(got, want))
+					}
 				}
 			}
 		})

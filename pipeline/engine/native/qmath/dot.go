@@ -1,11 +1,44 @@
 package qmath
 
+import "fmt"
+
 // The 16-bit multiply-add GEMM tile used when the CPU has a fast vector
 // path (AVX2 on amd64): weights are packed as int16 pairs, two steps of
 // the dot product per 32-bit lane, so one multiply-add instruction does
 // sixteen 8-bit multiply-adds. Values are in the unsigned domain (0..255),
 // so every pair sum fits an int32 lane exactly and the dot products stay
 // exact up to maxDotK terms.
+
+// Dot names a dot-product kernel of the integer GEMM (Conv) and of the
+// depthwise 3×3 accumulation.
+type Dot int
+
+const (
+	// DotAuto is the fastest kernel this CPU runs (the first of Dots).
+	DotAuto Dot = iota
+	// DotSWAR is portable Go: two 32-bit lanes per uint64 multiply.
+	DotSWAR
+	// DotPairs multiplies 16-bit pairs (AVX2 VPMADDWD).
+	DotPairs
+	// DotQuads multiplies 8-bit quads (AVX512-VNNI VPDPBUSD) and
+	// requantizes in the same assembly; used with fp32 requantization,
+	// the pairs kernel otherwise.
+	DotQuads
+)
+
+func (d Dot) String() string {
+	switch d {
+	case DotAuto:
+		return "auto"
+	case DotSWAR:
+		return "swar"
+	case DotPairs:
+		return "avx2-pairs"
+	case DotQuads:
+		return "vnni-quads"
+	}
+	return fmt.Sprintf("Dot(%d)", int(d))
+}
 
 // dotCols is the tile width in output channels.
 const dotCols = 16

@@ -78,3 +78,63 @@ func requant16(dst *[16]int32, acc, zw, bf []int32, scale []float32, p *requantP
 	_, _, _, _ = acc[15], zw[15], bf[15], scale[15]
 	requant16asm(&dst[0], &acc[0], &zw[0], &bf[0], &scale[0], p)
 }
+
+// haveQuads reports whether this CPU runs quad4x16asm (AVX-512 with VNNI;
+// x/sys/cpu also checks that the OS saves the ZMM state).
+func haveQuads() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI }
+
+// Dots lists the dot-product kernels this CPU runs, fastest first.
+func Dots() []Dot {
+	var ds []Dot
+	if haveQuads() {
+		ds = append(ds, DotQuads)
+	}
+	if haveDot() {
+		ds = append(ds, DotPairs)
+	}
+	return append(ds, DotSWAR)
+}
+
+// quad4x16asm is in vnni_amd64.s.
+//
+//go:noescape
+func quad4x16asm(t *quadTile, w *int8, quads int)
+
+// quad4x16 runs one VNNI tile: t is filled in (rows of 4·quads bytes,
+// output, requantization and 16 entries of zw, bf and scale), w is the
+// group's panel of len(w)/64 quads.
+func quad4x16(t *quadTile, w []int8) {
+	quads := len(w) / (quadCols * 4)
+	if quads == 0 {
+		return
+	}
+	quad4x16asm(t, &w[0], quads)
+}
+
+// dw9q16u8 and dw9q16i8 are in dwq_amd64.s (see dw9q16Go).
+//
+//go:noescape
+func dw9q16u8(out *byte, x *[9]*byte, w *int32, bias *int32, scale *float32, rq *dwRequant, n int)
+
+//go:noescape
+func dw9q16i8(out *byte, x *[9]*byte, w *int32, bias *int32, scale *float32, rq *dwRequant, n int)
+
+// dw9q16 runs the fused depthwise 3×3 kernel (AVX-512) on the full
+// 16-channel blocks of out; see dw9q16Go. Only called when DotQuads runs.
+func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool) {
+	n := len(out) / 16 * 16
+	if n == 0 {
+		return
+	}
+	var p [9]*byte
+	for t := range x {
+		_ = x[t][n-1]
+		p[t] = &x[t][0]
+	}
+	_, _, _ = w[n*9-1], bias[n-1], scale[n-1]
+	if signed {
+		dw9q16i8(&out[0], &p, &w[0], &bias[0], &scale[0], rq, n)
+	} else {
+		dw9q16u8(&out[0], &p, &w[0], &bias[0], &scale[0], rq, n)
+	}
+}

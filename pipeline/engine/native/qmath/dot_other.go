@@ -17,3 +17,14 @@ func dw9(acc []int32, x *[9][]byte, w []int32, signed bool) {
 func requant16(dst *[16]int32, acc, zw, bf []int32, scale []float32, p *requantParams) {
 	requant16Go(dst, acc, zw, bf, scale, p)
 }
+
+// Dots lists the dot-product kernels this platform runs: the portable one.
+func Dots() []Dot { return []Dot{DotSWAR} }
+
+// quad4x16 is never called here (DotQuads is not in Dots).
+func quad4x16(t *quadTile, w []int8) { panic("qmath: no VNNI kernel on this platform") }
+
+// dw9q16 is never called here (DotQuads is not in Dots).
+func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool) {
+	dw9q16Go(out, x, w, bias, scale, rq, signed)
+}

@@ -2,6 +2,7 @@ package qmath
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -94,6 +95,121 @@ func TestRequant16(t *testing.T) {
 		requant16Go(&want, acc[:], zw[:], bf[:], sc[:], &p)
 		if got != want {
 			t.Fatalf("iteration %d: got %v, want %v", iter, got, want)
+		}
+	}
+}
+
+// TestQuad4x16 holds the VNNI tile (where the CPU has it) and its portable
+// form to the plain dot product and fp32Quant, for every column mask width.
+func TestQuad4x16(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, k := range []int{1, 3, 4, 27, 96, 961} {
+		for _, n := range []int{16, 9, 1} {
+			w := randBytes(r, n*k)
+			packed := packQuads(w, n, k, 0)
+			kq := (k + 3) / 4
+			var rows [4][]byte
+			var tl quadTile
+			for i := range rows {
+				rows[i] = make([]byte, 4*kq)
+				copy(rows[i], randBytes(r, k))
+				for _, b := range rows[i] {
+					tl.rowSum[i] += int32(b)
+				}
+				tl.a[i] = &rows[i][0]
+			}
+			var zw, bf [16]int32
+			var sc [16]float32
+			for j := range n {
+				zw[j] = int32(r.IntN(256))
+				bf[j] = int32(r.IntN(1<<20)) - 1<<19
+				sc[j] = float32(r.Float64()) * 0.001
+			}
+			var zwQ [16]int32
+			for j := range zwQ {
+				zwQ[j] = zw[j] - 128
+			}
+			zero, lo, hi := int32(r.IntN(256)), int32(r.IntN(30)), 255-int32(r.IntN(30))
+			tl.zw, tl.bf, tl.scale = &zwQ[0], &bf[0], &sc[0]
+			tl.zero, tl.lo, tl.hi, tl.flip, tl.mask = zero, float32(lo-zero), float32(hi-zero), 0x80, 1<<n-1
+			var out, ref [4][]byte
+			for i := range out {
+				out[i] = make([]byte, 17) // one byte past the tile must stay untouched
+				ref[i] = make([]byte, 17)
+				tl.out[i] = &out[i][0]
+			}
+			quad4x16Go(&tl, rows, packed, zwQ[:], bf[:], sc[:], ref)
+			if slices.Contains(Dots(), DotQuads) {
+				quad4x16(&tl, packed)
+			} else {
+				out = ref
+			}
+			for i := range rows {
+				for j := range 17 {
+					want := byte(0)
+					if j < n {
+						var acc int32
+						for kk := range k {
+							acc += int32(rows[i][kk]) * int32(w[j*k+kk])
+						}
+						want = byte(fp32Quant(acc-zw[j]*tl.rowSum[i]+bf[j], sc[j], zero, lo, hi)) ^ 0x80
+					}
+					if out[i][j] != want || ref[i][j] != want {
+						t.Fatalf("k=%d n=%d row %d col %d: got %d (portable %d), want %d", k, n, i, j, out[i][j], ref[i][j], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestDW9Q16 holds the fused depthwise kernel (where the CPU has it) and
+// its portable form to the plain nine-tap sum and fp32Quant.
+func TestDW9Q16(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, c := range []int{16, 40, 960} {
+		for _, signed := range []bool{false, true} {
+			w := make([]int32, 9*c)
+			for i := range w {
+				w[i] = int32(r.IntN(511) - 255)
+			}
+			var x [9][]byte
+			for tp := range x {
+				x[tp] = randBytes(r, c)
+			}
+			bias := make([]int32, c)
+			scale := make([]float32, c)
+			for i := range bias {
+				bias[i] = int32(r.IntN(1<<16)) - 1<<15
+				scale[i] = float32(r.Float64()) * 0.002
+			}
+			zero, lo, hi := int32(r.IntN(256)), int32(r.IntN(30)), 255-int32(r.IntN(30))
+			rq := dwRequant{zero: zero, lo: float32(lo - zero), hi: float32(hi - zero), flip: 0x80}
+			w16 := packDW16(w, c)
+			got, ref := make([]byte, c), make([]byte, c)
+			if slices.Contains(Dots(), DotQuads) {
+				dw9q16(got, &x, w16, bias, scale, &rq, signed)
+			} else {
+				dw9q16Go(got, &x, w16, bias, scale, &rq, signed)
+			}
+			dw9q16Go(ref, &x, w16, bias, scale, &rq, signed)
+			for i := range c {
+				want := byte(0)
+				if i < c/16*16 {
+					acc := bias[i]
+					for tp := range 9 {
+						v := int32(x[tp][i])
+						if signed {
+							v = int32(int8(x[tp][i]))
+						}
+						acc += v * w[tp*c+i]
+					}
+					want = byte(fp32Quant(acc, scale[i], zero, lo, hi)) ^ 0x80
+				}
+				if got[i] != want || ref[i] != want {
+					t.Fatalf("c=%d signed=%v: channel %d = %d (portable %d), want %d", c, signed, i, got[i], ref[i], want)
+				}
+			}
 		}
 	}
 }

@@ -1,0 +1,114 @@
+package native
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestPoolCoversEveryIndexOnce runs jobs of many sizes on pools of one to
+// four threads and checks that each index ran exactly once per run, also
+// after the workers have parked (a pause longer than poolSpin).
+func TestPoolCoversEveryIndexOnce(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 4} {
+		t.Run(fmt.Sprintf("threads%d", threads), func(t *testing.T) {
+			p := newPool(threads)
+			defer p.close()
+			for _, n := range []int{0, 1, 2, 3, 7, 64, 1000} {
+				hits := make([]atomic.Int32, n)
+				j := p.newJob(n, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						hits[i].Add(1)
+					}
+				})
+				for run := 1; run <= 50; run++ {
+					if run == 25 {
+						time.Sleep(3 * poolSpin) // let the workers park; the next run must wake them
+					}
+					p.runJob(j)
+					for i := range hits {
+						if got := hits[i].Load(); got != int32(run) {
+							t.Fatalf("n=%d run %d: index %d ran %d times", n, run, i, got)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPoolSharesWork checks that the workers take part: with a chunk that
+// waits until another thread has run a chunk, a run can only finish if at
+// least two threads claimed work.
+func TestPoolSharesWork(t *testing.T) {
+	p := newPool(2)
+	defer p.close()
+	var ran atomic.Int32
+	j := p.newJob(2, func(lo, hi int) {
+		ran.Add(1)
+		for ran.Load() < 2 {
+			// the other chunk must be running on the other thread
+		}
+	})
+	p.runJob(j)
+	if ran.Load() != 2 {
+		t.Fatalf("%d chunks ran, want 2", ran.Load())
+	}
+}
+
+func TestPoolRunAllocatesNothing(t *testing.T) {
+	p := newPool(2)
+	defer p.close()
+	sum := make([]int, 100)
+	j := p.newJob(len(sum), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			sum[i]++
+		}
+	})
+	if n := testing.AllocsPerRun(100, func() { p.runJob(j) }); n != 0 {
+		t.Errorf("%v allocs per run, want 0", n)
+	}
+}
+
+func TestPoolCloseTwice(t *testing.T) {
+	p := newPool(3)
+	p.close()
+	p.close()
+}
+
+func BenchmarkPoolRun(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads%d", threads), func(b *testing.B) {
+			p := newPool(threads)
+			defer p.close()
+			var sink [64]int64
+			j := p.newJob(64, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					sink[i]++
+				}
+			})
+			for b.Loop() {
+				p.runJob(j)
+			}
+		})
+	}
+}
+
+// TestPoolClosedGeneration checks that a worker arriving after a run has
+// finished claims nothing (the closed index must not wrap to a chunk on
+// 32-bit platforms).
+func TestPoolClosedGeneration(t *testing.T) {
+	p := newPool(2)
+	defer p.close()
+	var ran atomic.Int32
+	j := p.newJob(8, func(lo, hi int) { ran.Add(int32(hi - lo)) })
+	p.runJob(j)
+	if ran.Load() != 8 {
+		t.Fatalf("run covered %d of 8", ran.Load())
+	}
+	p.claim(p.state.Load() >> 32) // as a late worker would
+	if ran.Load() != 8 {
+		t.Fatalf("a claim after the run ran %d more", ran.Load()-8)
+	}
+}
