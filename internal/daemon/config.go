@@ -15,6 +15,7 @@ import (
 	"github.com/alphad/alphad/hooks"
 	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/pipeline/decide"
+	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -95,6 +96,23 @@ type TrainingConfig struct {
 	// Augmentation adds training views per sample: none, flip (2
 	// embeddings per sample) or crops (flip plus two crops: 4).
 	Augmentation string `yaml:"augmentation"`
+	// The rest are `alphad train`'s options (see head.Config).
+	Seed           uint64  `yaml:"seed"`
+	Patience       int     `yaml:"patience"`
+	ClassWeights   bool    `yaml:"class_weights"`
+	L2             float64 `yaml:"l2"`
+	LabelSmoothing float64 `yaml:"label_smoothing"`
+	Dropout        float64 `yaml:"dropout"`
+	Refit          bool    `yaml:"refit"`
+	Ensemble       int     `yaml:"ensemble"`
+	Calibrate      bool    `yaml:"calibrate"`
+}
+
+// HeadConfig is the head training configuration these settings make.
+func (t TrainingConfig) HeadConfig() head.Config {
+	return head.Config{Epochs: t.Epochs, BatchSize: t.BatchSize, LearningRate: t.LearningRate, Validation: t.Validation,
+		Hidden: t.Hidden, Seed: t.Seed, Patience: t.Patience, ClassWeights: t.ClassWeights, L2: t.L2,
+		LabelSmoothing: t.LabelSmoothing, Dropout: t.Dropout, Refit: t.Refit, Ensemble: t.Ensemble, Calibrate: t.Calibrate}
 }
 
 // PanelConfig switches the GPIO panel on and holds its wiring.
@@ -130,15 +148,21 @@ func DefaultConfig() Config {
 		Model:     ModelConfig{Engine: "auto", Threads: 1, Backbone: store.DefaultBackbone},
 		Smoothing: decide.DefaultSmoothConfig(),
 		Recording: RecordingConfig{Rate: 5, MaxBurst: 200, MaxTime: time.Minute},
-		Training: TrainingConfig{
-			Epochs: 50, BatchSize: 16, LearningRate: 0.001, Validation: 0.15, Hidden: 100, KeepVersions: 5,
-			Augmentation: store.DefaultAugmentation,
-		},
-		Panel: PanelConfig{Config: panel.Default()},
-		MQTT:  mqtt.Default(),
-		HTTP:  HTTPConfig{Listen: "127.0.0.1:9464"},
-		UI:    UIConfig{StreamFPS: 5},
+		Training:  defaultTraining(),
+		Panel:     PanelConfig{Config: panel.Default()},
+		MQTT:      mqtt.Default(),
+		HTTP:      HTTPConfig{Listen: "127.0.0.1:9464"},
+		UI:        UIConfig{StreamFPS: 5},
 	}
+}
+
+// defaultTraining is `alphad train`'s defaults (head.DefaultConfig).
+func defaultTraining() TrainingConfig {
+	h := head.DefaultConfig()
+	return TrainingConfig{Epochs: h.Epochs, BatchSize: h.BatchSize, LearningRate: h.LearningRate, Validation: h.Validation,
+		Hidden: h.Hidden, KeepVersions: 5, Augmentation: store.DefaultAugmentation, Seed: h.Seed, Patience: h.Patience,
+		ClassWeights: h.ClassWeights, L2: h.L2, LabelSmoothing: h.LabelSmoothing, Dropout: h.Dropout, Refit: h.Refit,
+		Ensemble: h.Ensemble, Calibrate: h.Calibrate}
 }
 
 // FieldError is one bad field, with its YAML path and source line (0 when
@@ -302,6 +326,21 @@ func (c Config) validate() []FieldError {
 	}
 	if _, err := store.Augmentation(t.Augmentation); err != nil {
 		add("training.augmentation", fmt.Sprintf("%q is not none, flip or crops", t.Augmentation))
+	}
+	if t.Patience < 0 || t.Patience > 10000 {
+		add("training.patience", fmt.Sprintf("%d is not in 0..10000", t.Patience))
+	}
+	if !(t.L2 >= 0 && t.L2 <= 10) {
+		add("training.l2", fmt.Sprintf("%v is not in [0, 10]", t.L2))
+	}
+	if !(t.LabelSmoothing >= 0 && t.LabelSmoothing < 1) {
+		add("training.label_smoothing", fmt.Sprintf("%v is not in [0, 1)", t.LabelSmoothing))
+	}
+	if !(t.Dropout >= 0 && t.Dropout < 1) {
+		add("training.dropout", fmt.Sprintf("%v is not in [0, 1)", t.Dropout))
+	}
+	if t.Ensemble < 0 || t.Ensemble > 16 {
+		add("training.ensemble", fmt.Sprintf("%d is not in 0..16", t.Ensemble))
 	}
 	if c.Panel.Enabled {
 		section("panel", c.Panel.Config.Validate())

@@ -55,6 +55,15 @@ training:                # defaults for training started by the button or MQTT
   hidden: 100            # hidden units of the head; 0 = softmax regression
   keep_versions: 5       # model versions kept for rollback
   augmentation: crops    # extra views per sample: none, flip (2 embeddings), crops (flip + 2 crops: 4)
+  seed: 1                # training is deterministic for a seed
+  patience: 10           # early stopping after this many epochs without progress; 0 = off
+  class_weights: true    # weigh classes inversely to their size
+  l2: 0.01               # weight decay
+  label_smoothing: 0.1
+  dropout: 0             # on the hidden layer
+  refit: true            # after validation, retrain on all samples for the best epoch count
+  ensemble: 3            # heads trained and merged into one (0 or 1 = one head)
+  calibrate: true        # temperature scaling: probabilities that mean what they say
 
 panel:                   # GPIO buttons and status LED (see firmware-config/README.md)
   enabled: false

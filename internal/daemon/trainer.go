@@ -116,9 +116,7 @@ func (d *Daemon) prepareTraining(p control.TrainParams) (func(ctx context.Contex
 	if err != nil {
 		return nil, err
 	}
-	cfg := head.DefaultConfig()
-	t := d.cfg.Training
-	cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.Validation, cfg.Hidden = t.Epochs, t.BatchSize, t.LearningRate, t.Validation, t.Hidden
+	cfg := d.cfg.Training.HeadConfig()
 	if p.Epochs > 0 {
 		cfg.Epochs = p.Epochs
 	}
