@@ -4,7 +4,10 @@ GO ?= go
 ALPHAD_SHARED ?= $(abspath ../shared)
 export ALPHAD_SHARED
 BIN := bin/alphad
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# A release tag (v1.2.3) names the version; between tags it is 0.1.0-dev
+# and the commit tells the build apart.
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed 's/^v//' || true)
+VERSION := $(or $(VERSION),0.1.0-dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The native engine's GEMM kernels want FMA: amd64 builds target x86-64-v3

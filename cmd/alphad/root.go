@@ -44,10 +44,17 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func exitCode(err error, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "alphad:", err)
+	if msg := err.Error(); strings.HasPrefix(msg, "alphad ") {
+		fmt.Fprintln(stderr, msg) // already names the command
+	} else {
+		fmt.Fprintln(stderr, "alphad:", msg)
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	if strings.HasPrefix(err.Error(), "unknown command ") { // cobra's, for the root
+		return 2
 	}
 	return 1
 }
@@ -72,7 +79,30 @@ func newRootCmd(d *deps) *cobra.Command {
 		newMQTTCmd(d),
 		newRunCmd(d), newWebCmd(d),
 	)
+	root.Version = version
+	root.SetVersionTemplate(fmt.Sprintf("alphad %s (commit %s)\n", version, commit))
+	// Usage errors — an unknown flag, a missing or extra argument, a bad
+	// flag value — exit 2 like bad configuration (the unit relies on it).
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: 2, err: fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath())}
+	})
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every command's argument check an exit-2 usage error.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("%s: %w (usage: %s)", cmd.CommandPath(), err, cmd.UseLine())}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 func newVersionCmd(d *deps) *cobra.Command {
