@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alphad/alphad/device"
+	"github.com/alphad/alphad/device/supervise"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/preprocess"
@@ -92,6 +93,18 @@ func runWatch(ctx context.Context, d *deps, o watchOptions) error {
 	cam, err := openCamera(ctx, spec, d.log)
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
+	}
+	if spec.Kind == device.SourceV4L2 || spec.Kind == device.SourceLibcamera {
+		// A live camera that fails (unplugged, program exited) is reopened
+		// by the one supervisor, as in the daemon; files end with EOF.
+		first := cam
+		cam = supervise.New(func(ctx context.Context) (device.Camera, error) {
+			if c := first; c != nil {
+				first = nil
+				return c, nil
+			}
+			return openCamera(ctx, spec, d.log)
+		}, supervise.Options{Log: d.log})
 	}
 	defer cam.Close()
 	d.log.Info("watching", "camera", spec.String(), "model", m.Version, "engine", o.engine, "input", pre.String())
