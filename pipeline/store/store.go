@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/alphad/alphad/internal/atomicfile"
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/stillimage"
 )
 
@@ -425,9 +426,12 @@ func (s *Store) Image(id string) (image.Image, error) {
 	return img, nil
 }
 
+// validClass applies the one rule for class names of every interface
+// (control.ValidLabel: 1-64 bytes of printable UTF-8 without surrounding
+// spaces), so the CLI, the daemon and MQTT agree on what a class is.
 func validClass(name string) error {
-	if strings.TrimSpace(name) == "" || strings.ContainsAny(name, "\n\r") || len(name) > 200 {
-		return fmt.Errorf("store: bad class name %q", name)
+	if err := control.ValidLabel(name); err != nil {
+		return fmt.Errorf("store: bad class name %q: %w", name, err)
 	}
 	return nil
 }

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestClassNameRule: the CLI refuses the class names the daemon and MQTT
+// refuse (control.ValidLabel), with exit 2 and the reason, before
+// touching the state directory.
+func TestClassNameRule(t *testing.T) {
+	tmp := t.TempDir()
+	state := filepath.Join(tmp, "state")
+	sd := "--state-dir=" + state
+	for _, tc := range []struct{ name, why string }{
+		{"rock ", "leading or trailing spaces"},
+		{" rock", "leading or trailing spaces"},
+		{"\x1b[31mred", "control or invalid characters"},
+		{"a\tb", "control or invalid characters"},
+		{"\xff", "control or invalid characters"},
+		{strings.Repeat("x", 65), "longer than 64 bytes"},
+	} {
+		_, errText, code := cli(t, "dataset", "add", sd, tc.name)
+		if code != 2 || !strings.Contains(errText, "bad class name") || !strings.Contains(errText, tc.why) {
+			t.Errorf("dataset add %q: exit %d, %q; want exit 2 naming %q", tc.name, code, errText, tc.why)
+		}
+		if strings.ContainsRune(errText, '\x1b') {
+			t.Errorf("dataset add %q: the error echoes ESC raw: %q", tc.name, errText)
+		}
+	}
+	if _, err := os.Stat(state); err == nil {
+		t.Error("refused class names created the state directory")
+	}
+	if _, errText, code := cli(t, "dataset", "add", sd, "rock"); code != 0 {
+		t.Fatalf("dataset add rock: exit %d: %s", code, errText)
+	}
+	if _, errText, code := cli(t, "dataset", "rename", sd, "rock", "rock "); code != 2 || !strings.Contains(errText, "bad class name") {
+		t.Errorf("dataset rename rock 'rock ': exit %d, %q; want exit 2", code, errText)
+	}
+	in := filepath.Join(tmp, "in")
+	writeClassImages(t, filepath.Join(in, "ok"), 0, 2, 16)
+	writeClassImages(t, filepath.Join(in, "tab\there"), 1, 2, 16)
+	if _, errText, code := cli(t, "dataset", "import", sd, in); code != 2 || !strings.Contains(errText, `bad class name "tab\there"`) {
+		t.Errorf("dataset import with a folder %q: exit %d, %q; want exit 2 naming it", "tab\there", code, errText)
+	}
+	out, _, code := cli(t, "dataset", "ls", sd)
+	if code != 0 || strings.Contains(out, "ok") {
+		t.Errorf("a refused import added samples: exit %d\n%s", code, out)
+	}
+}
