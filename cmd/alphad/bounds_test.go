@@ -50,3 +50,26 @@ func TestClassNameRule(t *testing.T) {
 		t.Errorf("a refused import added samples: exit %d\n%s", code, out)
 	}
 }
+
+// TestTrainBounds: every numeric training option is bounded, refused with
+// exit 2 naming the option before any work (a batch of 10⁹ aborted the
+// runtime; an ensemble of 10⁶ grew to 1.3 GB).
+func TestTrainBounds(t *testing.T) {
+	sd := "--state-dir=" + filepath.Join(t.TempDir(), "state")
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--batch-size", "1000000000", "batch_size = 1000000000: want 1..4096"},
+		{"--batch-size", "0", "batch_size = 0"},
+		{"--ensemble", "1000000", "ensemble = 1000000: want 0..16"},
+		{"--ensemble", "-1", "ensemble = -1"},
+		{"--epochs", "10001", "epochs = 10001: want 1..10000"},
+		{"--hidden", "4097", "hidden = 4097: want 0..4096"},
+		{"--patience", "10001", "patience = 10001"},
+		{"--threads", "65", "--threads 65: want 0..64"},
+		{"--threads", "-1", "--threads -1"},
+	} {
+		_, errText, code := cli(t, "train", sd, tc.flag, tc.value)
+		if code != 2 || !strings.Contains(errText, tc.want) {
+			t.Errorf("train %s %s: exit %d, %q; want exit 2 with %q", tc.flag, tc.value, code, errText, tc.want)
+		}
+	}
+}

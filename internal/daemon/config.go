@@ -306,20 +306,20 @@ func (c Config) validate() []FieldError {
 		add("recording.max_time", fmt.Sprintf("%v must be > 0", c.Recording.MaxTime))
 	}
 	t := c.Training
-	if t.Epochs < 1 || t.Epochs > 10000 {
-		add("training.epochs", fmt.Sprintf("%d is not in 1..10000", t.Epochs))
+	if t.Epochs < 1 || t.Epochs > head.MaxEpochs {
+		add("training.epochs", fmt.Sprintf("%d is not in 1..%d", t.Epochs, head.MaxEpochs))
 	}
-	if t.BatchSize < 1 || t.BatchSize > 4096 {
-		add("training.batch_size", fmt.Sprintf("%d is not in 1..4096", t.BatchSize))
+	if t.BatchSize < 1 || t.BatchSize > head.MaxBatchSize {
+		add("training.batch_size", fmt.Sprintf("%d is not in 1..%d", t.BatchSize, head.MaxBatchSize))
 	}
-	if !(t.LearningRate > 0 && t.LearningRate < 10) {
-		add("training.learning_rate", fmt.Sprintf("%v must be > 0", t.LearningRate))
+	if !(t.LearningRate > 0 && t.LearningRate < head.MaxLearnRate) {
+		add("training.learning_rate", fmt.Sprintf("%v is not in (0, %d)", t.LearningRate, head.MaxLearnRate))
 	}
 	if !(t.Validation >= 0 && t.Validation < 1) {
 		add("training.validation", fmt.Sprintf("%v is not in [0, 1)", t.Validation))
 	}
-	if t.Hidden < 0 || t.Hidden > 4096 {
-		add("training.hidden", fmt.Sprintf("%d is not in 0..4096", t.Hidden))
+	if t.Hidden < 0 || t.Hidden > head.MaxHidden {
+		add("training.hidden", fmt.Sprintf("%d is not in 0..%d", t.Hidden, head.MaxHidden))
 	}
 	if t.KeepVersions < 1 {
 		add("training.keep_versions", fmt.Sprintf("%d must be ≥ 1", t.KeepVersions))
@@ -327,11 +327,11 @@ func (c Config) validate() []FieldError {
 	if _, err := store.Augmentation(t.Augmentation); err != nil {
 		add("training.augmentation", fmt.Sprintf("%q is not none, flip or crops", t.Augmentation))
 	}
-	if t.Patience < 0 || t.Patience > 10000 {
-		add("training.patience", fmt.Sprintf("%d is not in 0..10000", t.Patience))
+	if t.Patience < 0 || t.Patience > head.MaxPatience {
+		add("training.patience", fmt.Sprintf("%d is not in 0..%d", t.Patience, head.MaxPatience))
 	}
-	if !(t.L2 >= 0 && t.L2 <= 10) {
-		add("training.l2", fmt.Sprintf("%v is not in [0, 10]", t.L2))
+	if !(t.L2 >= 0 && t.L2 <= head.MaxL2) {
+		add("training.l2", fmt.Sprintf("%v is not in [0, %d]", t.L2, head.MaxL2))
 	}
 	if !(t.LabelSmoothing >= 0 && t.LabelSmoothing < 1) {
 		add("training.label_smoothing", fmt.Sprintf("%v is not in [0, 1)", t.LabelSmoothing))
@@ -339,8 +339,8 @@ func (c Config) validate() []FieldError {
 	if !(t.Dropout >= 0 && t.Dropout < 1) {
 		add("training.dropout", fmt.Sprintf("%v is not in [0, 1)", t.Dropout))
 	}
-	if t.Ensemble < 0 || t.Ensemble > 16 {
-		add("training.ensemble", fmt.Sprintf("%d is not in 0..16", t.Ensemble))
+	if t.Ensemble < 0 || t.Ensemble > head.MaxEnsemble {
+		add("training.ensemble", fmt.Sprintf("%d is not in 0..%d", t.Ensemble, head.MaxEnsemble))
 	}
 	if c.Panel.Enabled {
 		section("panel", c.Panel.Config.Validate())
