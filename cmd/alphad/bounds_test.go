@@ -73,3 +73,17 @@ func TestTrainBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigCheckListen: `config check` refuses the listen address `run`
+// could not listen on (it passed, then run exited 1 and systemd restarted
+// it forever).
+func TestConfigCheckListen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "alphad.yaml")
+	if err := os.WriteFile(path, []byte("version: 1\nhttp:\n  listen: 999.1.1.1:99999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errText, code := cli(t, "config", "check", path)
+	if code != 2 || !strings.Contains(errText, "line 3") || !strings.Contains(errText, "http.listen") {
+		t.Errorf("config check: exit %d, %q; want exit 2 naming http.listen at line 3", code, errText)
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,6 +233,42 @@ func (c Config) Validate() error {
 	return &ConfigError{File: "(config)", Fields: fe}
 }
 
+// validListen checks a listen address the way net.Listen would take it,
+// without resolving names: host:port with a port in 0..65535 and a host
+// that is empty (every interface), a valid IP literal, or a syntactically
+// valid host name.
+func validListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("not host:port (%v)", err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number in 0..65535", port)
+	}
+	if host == "" {
+		return nil
+	}
+	if strings.ContainsRune(host, ':') || strings.Trim(host, "0123456789.") == "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return fmt.Errorf("host %q is not a valid IP address", host)
+		}
+		return nil
+	}
+	if len(host) > 253 {
+		return fmt.Errorf("host name %q is longer than 253 bytes", host)
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+		ok := len(label) >= 1 && len(label) <= 63 && label[0] != '-' && label[len(label)-1] != '-'
+		for _, r := range label {
+			ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+		}
+		if !ok {
+			return fmt.Errorf("host %q is not an IP address or a host name", host)
+		}
+	}
+	return nil
+}
+
 func (c Config) validate() []FieldError {
 	var fe []FieldError
 	add := func(path, msg string) { fe = append(fe, FieldError{Path: path, Msg: msg}) }
@@ -285,6 +324,11 @@ func (c Config) validate() []FieldError {
 	case "auto", "native", "xnnpack":
 	default:
 		add("model.engine", fmt.Sprintf("%q is not auto, native or xnnpack", c.Model.Engine))
+	}
+	if c.HTTP.Listen != "" {
+		if err := validListen(c.HTTP.Listen); err != nil {
+			add("http.listen", fmt.Sprintf("%q: %v", c.HTTP.Listen, err))
+		}
 	}
 	if c.Model.Threads < 1 || c.Model.Threads > 64 {
 		add("model.threads", fmt.Sprintf("%d is not in 1..64", c.Model.Threads))
