@@ -96,6 +96,15 @@ func printAdded(d *deps, burst int64, added []store.Sample) {
 	}
 }
 
+// checkClass refuses a class name that breaks the one rule every
+// interface applies (control.ValidLabel), as a usage error (exit 2).
+func checkClass(op, name string) error {
+	if err := control.ValidLabel(name); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: bad class name %q: %w (class names are 1-%d bytes of printable UTF-8 without surrounding spaces)", op, name, err, control.MaxLabelLen)}
+	}
+	return nil
+}
+
 func newDatasetAddCmd(d *deps) *cobra.Command {
 	keep := true
 	cmd := &cobra.Command{
@@ -108,6 +117,9 @@ func newDatasetAddCmd(d *deps) *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			label, files := args[0], args[1:]
+			if err := checkClass("dataset add", label); err != nil {
+				return err
+			}
 			if c, err := d.remote(); err != nil {
 				return fmt.Errorf("dataset add: %w", err)
 			} else if c != nil {
@@ -160,14 +172,26 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root := args[0]
+			ents, err := os.ReadDir(root)
+			if err != nil {
+				return fmt.Errorf("dataset import: %w", err)
+			}
+			// Class folders are checked before anything is added.
+			var bad []error
+			for _, e := range ents {
+				if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+					if err := checkClass("dataset import "+filepath.Join(root, e.Name()), e.Name()); err != nil {
+						bad = append(bad, err)
+					}
+				}
+			}
+			if len(bad) > 0 {
+				return &exitError{code: 2, err: errors.Join(bad...)}
+			}
 			if c, err := d.remote(); err != nil {
 				return fmt.Errorf("dataset import: %w", err)
 			} else if c != nil {
 				return remoteDatasetImport(cmd.Context(), d, c, root)
-			}
-			ents, err := os.ReadDir(root)
-			if err != nil {
-				return fmt.Errorf("dataset import: %w", err)
 			}
 			state, err := d.openState()
 			if err != nil {
@@ -339,6 +363,9 @@ func newDatasetRenameCmd(d *deps) *cobra.Command {
 		Short: "Rename a class",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkClass("dataset rename", args[1]); err != nil {
+				return err
+			}
 			if c, err := d.remote(); err != nil {
 				return fmt.Errorf("dataset rename: %w", err)
 			} else if c != nil {

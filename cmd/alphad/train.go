@@ -12,6 +12,10 @@ import (
 	"github.com/alphad/alphad/pipeline/store"
 )
 
+// maxThreads bounds --threads (the daemon's model.threads has the same
+// bound).
+const maxThreads = 64
+
 func newTrainCmd(d *deps) *cobra.Command {
 	cfg := head.DefaultConfig()
 	var backbone, engineName string
@@ -28,6 +32,9 @@ func newTrainCmd(d *deps) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.Validate(); err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("train: %w", err)}
+			}
+			if threads < 0 || threads > maxThreads {
+				return &exitError{code: 2, err: fmt.Errorf("train: --threads %d: want 0..%d (0 = all CPUs)", threads, maxThreads)}
 			}
 			views, err := store.Augmentation(augment)
 			if err != nil {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,6 +233,42 @@ func (c Config) Validate() error {
 	return &ConfigError{File: "(config)", Fields: fe}
 }
 
+// validListen checks a listen address the way net.Listen would take it,
+// without resolving names: host:port with a port in 0..65535 and a host
+// that is empty (every interface), a valid IP literal, or a syntactically
+// valid host name.
+func validListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("not host:port (%v)", err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number in 0..65535", port)
+	}
+	if host == "" {
+		return nil
+	}
+	if strings.ContainsRune(host, ':') || strings.Trim(host, "0123456789.") == "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return fmt.Errorf("host %q is not a valid IP address", host)
+		}
+		return nil
+	}
+	if len(host) > 253 {
+		return fmt.Errorf("host name %q is longer than 253 bytes", host)
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+		ok := len(label) >= 1 && len(label) <= 63 && label[0] != '-' && label[len(label)-1] != '-'
+		for _, r := range label {
+			ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+		}
+		if !ok {
+			return fmt.Errorf("host %q is not an IP address or a host name", host)
+		}
+	}
+	return nil
+}
+
 func (c Config) validate() []FieldError {
 	var fe []FieldError
 	add := func(path, msg string) { fe = append(fe, FieldError{Path: path, Msg: msg}) }
@@ -286,6 +325,11 @@ func (c Config) validate() []FieldError {
 	default:
 		add("model.engine", fmt.Sprintf("%q is not auto, native or xnnpack", c.Model.Engine))
 	}
+	if c.HTTP.Listen != "" {
+		if err := validListen(c.HTTP.Listen); err != nil {
+			add("http.listen", fmt.Sprintf("%q: %v", c.HTTP.Listen, err))
+		}
+	}
 	if c.Model.Threads < 1 || c.Model.Threads > 64 {
 		add("model.threads", fmt.Sprintf("%d is not in 1..64", c.Model.Threads))
 	}
@@ -306,20 +350,20 @@ func (c Config) validate() []FieldError {
 		add("recording.max_time", fmt.Sprintf("%v must be > 0", c.Recording.MaxTime))
 	}
 	t := c.Training
-	if t.Epochs < 1 || t.Epochs > 10000 {
-		add("training.epochs", fmt.Sprintf("%d is not in 1..10000", t.Epochs))
+	if t.Epochs < 1 || t.Epochs > head.MaxEpochs {
+		add("training.epochs", fmt.Sprintf("%d is not in 1..%d", t.Epochs, head.MaxEpochs))
 	}
-	if t.BatchSize < 1 || t.BatchSize > 4096 {
-		add("training.batch_size", fmt.Sprintf("%d is not in 1..4096", t.BatchSize))
+	if t.BatchSize < 1 || t.BatchSize > head.MaxBatchSize {
+		add("training.batch_size", fmt.Sprintf("%d is not in 1..%d", t.BatchSize, head.MaxBatchSize))
 	}
-	if !(t.LearningRate > 0 && t.LearningRate < 10) {
-		add("training.learning_rate", fmt.Sprintf("%v must be > 0", t.LearningRate))
+	if !(t.LearningRate > 0 && t.LearningRate < head.MaxLearnRate) {
+		add("training.learning_rate", fmt.Sprintf("%v is not in (0, %d)", t.LearningRate, head.MaxLearnRate))
 	}
 	if !(t.Validation >= 0 && t.Validation < 1) {
 		add("training.validation", fmt.Sprintf("%v is not in [0, 1)", t.Validation))
 	}
-	if t.Hidden < 0 || t.Hidden > 4096 {
-		add("training.hidden", fmt.Sprintf("%d is not in 0..4096", t.Hidden))
+	if t.Hidden < 0 || t.Hidden > head.MaxHidden {
+		add("training.hidden", fmt.Sprintf("%d is not in 0..%d", t.Hidden, head.MaxHidden))
 	}
 	if t.KeepVersions < 1 {
 		add("training.keep_versions", fmt.Sprintf("%d must be ≥ 1", t.KeepVersions))
@@ -327,11 +371,11 @@ func (c Config) validate() []FieldError {
 	if _, err := store.Augmentation(t.Augmentation); err != nil {
 		add("training.augmentation", fmt.Sprintf("%q is not none, flip or crops", t.Augmentation))
 	}
-	if t.Patience < 0 || t.Patience > 10000 {
-		add("training.patience", fmt.Sprintf("%d is not in 0..10000", t.Patience))
+	if t.Patience < 0 || t.Patience > head.MaxPatience {
+		add("training.patience", fmt.Sprintf("%d is not in 0..%d", t.Patience, head.MaxPatience))
 	}
-	if !(t.L2 >= 0 && t.L2 <= 10) {
-		add("training.l2", fmt.Sprintf("%v is not in [0, 10]", t.L2))
+	if !(t.L2 >= 0 && t.L2 <= head.MaxL2) {
+		add("training.l2", fmt.Sprintf("%v is not in [0, %d]", t.L2, head.MaxL2))
 	}
 	if !(t.LabelSmoothing >= 0 && t.LabelSmoothing < 1) {
 		add("training.label_smoothing", fmt.Sprintf("%v is not in [0, 1)", t.LabelSmoothing))
@@ -339,8 +383,8 @@ func (c Config) validate() []FieldError {
 	if !(t.Dropout >= 0 && t.Dropout < 1) {
 		add("training.dropout", fmt.Sprintf("%v is not in [0, 1)", t.Dropout))
 	}
-	if t.Ensemble < 0 || t.Ensemble > 16 {
-		add("training.ensemble", fmt.Sprintf("%d is not in 0..16", t.Ensemble))
+	if t.Ensemble < 0 || t.Ensemble > head.MaxEnsemble {
+		add("training.ensemble", fmt.Sprintf("%d is not in 0..%d", t.Ensemble, head.MaxEnsemble))
 	}
 	if c.Panel.Enabled {
 		section("panel", c.Panel.Config.Validate())

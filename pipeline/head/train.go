@@ -66,38 +66,55 @@ func DefaultConfig() Config {
 	}
 }
 
+// Bounds of the numeric options: well past any useful value, and small
+// enough that no option can make training allocate without limit (a batch
+// of 10⁹ aborted the runtime; an ensemble of 10⁶ grew to 1.3 GB). The
+// daemon's configuration and the CLI apply the same ones.
+const (
+	MaxHidden    = 4096
+	MaxEpochs    = 10000
+	MaxBatchSize = 4096
+	MaxPatience  = 10000
+	MaxEnsemble  = 16
+	MaxL2        = 10
+	MaxLearnRate = 10
+)
+
 // Validate lists every bad field.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field string, v any, want string) {
 		errs = append(errs, fmt.Errorf("head: config %s = %v: %s", field, v, want))
 	}
-	if c.Hidden < 0 || c.Hidden > 1<<16 {
-		bad("hidden", c.Hidden, "want 0..65536")
+	if c.Hidden < 0 || c.Hidden > MaxHidden {
+		bad("hidden", c.Hidden, fmt.Sprintf("want 0..%d", MaxHidden))
 	}
-	if c.Epochs < 1 {
-		bad("epochs", c.Epochs, "want ≥ 1")
+	if c.Epochs < 1 || c.Epochs > MaxEpochs {
+		bad("epochs", c.Epochs, fmt.Sprintf("want 1..%d", MaxEpochs))
 	}
-	if c.BatchSize < 1 {
-		bad("batch_size", c.BatchSize, "want ≥ 1")
+	if c.BatchSize < 1 || c.BatchSize > MaxBatchSize {
+		bad("batch_size", c.BatchSize, fmt.Sprintf("want 1..%d", MaxBatchSize))
 	}
-	if !(c.LearningRate > 0 && c.LearningRate < 10) {
-		bad("learning_rate", c.LearningRate, "want > 0")
+	if !(c.LearningRate > 0 && c.LearningRate < MaxLearnRate) {
+		bad("learning_rate", c.LearningRate, fmt.Sprintf("want 0 < v < %d", MaxLearnRate))
 	}
 	if !(c.Validation >= 0 && c.Validation < 1) {
 		bad("validation", c.Validation, "want 0 ≤ v < 1")
 	}
-	if c.Patience < 0 {
-		bad("patience", c.Patience, "want ≥ 0")
+	if c.Patience < 0 || c.Patience > MaxPatience {
+		bad("patience", c.Patience, fmt.Sprintf("want 0..%d", MaxPatience))
 	}
-	if !(c.L2 >= 0) {
-		bad("l2", c.L2, "want ≥ 0")
+	if !(c.L2 >= 0 && c.L2 <= MaxL2) {
+		bad("l2", c.L2, fmt.Sprintf("want 0 ≤ v ≤ %d", MaxL2))
 	}
 	if !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1) {
 		bad("label_smoothing", c.LabelSmoothing, "want 0 ≤ v < 1")
 	}
 	if !(c.Dropout >= 0 && c.Dropout < 1) {
 		bad("dropout", c.Dropout, "want 0 ≤ v < 1")
+	}
+	if c.Ensemble < 0 || c.Ensemble > MaxEnsemble {
+		bad("ensemble", c.Ensemble, fmt.Sprintf("want 0..%d", MaxEnsemble))
 	}
 	return errors.Join(errs...)
 }

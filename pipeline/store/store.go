@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/alphad/alphad/internal/atomicfile"
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/stillimage"
 )
 
@@ -66,8 +67,14 @@ type Store struct {
 	dir string // samples directory
 	log *slog.Logger
 
-	mu        sync.Mutex
-	journal   *os.File
+	mu      sync.Mutex
+	journal journalFile
+	// jsize is the journal's length after the last record that was
+	// written and synced in full; a failed append is cut back to it.
+	jsize int64
+	// torn is set when a failed append could not be cut back: the next
+	// commit retries the cut before writing anything.
+	torn      bool
 	records   int
 	classes   []string
 	samples   []Sample // in insertion order
@@ -76,6 +83,19 @@ type Store struct {
 }
 
 const journalName = "journal.jsonl"
+
+// journalFile is what the store needs of its open journal (an *os.File;
+// tests inject one that fails mid-write).
+type journalFile interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// recordStart is how every journal record begins (Op is record's first
+// field and JSON escapes quotes inside strings, so it occurs nowhere else).
+var recordStart = []byte(`{"op":"`)
 
 // openSamples opens (creating if needed) the sample store in dir,
 // recovering from a crash: a torn last journal line is cut off, temp files
@@ -107,15 +127,33 @@ func (s *Store) load() error {
 		return fmt.Errorf("store: %w", err)
 	}
 	good := 0
+	salvaged := false
 	for off := 0; off < len(data); {
 		nl := bytes.IndexByte(data[off:], '\n')
 		var r record
 		if nl < 0 || json.Unmarshal(data[off:off+nl], &r) != nil {
-			if nl >= 0 && off+nl+1 < len(data) {
+			// A torn record followed by a record on the same line: the
+			// bytes an older alphad left of an append cut short (a full
+			// disk), with the next record written after them. The append
+			// failed, so its sample was never acknowledged; the record
+			// that follows was, and is kept.
+			i := -1
+			if nl >= 0 {
+				line := data[off : off+nl]
+				r = record{} // a failed decode may have set fields
+				if i = bytes.LastIndex(line, recordStart); i > 0 && json.Unmarshal(line[i:], &r) != nil {
+					i = -1
+				}
+			}
+			if i <= 0 {
+				if nl < 0 || off+nl+1 >= len(data) {
+					s.log.Warn("store: dropping torn journal tail", "file", path, "bytes", len(data)-off)
+					break
+				}
 				return fmt.Errorf("store: %s: corrupt record at byte %d", path, off)
 			}
-			s.log.Warn("store: dropping torn journal tail", "file", path, "bytes", len(data)-off)
-			break
+			s.log.Warn("store: dropping torn journal record", "file", path, "at", off, "bytes", i)
+			salvaged = true
 		}
 		if err := s.apply(r); err != nil {
 			return fmt.Errorf("store: %s: record at byte %d: %w", path, off, err)
@@ -138,7 +176,7 @@ func (s *Store) load() error {
 		}
 	}
 	s.sweep()
-	if s.records > 2*len(s.samples)+len(s.classes)+64 {
+	if salvaged || s.records > 2*len(s.samples)+len(s.classes)+64 {
 		if err := s.compact(); err != nil {
 			return err
 		}
@@ -147,7 +185,12 @@ func (s *Store) load() error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	s.journal = f
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("store: %w", err)
+	}
+	s.journal, s.jsize = f, st.Size()
 	return atomicfile.SyncDir(s.dir)
 }
 
@@ -269,7 +312,10 @@ func (s *Store) remove(ids ...string) {
 	}
 }
 
-// commit appends r to the journal, fsyncs it, then applies it.
+// commit appends r to the journal, fsyncs it, then applies it. An append
+// that fails (a full disk, a write cut short, a failed fsync) is cut back
+// off the journal, so no partial bytes precede the next record and the
+// journal holds exactly the records applied.
 func (s *Store) commit(r record) error {
 	if s.journal == nil {
 		return errors.New("store: closed")
@@ -278,14 +324,42 @@ func (s *Store) commit(r record) error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	if _, err := s.journal.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("store: append journal: %w", err)
+	if s.torn {
+		if err := s.cut(); err != nil {
+			return fmt.Errorf("store: append journal: cut failed append: %w", err)
+		}
+	}
+	line = append(line, '\n')
+	if _, err := s.journal.Write(line); err != nil {
+		return s.failed("append journal", err)
 	}
 	if err := s.journal.Sync(); err != nil {
-		return fmt.Errorf("store: sync journal: %w", err)
+		return s.failed("sync journal", err)
 	}
+	s.jsize += int64(len(line))
 	s.records++
 	return s.apply(r)
+}
+
+// failed cuts a failed append off the journal and returns the error.
+func (s *Store) failed(op string, err error) error {
+	s.torn = true
+	if cerr := s.cut(); cerr != nil {
+		s.log.Error("store: cannot cut failed journal append; retrying before the next one", "err", cerr)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// cut truncates the journal back to its last complete record.
+func (s *Store) cut() error {
+	if err := s.journal.Truncate(s.jsize); err != nil {
+		return err
+	}
+	if err := s.journal.Sync(); err != nil {
+		return err
+	}
+	s.torn = false
+	return nil
 }
 
 // close closes the journal (State.Close calls it).
@@ -352,9 +426,12 @@ func (s *Store) Image(id string) (image.Image, error) {
 	return img, nil
 }
 
+// validClass applies the one rule for class names of every interface
+// (control.ValidLabel: 1-64 bytes of printable UTF-8 without surrounding
+// spaces), so the CLI, the daemon and MQTT agree on what a class is.
 func validClass(name string) error {
-	if strings.TrimSpace(name) == "" || strings.ContainsAny(name, "\n\r") || len(name) > 200 {
-		return fmt.Errorf("store: bad class name %q", name)
+	if err := control.ValidLabel(name); err != nil {
+		return fmt.Errorf("store: bad class name %q: %w", name, err)
 	}
 	return nil
 }
