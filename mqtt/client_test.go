@@ -315,12 +315,18 @@ func TestDiscovery(t *testing.T) {
 		t.Errorf("discovery not retained")
 	}
 	golden(t, "discovery.json", m.Payload)
+	for _, e := range validateDiscovery(m.Payload) {
+		t.Errorf("discovery.json: %s", e)
+	}
 
 	// Removing a class re-publishes the config with platform-only entries.
 	sub.Reset()
 	c.SetClasses([]string{"rock", "paper"})
 	m = sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
 	golden(t, "discovery_removed.json", m.Payload)
+	for _, e := range validateDiscovery(m.Payload) {
+		t.Errorf("discovery_removed.json: %s", e)
+	}
 
 	// Home Assistant coming online gets the config again.
 	sub.Reset()

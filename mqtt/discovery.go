@@ -101,18 +101,20 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 		c["unique_id"] = uid(key)
 		cmps[key] = c
 	}
-	opts := classes
-	if opts == nil {
-		opts = []string{}
-	}
-	add("label", "sensor", component{
+	// Home Assistant rejects an empty options list ("An empty options
+	// list is not allowed"): without classes the label sensor is a plain
+	// sensor and the teach select is left out (or removed).
+	label := component{
 		"name":           "Label",
 		"icon":           "mdi:label-outline",
-		"device_class":   "enum",
-		"options":        opts,
 		"state_topic":    t.state,
 		"value_template": "{{ value_json.label if value_json.label else 'None' }}",
-	})
+	}
+	if len(classes) > 0 {
+		label["device_class"] = "enum"
+		label["options"] = classes
+	}
+	add("label", "sensor", label)
 	add("confidence", "sensor", component{
 		"name":                        "Confidence",
 		"unit_of_measurement":         "%",
@@ -152,16 +154,18 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 	}
 	if cfg.Commands {
 		enabled := func(name string) bool { return !slices.Contains(cfg.DisabledCommands, name) }
-		if enabled(CmdTeach) {
+		if enabled(CmdTeach) && len(classes) > 0 {
 			add("teach_class", "select", component{
 				"name":             "Teach class",
 				"icon":             "mdi:school-outline",
-				"options":          opts,
+				"options":          classes,
 				"command_topic":    t.cmdPrefix + CmdTeach,
 				"command_template": `{"label": {{ value | tojson }}}`,
 				"state_topic":      t.settings,
 				"value_template":   "{{ value_json.teach_class }}",
 			})
+		} else if enabled(CmdTeach) && len(removed) > 0 {
+			cmps["teach_class"] = component{"p": "select"}
 		}
 		buttons := []struct{ cmd, name, icon string }{
 			{CmdCapture, "Capture", "mdi:camera"},
