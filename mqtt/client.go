@@ -42,6 +42,9 @@ type Options struct {
 	// OnConnection, if set, is called when the connection comes up or is
 	// lost (the daemon's connected gauge follows it at once).
 	OnConnection func(up bool)
+	// ConfigurationURL is the daemon's web UI (http or https), shown as
+	// "Visit" on Home Assistant's device page; "" leaves it out.
+	ConfigurationURL string
 }
 
 // minResults is the least number of command answers kept while they
@@ -72,6 +75,7 @@ type Client struct {
 	h         Handler
 	onConn    func(up bool)
 	origin    Origin
+	configURL string
 	diagFn    func() Diagnostics
 	now       func() time.Time
 	newID     func() string
@@ -134,6 +138,11 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: broker: %w", err)
 	}
+	if cu := opts.ConfigurationURL; cu != "" {
+		if v, err := url.Parse(cu); err != nil || (v.Scheme != "http" && v.Scheme != "https") || v.Host == "" {
+			return nil, fmt.Errorf("mqtt: configuration_url %q: not an http(s) URL", cu)
+		}
+	}
 	tc, err := cfg.tlsConfig(u)
 	if err != nil {
 		return nil, err
@@ -144,7 +153,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, url: u, tls: tc, password: pw, t: newTopics(cfg),
-		log: opts.Logger, h: opts.Handler, origin: opts.Origin, diagFn: opts.Diagnostics, onConn: opts.OnConnection,
+		log: opts.Logger, h: opts.Handler, origin: opts.Origin, configURL: opts.ConfigurationURL, diagFn: opts.Diagnostics, onConn: opts.OnConnection,
 		now: opts.Now, newID: opts.NewID, discDelay: opts.DiscoveryDelay,
 		wake:     make(chan struct{}, 1),
 		haOnline: make(chan struct{}, 1),
@@ -828,7 +837,7 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		c.mu.Unlock()
 		dcfg := c.cfg
 		dcfg.Commands = dcfg.Commands && c.h != nil // no buttons that nobody answers
-		payload, err = discoveryPayload(dcfg, c.t, c.origin, classes, removed)
+		payload, err = discoveryPayload(dcfg, c.t, c.origin, c.configURL, classes, removed)
 		return c.t.discovery, q, true, payload, err
 	case kindSettings:
 		c.mu.Lock()

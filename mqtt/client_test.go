@@ -300,7 +300,9 @@ func TestDiscovery(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{})
 	cfg := testConfig(b.URL)
-	c, err := mqtt.New(cfg, deterministic(&recorder{}))
+	opts := deterministic(&recorder{})
+	opts.ConfigurationURL = "http://pi1.local:8080/"
+	c, err := mqtt.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

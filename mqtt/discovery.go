@@ -86,7 +86,7 @@ type component map[string]any
 // discoveryPayload builds the device-based discovery message for the
 // classes, with platform-only entries for the removed ones (which tells
 // Home Assistant to delete those entities).
-func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string) ([]byte, error) {
+func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes, removed []string) ([]byte, error) {
 	id := objectID(cfg.DeviceID)
 	uid := func(key string) string { return id + "_" + key }
 	if o.Name == "" {
@@ -228,14 +228,20 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 		}
 		add(d.key, "sensor", c)
 	}
+	dev := map[string]any{
+		"ids":  []string{id},
+		"name": "alphad " + cfg.DeviceID,
+		"mf":   "alphad",
+		"mdl":  "alphad camera classifier",
+	}
+	if o.Version != "" {
+		dev["sw"] = o.Version
+	}
+	if configURL != "" {
+		dev["cu"] = configURL
+	}
 	msg := map[string]any{
-		"dev": map[string]any{
-			"ids":  []string{id},
-			"name": "alphad " + cfg.DeviceID,
-			"mf":   "alphad",
-			"mdl":  "alphad camera classifier",
-			"sw":   o.Version,
-		},
+		"dev": dev,
 		"o": map[string]any{
 			"name": o.Name,
 			"sw":   o.Version,

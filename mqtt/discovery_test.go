@@ -210,3 +210,14 @@ func TestDiscoveryHomeAssistantAccepts(t *testing.T) {
 		return ""
 	})
 }
+
+func TestConfigurationURLChecked(t *testing.T) {
+	for _, cu := range []string{"pi1.local:8080", "ftp://pi1/", "http://", "::"} {
+		opts := deterministic(nil)
+		opts.ConfigurationURL = cu
+		_, err := mqtt.New(testConfig("mqtt://127.0.0.1:1"), opts)
+		if err == nil || !strings.Contains(err.Error(), "configuration_url") {
+			t.Errorf("ConfigurationURL %q: err = %v, want a configuration_url error", cu, err)
+		}
+	}
+}
