@@ -275,6 +275,12 @@ func (c *Client) PublishSettings(s Settings) {
 // PublishDiagnostics queues diagnostics (latest wins).
 func (c *Client) PublishDiagnostics(d Diagnostics) {
 	d.SamplesPerClass = maps.Clone(d.SamplesPerClass)
+	if d.StartedAt.IsZero() {
+		d.StartedAt = c.started
+		if d.Uptime > 0 {
+			d.StartedAt = c.now().Add(-d.Uptime).Round(time.Second)
+		}
+	}
 	c.mu.Lock()
 	c.diag, c.diagSet, c.diagPending = d, true, true
 	c.mu.Unlock()
@@ -869,7 +875,7 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		c.mu.Lock()
 		p := c.progress
 		c.mu.Unlock()
-		payload, err = json.Marshal(progressMsg{header: c.hdr(), Epoch: p.Epoch, Epochs: p.Epochs, Loss: finite(p.Loss),
+		payload, err = json.Marshal(progressMsg{header: c.hdr(), Phase: p.Phase, Percent: min(max(finite(p.Percent), 0), 100), Epoch: p.Epoch, Epochs: p.Epochs, Loss: finite(p.Loss),
 			Accuracy: finite(p.Accuracy), ValidationAccuracy: optional(p.ValidationAccuracy)})
 		return c.t.progress, 0, false, payload, err
 	case kindDiag:
@@ -890,7 +896,7 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		}
 		payload, err = json.Marshal(diagMsg{header: c.hdr(), FPS: finite(d.FPS), InferenceMS: finite(d.InferenceMS),
 			DroppedFrames: d.DroppedFrames, SamplesPerClass: spc, ModelVersion: d.ModelVersion,
-			ValidationAccuracy: optional(d.ValidationAccuracy), UptimeS: up.Seconds(), Camera: d.Camera,
+			ValidationAccuracy: optional(d.ValidationAccuracy), UptimeS: up.Seconds(), StartedAt: d.StartedAt.UTC().Format(time.RFC3339), Camera: d.Camera,
 			MQTT: mqttStats{DroppedEvents: st.DroppedEvents, DroppedResults: st.DroppedResults, Reconnects: reconnects}})
 		return c.t.diagnostics, q, true, payload, err
 	}

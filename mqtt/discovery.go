@@ -167,10 +167,23 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 		} else if enabled(CmdTeach) && len(removed) > 0 {
 			cmps["teach_class"] = component{"p": "select"}
 		}
+		if enabled(CmdTeach) {
+			// Names a class to teach (teach creates it when new): the
+			// select above lists existing classes only.
+			add("new_class", "text", component{
+				"name":             "New class",
+				"icon":             "mdi:tag-plus-outline",
+				"min":              1,
+				"max":              64,
+				"command_topic":    t.cmdPrefix + CmdTeach,
+				"command_template": `{"label": {{ value | tojson }}}`,
+			})
+		}
 		buttons := []struct{ cmd, name, icon string }{
 			{CmdCapture, "Capture", "mdi:camera"},
 			{CmdTrain, "Train", "mdi:brain"},
 			{CmdUndo, "Undo", "mdi:undo"},
+			{CmdCancelTraining, "Cancel training", "mdi:cancel"},
 		}
 		for _, b := range buttons {
 			if enabled(b.cmd) {
@@ -197,7 +210,34 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 				"value_template":   "{{ value_json.threshold }}",
 			})
 		}
+		// The answer to the last command: "ok" or the message, or the
+		// error (Home Assistant states are at most 255 characters).
+		add("last_result", "sensor", component{
+			"name":                  "Last command result",
+			"icon":                  "mdi:message-reply-text-outline",
+			"state_topic":           t.result,
+			"value_template":        "{{ ((value_json.message | default('ok')) if value_json.ok else ('error: ' ~ value_json.error))[:255] }}",
+			"json_attributes_topic": t.result,
+		})
 	}
+	add("training_progress", "sensor", component{
+		"name":                        "Training progress",
+		"icon":                        "mdi:progress-clock",
+		"unit_of_measurement":         "%",
+		"suggested_display_precision": 0,
+		"state_topic":                 t.progress,
+		"value_template":              "{{ value_json.percent | round(1) }}",
+		"json_attributes_topic":       t.progress,
+	})
+	add("training_result", "sensor", component{
+		"name":                  "Training result",
+		"icon":                  "mdi:school",
+		"device_class":          "enum",
+		"options":               []string{"ok", "failed"},
+		"state_topic":           t.trainResult,
+		"value_template":        "{{ 'ok' if value_json.ok else 'failed' }}",
+		"json_attributes_topic": t.trainResult,
+	})
 	diag := []struct {
 		key, name, unit, class, stateClass, tmpl string
 	}{
@@ -207,7 +247,7 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 		{"model_version", "Model version", "", "", "", "{{ value_json.model_version }}"},
 		{"validation_accuracy", "Validation accuracy", "%", "", "measurement",
 			"{{ (value_json.validation_accuracy * 100) | round(1) if value_json.validation_accuracy is not none else none }}"},
-		{"uptime", "Uptime", "s", "duration", "", "{{ value_json.uptime_s | round(0) }}"},
+		{"uptime", "Uptime", "", "timestamp", "", "{{ value_json.started_at }}"},
 		{"camera", "Camera", "", "", "", "{{ value_json.camera | default('unknown') }}"},
 	}
 	for _, d := range diag {

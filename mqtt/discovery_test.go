@@ -221,3 +221,35 @@ func TestConfigurationURLChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoveryWithoutCommands: no handler, no command entities, and the
+// payload is still valid.
+func TestDiscoveryWithoutCommands(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{})
+	c, err := mqtt.New(testConfig(b.URL), deterministic(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetClasses([]string{"rock"})
+	sub := mqtttest.Subscribe(t, b.URL, "homeassistant/#")
+	runClient(t, c)
+	m := sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
+	for _, e := range validateDiscovery(m.Payload) {
+		t.Error(e)
+	}
+	var msg struct {
+		Cmps map[string]map[string]any `json:"cmps"`
+	}
+	if err := json.Unmarshal(m.Payload, &msg); err != nil {
+		t.Fatal(err)
+	}
+	for key, c := range msg.Cmps {
+		if _, ok := c["command_topic"]; ok {
+			t.Errorf("%s has a command topic without a handler", key)
+		}
+	}
+	if _, ok := msg.Cmps["training_progress"]; !ok {
+		t.Error("training_progress missing")
+	}
+}
