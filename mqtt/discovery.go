@@ -238,6 +238,13 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 		"value_template":        "{{ 'ok' if value_json.ok else 'failed' }}",
 		"json_attributes_topic": t.trainResult,
 	})
+	add("camera_problem", "binary_sensor", component{
+		"name":            "Camera problem",
+		"device_class":    "problem",
+		"entity_category": "diagnostic",
+		"state_topic":     t.diagnostics,
+		"value_template":  "{% set c = value_json.camera | default('') %}{{ 'None' if c == '' else ('OFF' if c == 'ok' else 'ON') }}",
+	})
 	diag := []struct {
 		key, name, unit, class, stateClass, tmpl string
 	}{
