@@ -42,6 +42,9 @@ type Options struct {
 	// OnConnection, if set, is called when the connection comes up or is
 	// lost (the daemon's connected gauge follows it at once).
 	OnConnection func(up bool)
+	// ConfigurationURL is the daemon's web UI (http or https), shown as
+	// "Visit" on Home Assistant's device page; "" leaves it out.
+	ConfigurationURL string
 }
 
 // minResults is the least number of command answers kept while they
@@ -72,6 +75,7 @@ type Client struct {
 	h         Handler
 	onConn    func(up bool)
 	origin    Origin
+	configURL string
 	diagFn    func() Diagnostics
 	now       func() time.Time
 	newID     func() string
@@ -134,6 +138,11 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: broker: %w", err)
 	}
+	if cu := opts.ConfigurationURL; cu != "" {
+		if v, err := url.Parse(cu); err != nil || (v.Scheme != "http" && v.Scheme != "https") || v.Host == "" {
+			return nil, fmt.Errorf("mqtt: configuration_url %q: not an http(s) URL", cu)
+		}
+	}
 	tc, err := cfg.tlsConfig(u)
 	if err != nil {
 		return nil, err
@@ -144,7 +153,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, url: u, tls: tc, password: pw, t: newTopics(cfg),
-		log: opts.Logger, h: opts.Handler, origin: opts.Origin, diagFn: opts.Diagnostics, onConn: opts.OnConnection,
+		log: opts.Logger, h: opts.Handler, origin: opts.Origin, configURL: opts.ConfigurationURL, diagFn: opts.Diagnostics, onConn: opts.OnConnection,
 		now: opts.Now, newID: opts.NewID, discDelay: opts.DiscoveryDelay,
 		wake:     make(chan struct{}, 1),
 		haOnline: make(chan struct{}, 1),
@@ -266,6 +275,12 @@ func (c *Client) PublishSettings(s Settings) {
 // PublishDiagnostics queues diagnostics (latest wins).
 func (c *Client) PublishDiagnostics(d Diagnostics) {
 	d.SamplesPerClass = maps.Clone(d.SamplesPerClass)
+	if d.StartedAt.IsZero() {
+		d.StartedAt = c.started
+		if d.Uptime > 0 {
+			d.StartedAt = c.now().Add(-d.Uptime).Round(time.Second)
+		}
+	}
 	c.mu.Lock()
 	c.diag, c.diagSet, c.diagPending = d, true, true
 	c.mu.Unlock()
@@ -828,7 +843,7 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		c.mu.Unlock()
 		dcfg := c.cfg
 		dcfg.Commands = dcfg.Commands && c.h != nil // no buttons that nobody answers
-		payload, err = discoveryPayload(dcfg, c.t, c.origin, classes, removed)
+		payload, err = discoveryPayload(dcfg, c.t, c.origin, c.configURL, classes, removed)
 		return c.t.discovery, q, true, payload, err
 	case kindSettings:
 		c.mu.Lock()
@@ -860,7 +875,7 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		c.mu.Lock()
 		p := c.progress
 		c.mu.Unlock()
-		payload, err = json.Marshal(progressMsg{header: c.hdr(), Epoch: p.Epoch, Epochs: p.Epochs, Loss: finite(p.Loss),
+		payload, err = json.Marshal(progressMsg{header: c.hdr(), Phase: p.Phase, Percent: min(max(finite(p.Percent), 0), 100), Epoch: p.Epoch, Epochs: p.Epochs, Loss: finite(p.Loss),
 			Accuracy: finite(p.Accuracy), ValidationAccuracy: optional(p.ValidationAccuracy)})
 		return c.t.progress, 0, false, payload, err
 	case kindDiag:
@@ -881,7 +896,7 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		}
 		payload, err = json.Marshal(diagMsg{header: c.hdr(), FPS: finite(d.FPS), InferenceMS: finite(d.InferenceMS),
 			DroppedFrames: d.DroppedFrames, SamplesPerClass: spc, ModelVersion: d.ModelVersion,
-			ValidationAccuracy: optional(d.ValidationAccuracy), UptimeS: up.Seconds(), Camera: d.Camera,
+			ValidationAccuracy: optional(d.ValidationAccuracy), UptimeS: up.Seconds(), StartedAt: d.StartedAt.UTC().Format(time.RFC3339), Camera: d.Camera,
 			MQTT: mqttStats{DroppedEvents: st.DroppedEvents, DroppedResults: st.DroppedResults, Reconnects: reconnects}})
 		return c.t.diagnostics, q, true, payload, err
 	}

@@ -300,7 +300,9 @@ func TestDiscovery(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{})
 	cfg := testConfig(b.URL)
-	c, err := mqtt.New(cfg, deterministic(&recorder{}))
+	opts := deterministic(&recorder{})
+	opts.ConfigurationURL = "http://pi1.local:8080/"
+	c, err := mqtt.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,12 +317,18 @@ func TestDiscovery(t *testing.T) {
 		t.Errorf("discovery not retained")
 	}
 	golden(t, "discovery.json", m.Payload)
+	for _, e := range validateDiscovery(m.Payload) {
+		t.Errorf("discovery.json: %s", e)
+	}
 
 	// Removing a class re-publishes the config with platform-only entries.
 	sub.Reset()
 	c.SetClasses([]string{"rock", "paper"})
 	m = sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
 	golden(t, "discovery_removed.json", m.Payload)
+	for _, e := range validateDiscovery(m.Payload) {
+		t.Errorf("discovery_removed.json: %s", e)
+	}
 
 	// Home Assistant coming online gets the config again.
 	sub.Reset()

@@ -27,6 +27,8 @@ const (
 	CmdRollback  = control.Rollback
 	CmdTeach     = control.Teach
 	CmdThreshold = control.Threshold
+	// CmdCancelTraining is not in the original set; it has a button.
+	CmdCancelTraining = control.CancelTrain
 )
 
 // MaxCommandPayload bounds a command message.

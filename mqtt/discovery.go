@@ -86,7 +86,7 @@ type component map[string]any
 // discoveryPayload builds the device-based discovery message for the
 // classes, with platform-only entries for the removed ones (which tells
 // Home Assistant to delete those entities).
-func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string) ([]byte, error) {
+func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes, removed []string) ([]byte, error) {
 	id := objectID(cfg.DeviceID)
 	uid := func(key string) string { return id + "_" + key }
 	if o.Name == "" {
@@ -101,18 +101,20 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 		c["unique_id"] = uid(key)
 		cmps[key] = c
 	}
-	opts := classes
-	if opts == nil {
-		opts = []string{}
-	}
-	add("label", "sensor", component{
+	// Home Assistant rejects an empty options list ("An empty options
+	// list is not allowed"): without classes the label sensor is a plain
+	// sensor and the teach select is left out (or removed).
+	label := component{
 		"name":           "Label",
 		"icon":           "mdi:label-outline",
-		"device_class":   "enum",
-		"options":        opts,
 		"state_topic":    t.state,
 		"value_template": "{{ value_json.label if value_json.label else 'None' }}",
-	})
+	}
+	if len(classes) > 0 {
+		label["device_class"] = "enum"
+		label["options"] = classes
+	}
+	add("label", "sensor", label)
 	add("confidence", "sensor", component{
 		"name":                        "Confidence",
 		"unit_of_measurement":         "%",
@@ -152,21 +154,36 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 	}
 	if cfg.Commands {
 		enabled := func(name string) bool { return !slices.Contains(cfg.DisabledCommands, name) }
-		if enabled(CmdTeach) {
+		if enabled(CmdTeach) && len(classes) > 0 {
 			add("teach_class", "select", component{
 				"name":             "Teach class",
 				"icon":             "mdi:school-outline",
-				"options":          opts,
+				"options":          classes,
 				"command_topic":    t.cmdPrefix + CmdTeach,
 				"command_template": `{"label": {{ value | tojson }}}`,
 				"state_topic":      t.settings,
 				"value_template":   "{{ value_json.teach_class }}",
+			})
+		} else if enabled(CmdTeach) && len(removed) > 0 {
+			cmps["teach_class"] = component{"p": "select"}
+		}
+		if enabled(CmdTeach) {
+			// Names a class to teach (teach creates it when new): the
+			// select above lists existing classes only.
+			add("new_class", "text", component{
+				"name":             "New class",
+				"icon":             "mdi:tag-plus-outline",
+				"min":              1,
+				"max":              64,
+				"command_topic":    t.cmdPrefix + CmdTeach,
+				"command_template": `{"label": {{ value | tojson }}}`,
 			})
 		}
 		buttons := []struct{ cmd, name, icon string }{
 			{CmdCapture, "Capture", "mdi:camera"},
 			{CmdTrain, "Train", "mdi:brain"},
 			{CmdUndo, "Undo", "mdi:undo"},
+			{CmdCancelTraining, "Cancel training", "mdi:cancel"},
 		}
 		for _, b := range buttons {
 			if enabled(b.cmd) {
@@ -193,7 +210,41 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 				"value_template":   "{{ value_json.threshold }}",
 			})
 		}
+		// The answer to the last command: "ok" or the message, or the
+		// error (Home Assistant states are at most 255 characters).
+		add("last_result", "sensor", component{
+			"name":                  "Last command result",
+			"icon":                  "mdi:message-reply-text-outline",
+			"state_topic":           t.result,
+			"value_template":        "{{ ((value_json.message | default('ok')) if value_json.ok else ('error: ' ~ value_json.error))[:255] }}",
+			"json_attributes_topic": t.result,
+		})
 	}
+	add("training_progress", "sensor", component{
+		"name":                        "Training progress",
+		"icon":                        "mdi:progress-clock",
+		"unit_of_measurement":         "%",
+		"suggested_display_precision": 0,
+		"state_topic":                 t.progress,
+		"value_template":              "{{ value_json.percent | round(1) }}",
+		"json_attributes_topic":       t.progress,
+	})
+	add("training_result", "sensor", component{
+		"name":                  "Training result",
+		"icon":                  "mdi:school",
+		"device_class":          "enum",
+		"options":               []string{"ok", "failed"},
+		"state_topic":           t.trainResult,
+		"value_template":        "{{ 'ok' if value_json.ok else 'failed' }}",
+		"json_attributes_topic": t.trainResult,
+	})
+	add("camera_problem", "binary_sensor", component{
+		"name":            "Camera problem",
+		"device_class":    "problem",
+		"entity_category": "diagnostic",
+		"state_topic":     t.diagnostics,
+		"value_template":  "{% set c = value_json.camera | default('') %}{{ 'None' if c == '' else ('OFF' if c == 'ok' else 'ON') }}",
+	})
 	diag := []struct {
 		key, name, unit, class, stateClass, tmpl string
 	}{
@@ -203,7 +254,7 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 		{"model_version", "Model version", "", "", "", "{{ value_json.model_version }}"},
 		{"validation_accuracy", "Validation accuracy", "%", "", "measurement",
 			"{{ (value_json.validation_accuracy * 100) | round(1) if value_json.validation_accuracy is not none else none }}"},
-		{"uptime", "Uptime", "s", "duration", "", "{{ value_json.uptime_s | round(0) }}"},
+		{"uptime", "Uptime", "", "timestamp", "", "{{ value_json.started_at }}"},
 		{"camera", "Camera", "", "", "", "{{ value_json.camera | default('unknown') }}"},
 	}
 	for _, d := range diag {
@@ -224,14 +275,20 @@ func discoveryPayload(cfg Config, t topics, o Origin, classes, removed []string)
 		}
 		add(d.key, "sensor", c)
 	}
+	dev := map[string]any{
+		"ids":  []string{id},
+		"name": "alphad " + cfg.DeviceID,
+		"mf":   "alphad",
+		"mdl":  "alphad camera classifier",
+	}
+	if o.Version != "" {
+		dev["sw"] = o.Version
+	}
+	if configURL != "" {
+		dev["cu"] = configURL
+	}
 	msg := map[string]any{
-		"dev": map[string]any{
-			"ids":  []string{id},
-			"name": "alphad " + cfg.DeviceID,
-			"mf":   "alphad",
-			"mdl":  "alphad camera classifier",
-			"sw":   o.Version,
-		},
+		"dev": dev,
 		"o": map[string]any{
 			"name": o.Name,
 			"sw":   o.Version,

@@ -24,10 +24,8 @@ func (c *Client) Notify(ev control.Event) {
 	case control.Settings:
 		c.PublishSettings(Settings{TeachClass: e.TeachClass, Threshold: e.Threshold})
 	case control.TrainingProgress:
-		if e.Phase == "train" {
-			c.PublishTrainingProgress(TrainingProgress{Epoch: e.Epoch, Epochs: e.Epochs, Loss: e.Loss,
-				Accuracy: e.Accuracy, ValidationAccuracy: e.ValidationAccuracy})
-		}
+		c.PublishTrainingProgress(TrainingProgress{Phase: e.Phase, Percent: e.Percent, Epoch: e.Epoch, Epochs: e.Epochs,
+			Loss: e.Loss, Accuracy: e.Accuracy, ValidationAccuracy: e.ValidationAccuracy})
 	case control.TrainingResult:
 		c.refreshDiagnostics()
 		if e.Cancelled {

@@ -45,6 +45,10 @@ type Diagnostics struct {
 	ModelVersion       string
 	ValidationAccuracy float64       // NaN when unknown
 	Uptime             time.Duration // zero: time since the Client was made
+	// StartedAt is the daemon's start (Home Assistant's uptime sensor is
+	// this timestamp); zero: the time of PublishDiagnostics minus Uptime,
+	// to the second.
+	StartedAt time.Time
 	// Camera is "ok" while frames flow, else the camera's last error
 	// ("" = not reported).
 	Camera string
@@ -53,6 +57,10 @@ type Diagnostics struct {
 // TrainingProgress is published on <prefix>/training/progress (QoS 0, not
 // retained; only the latest is kept while offline).
 type TrainingProgress struct {
+	// Phase is embed, train, commit or done; Percent is the whole run's
+	// progress in [0, 100], monotonic across ensemble heads and the refit.
+	Phase              string
+	Percent            float64
 	Epoch, Epochs      int
 	Loss               float64
 	Accuracy           float64
@@ -121,12 +129,15 @@ type diagMsg struct {
 	ModelVersion       string         `json:"model_version"`
 	ValidationAccuracy *float64       `json:"validation_accuracy"`
 	UptimeS            float64        `json:"uptime_s"`
+	StartedAt          string         `json:"started_at"`
 	Camera             string         `json:"camera,omitempty"`
 	MQTT               mqttStats      `json:"mqtt"`
 }
 
 type progressMsg struct {
 	header
+	Phase              string   `json:"phase"`
+	Percent            float64  `json:"percent"`
 	Epoch              int      `json:"epoch"`
 	Epochs             int      `json:"epochs"`
 	Loss               float64  `json:"loss"`

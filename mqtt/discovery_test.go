@@ -1,0 +1,255 @@
+package mqtt_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/alphad/alphad/mqtt"
+	"github.com/alphad/alphad/mqtt/mqtttest"
+)
+
+// validateDiscovery checks a device-based discovery payload against the
+// rules Home Assistant's MQTT integration enforces (homeassistant/
+// components/mqtt: abbreviations.py, device discovery in discovery.py,
+// the PLATFORM_SCHEMA of sensor, binary_sensor, select, button, number,
+// text and event, and sensor's validate_sensor_state_and_device_class_config):
+//   - dev has ids; configuration_url (cu) is an http(s) URL; o has name.
+//   - every component has p; a component that is only {"p": …} removes
+//     an entity; any other needs unique_id.
+//   - sensor: options only with device_class enum, and then non-empty,
+//     without unit_of_measurement or state_class; timestamp has neither
+//     unit nor state_class; duration needs a unit of s, ms, min, h or d.
+//   - select: command_topic and non-empty options; button, number, text:
+//     command_topic; binary_sensor and sensor: state_topic; event:
+//     state_topic and non-empty event_types; text: 0 ≤ min ≤ max ≤ 255.
+//   - entity_category is config or diagnostic; a sensor cannot be config.
+//
+// It returns every violation.
+func validateDiscovery(payload []byte) []string {
+	var msg struct {
+		Dev  map[string]any            `json:"dev"`
+		O    map[string]any            `json:"o"`
+		Cmps map[string]map[string]any `json:"cmps"`
+	}
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if err := json.Unmarshal(payload, &msg); err != nil {
+		return []string{err.Error()}
+	}
+	if ids, _ := msg.Dev["ids"].([]any); len(ids) == 0 {
+		bad("dev: ids required")
+	}
+	if cu, ok := msg.Dev["cu"]; ok {
+		s, _ := cu.(string)
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("dev: configuration_url %q is not an http(s) URL", s)
+		}
+	}
+	if name, _ := msg.O["name"].(string); name == "" {
+		bad("o: name required")
+	}
+	if len(msg.Cmps) == 0 {
+		bad("cmps: empty")
+	}
+	for key, c := range msg.Cmps {
+		p, _ := c["p"].(string)
+		if p == "" {
+			bad("%s: p required", key)
+			continue
+		}
+		if len(c) == 1 {
+			continue // removal
+		}
+		has := func(k string) bool { _, ok := c[k]; return ok }
+		str := func(k string) string { s, _ := c[k].(string); return s }
+		nonEmptyList := func(k string) bool { l, ok := c[k].([]any); return ok && len(l) > 0 }
+		if str("unique_id") == "" {
+			bad("%s: unique_id required", key)
+		}
+		switch ec := str("entity_category"); {
+		case has("entity_category") && ec != "config" && ec != "diagnostic":
+			bad("%s: entity_category %q", key, ec)
+		case p == "sensor" && ec == "config":
+			bad("%s: a sensor cannot have entity_category config", key)
+		}
+		switch p {
+		case "sensor", "binary_sensor", "event":
+			if str("state_topic") == "" {
+				bad("%s: %s needs state_topic", key, p)
+			}
+		case "select", "button", "number", "text":
+			if str("command_topic") == "" {
+				bad("%s: %s needs command_topic", key, p)
+			}
+		default:
+			bad("%s: platform %q not checked by this validator", key, p)
+		}
+		switch p {
+		case "sensor":
+			dc := str("device_class")
+			if has("options") && dc != "enum" {
+				bad("%s: options without device_class enum", key)
+			}
+			if dc == "enum" {
+				if !nonEmptyList("options") {
+					bad("%s: enum sensor needs a non-empty options list", key)
+				}
+				if has("unit_of_measurement") || has("state_class") {
+					bad("%s: enum sensor cannot have unit or state_class", key)
+				}
+			}
+			if dc == "timestamp" && (has("unit_of_measurement") || has("state_class")) {
+				bad("%s: timestamp sensor cannot have unit or state_class", key)
+			}
+			if dc == "duration" && !slices.Contains([]string{"s", "ms", "min", "h", "d"}, str("unit_of_measurement")) {
+				bad("%s: duration sensor unit %q", key, str("unit_of_measurement"))
+			}
+		case "select":
+			if !nonEmptyList("options") {
+				bad("%s: select needs a non-empty options list", key)
+			}
+		case "event":
+			if !nonEmptyList("event_types") {
+				bad("%s: event needs event_types", key)
+			}
+		case "text":
+			lo, _ := c["min"].(float64)
+			hi, ok := c["max"].(float64)
+			if !ok {
+				hi = 255
+			}
+			if lo < 0 || hi > 255 || lo > hi {
+				bad("%s: text min %v max %v", key, lo, hi)
+			}
+		}
+	}
+	slices.Sort(errs)
+	return errs
+}
+
+func TestValidateDiscoveryCatchesHomeAssistantErrors(t *testing.T) {
+	for _, tc := range []struct{ name, cmps, want string }{
+		{"empty enum", `"l":{"p":"sensor","unique_id":"u","state_topic":"s","device_class":"enum","options":[]}`, "non-empty options"},
+		{"empty select", `"s":{"p":"select","unique_id":"u","command_topic":"c","options":[]}`, "select needs"},
+		{"options without enum", `"l":{"p":"sensor","unique_id":"u","state_topic":"s","options":["a"]}`, "without device_class enum"},
+		{"timestamp unit", `"u":{"p":"sensor","unique_id":"u","state_topic":"s","device_class":"timestamp","unit_of_measurement":"s"}`, "timestamp"},
+		{"no unique id", `"b":{"p":"button","command_topic":"c"}`, "unique_id"},
+		{"config sensor", `"x":{"p":"sensor","unique_id":"u","state_topic":"s","entity_category":"config"}`, "cannot have entity_category"},
+		{"text max", `"t":{"p":"text","unique_id":"u","command_topic":"c","max":300}`, "text min"},
+	} {
+		payload := `{"dev":{"ids":["d"],"cu":"http://h:8080/"},"o":{"name":"alphad"},"cmps":{` + tc.cmps + `}}`
+		errs := validateDiscovery([]byte(payload))
+		if len(errs) != 1 || !strings.Contains(errs[0], tc.want) {
+			t.Errorf("%s: errors %q, want one containing %q", tc.name, errs, tc.want)
+		}
+	}
+}
+
+// TestDiscoveryHomeAssistantAccepts checks every discovery payload of a
+// device's life: fresh (no classes), with classes, after every class is
+// deleted, with commands off.
+func TestDiscoveryHomeAssistantAccepts(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{})
+	cfg := testConfig(b.URL)
+	c, err := mqtt.New(cfg, deterministic(&recorder{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := mqtttest.Subscribe(t, b.URL, "homeassistant/#")
+	runClient(t, c)
+	check := func(stage string, want func(cmps map[string]map[string]any) string) {
+		t.Helper()
+		m := sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
+		sub.Reset()
+		for _, e := range validateDiscovery(m.Payload) {
+			t.Errorf("%s: %s", stage, e)
+		}
+		var msg struct {
+			Cmps map[string]map[string]any `json:"cmps"`
+		}
+		if err := json.Unmarshal(m.Payload, &msg); err != nil {
+			t.Fatal(err)
+		}
+		if e := want(msg.Cmps); e != "" {
+			t.Errorf("%s: %s\n%s", stage, e, m.Payload)
+		}
+	}
+	check("fresh", func(cmps map[string]map[string]any) string {
+		if _, ok := cmps["teach_class"]; ok {
+			return "teach_class select without classes"
+		}
+		if _, ok := cmps["label"]["options"]; ok {
+			return "label options without classes"
+		}
+		return ""
+	})
+	c.SetClasses([]string{"rock", "paper"})
+	check("with classes", func(cmps map[string]map[string]any) string {
+		if cmps["label"]["device_class"] != "enum" || len(cmps["teach_class"]["options"].([]any)) != 2 {
+			return "label enum / teach_class options missing"
+		}
+		return ""
+	})
+	c.SetClasses(nil)
+	check("all deleted", func(cmps map[string]map[string]any) string {
+		if len(cmps["teach_class"]) != 1 || cmps["teach_class"]["p"] != "select" {
+			return "teach_class not removed"
+		}
+		if len(cmps["class_rock"]) != 1 {
+			return "class_rock not removed"
+		}
+		return ""
+	})
+}
+
+func TestConfigurationURLChecked(t *testing.T) {
+	for _, cu := range []string{"pi1.local:8080", "ftp://pi1/", "http://", "::"} {
+		opts := deterministic(nil)
+		opts.ConfigurationURL = cu
+		_, err := mqtt.New(testConfig("mqtt://127.0.0.1:1"), opts)
+		if err == nil || !strings.Contains(err.Error(), "configuration_url") {
+			t.Errorf("ConfigurationURL %q: err = %v, want a configuration_url error", cu, err)
+		}
+	}
+}
+
+// TestDiscoveryWithoutCommands: no handler, no command entities, and the
+// payload is still valid.
+func TestDiscoveryWithoutCommands(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{})
+	c, err := mqtt.New(testConfig(b.URL), deterministic(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetClasses([]string{"rock"})
+	sub := mqtttest.Subscribe(t, b.URL, "homeassistant/#")
+	runClient(t, c)
+	m := sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
+	for _, e := range validateDiscovery(m.Payload) {
+		t.Error(e)
+	}
+	var msg struct {
+		Cmps map[string]map[string]any `json:"cmps"`
+	}
+	if err := json.Unmarshal(m.Payload, &msg); err != nil {
+		t.Fatal(err)
+	}
+	for key, c := range msg.Cmps {
+		if _, ok := c["command_topic"]; ok {
+			t.Errorf("%s has a command topic without a handler", key)
+		}
+	}
+	if _, ok := msg.Cmps["training_progress"]; !ok {
+		t.Error("training_progress missing")
+	}
+}
