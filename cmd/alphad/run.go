@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -176,6 +177,7 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 	if cfg.MQTT.Broker != "" {
 		opts.MQTT = func(o mqtt.Options) (daemon.Link, error) {
 			o.Origin = mqtt.Origin{Name: "alphad", Version: version}
+			o.ConfigurationURL = webURL(cfg.HTTP.Listen)
 			return mqtt.New(cfg.MQTT, o)
 		}
 	}
@@ -242,4 +244,25 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 func deviceID() string {
 	host, _ := os.Hostname()
 	return mqtt.DeviceIDFromHostname(host)
+}
+
+// webURL is the web app's address as Home Assistant should link it: the
+// host name and http.listen's port; "" when the app listens on loopback
+// only (a link would not work from another machine) or is off.
+func webURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || port == "" || port == "0" {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() || host == "localhost" {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			return ""
+		}
+		host = h
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }

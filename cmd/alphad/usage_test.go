@@ -27,3 +27,17 @@ func TestUsageErrorsExit2(t *testing.T) {
 		t.Errorf("--version: exit %d, %q", code, out)
 	}
 }
+
+func TestWebURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:9464": "", "localhost:9464": "", "": "", "[::1]:80": "",
+		"192.168.1.5:9464": "http://192.168.1.5:9464/", "garage.lan:8080": "http://garage.lan:8080/",
+	} {
+		if got := webURL(in); got != want {
+			t.Errorf("webURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := webURL("0.0.0.0:9464"); !strings.HasPrefix(got, "http://") || !strings.HasSuffix(got, ":9464/") {
+		t.Errorf("webURL(0.0.0.0:9464) = %q", got)
+	}
+}
