@@ -248,6 +248,7 @@ func (d *Daemon) diagnostics() mqtt.Diagnostics {
 	}
 	if !d.started.IsZero() {
 		diag.Uptime = time.Since(d.started)
+		diag.StartedAt = d.started
 	}
 	return diag
 }
