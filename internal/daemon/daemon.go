@@ -48,11 +48,10 @@ type Output interface {
 }
 
 // Link is an output with a connection of its own that runs beside the
-// daemon (MQTT).
+// daemon (MQTT; its connected gauge follows mqtt.Options.OnConnection).
 type Link interface {
 	Output
 	Run(ctx context.Context) error
-	Connected() bool
 }
 
 // Options are the daemon's dependencies; cmd/alphad, the composition

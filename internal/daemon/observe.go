@@ -173,13 +173,6 @@ func (d *Daemon) supervise(ctx context.Context) error {
 			d.stats.fps.Store(math.Float64bits(fps))
 			d.stats.inferMS.Store(math.Float64bits(ms))
 			d.m.fps.Set(fps)
-			for _, l := range d.links {
-				up := 0.0
-				if l.Connected() {
-					up = 1
-				}
-				d.m.mqttUp.Set(up)
-			}
 			hs := d.hooks.Stats()
 			d.m.hookRuns.Set(float64(hs.Runs))
 			d.m.hookFailures.Set(float64(hs.Failures))

@@ -179,9 +179,9 @@ type LiveStats struct {
 func (d *Daemon) LiveStats() LiveStats {
 	s := LiveStats{FPS: math.Float64frombits(d.stats.fps.Load()), InferenceMS: math.Float64frombits(d.stats.inferMS.Load()),
 		Watchers: int(d.tap.watchers.Load())}
-	for _, l := range d.links {
+	if len(d.links) > 0 { // the connected gauge follows the link (mqtt.Options.OnConnection)
 		s.MQTT = "disconnected"
-		if l.Connected() {
+		if d.m.mqttUp.Value() == 1 {
 			s.MQTT = "connected"
 		}
 	}
