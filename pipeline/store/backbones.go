@@ -287,15 +287,11 @@ func (m *Models) sweepBackbones(log *slog.Logger) error {
 	for _, r := range names {
 		used[filepath.Clean(r.File)] = true
 	}
-	versions, err := m.names()
+	versions, _, err := m.List()
 	if err != nil {
 		return err
 	}
-	for _, n := range versions {
-		v, err := m.Version(n)
-		if err != nil {
-			return err
-		}
+	for _, v := range versions {
 		used[filepath.Clean(v.Backbone.File)] = true
 	}
 	dir := filepath.Join(m.state, backbonesDir)

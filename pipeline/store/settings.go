@@ -1,59 +1,122 @@
 package store
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-
-	"github.com/alphad/alphad/internal/atomicfile"
 )
 
 // Settings are the runtime settings changed through the daemon's command
-// layer (threshold, smoothing window, teach class), kept in
-// <state>/settings.json so that they survive restarts. Zero fields are
-// unset: the configuration's value applies.
+// layer (threshold, smoothing window, teach class), kept in the state
+// database's settings table so that they survive restarts. Zero fields
+// are unset: the configuration's value applies.
 type Settings struct {
 	Threshold *float64 `json:"threshold,omitempty"`
 	Window    int      `json:"window,omitempty"`
 	Teach     string   `json:"teach,omitempty"`
 }
 
-const settingsFile = "settings.json"
+func (s Settings) check() error {
+	if s.Threshold != nil && !(*s.Threshold >= 0 && *s.Threshold <= 1) {
+		return fmt.Errorf("threshold %v is not in [0, 1]", *s.Threshold)
+	}
+	if s.Window < 0 || s.Window > 1000 {
+		return fmt.Errorf("window %d is not in 1..1000", s.Window)
+	}
+	return nil
+}
 
 // ReadSettings reads the runtime settings of a state directory (zero
 // Settings when none were saved).
 func ReadSettings(stateDir string) (Settings, error) {
-	var s Settings
-	p := filepath.Join(stateDir, settingsFile)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	}
+	db, err := openDB(stateDir)
 	if err != nil {
-		return s, fmt.Errorf("store: settings: %w", err)
+		return Settings{}, err
 	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return Settings{}, fmt.Errorf("store: %s: %w", p, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT key, value FROM settings`)
+	if err != nil {
+		return Settings{}, fmt.Errorf("store: settings: %w", err)
 	}
-	if s.Threshold != nil && !(*s.Threshold >= 0 && *s.Threshold <= 1) {
-		return Settings{}, fmt.Errorf("store: %s: threshold %v is not in [0, 1]", p, *s.Threshold)
+	var s Settings
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return Settings{}, fmt.Errorf("store: settings: %w", err)
+		}
+		var dst any
+		switch k {
+		case "threshold":
+			dst = &s.Threshold
+		case "window":
+			dst = &s.Window
+		case "teach":
+			dst = &s.Teach
+		default:
+			continue // a newer alphad's setting
+		}
+		if err := json.Unmarshal([]byte(v), dst); err != nil {
+			rows.Close()
+			return Settings{}, fmt.Errorf("store: settings: %s = %q: %w", k, v, err)
+		}
 	}
-	if s.Window < 0 || s.Window > 1000 {
-		return Settings{}, fmt.Errorf("store: %s: window %d is not in 1..1000", p, s.Window)
+	if err := closeRows(rows); err != nil {
+		return Settings{}, fmt.Errorf("store: settings: %w", err)
+	}
+	if err := s.check(); err != nil {
+		return Settings{}, fmt.Errorf("store: settings: %w", err)
 	}
 	return s, nil
 }
 
-// WriteSettings saves the runtime settings atomically.
+// WriteSettings saves the runtime settings in one transaction.
 func WriteSettings(stateDir string, s Settings) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+	if err := s.check(); err != nil {
+		return fmt.Errorf("store: settings: %w", err)
+	}
+	db, err := openDB(stateDir)
+	if err != nil {
+		return err
+	}
+	err = inTx(db, func(tx *sql.Tx) error { return writeSettings(tx, s) })
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return fmt.Errorf("store: settings: %w", err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(stateDir, settingsFile), append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("store: settings: %w", err)
+	return nil
+}
+
+// writeSettings replaces the settings rows with s.
+func writeSettings(tx *sql.Tx, s Settings) error {
+	set := map[string]any{}
+	if s.Threshold != nil {
+		set["threshold"] = *s.Threshold
+	}
+	if s.Window != 0 {
+		set["window"] = s.Window
+	}
+	if s.Teach != "" {
+		set["teach"] = s.Teach
+	}
+	for _, k := range []string{"threshold", "window", "teach"} {
+		v, ok := set[k]
+		if !ok {
+			if _, err := tx.Exec(`DELETE FROM settings WHERE key = ?`, k); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return errors.Join(fmt.Errorf("setting %s", k), err)
+		}
+		if _, err := tx.Exec(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, k, string(b)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -38,6 +38,7 @@
 package store
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,15 +67,22 @@ type State struct {
 	dir     string
 	log     *slog.Logger
 	lock    *os.File
+	db      *sql.DB
 	samples *Store
 	models  *Models
 }
 
 // OpenState opens (creating if needed) the state directory dir as its
-// only owner, migrates an older layout, removes what a crash left behind
-// (temp files, orphan images, backbones nothing uses) and loads the
-// samples. It fails with ErrLocked while another process owns dir.
+// only owner, brings its database's schema up to date, migrates an older
+// layout (the journal, version folders and settings.json of an alphad
+// before the database), removes what a crash left behind (temp files,
+// orphan images and version folders, backbones nothing uses) and loads
+// the samples. It fails with ErrLocked while another process owns dir.
 func OpenState(dir string, log *slog.Logger) (*State, error) {
+	return openState(dir, osFS{}, log)
+}
+
+func openState(dir string, fsys fileSystem, log *slog.Logger) (*State, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -86,14 +94,14 @@ func OpenState(dir string, log *slog.Logger) (*State, error) {
 		return nil, fmt.Errorf("store: lock %s: %w", dir, err)
 	}
 	s := &State{dir: dir, log: log, lock: lock}
-	if err := s.open(); err != nil {
+	if err := s.open(fsys); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *State) open() error {
+func (s *State) open(fsys fileSystem) error {
 	// An alphad from before the move holds samples/lock: respect it once,
 	// then drop the file (binaries that know it are gone after an upgrade).
 	legacy := filepath.Join(s.dir, legacyLock)
@@ -106,13 +114,19 @@ func (s *State) open() error {
 		f.Close()
 	}
 	var err error
-	if s.models, err = OpenModels(s.dir); err != nil {
+	if s.db, err = openDB(s.dir); err != nil {
+		return err
+	}
+	if s.models, err = openModels(s.dir, s.db, fsys, s.log); err != nil {
 		return err
 	}
 	if err := s.models.sweepBackbones(s.log); err != nil {
 		s.log.Warn("store: sweeping unused backbones", "err", err)
 	}
-	s.samples, err = openSamples(filepath.Join(s.dir, samplesDir), s.log)
+	if err := migrateSamples(s.db, s.dir, s.log); err != nil {
+		return err
+	}
+	s.samples, err = openSamples(s.db, filepath.Join(s.dir, samplesDir), fsys, s.log)
 	return err
 }
 
@@ -150,11 +164,17 @@ func (s *State) Embeddings(backboneHash string, dim int) (*EmbeddingCache, error
 	return openEmbeddings(filepath.Join(s.dir, embeddingsDir), backboneHash, dim)
 }
 
-// Close closes the samples and releases the directory.
+// Close closes the database and releases the directory.
 func (s *State) Close() error {
 	var err error
 	if s.samples != nil {
-		err = s.samples.close()
+		s.samples.close()
+	}
+	if s.db != nil {
+		if err = s.db.Close(); err != nil {
+			err = fmt.Errorf("store: close database: %w", err)
+		}
+		s.db = nil
 	}
 	if s.lock != nil {
 		s.lock.Close()

@@ -2,22 +2,24 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"image/png"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/alphad/alphad/internal/atomicfile"
 	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/stillimage"
 )
@@ -51,57 +53,32 @@ var (
 	ErrLocked       = errors.New("state directory in use by another alphad process")
 )
 
-// record is one journal line.
-type record struct {
-	Op      string   `json:"op"` // add, rm, move, class, rename, delclass, undo
-	Samples []Sample `json:"samples,omitempty"`
-	IDs     []string `json:"ids,omitempty"`
-	Name    string   `json:"name,omitempty"`
-	To      string   `json:"to,omitempty"`
-	Burst   int64    `json:"burst,omitempty"`
-}
-
-// Store is the sample store of a State. Its methods are safe for
+// Store is the sample store of a State: the samples' rows in the state
+// database and their images under samples/img and samples/orig. It keeps
+// a copy of the rows in memory (loaded at open, changed only after a
+// transaction commits), so reads never fail. Its methods are safe for
 // concurrent use.
 type Store struct {
 	dir string // samples directory
 	log *slog.Logger
+	fs  fileSystem
 
-	mu      sync.Mutex
-	journal journalFile
-	// jsize is the journal's length after the last record that was
-	// written and synced in full; a failed append is cut back to it.
-	jsize int64
-	// torn is set when a failed append could not be cut back: the next
-	// commit retries the cut before writing anything.
-	torn      bool
-	records   int
+	mu        sync.Mutex
+	db        *sql.DB // nil once closed
 	classes   []string
+	classID   map[string]int64
 	samples   []Sample // in insertion order
 	index     map[string]int
 	lastBurst int64
+	swept     []string // orphans removed since open (state-relative paths)
 }
 
-const journalName = "journal.jsonl"
-
-// journalFile is what the store needs of its open journal (an *os.File;
-// tests inject one that fails mid-write).
-type journalFile interface {
-	Write(p []byte) (int, error)
-	Sync() error
-	Truncate(size int64) error
-	Close() error
-}
-
-// recordStart is how every journal record begins (Op is record's first
-// field and JSON escapes quotes inside strings, so it occurs nowhere else).
-var recordStart = []byte(`{"op":"`)
-
-// openSamples opens (creating if needed) the sample store in dir,
-// recovering from a crash: a torn last journal line is cut off, temp files
-// and images no record names are removed. The caller (OpenState) holds
-// the state directory's lock.
-func openSamples(dir string, log *slog.Logger) (*Store, error) {
+// openSamples loads the sample store in dir (the samples directory) from
+// db, after removing what a crash left behind: temp files and images no
+// row names. Rows whose image is missing are kept and logged (`alphad
+// dataset check --repair` removes them). The caller (OpenState) owns the
+// state directory.
+func openSamples(db *sql.DB, dir string, fs fileSystem, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -110,9 +87,13 @@ func openSamples(dir string, log *slog.Logger) (*Store, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	s := &Store{dir: dir, log: log, index: map[string]int{}}
+	s := &Store{dir: dir, log: log, fs: fs, db: db}
 	if err := s.load(); err != nil {
 		return nil, err
+	}
+	if rep := s.sweep(); len(rep.Missing) > 0 {
+		log.Warn("store: samples whose image file is missing (alphad dataset check --repair removes them)",
+			"count", len(rep.Missing), "first", rep.Missing[0])
 	}
 	return s, nil
 }
@@ -120,258 +101,136 @@ func openSamples(dir string, log *slog.Logger) (*Store, error) {
 // Dir is the samples directory.
 func (s *Store) Dir() string { return s.dir }
 
+// load reads the classes and samples from the database.
 func (s *Store) load() error {
-	path := filepath.Join(s.dir, journalName)
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("store: %w", err)
-	}
-	good := 0
-	salvaged := false
-	for off := 0; off < len(data); {
-		nl := bytes.IndexByte(data[off:], '\n')
-		var r record
-		if nl < 0 || json.Unmarshal(data[off:off+nl], &r) != nil {
-			// A torn record followed by a record on the same line: the
-			// bytes an older alphad left of an append cut short (a full
-			// disk), with the next record written after them. The append
-			// failed, so its sample was never acknowledged; the record
-			// that follows was, and is kept.
-			i := -1
-			if nl >= 0 {
-				line := data[off : off+nl]
-				r = record{} // a failed decode may have set fields
-				if i = bytes.LastIndex(line, recordStart); i > 0 && json.Unmarshal(line[i:], &r) != nil {
-					i = -1
-				}
-			}
-			if i <= 0 {
-				if nl < 0 || off+nl+1 >= len(data) {
-					s.log.Warn("store: dropping torn journal tail", "file", path, "bytes", len(data)-off)
-					break
-				}
-				return fmt.Errorf("store: %s: corrupt record at byte %d", path, off)
-			}
-			s.log.Warn("store: dropping torn journal record", "file", path, "at", off, "bytes", i)
-			salvaged = true
-		}
-		if err := s.apply(r); err != nil {
-			return fmt.Errorf("store: %s: record at byte %d: %w", path, off, err)
-		}
-		s.records++
-		off += nl + 1
-		good = off
-	}
-	if good < len(data) {
-		if err := os.Truncate(path, int64(good)); err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-	}
-	// Drop samples whose image vanished (not expected: images are durable
-	// before their record), then clean up temp files and orphans.
-	for _, sm := range slices.Clone(s.samples) {
-		if _, err := os.Stat(s.ImagePath(sm.ID)); err != nil {
-			s.log.Warn("store: sample image missing, dropping sample", "id", sm.ID, "err", err)
-			s.remove(sm.ID)
-		}
-	}
-	s.sweep()
-	if salvaged || s.records > 2*len(s.samples)+len(s.classes)+64 {
-		if err := s.compact(); err != nil {
-			return err
-		}
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	s.classes, s.classID = nil, map[string]int64{}
+	s.samples, s.index = nil, map[string]int{}
+	rows, err := s.db.Query(`SELECT id, name FROM classes ORDER BY id`)
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store: load classes: %w", err)
 	}
-	st, err := f.Stat()
+	names := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: load classes: %w", err)
+		}
+		s.classes = append(s.classes, name)
+		s.classID[name] = id
+		names[id] = name
+	}
+	if err := closeRows(rows); err != nil {
+		return fmt.Errorf("store: load classes: %w", err)
+	}
+	rows, err = s.db.Query(`SELECT id, class_id, time, source, burst, orig FROM samples ORDER BY seq`)
 	if err != nil {
-		f.Close()
-		return fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store: load samples: %w", err)
 	}
-	s.journal, s.jsize = f, st.Size()
-	return atomicfile.SyncDir(s.dir)
-}
-
-// sweep removes temp files and files no sample names.
-func (s *Store) sweep() {
-	for _, sub := range []string{"img", "orig"} {
-		d := filepath.Join(s.dir, sub)
-		ents, _ := os.ReadDir(d)
-		for _, e := range ents {
-			name := e.Name()
-			id := strings.TrimSuffix(name, filepath.Ext(name))
-			if _, ok := s.index[id]; ok && !strings.HasPrefix(name, ".") {
-				continue
-			}
-			s.log.Debug("store: removing orphan", "file", filepath.Join(d, name))
-			os.Remove(filepath.Join(d, name))
+	for rows.Next() {
+		var sm Sample
+		var cid int64
+		var t string
+		if err := rows.Scan(&sm.ID, &cid, &t, &sm.Source, &sm.Burst, &sm.Orig); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: load samples: %w", err)
 		}
+		if sm.Time, err = parseTime(t); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: sample %s: time %q: %w", sm.ID, t, err)
+		}
+		sm.Label = names[cid]
+		s.index[sm.ID] = len(s.samples)
+		s.samples = append(s.samples, sm)
 	}
-}
-
-// compact rewrites the journal as one class record per class and one add
-// record with every sample.
-func (s *Store) compact() error {
-	path := filepath.Join(s.dir, journalName)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	n := 0
-	for _, c := range s.classes {
-		enc.Encode(record{Op: "class", Name: c})
-		n++
+	if err := closeRows(rows); err != nil {
+		return fmt.Errorf("store: load samples: %w", err)
 	}
-	if len(s.samples) > 0 {
-		enc.Encode(record{Op: "add", Samples: s.samples})
-		n++
-	}
-	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("store: compact journal: %w", err)
-	}
-	s.records = n
-	return nil
-}
-
-// apply updates the in-memory state with one record.
-func (s *Store) apply(r record) error {
-	switch r.Op {
-	case "class":
-		if !slices.Contains(s.classes, r.Name) {
-			s.classes = append(s.classes, r.Name)
-		}
-	case "rename":
-		i := slices.Index(s.classes, r.Name)
-		if i < 0 {
-			return fmt.Errorf("rename class %q: %w", r.Name, ErrUnknownClass)
-		}
-		s.classes[i] = r.To
-		for j := range s.samples {
-			if s.samples[j].Label == r.Name {
-				s.samples[j].Label = r.To
-			}
-		}
-	case "delclass":
-		s.classes = slices.DeleteFunc(s.classes, func(c string) bool { return c == r.Name })
-		var ids []string
-		for _, sm := range s.samples {
-			if sm.Label == r.Name {
-				ids = append(ids, sm.ID)
-			}
-		}
-		s.remove(ids...)
-	case "add":
-		for _, sm := range r.Samples {
-			if !slices.Contains(s.classes, sm.Label) {
-				s.classes = append(s.classes, sm.Label)
-			}
-			if _, dup := s.index[sm.ID]; dup {
-				continue
-			}
-			s.index[sm.ID] = len(s.samples)
-			s.samples = append(s.samples, sm)
-			s.lastBurst = max(s.lastBurst, sm.Burst)
-		}
-	case "rm":
-		s.remove(r.IDs...)
-	case "move":
-		if !slices.Contains(s.classes, r.To) {
-			s.classes = append(s.classes, r.To)
-		}
-		for _, id := range r.IDs {
-			if i, ok := s.index[id]; ok {
-				s.samples[i].Label = r.To
-			}
-		}
-	case "undo":
-		var ids []string
-		for _, sm := range s.samples {
-			if sm.Burst == r.Burst {
-				ids = append(ids, sm.ID)
-			}
-		}
-		s.remove(ids...)
-	default:
-		return fmt.Errorf("unknown op %q", r.Op)
+	if err := s.db.QueryRow(`SELECT coalesce(max(id), 0) FROM bursts`).Scan(&s.lastBurst); err != nil {
+		return fmt.Errorf("store: load bursts: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) remove(ids ...string) {
-	if len(ids) == 0 {
-		return
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
 	}
-	gone := map[string]bool{}
-	for _, id := range ids {
-		gone[id] = true
+	return err
+}
+
+// update runs fn in a write transaction; on success it applies the change
+// to the in-memory copy with then. The caller holds s.mu.
+func (s *Store) update(op string, fn func(*sql.Tx) error, then func()) error {
+	if s.db == nil {
+		return errors.New("store: closed")
 	}
-	s.samples = slices.DeleteFunc(s.samples, func(sm Sample) bool { return gone[sm.ID] })
+	if err := inTx(s.db, fn); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	if then != nil {
+		then()
+	}
+	return nil
+}
+
+// ensureClass returns a class's row id, creating the class if new.
+func (s *Store) ensureClass(tx *sql.Tx, name string, created map[string]int64) (int64, error) {
+	if id, ok := s.classID[name]; ok {
+		return id, nil
+	}
+	if id, ok := created[name]; ok {
+		return id, nil
+	}
+	res, err := tx.Exec(`INSERT INTO classes (name) VALUES (?)`, name)
+	if err != nil {
+		return 0, fmt.Errorf("class %q: %w", name, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	created[name] = id
+	return id, nil
+}
+
+// addClasses applies classes created in a committed transaction.
+func (s *Store) addClasses(created map[string]int64) {
+	for name, id := range created {
+		s.classID[name] = id
+	}
+	// Creation order is row id order.
+	names := slices.Collect(maps.Keys(created))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(created[a], created[b]) })
+	s.classes = append(s.classes, names...)
+}
+
+// removeSamples drops samples from the in-memory copy and deletes their
+// files (best effort: a file left behind is an orphan the next open
+// sweeps).
+func (s *Store) removeSamples(del func(Sample) bool) {
+	for _, sm := range s.samples {
+		if del(sm) {
+			s.fs.Remove(s.ImagePath(sm.ID))
+			if p := s.OriginalPath(sm); p != "" {
+				s.fs.Remove(p)
+			}
+		}
+	}
+	s.samples = slices.DeleteFunc(s.samples, del)
 	clear(s.index)
 	for i, sm := range s.samples {
 		s.index[sm.ID] = i
 	}
 }
 
-// commit appends r to the journal, fsyncs it, then applies it. An append
-// that fails (a full disk, a write cut short, a failed fsync) is cut back
-// off the journal, so no partial bytes precede the next record and the
-// journal holds exactly the records applied.
-func (s *Store) commit(r record) error {
-	if s.journal == nil {
-		return errors.New("store: closed")
-	}
-	line, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	if s.torn {
-		if err := s.cut(); err != nil {
-			return fmt.Errorf("store: append journal: cut failed append: %w", err)
-		}
-	}
-	line = append(line, '\n')
-	if _, err := s.journal.Write(line); err != nil {
-		return s.failed("append journal", err)
-	}
-	if err := s.journal.Sync(); err != nil {
-		return s.failed("sync journal", err)
-	}
-	s.jsize += int64(len(line))
-	s.records++
-	return s.apply(r)
-}
-
-// failed cuts a failed append off the journal and returns the error.
-func (s *Store) failed(op string, err error) error {
-	s.torn = true
-	if cerr := s.cut(); cerr != nil {
-		s.log.Error("store: cannot cut failed journal append; retrying before the next one", "err", cerr)
-	}
-	return fmt.Errorf("store: %s: %w", op, err)
-}
-
-// cut truncates the journal back to its last complete record.
-func (s *Store) cut() error {
-	if err := s.journal.Truncate(s.jsize); err != nil {
-		return err
-	}
-	if err := s.journal.Sync(); err != nil {
-		return err
-	}
-	s.torn = false
-	return nil
-}
-
-// close closes the journal (State.Close calls it).
-func (s *Store) close() error {
+// close forgets the database (State.Close closes it).
+func (s *Store) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var err error
-	if s.journal != nil {
-		err = s.journal.Close()
-		s.journal = nil
-	}
-	return err
+	s.db = nil
 }
 
 // Classes lists the classes in the order they were created.
@@ -443,10 +302,14 @@ func (s *Store) AddClass(name string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if slices.Contains(s.classes, name) {
+	if _, ok := s.classID[name]; ok {
 		return fmt.Errorf("store: add class %q: %w", name, ErrClassExists)
 	}
-	return s.commit(record{Op: "class", Name: name})
+	created := map[string]int64{}
+	return s.update("add class "+strconv.Quote(name), func(tx *sql.Tx) error {
+		_, err := s.ensureClass(tx, name, created)
+		return err
+	}, func() { s.addClasses(created) })
 }
 
 // RenameClass renames a class and relabels its samples.
@@ -456,13 +319,26 @@ func (s *Store) RenameClass(from, to string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !slices.Contains(s.classes, from) {
+	id, ok := s.classID[from]
+	if !ok {
 		return fmt.Errorf("store: rename class %q: %w", from, ErrUnknownClass)
 	}
-	if slices.Contains(s.classes, to) {
+	if _, ok := s.classID[to]; ok {
 		return fmt.Errorf("store: rename class %q to %q: %w", from, to, ErrClassExists)
 	}
-	return s.commit(record{Op: "rename", Name: from, To: to})
+	return s.update("rename class "+strconv.Quote(from), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE classes SET name = ? WHERE id = ?`, to, id)
+		return err
+	}, func() {
+		delete(s.classID, from)
+		s.classID[to] = id
+		s.classes[slices.Index(s.classes, from)] = to
+		for i := range s.samples {
+			if s.samples[i].Label == from {
+				s.samples[i].Label = to
+			}
+		}
+	})
 }
 
 // DeleteClass deletes a class and its samples and returns how many
@@ -470,7 +346,8 @@ func (s *Store) RenameClass(from, to string) error {
 func (s *Store) DeleteClass(name string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !slices.Contains(s.classes, name) {
+	id, ok := s.classID[name]
+	if !ok {
 		return 0, fmt.Errorf("store: delete class %q: %w", name, ErrUnknownClass)
 	}
 	n := 0
@@ -479,15 +356,26 @@ func (s *Store) DeleteClass(name string) (int, error) {
 			n++
 		}
 	}
-	if err := s.commit(record{Op: "delclass", Name: name}); err != nil {
+	err := s.update("delete class "+strconv.Quote(name), func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM samples WHERE class_id = ?`, id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`DELETE FROM classes WHERE id = ?`, id)
+		return err
+	}, func() {
+		delete(s.classID, name)
+		s.classes = slices.DeleteFunc(s.classes, func(c string) bool { return c == name })
+		s.removeSamples(func(sm Sample) bool { return sm.Label == name })
+	})
+	if err != nil {
 		return 0, err
 	}
-	s.sweep()
 	return n, nil
 }
 
 // NextBurst returns a new burst id for a recording (one button hold, one
-// capture command, one `dataset add`).
+// capture command, one `dataset add`). Ids are never reused, also across
+// restarts: the burst's row is written by the Add that uses it.
 func (s *Store) NextBurst() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -496,22 +384,37 @@ func (s *Store) NextBurst() int64 {
 }
 
 // Add stores samples as one burst: their files are made durable first,
-// then one journal record names them all. When Add returns nil every
-// sample is on disk; after a crash before that, none or all of them are.
-// Samples whose image is already stored are returned with their existing
-// record. Labels that are not classes yet become classes.
+// then one transaction inserts their rows. When Add returns nil every
+// sample is on disk; after a crash before that, none of them is (their
+// files are orphans the next open removes). Samples whose image is
+// already stored are returned with their existing row. Labels that are
+// not classes yet become classes.
 func (s *Store) Add(burst int64, samples []NewSample) ([]Sample, error) {
+	if burst < 0 {
+		return nil, fmt.Errorf("store: add: burst %d < 0", burst)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.db == nil {
+		return nil, errors.New("store: closed")
+	}
 	out := make([]Sample, len(samples))
 	var fresh []Sample
+	var written []string
+	cleanup := func() {
+		for _, p := range written {
+			s.fs.Remove(p)
+		}
+	}
 	for i, ns := range samples {
 		if err := validClass(ns.Label); err != nil {
+			cleanup()
 			return nil, err
 		}
 		var buf bytes.Buffer
 		enc := png.Encoder{CompressionLevel: png.BestSpeed}
 		if err := enc.Encode(&buf, ns.Image); err != nil {
+			cleanup()
 			return nil, fmt.Errorf("store: encode sample %d: %w", i, err)
 		}
 		sum := sha256.Sum256(buf.Bytes())
@@ -520,33 +423,71 @@ func (s *Store) Add(burst int64, samples []NewSample) ([]Sample, error) {
 			out[i] = s.samples[j]
 			continue
 		}
+		if k := slices.IndexFunc(fresh, func(f Sample) bool { return f.ID == id }); k >= 0 {
+			out[i] = fresh[k]
+			continue
+		}
 		t := ns.Time
 		if t.IsZero() {
 			t = time.Now()
 		}
 		sm := Sample{ID: id, Label: ns.Label, Time: t.UTC().Round(time.Millisecond), Source: ns.Source, Burst: burst}
-		if err := atomicfile.WriteFile(s.ImagePath(id), buf.Bytes(), 0o644); err != nil {
+		if err := s.fs.WriteFile(s.ImagePath(id), buf.Bytes(), 0o644); err != nil {
+			cleanup()
 			return nil, fmt.Errorf("store: sample %d: %w", i, err)
 		}
+		written = append(written, s.ImagePath(id))
 		if ns.Original != nil {
 			ext := ns.OriginalExt
 			if ext != "" && (!strings.HasPrefix(ext, ".") || strings.ContainsAny(ext, "/\\") || len(ext) > 10) {
 				ext = ""
 			}
 			sm.Orig = id + ext
-			if err := atomicfile.WriteFile(filepath.Join(s.dir, "orig", sm.Orig), ns.Original, 0o644); err != nil {
+			p := filepath.Join(s.dir, "orig", sm.Orig)
+			if err := s.fs.WriteFile(p, ns.Original, 0o644); err != nil {
+				cleanup()
 				return nil, fmt.Errorf("store: sample %d original: %w", i, err)
 			}
+			written = append(written, p)
 		}
 		out[i] = sm
-		if !slices.ContainsFunc(fresh, func(f Sample) bool { return f.ID == id }) {
-			fresh = append(fresh, sm)
-		}
+		fresh = append(fresh, sm)
 	}
 	if len(fresh) == 0 {
 		return out, nil
 	}
-	if err := s.commit(record{Op: "add", Samples: fresh}); err != nil {
+	created := map[string]int64{}
+	err := s.update("add samples", func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO bursts (id, created) VALUES (?, ?)`, burst, formatTime(time.Now())); err != nil {
+			return fmt.Errorf("burst %d: %w", burst, err)
+		}
+		st, err := tx.Prepare(`INSERT INTO samples (id, class_id, time, source, burst, orig) VALUES (?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, sm := range fresh {
+			cid, err := s.ensureClass(tx, sm.Label, created)
+			if err != nil {
+				return err
+			}
+			if _, err := st.Exec(sm.ID, cid, formatTime(sm.Time), sm.Source, sm.Burst, sm.Orig); err != nil {
+				return fmt.Errorf("sample %s: %w", sm.ID, err)
+			}
+		}
+		return nil
+	}, func() {
+		s.addClasses(created)
+		for _, sm := range fresh {
+			s.index[sm.ID] = len(s.samples)
+			s.samples = append(s.samples, sm)
+		}
+		s.lastBurst = max(s.lastBurst, burst)
+	})
+	if err != nil {
+		// The files stay: a commit that reported failure may still reach
+		// the disk, and a row must never name a missing file. If it did
+		// not, they are orphans the next open removes.
 		return nil, err
 	}
 	return out, nil
@@ -557,16 +498,21 @@ func (s *Store) Add(burst int64, samples []NewSample) ([]Sample, error) {
 func (s *Store) Remove(ids ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	gone := map[string]bool{}
 	for _, id := range ids {
 		if _, ok := s.index[id]; !ok {
 			return fmt.Errorf("store: remove sample %s: no such sample", id)
 		}
+		gone[id] = true
 	}
-	if err := s.commit(record{Op: "rm", IDs: ids}); err != nil {
-		return err
-	}
-	s.sweep()
-	return nil
+	return s.update("remove samples", func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.Exec(`DELETE FROM samples WHERE id = ?`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func() { s.removeSamples(func(sm Sample) bool { return gone[sm.ID] }) })
 }
 
 // Move relabels samples (by ID) as class to, which is created if new;
@@ -582,7 +528,24 @@ func (s *Store) Move(to string, ids ...string) error {
 			return fmt.Errorf("store: move sample %s: no such sample", id)
 		}
 	}
-	return s.commit(record{Op: "move", IDs: ids, To: to})
+	created := map[string]int64{}
+	return s.update("move samples", func(tx *sql.Tx) error {
+		cid, err := s.ensureClass(tx, to, created)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := tx.Exec(`UPDATE samples SET class_id = ? WHERE id = ?`, cid, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func() {
+		s.addClasses(created)
+		for _, id := range ids {
+			s.samples[s.index[id]].Label = to
+		}
+	})
 }
 
 // UndoBurst removes the samples of the most recent burst still present
@@ -603,10 +566,13 @@ func (s *Store) UndoBurst() (int64, int, error) {
 			n++
 		}
 	}
-	if err := s.commit(record{Op: "undo", Burst: last}); err != nil {
+	err := s.update("undo burst "+strconv.FormatInt(last, 10), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`DELETE FROM samples WHERE burst = ?`, last)
+		return err
+	}, func() { s.removeSamples(func(sm Sample) bool { return sm.Burst == last }) })
+	if err != nil {
 		return 0, 0, err
 	}
-	s.sweep()
 	return last, n, nil
 }
 

@@ -3,8 +3,10 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,7 +31,8 @@ const (
 	KindTFLite = "tflite" // an imported classifier used as is
 )
 
-// Version describes one model version (models/<Name>/meta.json).
+// Version describes one model version (a row of the versions table;
+// its JSON form is the row's meta column).
 type Version struct {
 	Name     string       `json:"-"`
 	Created  time.Time    `json:"created"`
@@ -51,25 +54,42 @@ var (
 	ErrNoModel        = errors.New("no model version yet (train or import one)")
 	ErrNoSuchVersion  = errors.New("no such model version")
 	ErrNothingToRoll  = errors.New("no older version to roll back to")
-	errVersionMissing = errors.New("version incomplete")
 )
 
-// Models manages the model versions under <state>/models and the
+// Models manages the model versions (rows in the state database, each
+// KindHead version's head.bin under <state>/models/<name>/) and the
 // backbones under <state>/backbones (see the package doc). The owner of a
 // state directory gets it from State.Models; other processes open it with
 // OpenModels to read versions or install a backbone.
 type Models struct {
 	state string
 	dir   string
-	Keep  int // versions kept by Commit (the current one always survives)
+	log   *slog.Logger
+	fs    fileSystem
+	// db is the owner's connection, shared with its Store; nil for
+	// OpenModels, whose calls each open the database and close it again
+	// (a reader holds nothing between calls).
+	db   *sql.DB
+	Keep int // versions kept by Commit (the current one always survives)
 }
 
+// metaCurrent is the meta key of the current version's name.
+const metaCurrent = "current_version"
+
 // OpenModels opens (creating) the version and backbone directories of a
-// state directory, removes what an interrupted Commit left behind and
+// state directory, migrates versions an older alphad kept as folders
+// with meta.json, removes what an interrupted Commit left behind and
 // migrates pulled backbones from the older models/backbones folder. It
 // does not take the state directory's owner lock.
 func OpenModels(stateDir string) (*Models, error) {
-	m := &Models{state: stateDir, dir: filepath.Join(stateDir, modelsDir), Keep: DefaultKeep}
+	return openModels(stateDir, nil, osFS{}, nil)
+}
+
+func openModels(stateDir string, db *sql.DB, fsys fileSystem, log *slog.Logger) (*Models, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Models{state: stateDir, dir: filepath.Join(stateDir, modelsDir), log: log, fs: fsys, db: db, Keep: DefaultKeep}
 	for _, d := range []string{m.dir, filepath.Join(stateDir, backbonesDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
@@ -80,11 +100,14 @@ func OpenModels(stateDir string) (*Models, error) {
 		return nil, err
 	}
 	defer unlock()
-	ents, _ := os.ReadDir(m.dir)
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			os.RemoveAll(filepath.Join(m.dir, e.Name()))
+	err = m.withDB(func(db *sql.DB) error {
+		if err := m.migrateModels(db); err != nil {
+			return err
 		}
+		return m.sweepVersions(db)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := m.migrateBackbones(); err != nil {
 		return nil, err
@@ -92,7 +115,60 @@ func OpenModels(stateDir string) (*Models, error) {
 	return m, nil
 }
 
-// lock takes the version lock (blocking): writers are short.
+// withDB runs fn with the state database: the owner's connection, or
+// one opened for this call.
+func (m *Models) withDB(fn func(*sql.DB) error) error {
+	if m.db != nil {
+		return fn(m.db)
+	}
+	db, err := openDB(m.state)
+	if err != nil {
+		return err
+	}
+	err = fn(db)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("store: close database: %w", cerr)
+	}
+	return err
+}
+
+// sweepVersions removes the temp folders of interrupted commits and
+// version folders no row names (a commit that crashed before its row, a
+// prune that crashed before its folder went). Folders that still hold an
+// older alphad's meta.json are backups and stay. The caller holds the
+// models lock.
+func (m *Models) sweepVersions(db *sql.DB) error {
+	names, err := versionNames(db)
+	if err != nil {
+		return err
+	}
+	ents, _ := os.ReadDir(m.dir)
+	removed := false
+	for _, e := range ents {
+		p := filepath.Join(m.dir, e.Name())
+		switch _, ok := versionNumber(e.Name()); {
+		case strings.HasPrefix(e.Name(), ".tmp-"):
+		case ok && e.IsDir() && !slices.Contains(names, e.Name()):
+			if _, err := os.Stat(filepath.Join(p, legacyMeta)); err == nil {
+				continue
+			}
+		default:
+			continue
+		}
+		m.log.Info("store: removing a version folder no version names", "dir", p)
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		removed = true
+	}
+	if removed {
+		return atomicfile.SyncDir(m.dir)
+	}
+	return nil
+}
+
+// lock takes the version lock (blocking): writers are short. It orders
+// a version's files and row against sweeps in other processes.
 func (m *Models) lock() (func(), error) {
 	f, err := os.OpenFile(filepath.Join(m.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
@@ -115,21 +191,24 @@ func versionNumber(name string) (int, bool) {
 	return n, err == nil && n > 0
 }
 
-// names lists complete version directories, oldest first.
-func (m *Models) names() ([]string, error) {
-	ents, err := os.ReadDir(m.dir)
+// versionNames lists the versions, oldest first.
+func versionNames(db *sql.DB) ([]string, error) {
+	rows, err := db.Query(`SELECT name FROM versions ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("store: versions: %w", err)
 	}
 	var out []string
-	for _, e := range ents {
-		if _, ok := versionNumber(e.Name()); ok && e.IsDir() {
-			if _, err := os.Stat(filepath.Join(m.dir, e.Name(), "meta.json")); err == nil {
-				out = append(out, e.Name())
-			}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: versions: %w", err)
 		}
+		out = append(out, n)
 	}
-	slices.Sort(out)
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("store: versions: %w", err)
+	}
 	return out, nil
 }
 
@@ -142,9 +221,45 @@ func LabelsText(labels []string) []byte {
 	return b.Bytes()
 }
 
+// headPath is the file of a KindHead version's head.
+func (m *Models) headPath(name string) string { return filepath.Join(m.dir, name, "head.bin") }
+
+// insertVersion writes a version's row and its per-class metrics.
+func insertVersion(tx *sql.Tx, v Version) error {
+	meta, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	labels, err := json.Marshal(v.Labels)
+	if err != nil {
+		return err
+	}
+	var acc, on any
+	if v.Report != nil {
+		acc, on = v.Report.Final.Accuracy, v.Report.On
+	}
+	if _, err := tx.Exec(`INSERT INTO versions (name, created, kind, labels, backbone_hash, backbone_file, backbone_source,
+		samples, source, accuracy, accuracy_on, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.Name, formatTime(v.Created), v.Kind, string(labels), v.Backbone.Hash, v.Backbone.File, v.Backbone.Source,
+		v.Samples, v.Source, acc, on, string(meta)); err != nil {
+		return err
+	}
+	if v.Report == nil || len(v.Report.Final.PerClass) != len(v.Labels) {
+		return nil
+	}
+	for c, sc := range v.Report.Final.PerClass {
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO version_metrics (version, class, support, correct, accuracy) VALUES (?, ?, ?, ?, ?)`,
+			v.Name, v.Labels[c], sc.Support, sc.Correct, sc.Accuracy); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Commit writes a new version (its head is nil for KindTFLite), makes it
-// current and prunes old versions beyond Keep. A crash leaves either the
-// old current version or the new one in use.
+// current and prunes old versions beyond Keep. The head file is durable
+// before the transaction that adds the row and moves "current" commits:
+// a crash leaves either the old current version or the new one in use.
 func (m *Models) Commit(v Version, h *head.Head) (Version, error) {
 	if (v.Kind == KindHead) != (h != nil) || (v.Kind != KindHead && v.Kind != KindTFLite) {
 		return Version{}, fmt.Errorf("store: commit version: kind %q with head %v", v.Kind, h != nil)
@@ -157,90 +272,81 @@ func (m *Models) Commit(v Version, h *head.Head) (Version, error) {
 		return Version{}, err
 	}
 	defer unlock()
-	names, err := m.names()
-	if err != nil {
-		return Version{}, err
-	}
-	next := 1
-	if len(names) > 0 {
-		n, _ := versionNumber(names[len(names)-1])
-		next = n + 1
-	}
 	if v.Created.IsZero() {
 		v.Created = time.Now().UTC().Round(time.Second)
 	}
-	v.Name = versionName(next)
-	tmp, err := os.MkdirTemp(m.dir, ".tmp-")
-	if err != nil {
-		return Version{}, fmt.Errorf("store: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	meta, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return Version{}, fmt.Errorf("store: %w", err)
-	}
-	files := map[string][]byte{"meta.json": meta, "labels.txt": LabelsText(v.Labels)}
-	if h != nil {
-		b, _ := h.MarshalBinary()
-		files["head.bin"] = b
-	}
-	for name, data := range files {
-		if err := atomicfile.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-			return Version{}, fmt.Errorf("store: version %s: %w", v.Name, err)
+	var pruned []string
+	err = m.withDB(func(db *sql.DB) error {
+		names, err := versionNames(db)
+		if err != nil {
+			return err
 		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return Version{}, fmt.Errorf("store: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(m.dir, v.Name)); err != nil {
-		return Version{}, fmt.Errorf("store: version %s: %w", v.Name, err)
-	}
-	if err := atomicfile.SyncDir(m.dir); err != nil {
+		next := 1
+		if len(names) > 0 {
+			n, _ := versionNumber(names[len(names)-1])
+			next = n + 1
+		}
+		v.Name = versionName(next)
+		dir := filepath.Join(m.dir, v.Name)
+		os.RemoveAll(dir) // an orphan of a commit that crashed before its row
+		if h != nil {
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			b, _ := h.MarshalBinary()
+			if err := m.fs.WriteFile(m.headPath(v.Name), b, 0o644); err != nil {
+				return fmt.Errorf("store: version %s: %w", v.Name, err)
+			}
+			if err := atomicfile.SyncDir(m.dir); err != nil {
+				return err
+			}
+		}
+		keep := m.Keep
+		if keep < 1 {
+			keep = DefaultKeep
+		}
+		all := append(names, v.Name)
+		for len(all) > keep {
+			pruned, all = append(pruned, all[0]), all[1:]
+		}
+		return inTx(db, func(tx *sql.Tx) error {
+			if err := insertVersion(tx, v); err != nil {
+				return fmt.Errorf("store: version %s: %w", v.Name, err)
+			}
+			if err := setMeta(tx, metaCurrent, v.Name); err != nil {
+				return fmt.Errorf("store: set current version: %w", err)
+			}
+			for _, old := range pruned {
+				if _, err := tx.Exec(`DELETE FROM versions WHERE name = ?`, old); err != nil {
+					return fmt.Errorf("store: prune %s: %w", old, err)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
 		return Version{}, err
 	}
-	if err := m.setCurrent(v.Name); err != nil {
-		return Version{}, err
-	}
-	return v, m.prune(append(names, v.Name), v.Name)
-}
-
-func (m *Models) prune(names []string, current string) error {
-	keep := m.Keep
-	if keep < 1 {
-		keep = DefaultKeep
-	}
-	for len(names) > keep {
-		old := names[0]
-		names = names[1:]
-		if old == current {
-			continue
-		}
+	for _, old := range pruned {
 		if err := os.RemoveAll(filepath.Join(m.dir, old)); err != nil {
-			return fmt.Errorf("store: prune %s: %w", old, err)
+			return v, fmt.Errorf("store: prune %s: %w", old, err)
 		}
 	}
-	return atomicfile.SyncDir(m.dir)
-}
-
-func (m *Models) setCurrent(name string) error {
-	if err := atomicfile.WriteFile(filepath.Join(m.dir, "current"), []byte(name+"\n"), 0o644); err != nil {
-		return fmt.Errorf("store: set current version: %w", err)
-	}
-	return nil
+	return v, atomicfile.SyncDir(m.dir)
 }
 
 // CurrentName is the name of the current version.
 func (m *Models) CurrentName() (string, error) {
-	b, err := os.ReadFile(filepath.Join(m.dir, "current"))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("store: %w", ErrNoModel)
-	}
+	var name string
+	err := m.withDB(func(db *sql.DB) (err error) {
+		name, err = metaValue(db, metaCurrent)
+		return err
+	})
 	if err != nil {
-		return "", fmt.Errorf("store: %w", err)
+		return "", fmt.Errorf("store: current version: %w", err)
 	}
-	name := strings.TrimSpace(string(b))
-	if _, ok := versionNumber(name); !ok {
-		return "", fmt.Errorf("store: current version %q: bad name", name)
+	if name == "" {
+		return "", fmt.Errorf("store: %w", ErrNoModel)
 	}
 	return name, nil
 }
@@ -250,16 +356,26 @@ func (m *Models) Version(name string) (Version, error) {
 	if _, ok := versionNumber(name); !ok {
 		return Version{}, fmt.Errorf("store: version %q: %w", name, ErrNoSuchVersion)
 	}
-	b, err := os.ReadFile(filepath.Join(m.dir, name, "meta.json"))
-	if errors.Is(err, os.ErrNotExist) {
+	var v Version
+	err := m.withDB(func(db *sql.DB) (err error) {
+		v, err = readVersion(db, name)
+		return err
+	})
+	return v, err
+}
+
+func readVersion(db *sql.DB, name string) (Version, error) {
+	var meta string
+	err := db.QueryRow(`SELECT meta FROM versions WHERE name = ?`, name).Scan(&meta)
+	if errors.Is(err, sql.ErrNoRows) {
 		return Version{}, fmt.Errorf("store: version %s: %w", name, ErrNoSuchVersion)
 	}
 	if err != nil {
-		return Version{}, fmt.Errorf("store: %w", err)
+		return Version{}, fmt.Errorf("store: version %s: %w", name, err)
 	}
 	var v Version
-	if err := json.Unmarshal(b, &v); err != nil {
-		return Version{}, fmt.Errorf("store: version %s meta.json: %w", name, err)
+	if err := json.Unmarshal([]byte(meta), &v); err != nil {
+		return Version{}, fmt.Errorf("store: version %s meta: %w", name, err)
 	}
 	v.Name = name
 	return v, nil
@@ -268,23 +384,27 @@ func (m *Models) Version(name string) (Version, error) {
 // List returns every version, oldest first, and the current one's name
 // ("" when none).
 func (m *Models) List() ([]Version, string, error) {
-	names, err := m.names()
+	var out []Version
+	var cur string
+	err := m.withDB(func(db *sql.DB) error {
+		names, err := versionNames(db)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			v, err := readVersion(db, n)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		cur, err = metaValue(db, metaCurrent)
+		return err
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	var out []Version
-	for _, n := range names {
-		v, err := m.Version(n)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
-	}
-	cur, err := m.CurrentName()
-	if errors.Is(err, ErrNoModel) {
-		err = nil
-	}
-	return out, cur, err
+	return out, cur, nil
 }
 
 // Rollback makes version to current, or, when to is "", the newest
@@ -295,33 +415,42 @@ func (m *Models) Rollback(to string) (string, error) {
 		return "", err
 	}
 	defer unlock()
-	if to == "" {
-		cur, err := m.CurrentName()
-		if err != nil {
-			return "", err
-		}
-		names, err := m.names()
-		if err != nil {
-			return "", err
-		}
-		for _, n := range names {
-			if n < cur {
-				to = n
+	err = m.withDB(func(db *sql.DB) error {
+		if to == "" {
+			cur, err := metaValue(db, metaCurrent)
+			if err != nil {
+				return err
+			}
+			if cur == "" {
+				return fmt.Errorf("store: %w", ErrNoModel)
+			}
+			names, err := versionNames(db)
+			if err != nil {
+				return err
+			}
+			for _, n := range names {
+				if n < cur {
+					to = n
+				}
+			}
+			if to == "" {
+				return fmt.Errorf("store: rollback from %s: %w", cur, ErrNothingToRoll)
 			}
 		}
-		if to == "" {
-			return "", fmt.Errorf("store: rollback from %s: %w", cur, ErrNothingToRoll)
+		if _, err := readVersion(db, to); err != nil {
+			return err
 		}
-	}
-	if _, err := m.Version(to); err != nil {
+		return inTx(db, func(tx *sql.Tx) error { return setMeta(tx, metaCurrent, to) })
+	})
+	if err != nil {
 		return "", err
 	}
-	return to, m.setCurrent(to)
+	return to, nil
 }
 
 // Head reads the trained head of a KindHead version.
 func (m *Models) Head(name string) (*head.Head, error) {
-	b, err := os.ReadFile(filepath.Join(m.dir, name, "head.bin"))
+	b, err := os.ReadFile(m.headPath(name))
 	if err != nil {
 		return nil, fmt.Errorf("store: version %s: %w", name, err)
 	}
