@@ -10,7 +10,7 @@ import (
 	"github.com/alphad/alphad/pipeline/labels"
 )
 
-// FuzzJournal opens a store whose journal holds arbitrary bytes: Open
+// FuzzJournal migrates a legacy journal of arbitrary bytes: OpenState
 // must fail cleanly or give a usable store, never panic.
 func FuzzJournal(f *testing.F) {
 	f.Add([]byte(`{"op":"class","name":"a"}` + "\n" + `{"op":"rename","name":"a","to":"b"}` + "\n"))
@@ -21,11 +21,12 @@ func FuzzJournal(f *testing.F) {
 		dir := t.TempDir()
 		os.MkdirAll(filepath.Join(dir, "samples"), 0o755)
 		os.WriteFile(filepath.Join(dir, "samples", journalName), data, 0o644)
-		s, err := openSamples(filepath.Join(dir, samplesDir), nil)
+		st, err := OpenState(dir, nil)
 		if err != nil {
 			return
 		}
-		defer s.close()
+		defer st.Close()
+		s := st.Samples()
 		s.Classes()
 		s.Counts()
 		if err := s.AddClass("fuzz-new-class"); err != nil && !strings.Contains(err.Error(), "exists") {

@@ -79,10 +79,10 @@ type State struct {
 // orphan images and version folders, backbones nothing uses) and loads
 // the samples. It fails with ErrLocked while another process owns dir.
 func OpenState(dir string, log *slog.Logger) (*State, error) {
-	return openState(dir, osFS{}, log)
+	return openStateFS(dir, osFS{}, log)
 }
 
-func openState(dir string, fsys fileSystem, log *slog.Logger) (*State, error) {
+func openStateFS(dir string, fsys fileSystem, log *slog.Logger) (*State, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

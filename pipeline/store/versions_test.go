@@ -88,7 +88,11 @@ func TestTrainAndVersions(t *testing.T) {
 	}
 	// The version records its metrics and its unknown rule, and Load
 	// brings the rule back.
-	saved, err := (&Models{dir: dir + "/models"}).Version("v000002")
+	other, err := OpenModels(dir) // a reader beside the owner, like `alphad model ls`
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := other.Version("v000002")
 	if err != nil {
 		t.Fatal(err)
 	}
