@@ -2,8 +2,8 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,9 +51,9 @@ type Version struct {
 
 // Errors for expected states.
 var (
-	ErrNoModel        = errors.New("no model version yet (train or import one)")
-	ErrNoSuchVersion  = errors.New("no such model version")
-	ErrNothingToRoll  = errors.New("no older version to roll back to")
+	ErrNoModel       = errors.New("no model version yet (train or import one)")
+	ErrNoSuchVersion = errors.New("no such model version")
+	ErrNothingToRoll = errors.New("no older version to roll back to")
 )
 
 // Models manages the model versions (rows in the state database, each
