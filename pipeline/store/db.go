@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"syscall"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver (pure Go)
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver (pure Go)
 )
 
 // dbName is the state's database, beside its -wal and -shm files.
@@ -143,18 +144,31 @@ func migrateOne(db *sql.DB) (done bool, err error) {
 	return done, err
 }
 
+// sqliteFull is SQLite's SQLITE_FULL result code (the disk is full).
+const sqliteFull = 13
+
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it
 // when fn returns nil.
 func inTx(db *sql.DB, fn func(*sql.Tx) error) error {
 	tx, err := db.BeginTx(context.Background(), nil)
 	if err != nil {
-		return err
+		return diskFull(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return diskFull(err)
 	}
-	return tx.Commit()
+	return diskFull(tx.Commit())
+}
+
+// diskFull makes SQLite's "database or disk is full" match
+// syscall.ENOSPC, like a failed file write on a full disk.
+func diskFull(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqliteFull {
+		return fmt.Errorf("%w (%w)", err, syscall.ENOSPC)
+	}
+	return err
 }
 
 // metaValue reads a meta key ("" and no error when unset).
