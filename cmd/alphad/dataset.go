@@ -30,6 +30,7 @@ func newDatasetCmd(d *deps) *cobra.Command {
 		Short: "Manage the labelled samples used for on-device training",
 	}
 	cmd.AddCommand(newDatasetAddCmd(d), newDatasetImportCmd(d), newDatasetLsCmd(d), newDatasetRmCmd(d), newDatasetRenameCmd(d))
+	cmd.AddCommand(newDatasetCheckCmd(d))
 	return cmd
 }
 
