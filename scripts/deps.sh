@@ -32,6 +32,7 @@ declare -A GROUP_PKGS=(
   [time]="time"
   [browser]="chromium"
   [qemu]="qemu-user"
+  [sqlite]="sqlite3"
 )
 declare -A GROUP_WHY=(
   [xnnpack]="the xnnpack engine (compiled in when its headers are installed) and its tests"
@@ -41,9 +42,10 @@ declare -A GROUP_WHY=(
   [time]="GNU time (/usr/bin/time -v) for the README's peak-RSS figures"
   [browser]="headless chromium: the web app tests (internal/web, driven by chromedp)"
   [qemu]="qemu-user: the native engine's conformance on arm64 (make test) and armv7 (make cross-test)"
+  [sqlite]="sqlite3: docs/store.md's queries run on a state database (pipeline/store)"
 )
-GROUPS_ORDER=(xnnpack mqtt systemd oracle time browser qemu)
-TEST_GROUPS="xnnpack mqtt systemd oracle browser qemu"
+GROUPS_ORDER=(xnnpack mqtt systemd oracle time browser qemu sqlite)
+TEST_GROUPS="xnnpack mqtt systemd oracle browser qemu sqlite"
 CI_GROUPS="$TEST_GROUPS time"
 # Packages present when their command is on PATH, whatever installed them
 # (the machine image may bring node and npm from elsewhere than Debian).

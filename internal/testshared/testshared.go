@@ -79,6 +79,7 @@ const (
 	GroupOracle  Group = "oracle"  // node and the npm-installed TFLite runtime (make oracle)
 	GroupXNNPACK Group = "xnnpack" // the xnnpack engine, compiled in with libxnnpack-dev
 	GroupBrowser Group = "browser" // headless chromium for the web app tests
+	GroupSQLite  Group = "sqlite"  // the sqlite3 tool: docs/store.md's queries on a state database
 	GroupShared  Group = "shared"  // the shared test data (not a package: set ALPHAD_SHARED)
 	GroupOther   Group = "other"   // anything else (Missing)
 )

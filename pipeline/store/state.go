@@ -1,38 +1,46 @@
 // Package store owns alphad's state directory: the labelled samples (one
-// content-addressed PNG per sample plus an append-only journal), a cache
-// of their backbone embeddings, the backbones (pulled by name or used by a
-// version), and the trained model versions with an atomic "current"
-// pointer. Nothing else in alphad knows the layout below.
+// content-addressed PNG per sample), a cache of their backbone
+// embeddings, the backbones (pulled by name or used by a version), the
+// trained model versions with their metrics and a "current" pointer, and
+// the runtime settings. Their metadata lives in one SQLite database
+// (state.db, through the pure-Go modernc.org/sqlite) in WAL mode with
+// synchronous=FULL; images and model files stay files. Nothing else in
+// alphad knows the layout below; docs/store.md shows how to inspect it.
 //
 // One process owns a state directory at a time: OpenState takes an
 // exclusive, non-blocking flock and fails with ErrLocked while another
 // alphad process (the daemon, or a CLI command that changes samples or
 // versions) holds it. Processes that only read model versions (classify,
 // watch, model ls/export) or install a backbone (model pull) use
-// OpenModels or LoadCurrent without owning the directory; writes under
-// models/ and backbones/ are serialised by a short blocking lock.
+// OpenModels or LoadCurrent without owning the directory; SQLite orders
+// their reads against the owner's transactions, and writes of version and
+// backbone files are serialised by a short blocking lock.
 //
-// Everything is crash safe: files are written with internal/atomicfile
-// (temp + fsync + rename + directory fsync) and a journal record is
-// appended and fsynced only after the files it names are durable, so a
-// kill -9 at any moment leaves a store that opens and holds every sample
-// whose Add returned. Opening ignores a torn last journal line, temp files
-// and orphan images.
+// Everything is crash safe: a file is written with internal/atomicfile
+// (temp + fsync + rename + directory fsync) before the transaction that
+// adds the row naming it commits, so a kill -9 or a full disk at any
+// moment leaves a store that opens and holds every sample whose Add
+// returned. Opening removes temp files and files no row names (orphans);
+// rows whose file vanished are reported by State.Check (`alphad dataset
+// check`).
 //
 // Layout under the state directory:
 //
 //	lock                       flock held by the owning process (OpenState)
-//	samples/journal.jsonl      one JSON record per line (add, rm, class ops)
+//	state.db, -wal, -shm       the database: classes, samples, bursts, versions,
+//	                           version_metrics, settings, meta, schema_version
 //	samples/img/<id>.png       the sample at model input size
 //	samples/orig/<id><ext>     the original image bytes, when given
 //	embeddings/<hash>.emb      embedding cache per backbone hash
 //	backbones/<hash>.tflite    every backbone and imported classifier, by content hash
 //	backbones/names.json       installed (pulled) backbones: name → hash and source
-//	models/v000001/…           model versions: meta.json, labels.txt, head.bin
-//	models/current             the current version's name
+//	models/v000001/head.bin    a trained version's head
 //	models/lock                flock around writes to models/ and backbones/
 //
-// Older layouts are migrated when opened: pulled backbones under
+// Older layouts are migrated when opened: the samples journal
+// (samples/journal.jsonl), settings.json, and the version folders'
+// meta.json plus models/current move into the database once and stay
+// behind untouched as a backup; pulled backbones under
 // models/backbones/<name>.tflite move into backbones/ (content file plus a
 // names.json entry), and the owner lock moves from samples/lock to lock.
 package store
