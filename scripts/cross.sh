@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Cross-build alphad for a Raspberry Pi: cross.sh arm64|armv7
+# Cross-build alphad for a Raspberry Pi: cross.sh arm64|armv7|arm64-static
+#
+# arm64-static is the release artefact bin/alphad-linux-arm64-static:
+# CGO_ENABLED=0, native engine (NEON kernels), no library dependencies.
 #
 # arm64 with the XNNPACK engine needs Debian's arm64 libraries and a cross C
 # compiler (once, as root):
@@ -12,15 +15,21 @@
 # cross-build in a separate chroot, or build on the Pi itself).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-arch=${1:?usage: cross.sh arm64|armv7}
+arch=${1:?usage: cross.sh arm64|armv7|arm64-static}
 VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 ldflags="-s -w -X main.version=$VERSION -X main.commit=$COMMIT"
 mkdir -p bin
+if [[ $arch == arm64-static ]]; then
+  echo "cross: arm64 static, native engine only (CGO_ENABLED=0)"
+  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o bin/alphad-linux-arm64-static ./cmd/alphad
+  ls -l bin/alphad-linux-arm64-static
+  exit 0
+fi
 case $arch in
   arm64) goarch=arm64; cc=aarch64-linux-gnu-gcc; debarch=arm64; out=bin/alphad-linux-arm64; extra=() ;;
   armv7) goarch=arm; cc=arm-linux-gnueabihf-gcc; debarch=armhf; out=bin/alphad-linux-armv7; extra=(GOARM=7) ;;
-  *) echo "cross: unknown arch $arch (arm64 or armv7)" >&2; exit 2 ;;
+  *) echo "cross: unknown arch $arch (arm64, armv7 or arm64-static)" >&2; exit 2 ;;
 esac
 if command -v "$cc" >/dev/null && dpkg -s "libxnnpack-dev:$debarch" >/dev/null 2>&1 && dpkg -s "libpthreadpool-dev:$debarch" >/dev/null 2>&1; then
   echo "cross: $arch with the xnnpack engine ($cc, libxnnpack-dev:$debarch)"

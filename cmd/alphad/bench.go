@@ -21,16 +21,18 @@ import (
 // newBenchCmd times the engines (and optionally the real TFLite runtime)
 // on one model, one line per engine and thread count:
 //
-//	native   median 98.1 ms  p90 103.2 ms  0 allocs  cpu 97.5 ms
+//	native   median 98.1 ms  p90 103.2 ms  min 97.0 ms  0 allocs  cpu 97.5 ms
 //
 // With several thread counts (--threads 1,2) each line names its count
 // and a speedup line per engine compares each count with the first:
 //
-//	native   threads 2  median 5.1 ms  p90 5.4 ms  0 allocs  cpu 10.2 ms
-//	speedup  native threads 2/1 1.86x  (cpu 1.07x)
+//	native   threads 2  median 5.1 ms  p90 5.4 ms  min 4.9 ms  0 allocs  cpu 10.2 ms
+//	speedup  native threads 2/1 1.86x  (min 1.90x, cpu 1.07x)
 //
-// cpu is the process CPU time per inference: on a busy machine the wall
-// times grow with the load, the CPU time much less.
+// The engines and thread counts are timed round-robin (one inference
+// each per round) so that all see the same machine load. cpu is the
+// process CPU time per inference: on a busy machine the wall times grow
+// with the load, the CPU time much less; min is the least loaded run.
 func newBenchCmd(d *deps) *cobra.Command {
 	var (
 		model, engines, oracle, threadList string
@@ -59,26 +61,33 @@ func newBenchCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
-			// results[e][t] is engine e with threads[t].
+			// results[e][t] is engine e with threads[t], timed round-robin.
+			var combos []benchCombo
+			for _, e := range selected {
+				for _, th := range threads {
+					combos = append(combos, benchCombo{e: e, opts: engine.Options{Threads: th}})
+				}
+			}
+			all, err := benchInterleaved(m, combos, runs)
+			if err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
 			results := make([][]benchResult, len(selected))
 			for i, e := range selected {
-				for _, th := range threads {
-					r, err := benchEngine(e, m, engine.Options{Threads: th}, runs)
-					if err != nil {
-						return fmt.Errorf("bench: %s: %w", e.name, err)
-					}
+				for t, th := range threads {
+					r := all[i*len(threads)+t]
 					label := e.name
 					if len(threads) > 1 {
 						label = fmt.Sprintf("%-8s threads %d ", e.name, th)
 					}
-					fmt.Fprintf(d.stdout, "%-8s median %.1f ms  p90 %.1f ms  %s allocs  cpu %.1f ms\n", label, r.median, r.p90, fmtAllocs(r.allocs), r.cpu)
+					fmt.Fprintf(d.stdout, "%-8s median %.1f ms  p90 %.1f ms  min %.1f ms  %s allocs  cpu %.1f ms\n", label, r.median, r.p90, r.min, fmtAllocs(r.allocs), r.cpu)
 					results[i] = append(results[i], r)
 				}
 			}
 			for i, e := range selected {
 				for t := 1; t < len(threads); t++ {
 					r0, r := results[i][0], results[i][t]
-					fmt.Fprintf(d.stdout, "speedup  %s threads %d/%d %.2fx  (cpu %.2fx)\n", e.name, threads[t], threads[0], r0.median/r.median, r.cpu/max(r0.cpu, 1e-9))
+					fmt.Fprintf(d.stdout, "speedup  %s threads %d/%d %.2fx  (min %.2fx, cpu %.2fx)\n", e.name, threads[t], threads[0], r0.median/r.median, r0.min/r.min, r.cpu/max(r0.cpu, 1e-9))
 				}
 			}
 			for i := 1; i < len(selected); i++ {
@@ -147,45 +156,84 @@ func selectEngines(spec string) ([]engineEntry, error) {
 }
 
 type benchResult struct {
-	median, p90 float64 // ms
-	allocs      float64 // heap allocations per inference
-	cpu         float64 // process CPU ms per inference (0 if unknown)
+	median, p90, min float64 // ms
+	allocs           float64 // heap allocations per inference
+	cpu              float64 // process CPU ms per inference (0 if unknown)
 }
 
-// benchEngine builds e for m, fills the inputs with seeded noise, runs one
-// warm-up inference and times runs more.
-func benchEngine(e engineEntry, m *tflite.Model, opts engine.Options, runs int) (benchResult, error) {
-	eng, err := e.new(m, opts)
-	if err != nil {
-		return benchResult{}, err
-	}
-	defer eng.Close()
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range m.Inputs {
-		fillInput(eng.Input(i), m.Input(i).Type, rng)
-	}
-	if err := eng.Invoke(); err != nil {
-		return benchResult{}, fmt.Errorf("invoke: %w", err)
-	}
-	times := make([]float64, runs)
-	var ms0, ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
-	cpu0 := cputime.Process()
-	for i := range times {
-		t0 := time.Now()
-		if err := eng.Invoke(); err != nil {
-			return benchResult{}, fmt.Errorf("invoke: %w", err)
+// benchCombo is one engine with one thread count.
+type benchCombo struct {
+	e    engineEntry
+	opts engine.Options
+}
+
+// benchInterleaved builds every combo for m, fills the inputs with seeded
+// noise, runs one warm-up inference each, then times runs rounds in which
+// every combo runs once in turn: on a shared machine the load changes
+// over seconds, and interleaving lets every combo see the same load, so
+// their ratios hold even when the absolute times do not.
+func benchInterleaved(m *tflite.Model, combos []benchCombo, runs int) ([]benchResult, error) {
+	engs := make([]engine.Engine, len(combos))
+	defer func() {
+		for _, eng := range engs {
+			if eng != nil {
+				eng.Close()
+			}
 		}
-		times[i] = float64(time.Since(t0).Nanoseconds()) / 1e6
+	}()
+	for i, c := range combos {
+		eng, err := c.e.new(m, c.opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.e.name, err)
+		}
+		engs[i] = eng
+		rng := rand.New(rand.NewPCG(1, 2))
+		for j := range m.Inputs {
+			fillInput(eng.Input(j), m.Input(j).Type, rng)
+		}
+		if err := eng.Invoke(); err != nil {
+			return nil, fmt.Errorf("%s: invoke: %w", c.e.name, err)
+		}
 	}
-	cpu := cputime.Process() - cpu0
-	runtime.ReadMemStats(&ms1)
-	return benchResult{
-		cpu:    float64(cpu.Nanoseconds()) / 1e6 / float64(runs),
-		median: quantile(times, 0.5),
-		p90:    quantile(times, 0.9),
-		allocs: float64(ms1.Mallocs-ms0.Mallocs) / float64(runs),
-	}, nil
+	times := make([][]float64, len(combos))
+	cpu := make([]time.Duration, len(combos))
+	for range runs {
+		for i, eng := range engs {
+			cpu0 := cputime.Process()
+			t0 := time.Now()
+			if err := eng.Invoke(); err != nil {
+				return nil, fmt.Errorf("%s: invoke: %w", combos[i].e.name, err)
+			}
+			times[i] = append(times[i], float64(time.Since(t0).Nanoseconds())/1e6)
+			cpu[i] += cputime.Process() - cpu0
+		}
+	}
+	// Allocations, counted apart: a few more inferences per combo in a
+	// row (the heap statistics are process-wide).
+	allocRuns := min(runs, 5)
+	mallocs := make([]uint64, len(combos))
+	var ms0, ms1 runtime.MemStats
+	for i, eng := range engs {
+		runtime.ReadMemStats(&ms0)
+		for range allocRuns {
+			if err := eng.Invoke(); err != nil {
+				return nil, fmt.Errorf("%s: invoke: %w", combos[i].e.name, err)
+			}
+		}
+		runtime.ReadMemStats(&ms1)
+		mallocs[i] = ms1.Mallocs - ms0.Mallocs
+	}
+	out := make([]benchResult, len(combos))
+	for i := range out {
+		out[i] = benchResult{
+			cpu:    float64(cpu[i].Nanoseconds()) / 1e6 / float64(runs),
+			median: quantile(times[i], 0.5),
+			p90:    quantile(times[i], 0.9),
+			min:    slices.Min(times[i]),
+			allocs: float64(mallocs[i]) / float64(allocRuns),
+		}
+	}
+	return out, nil
 }
 
 // fillInput writes seeded noise of the input's type: floats in [-1,1),

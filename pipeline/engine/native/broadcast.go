@@ -65,6 +65,16 @@ func prepareBinary(p *plan, op *tflite.Operator, kind binKind, act tflite.Activa
 	case nb == no && na == last && pa[3] == last:
 		bin.pattern = 5
 	}
+	if bin.pattern == 1 {
+		// Same shapes: split the flat arrays over the pool.
+		const chunk = 4096
+		fn := func(lo, hi int) {
+			s, e := lo*chunk, min(hi*chunk, no)
+			binFlat(bin.kind, bin.dst[s:e], bin.a[s:e], bin.b[s:e], bin.lo, bin.hi)
+		}
+		j := p.pool.newJob((no+chunk-1)/chunk, no, fn)
+		return func() { p.pool.runJob(j) }, nil
+	}
 	return bin.run, nil
 }
 

@@ -59,7 +59,7 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 		m := n * h * w
 		rows := func(u0, u1 int) { g.unitRows(dst, cout, src, cin, m, u0, u1) }
 		units := g.units(m)
-		j := p.pool.newJob(units, rows)
+		j := p.pool.newJob(units, m*cout*cin, rows)
 		return func() { p.pool.runJob(j) }, nil
 	}
 
@@ -69,7 +69,7 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	var batch int
 	fill := func(y0, y1 int) { gather.fill(cols, src[batch*h*w*cin:], y0, y1) }
 	rows := func(u0, u1 int) { g.unitRows(dst[batch*m*cout:], cout, cols, k, m, u0, u1) }
-	fillJob, rowsJob := p.pool.newJob(wy.out, fill), p.pool.newJob(g.units(m), rows)
+	fillJob, rowsJob := p.pool.newJob(wy.out, m*k, fill), p.pool.newJob(g.units(m), m*cout*k, rows)
 	return func() {
 		for batch = 0; batch < n; batch++ {
 			p.pool.runJob(fillJob)

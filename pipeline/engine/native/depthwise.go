@@ -66,7 +66,7 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	rows := func(lo, hi int) {
 		d.rows(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], lo, hi)
 	}
-	j := p.pool.newJob(d.y.out, rows)
+	j := p.pool.newJob(d.y.out, d.y.out*d.x.out*oc*kh*kw, rows)
 	return func() {
 		for batch = 0; batch < n; batch++ {
 			p.pool.runJob(j)

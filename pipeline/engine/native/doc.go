@@ -14,12 +14,20 @@
 //
 // The GEMM (1×1 convolutions, im2col convolutions, fully connected) runs
 // an 8×32 AVX-512 or a 6×16 AVX2+FMA micro-kernel written in Go assembly
-// on amd64 CPUs that have those extensions (detected at run time; build
-// tag purego leaves them out), and a portable scalar Go kernel (3×3 tile
-// on amd64, 4×4 on arm) everywhere else; likewise the 3×3 depthwise rows
-// run eight channels at a time in assembly. The quantized kernels choose
-// theirs the same way (qmath.Dots). Every assembly kernel ends with
-// VZEROUPPER, so no AVX state leaks into Go code. The scalar kernel's
-// multiply-adds become FMA instructions with GOAMD64=v3 (the Makefile's
-// default) or on arm64; it also works, slower, with GOAMD64=v1.
+// on amd64 CPUs that have those extensions (detected at run time), an 8×8
+// NEON kernel on arm64 (gemm_arm64.s), and a portable scalar Go kernel
+// (3×3 tile on amd64, 4×4 on arm) everywhere else and with the build tag
+// purego; likewise the 3×3 depthwise rows run eight channels at a time in
+// assembly. The quantized kernels choose theirs the same way (qmath.Dots:
+// VNNI or AVX2 on amd64, UDOT when the CPU has the dot-product extension
+// or else UMLAL on arm64). Every amd64 assembly kernel ends with
+// VZEROUPPER, so no AVX state leaks into Go code. Go's arm64 assembler
+// lacks most NEON instructions: the .s files spell them as WORDs with the
+// instruction in a comment, encoded by the neongen command (llvm-mc), which
+// scripts/cross-test.sh re-checks. The scalar kernel's multiply-adds
+// become FMA instructions with GOAMD64=v3 (the Makefile's default) or on
+// arm64; it also works, slower, with GOAMD64=v1.
+//
+// Heavy jobs below poolMinWork multiply-adds run on the calling thread:
+// waking a worker costs about what it would save.
 package native

@@ -46,11 +46,11 @@ func prepareFullyConnected(p *plan, op *tflite.Operator) (runFunc, error) {
 	src, dst := p.f32(in), p.f32(out)
 	if batch >= 4*g.kern.mr {
 		rows := func(u0, u1 int) { g.unitRows(dst, units, src, k, batch, u0, u1) }
-		j := p.pool.newJob(g.units(batch), rows)
+		j := p.pool.newJob(g.units(batch), batch*units*k, rows)
 		return func() { p.pool.runJob(j) }, nil
 	}
 	// Few rows (one image): split the columns instead.
 	cols := func(p0, p1 int) { g.block(dst, units, src, k, 0, batch, p0, p1) }
-	j := p.pool.newJob(g.panels(), cols)
+	j := p.pool.newJob(g.panels(), batch*units*k, cols)
 	return func() { p.pool.runJob(j) }, nil
 }

@@ -18,8 +18,11 @@ import "unsafe"
 //     GOAMD64=v3 its multiply-adds compile to FMA instructions and it runs
 //     near the scalar peak (~10 GFLOP/s per core here); with GOAMD64=v1 at
 //     about half that;
-//   - scalar4x4, portable Go, on arm64 and arm (32 float registers; the
-//     arm64 compiler fuses the multiply-adds itself).
+//   - neon-8x8 (gemm_arm64.s), on arm64 (NEON is part of ARMv8-A; build
+//     tag purego leaves it out): sixteen accumulators, FMLA by element
+//     over four steps of the dot product per loop;
+//   - scalar4x4, portable Go, on arm and on arm64 with purego (32 float
+//     registers; the arm64 compiler fuses the multiply-adds itself).
 
 const (
 	// A block of rows is swept by every B panel in turn; it is sized so
@@ -37,12 +40,13 @@ type gemmKernel struct {
 	name   string
 	mr, nr int
 	avx512 bool // tile8x32
-	avx    bool // tile6x16, else kernel3x3 or kernel4x4 by mr
+	avx    bool // tile6x16
+	neon   bool // tile8x8, else kernel3x3 or kernel4x4 by mr
 }
 
 // vector reports whether the kernel is an assembly one (AVX2 and FMA at
 // least), which the depthwise rows take as leave to use theirs.
-func (kern *gemmKernel) vector() bool { return kern.avx || kern.avx512 }
+func (kern *gemmKernel) vector() bool { return kern.avx || kern.avx512 || kern.neon }
 
 // The portable scalar kernels: 3×3 where the compiler has 16 float
 // registers (amd64), 4×4 where it has 32 (arm64, arm).
@@ -59,6 +63,8 @@ func (kern *gemmKernel) tile(c []float32, ldc int, a []float32, lda int, panel, 
 		tile8x32(c, ldc, a, lda, panel, bias, k, lo, hi)
 	case kern.avx:
 		tile6x16(c, ldc, a, lda, panel, bias, k, lo, hi)
+	case kern.neon:
+		tile8x8(c, ldc, a, lda, panel, bias, k, lo, hi)
 	case kern.mr == 4:
 		kernel4x4(c, ldc, a, lda, panel, bias, k, lo, hi)
 	default:
@@ -160,6 +166,11 @@ func (g *gemm) block(c []float32, ldc int, a []float32, lda, m0, m1, p0, p1 int)
 					row1x16(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
 				case g.kern.avx:
 					row1x16(tile[:nr], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+					copy(c[i*ldc+j:i*ldc+j+w], tile[:w])
+				case g.kern.neon && w == nr:
+					row1x8(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
+				case g.kern.neon:
+					row1x8(tile[:nr], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)
 					copy(c[i*ldc+j:i*ldc+j+w], tile[:w])
 				default:
 					gemmRow(c[i*ldc+j:i*ldc+j+w], a[i*lda:i*lda+k], panel, bj, g.lo, g.hi)

@@ -77,3 +77,13 @@ func gemmKernels() []gemmKernel {
 
 // avx2Kernel is the AVX2+FMA 6×16 tile.
 func avx2Kernel() gemmKernel { return gemmKernel{name: "avx2-6x16", mr: 6, nr: 16, avx: true} }
+
+// tile8x8 is never called here: no kernel has neon set.
+func tile8x8(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
+	kernel3x3(c, ldc, a, lda, panel, bias, k, lo, hi)
+}
+
+// row1x8 is never called here: no kernel has neon set.
+func row1x8(c, a, panel, bias []float32, lo, hi float32) {
+	gemmRow(c, a, panel, bias, lo, hi)
+}

@@ -1,4 +1,4 @@
-//go:build !amd64 || purego
+//go:build (!amd64 && !arm64) || purego
 
 package native
 
@@ -35,3 +35,13 @@ func row1x32(c, a, panel, bias []float32, lo, hi float32) {
 
 // avx2Kernel is never used here: no kernel has avx512 set.
 func avx2Kernel() gemmKernel { return scalarKernel() }
+
+// tile8x8 is never called here: no kernel has neon set.
+func tile8x8(c []float32, ldc int, a []float32, lda int, panel, bias []float32, k int, lo, hi float32) {
+	kernel3x3(c, ldc, a, lda, panel, bias, k, lo, hi)
+}
+
+// row1x8 is never called here: no kernel has neon set.
+func row1x8(c, a, panel, bias []float32, lo, hi float32) {
+	gemmRow(c, a, panel, bias, lo, hi)
+}

@@ -21,8 +21,9 @@ package native
 //     has finished reading its inputs only if prepare has checked that no
 //     input shares storage with an output (p.sameStorage); the arena never
 //     shares an output with a live input except for RESHAPE/SQUEEZE aliases.
-//   - Parallel work: in prepare, j := p.pool.newJob(n, fn) with fn a
-//     func(lo, hi int); inside the runFunc, p.pool.runJob(j) splits [0,n)
+//   - Parallel work: in prepare, j := p.pool.newJob(n, work, fn) with fn
+//     a func(lo, hi int) and work the op's multiply-adds (small jobs run
+//     inline); inside the runFunc, p.pool.runJob(j) splits [0,n)
 //     into chunks over the worker pool (or runs fn(0,n) inline with one
 //     thread) and returns when all chunks are done.
 //   - Quantized dispatch: a float prepareFunc whose input is uint8/int8 calls

@@ -23,14 +23,21 @@ import (
 // then claims a chunk by compare-and-swap on the word it read: the task
 // changes only after the generation has moved on, so a successful claim
 // always pairs a chunk with its own task.
+//
+// The claim word and the done counter sit on cache lines of their own
+// (every thread writes both, once per chunk), apart from the fields that
+// are only read.
 type pool struct {
 	threads int
-	state   atomic.Uint64       // gen<<32 | index of the next chunk to claim
-	cur     atomic.Pointer[job] // the task of the current generation
-	done    atomic.Int64        // chunks finished in the current generation
 	quit    atomic.Bool
 	workers []*worker
 	wg      sync.WaitGroup // live worker goroutines
+	_       [64]byte
+	state   atomic.Uint64       // gen<<32 | index of the next chunk to claim
+	cur     atomic.Pointer[job] // the task of the current generation
+	_       [64]byte
+	done    atomic.Int64 // chunks finished in the current generation
+	_       [64]byte
 }
 
 // job is one parallel loop, immutable while any run of it may be claimed:
@@ -77,9 +84,20 @@ func newPool(threads int) *pool {
 	return p
 }
 
+// poolMinWork is the least work (multiply-adds, or elements for
+// element-wise ops) worth splitting: below it, waking the workers and
+// waiting for them costs about what a second thread saves (~10 µs).
+const poolMinWork = 64 << 10
+
 // newJob prepares fn over [0,n) for run; build it in prepare, not per run.
-func (p *pool) newJob(n int, fn func(lo, hi int)) *job {
-	return &job{fn: fn, n: n, chunks: min(n, p.threads*chunksPerThread)}
+// work is the op's total work in multiply-adds (or elements): a job under
+// poolMinWork runs whole on the calling thread.
+func (p *pool) newJob(n, work int, fn func(lo, hi int)) *job {
+	chunks := min(n, p.threads*chunksPerThread)
+	if work < poolMinWork {
+		chunks = 1
+	}
+	return &job{fn: fn, n: n, chunks: chunks}
 }
 
 // runJob runs j across the pool and returns when all its chunks are done.

@@ -17,7 +17,7 @@ func TestPoolCoversEveryIndexOnce(t *testing.T) {
 			defer p.close()
 			for _, n := range []int{0, 1, 2, 3, 7, 64, 1000} {
 				hits := make([]atomic.Int32, n)
-				j := p.newJob(n, func(lo, hi int) {
+				j := p.newJob(n, poolMinWork, func(lo, hi int) {
 					for i := lo; i < hi; i++ {
 						hits[i].Add(1)
 					}
@@ -45,7 +45,7 @@ func TestPoolSharesWork(t *testing.T) {
 	p := newPool(2)
 	defer p.close()
 	var ran atomic.Int32
-	j := p.newJob(2, func(lo, hi int) {
+	j := p.newJob(2, poolMinWork, func(lo, hi int) {
 		ran.Add(1)
 		for ran.Load() < 2 {
 			// the other chunk must be running on the other thread
@@ -61,7 +61,7 @@ func TestPoolRunAllocatesNothing(t *testing.T) {
 	p := newPool(2)
 	defer p.close()
 	sum := make([]int, 100)
-	j := p.newJob(len(sum), func(lo, hi int) {
+	j := p.newJob(len(sum), poolMinWork, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			sum[i]++
 		}
@@ -83,7 +83,7 @@ func BenchmarkPoolRun(b *testing.B) {
 			p := newPool(threads)
 			defer p.close()
 			var sink [64]int64
-			j := p.newJob(64, func(lo, hi int) {
+			j := p.newJob(64, poolMinWork, func(lo, hi int) {
 				for i := lo; i < hi; i++ {
 					sink[i]++
 				}
@@ -102,7 +102,7 @@ func TestPoolClosedGeneration(t *testing.T) {
 	p := newPool(2)
 	defer p.close()
 	var ran atomic.Int32
-	j := p.newJob(8, func(lo, hi int) { ran.Add(int32(hi - lo)) })
+	j := p.newJob(8, poolMinWork, func(lo, hi int) { ran.Add(int32(hi - lo)) })
 	p.runJob(j)
 	if ran.Load() != 8 {
 		t.Fatalf("run covered %d of 8", ran.Load())
@@ -110,5 +110,23 @@ func TestPoolClosedGeneration(t *testing.T) {
 	p.claim(p.state.Load() >> 32) // as a late worker would
 	if ran.Load() != 8 {
 		t.Fatalf("a claim after the run ran %d more", ran.Load()-8)
+	}
+}
+
+// TestPoolSmallJobInline checks that a job under poolMinWork runs whole
+// on the calling goroutine, in one call.
+func TestPoolSmallJobInline(t *testing.T) {
+	p := newPool(2)
+	defer p.close()
+	calls := 0
+	j := p.newJob(64, poolMinWork-1, func(lo, hi int) {
+		calls++ // no atomics: only the caller may run it
+		if lo != 0 || hi != 64 {
+			t.Errorf("chunk [%d,%d), want [0,64)", lo, hi)
+		}
+	})
+	p.runJob(j)
+	if calls != 1 {
+		t.Fatalf("%d calls, want 1", calls)
 	}
 }

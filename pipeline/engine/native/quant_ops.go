@@ -153,7 +153,7 @@ func runConv(p *plan, c *qmath.Conv, dst, src []byte) runFunc {
 	units := c.Units()
 	blocks := (units + 3) / 4
 	fn := func(lo, hi int) { c.Run(dst, src, lo*4, min(hi*4, units)) }
-	j := p.pool.newJob(blocks, fn)
+	j := p.pool.newJob(blocks, c.Work(), fn)
 	return func() { p.pool.runJob(j) }
 }
 
@@ -239,7 +239,7 @@ func prepareQuantDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) 
 	src, dst := p.bytes(in), p.bytes(out)
 	units := d.Units()
 	fn := func(lo, hi int) { d.Run(dst, src, lo, hi) }
-	j := p.pool.newJob(units, fn)
+	j := p.pool.newJob(units, d.Work(), fn)
 	return func() { p.pool.runJob(j) }, nil
 }
 
@@ -326,7 +326,7 @@ func prepareQuantAdd(p *plan, op *tflite.Operator) (runFunc, error) {
 		qmath.Add(dst[s:e], da[s:e], db[s:e], &params)
 	}
 	parts := (n + chunk - 1) / chunk
-	j := p.pool.newJob(parts, fn)
+	j := p.pool.newJob(parts, n, fn)
 	return func() { p.pool.runJob(j) }, nil
 }
 
@@ -455,7 +455,7 @@ func prepareQuantPool2D(p *plan, op *tflite.Operator, kernel func(dst, src []byt
 		StrideH: wy.stride, StrideW: wx.stride, PadTop: wy.pad, PadLeft: wx.pad}
 	src, dst := p.bytes(in), p.bytes(out)
 	fn := func(y0, y1 int) { kernel(dst, src, it.typ, s, lo, hi, y0, y1) }
-	j := p.pool.newJob(wy.out, fn)
+	j := p.pool.newJob(wy.out, n*wy.out*wx.out*c*opts.FilterHeight*opts.FilterWidth, fn)
 	return func() { p.pool.runJob(j) }, nil
 }
 

@@ -199,6 +199,9 @@ type Conv struct {
 	packed   [][2]uint64 // SWAR panels, when dot is nil
 	dot      []int16     // 16-bit pair panels for the vector tile (packDot), or nil
 	quad     []int8      // 8-bit quad panels for the VNNI tile (packQuads), or nil
+	udot     []byte      // byte quad panels for the arm64 UDOT tile (packUDOT), or nil
+	mlal     []uint16    // 16-bit panels for the arm64 UMLAL tile (packMLAL), or nil
+	kPad     int         // k rounded up to the UDOT or UMLAL step
 	zwQ      []int32     // zwU-128 per channel, padded to whole tiles (quad only)
 	bfQ      []int32     // biasFold padded likewise
 	scaleQ   []float32   // fscale padded likewise
@@ -253,6 +256,12 @@ func NewConv(p *ConvParams, filter []byte) (*Conv, error) {
 	switch {
 	case dot == DotQuads && p.Scale != nil && k <= kChunk && k <= maxDotK:
 		c.quad = packQuads(filter, s.OutC, k, fflip)
+	case dot == DotUDOT && k <= kChunk && k <= maxDotK:
+		c.udot = packUDOT(filter, s.OutC, k, fflip)
+		c.kPad = (k + udotStep - 1) / udotStep * udotStep
+	case dot == DotMLAL && k <= kChunk && k <= maxDotK:
+		c.mlal = packMLAL(filter, s.OutC, k, fflip)
+		c.kPad = (k + mlalStep - 1) / mlalStep * mlalStep
 	case dot != DotSWAR && k <= kChunk && k <= maxDotK:
 		c.dot = packDot(filter, s.OutC, k, fflip)
 	default:
@@ -300,6 +309,9 @@ func NewConv(p *ConvParams, filter []byte) (*Conv, error) {
 // Run splits on.
 func (c *Conv) Units() int { return c.s.Batch * c.s.OutH * c.s.OutW }
 
+// Work is the number of multiply-adds of one Run over every unit.
+func (c *Conv) Work() int { return c.Units() * c.s.OutC * c.k }
+
 // kChunk is the slice of the dot product gathered at a time (on the stack).
 const kChunk = 2048
 
@@ -317,6 +329,10 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) {
 	}
 	if c.dot != nil {
 		c.runDot(dst, src, lo, hi)
+		return
+	}
+	if c.udot != nil || c.mlal != nil {
+		c.runNEON(dst, src, lo, hi)
 		return
 	}
 	var rows [4][kChunk]byte
@@ -405,6 +421,32 @@ func (c *Conv) runDot(dst, src []byte, lo, hi int) {
 		}
 		for g := 0; g < groups; g++ {
 			dot4x16(&acc, pairs[0][:kp], pairs[1][:kp], pairs[2][:kp], pairs[3][:kp], c.dot[g*kp*dotCols*2:(g+1)*kp*dotCols*2])
+			c.storeDot(dst, &acc, &rowSum, &pix, p0, hi, g)
+		}
+	}
+}
+
+// runNEON is Run on the arm64 NEON tiles (4 pixels × 16 channels, UDOT
+// or UMLAL), whose accumulators storeDot requantizes.
+func (c *Conv) runNEON(dst, src []byte, lo, hi int) {
+	var rows [4][kChunk]byte
+	var acc [64]int32
+	var rowSum [4]int64
+	k, kp := c.k, c.kPad
+	groups := (c.s.OutC + dotCols - 1) / dotCols
+	for p0 := lo; p0 < hi; p0 += 4 {
+		var pix [4]int
+		for r := range pix {
+			pix[r] = min(p0+r, hi-1)
+			rowSum[r] = c.gather(rows[r][:k], src, pix[r], 0, k)
+			clear(rows[r][k:kp])
+		}
+		for g := 0; g < groups; g++ {
+			if c.udot != nil {
+				udot4x16(&acc, &rows, c.udot[g*kp*dotCols:(g+1)*kp*dotCols])
+			} else {
+				mlal4x16(&acc, &rows, c.mlal[g*kp*dotCols:(g+1)*kp*dotCols])
+			}
 			c.storeDot(dst, &acc, &rowSum, &pix, p0, hi, g)
 		}
 	}

@@ -160,6 +160,9 @@ func NewDepthwise(p *DepthwiseParams, filter []byte) (*Depthwise, error) {
 // Units is the number of output pixels, the unit of work Run splits on.
 func (d *Depthwise) Units() int { return d.s.Batch * d.s.OutH * d.s.OutW }
 
+// Work is the number of multiply-adds of one Run over every unit.
+func (d *Depthwise) Work() int { return d.Units() * d.s.OutC * d.s.KH * d.s.KW }
+
 // dwBlock is the number of channels accumulated at a time (on the stack).
 const dwBlock = 256
 

@@ -26,8 +26,11 @@
 // into a per-channel bias and per-row input sums and multiplies unsigned
 // bytes. On amd64 with AVX2 it runs a 4×16 tile of 16-bit pair
 // multiply-adds (VPMADDWD, dot_amd64.s), with the 3×3 depthwise
-// accumulation and the fp32 requantization vectorized likewise; elsewhere
-// (arm64, armv7, or the purego tag) it packs two output channels into each
+// accumulation and the fp32 requantization vectorized likewise (and an
+// 8-bit VNNI tile with AVX512-VNNI). On arm64 it runs a 4×16 tile of
+// UDOT by element when the CPU has the dot-product extension, else of
+// UMLAL by element on 16-bit values, with NEON depthwise accumulation and
+// requantization (dot_arm64.s). Elsewhere (armv7, or the purego tag) it packs two output channels into each
 // uint64 of the weights, so one 64-bit multiply does two 8-bit
 // multiply-adds (the lanes cannot carry into each other for dot products
 // up to 66051 terms). Both paths give identical results. The heavy kernels are built once from the

@@ -24,6 +24,12 @@ const (
 	// requantizes in the same assembly; used with fp32 requantization,
 	// the pairs kernel otherwise.
 	DotQuads
+	// DotUDOT multiplies 8-bit quads with the arm64 dot-product
+	// extension (UDOT by element, FEAT_DotProd).
+	DotUDOT
+	// DotMLAL multiplies 16-bit values with arm64 NEON's UMLAL by
+	// element (every ARMv8-A CPU).
+	DotMLAL
 )
 
 func (d Dot) String() string {
@@ -36,6 +42,10 @@ func (d Dot) String() string {
 		return "avx2-pairs"
 	case DotQuads:
 		return "vnni-quads"
+	case DotUDOT:
+		return "neon-udot"
+	case DotMLAL:
+		return "neon-mlal"
 	}
 	return fmt.Sprintf("Dot(%d)", int(d))
 }
@@ -145,5 +155,79 @@ func requant16Go(dst *[16]int32, acc, zw, bf []int32, scale []float32, p *requan
 	lo, hi := int32(p.lo)+p.zero, int32(p.hi)+p.zero
 	for j := range dst {
 		dst[j] = fp32Quant(acc[j]-zw[j]*p.rowSum+bf[j], scale[j], p.zero, lo, hi)
+	}
+}
+
+// The arm64 NEON GEMM tiles (4 rows × 16 output channels, like the pairs
+// tile) take the gathered unsigned-domain rows as bytes, zero-padded to
+// a whole number of steps, and leave the 64 accumulators for storeDot.
+
+// udotStep and mlalStep are the dot-product lengths one loop iteration
+// of udot4x16asm and mlal4x16asm consumes.
+const (
+	udotStep = 16
+	mlalStep = 8
+)
+
+// packUDOT packs the unsigned-domain weights w ([n][k]) for the UDOT
+// tile: panel g (kp = k rounded up to udotStep), quad q, column j, byte b
+// holds w[16g+j][4q+b] (zero beyond n and k).
+func packUDOT(w []byte, n, k int, flip byte) []byte {
+	kp := (k + udotStep - 1) / udotStep * udotStep
+	groups := (n + dotCols - 1) / dotCols
+	out := make([]byte, groups*kp*dotCols)
+	for oc := 0; oc < n; oc++ {
+		g, j := oc/dotCols, oc%dotCols
+		panel := out[g*kp*dotCols:]
+		for kk := 0; kk < k; kk++ {
+			panel[(kk/4*dotCols+j)*4+kk%4] = w[oc*k+kk] ^ flip
+		}
+	}
+	return out
+}
+
+// packMLAL packs the unsigned-domain weights w ([n][k]) for the UMLAL
+// tile as 16-bit values: panel g (kp = k rounded up to mlalStep), step
+// kk, column j holds w[16g+j][kk] (zero beyond n and k).
+func packMLAL(w []byte, n, k int, flip byte) []uint16 {
+	kp := (k + mlalStep - 1) / mlalStep * mlalStep
+	groups := (n + dotCols - 1) / dotCols
+	out := make([]uint16, groups*kp*dotCols)
+	for oc := 0; oc < n; oc++ {
+		g, j := oc/dotCols, oc%dotCols
+		panel := out[g*kp*dotCols:]
+		for kk := 0; kk < k; kk++ {
+			panel[kk*dotCols+j] = uint16(w[oc*k+kk] ^ flip)
+		}
+	}
+	return out
+}
+
+// udot4x16Go is the portable form of udot4x16asm: acc[r*16+j] =
+// Σ_k a[r][k]·w[k][j] over the kp = len(w)/16 bytes of each row.
+func udot4x16Go(acc *[64]int32, a *[4][kChunk]byte, w []byte) {
+	kp := len(w) / dotCols
+	for r := range 4 {
+		for j := range dotCols {
+			var s int32
+			for kk := range kp {
+				s += int32(a[r][kk]) * int32(w[(kk/4*dotCols+j)*4+kk%4])
+			}
+			acc[r*dotCols+j] = s
+		}
+	}
+}
+
+// mlal4x16Go is the portable form of mlal4x16asm.
+func mlal4x16Go(acc *[64]int32, a *[4][kChunk]byte, w []uint16) {
+	kp := len(w) / dotCols
+	for r := range 4 {
+		for j := range dotCols {
+			var s int32
+			for kk := range kp {
+				s += int32(a[r][kk]) * int32(w[kk*dotCols+j])
+			}
+			acc[r*dotCols+j] = s
+		}
 	}
 }

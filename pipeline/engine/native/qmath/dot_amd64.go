@@ -138,3 +138,8 @@ func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRe
 		dw9q16u8(&out[0], &p, &w[0], &bias[0], &scale[0], rq, n)
 	}
 }
+
+// udot4x16 and mlal4x16 are never called here (DotUDOT and DotMLAL are
+// arm64's); they run the portable forms for the tests of the packing.
+func udot4x16(acc *[64]int32, a *[4][kChunk]byte, w []byte)   { udot4x16Go(acc, a, w) }
+func mlal4x16(acc *[64]int32, a *[4][kChunk]byte, w []uint16) { mlal4x16Go(acc, a, w) }

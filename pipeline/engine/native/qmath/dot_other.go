@@ -1,4 +1,4 @@
-//go:build !amd64 || purego
+//go:build (!amd64 && !arm64) || purego
 
 package qmath
 
@@ -28,3 +28,8 @@ func quad4x16(t *quadTile, w []int8) { panic("qmath: no VNNI kernel on this plat
 func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool) {
 	dw9q16Go(out, x, w, bias, scale, rq, signed)
 }
+
+// udot4x16 and mlal4x16 are never called here (DotUDOT and DotMLAL are
+// not in Dots); they run the portable forms for the tests of the packing.
+func udot4x16(acc *[64]int32, a *[4][kChunk]byte, w []byte)   { udot4x16Go(acc, a, w) }
+func mlal4x16(acc *[64]int32, a *[4][kChunk]byte, w []uint16) { mlal4x16Go(acc, a, w) }

@@ -2,7 +2,9 @@ package qmath
 
 import (
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -211,5 +213,62 @@ func TestDW9Q16(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestNEONTiles checks the arm64 tiles (UDOT and UMLAL; their portable
+// forms elsewhere) and their packing against plain dot products, for
+// lengths around the loop steps and channel counts with a partial panel.
+func TestNEONTiles(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, k := range []int{1, 7, 8, 9, 15, 16, 17, 40, 96, 961, kChunk} {
+		for _, n := range []int{5, 16, 37} {
+			w := randBytes(r, n*k)
+			var rows [4][kChunk]byte
+			for i := range rows {
+				copy(rows[i][:k], randBytes(r, k))
+			}
+			ud := packUDOT(w, n, k, 0)
+			ml := packMLAL(w, n, k, 0)
+			kpU := (k + udotStep - 1) / udotStep * udotStep
+			kpM := (k + mlalStep - 1) / mlalStep * mlalStep
+			for g := 0; g < (n+15)/16; g++ {
+				var gotU, gotM [64]int32
+				udot4x16(&gotU, &rows, ud[g*kpU*16:(g+1)*kpU*16])
+				mlal4x16(&gotM, &rows, ml[g*kpM*16:(g+1)*kpM*16])
+				for i := range 4 {
+					for j := range 16 {
+						var want int32
+						if oc := g*16 + j; oc < n {
+							for kk := 0; kk < k; kk++ {
+								want += int32(rows[i][kk]) * int32(w[oc*k+kk])
+							}
+						}
+						if gotU[i*16+j] != want || gotM[i*16+j] != want {
+							t.Fatalf("k=%d n=%d row %d col %d: udot %d, mlal %d, want %d", k, n, i, g*16+j, gotU[i*16+j], gotM[i*16+j], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestDots checks the kernel list: the portable kernel comes last, and
+// when ALPHAD_WANT_DOTS names the list (scripts/cross-test.sh sets it for
+// each emulated CPU) the run-time detection found exactly that.
+func TestDots(t *testing.T) {
+	ds := Dots()
+	if len(ds) == 0 || ds[len(ds)-1] != DotSWAR {
+		t.Fatalf("Dots() = %v, want the portable %v last", ds, DotSWAR)
+	}
+	names := make([]string, len(ds))
+	for i, d := range ds {
+		names[i] = d.String()
+	}
+	got := strings.Join(names, ",")
+	t.Logf("dot-product kernels: %s", got)
+	if want := os.Getenv("ALPHAD_WANT_DOTS"); want != "" && got != want {
+		t.Fatalf("Dots() = %s, want %s (ALPHAD_WANT_DOTS)", got, want)
 	}
 }
