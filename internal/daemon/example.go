@@ -64,7 +64,7 @@ training:                # defaults for training started by the button or MQTT
   refit: true            # after validation, retrain on all samples for the best epoch count
   ensemble: 3            # heads trained and merged into one (0 or 1 = one head)
   calibrate: true        # temperature scaling: probabilities that mean what they say
-  prototypes: 2          # nearest-class-mean blend below 20 samples per class (weight·((20/n)²−1)); 0 = off
+  prototypes: 2          # nearest-class-mean blend below 20 samples per class (weight·((20/n)³−1)); 0 = off
 
 panel:                   # GPIO buttons and status LED (see firmware-config/README.md)
   enabled: false

@@ -58,8 +58,8 @@ func TestPrototypesFold(t *testing.T) {
 			}
 		}
 	}
-	// Few samples per class: the weight grows as (FewShot/n)² − 1.
-	if w, want := prototypeWeight(0.5, samples, idx, 3), 0.5*(FewShot*FewShot/9.0-1); math.Abs(w-want) > 1e-12 {
+	// Few samples per class: the weight grows as (FewShot/n)³ − 1.
+	if w, want := prototypeWeight(0.5, samples, idx, 3), 0.5*(FewShot*FewShot*FewShot/27.0-1); math.Abs(w-want) > 1e-12 {
 		t.Errorf("weight with 3 in the smallest class %v, want %v", w, want)
 	}
 	big := positive(blobs(2, FewShot, 4, 0.5, 3), 1)
@@ -101,7 +101,7 @@ func TestTrainPrototypes(t *testing.T) {
 		}
 		want, hidden := 0.0, cfg.Hidden*cfg.Ensemble
 		if n < FewShot {
-			want, hidden = cfg.Prototypes*(float64(FewShot*FewShot)/float64(n*n)-1), hidden+3
+			want, hidden = cfg.Prototypes*(float64(FewShot*FewShot*FewShot)/float64(n*n*n)-1), hidden+3
 		}
 		if math.Abs(rep.PrototypeWeight-want) > 1e-9 || h.Hidden != hidden || rep.Final.Accuracy < 0.9 {
 			t.Errorf("%d per class: prototype weight %v (want %v), hidden %d (want %d), accuracy %.3f", n, rep.PrototypeWeight, want, h.Hidden, hidden, rep.Final.Accuracy)

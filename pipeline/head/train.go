@@ -43,7 +43,7 @@ type Config struct {
 	Calibrate bool `json:"calibrate,omitempty"`
 	// Prototypes blends the nearest-class-mean classifier into the head
 	// when a class has fewer than FewShot samples: the head's logits get
-	// Prototypes·((FewShot/n)² − 1) times the NCM score (PrototypeScale ·
+	// Prototypes·((FewShot/n)³ − 1) times the NCM score (PrototypeScale ·
 	// cosine similarity to the mean of each class's training embeddings),
 	// folded into the head as one extra hidden unit per class so the
 	// exported .tflite computes it too. With tiny sets the class means
