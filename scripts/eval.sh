@@ -66,12 +66,22 @@ for other in flowers_tf tm_webcam_face_hand; do
   "$BIN" --state-dir "$EVAL_DIR/rps_picam" eval --reject "$SHARED/datasets/$other" --format row \
     --name "rps model on $other (open set)" >"$out/row-$(printf %03d $k)" 2>"$out/err-$k" &
 done
+# Most telling rows first (EVAL_JOBS=2 runs two at a time).
 for ds in rps_picam flowers_tf; do
   row "$ds" "defaults"
   row "$ds" "plain TM-style head" "${plain[@]}"
-  row "$ds" "augment flip (2 views)" --augment flip
+done
+for ds in rps_picam flowers_tf; do
   for k in 5 10 20; do row "$ds" "$k per class" --per-class "$k"; done
+  for k in 5 20; do row "$ds" "$k per class, no prototypes" --per-class "$k" --prototypes 0; done
   for k in 5 20; do row "$ds" "$k per class, plain head" --per-class "$k" "${plain[@]}"; done
+done
+# Adding a class: the last class joins a device trained on the others.
+row rps_picam "add a 3rd class" --add-class
+row flowers_tf "first 4 classes, add the 4th" --classes 4 --add-class
+for ds in rps_picam flowers_tf; do
+  row "$ds" "augment crops (4 views)" --augment crops
+  row "$ds" "augment none (1 view)" --augment none
 done
 wait
 
@@ -81,6 +91,7 @@ wait
 } | column -t -s $'\t'
 echo
 echo "CV: stratified 5 folds × 2 seeds, mean ± sd over the 10 runs; \"X, tta/ncm/blend\" rows score row X's heads"
-echo "differently (mirror averaging, nearest class mean, their blend). UNKNOWN: held-out photos of known classes"
+echo "differently (mirror averaging, nearest class mean, their blend). \"add …\" rows: held-out accuracy of the other"
+echo "classes with the head trained without the last class → with it. UNKNOWN: held-out photos of known classes"
 echo "the decision (confidence ≥ 0.6 and calibrated class-mean similarity) rejects; for open-set rows, the share"
 echo "of foreign photos rejected. TRAIN s: median wall time of one training (noisy on a shared machine)."

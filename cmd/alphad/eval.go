@@ -29,6 +29,7 @@ type evalFlags struct {
 	test, name, format string
 	reject             []string
 	threshold          float64
+	classes            int
 }
 
 func newEvalCmd(d *deps) *cobra.Command {
@@ -65,6 +66,8 @@ func newEvalCmd(d *deps) *cobra.Command {
 	fl.IntVar(&f.cv.Folds, "folds", 5, "cross-validation folds (stratified)")
 	fl.IntVar(&f.cv.Repeats, "repeats", 2, "cross-validation repeats (another fold split and training seed each)")
 	fl.IntVar(&f.cv.PerClass, "per-class", 0, "train each fold on at most N samples per class (few-shot; 0 = all)")
+	fl.BoolVar(&f.cv.AddClass, "add-class", false, "also measure adding the last class to a device trained on the others: old classes' accuracy before and after")
+	fl.IntVar(&f.classes, "classes", 0, "cross-validate on the first N classes only (label order; 0 = all)")
 	fl.Float64Var(&f.cv.Unknown, "unknown-quantile", head.DefaultUnknownQuantile, "calibration of the unknown rule: share of training samples it would reject (<0 = no rule)")
 	fl.Float64Var(&f.threshold, "threshold", decide.DefaultSmoothConfig().Threshold, "confidence below which a decision is unknown (as the daemon; the calibrated rule applies too)")
 	fl.StringVar(&f.test, "test", "", "score the current model on DIR/<label>/*.{jpg,png,bmp} instead of cross-validating")
@@ -115,6 +118,13 @@ func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
 		fmt.Fprintf(d.stderr, "skipped sample %s: %v\n", s.ID, s.Err)
 	}
 	f.cv.MinProb = float32(f.threshold)
+	if f.classes > 0 {
+		if f.classes < 2 || f.classes > len(ds.Classes) {
+			return &exitError{code: 2, err: fmt.Errorf("eval: --classes %d: want 2..%d", f.classes, len(ds.Classes))}
+		}
+		ds.Samples = slices.DeleteFunc(ds.Samples, func(s head.Sample) bool { return s.Label >= f.classes })
+		ds.Classes = ds.Classes[:f.classes]
+	}
 	res, err := head.CrossValidate(cmd.Context(), ds.Samples, len(ds.Classes), f.cfg, f.cv)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
@@ -133,6 +143,10 @@ func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
 		fmt.Fprintf(d.stdout, "%s\t%d\t%5.1f ± %.1f\t%s\t%5.1f\t%5.1f\t%.2f\n", f.name, res.Samples,
 			100*res.Accuracy, 100*res.AccuracySD, worstClass(ds.Classes, res.PerClass),
 			100*res.Unknown, 100*res.AcceptedCorrect, res.TrainSeconds)
+		if a := res.AddClass; a != nil {
+			fmt.Fprintf(d.stdout, "%s\t%d\t%5.1f ± %.1f → %.1f ± %.1f\t-\t-\t-\t-\n", f.name+", old classes before → after adding "+ds.Classes[len(ds.Classes)-1],
+				res.Samples, 100*a.Before, 100*a.BeforeSD, 100*a.After, 100*a.AfterSD)
+		}
 		for _, v := range otherVariants(res) {
 			fmt.Fprintf(d.stdout, "%s\t%d\t%5.1f ± %.1f\t-\t-\t-\t-\n", f.name+", "+v, res.Samples,
 				100*res.Variants[v].Accuracy, 100*res.Variants[v].SD)
@@ -147,6 +161,10 @@ func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
 		100*res.Accuracy, 100*res.AccuracySD, len(res.Runs), res.TrainSeconds)
 	for _, v := range otherVariants(res) {
 		fmt.Fprintf(d.stdout, "  same heads, %-5s %.1f %% ± %.1f\n", v+":", 100*res.Variants[v].Accuracy, 100*res.Variants[v].SD)
+	}
+	if a := res.AddClass; a != nil {
+		fmt.Fprintf(d.stdout, "adding %s: the other classes' held-out accuracy %.1f %% ± %.1f before, %.1f %% ± %.1f after (%+.1f points)\n",
+			ds.Classes[len(ds.Classes)-1], 100*a.Before, 100*a.BeforeSD, 100*a.After, 100*a.AfterSD, 100*(a.After-a.Before))
 	}
 	if f.cv.Unknown >= 0 {
 		fmt.Fprintf(d.stdout, "unknown rule (threshold %.2f): %.1f %% of held-out photos rejected, %.1f %% accepted and right\n",

@@ -43,6 +43,9 @@ func newModelShowCmd(d *deps) *cobra.Command {
 			if tr := v.Training; tr != nil {
 				fmt.Fprintf(out, "samples   %d %v per class, %d extra views each\n", v.Samples, tr.SamplesPerClass, tr.Views)
 				fmt.Fprintf(out, "timings   embedding %.2f s (%d computed, the rest cached), training %.2f s\n", tr.EmbedSeconds, tr.Embedded, tr.TrainSeconds)
+				if tr.EmbedCPUSeconds+tr.TrainCPUSeconds > 0 {
+					fmt.Fprintf(out, "cpu       embedding %.2f s (%d engines), training %.2f s\n", tr.EmbedCPUSeconds, max(tr.Workers, 1), tr.TrainCPUSeconds)
+				}
 			}
 			if c := v.Config; c != nil {
 				fmt.Fprintf(out, "options   hidden %d, epochs %d, batch %d, lr %g, validation %g, seed %d, patience %d, l2 %g, label smoothing %g, dropout %g, class weights %v, refit %v, ensemble %d\n",

@@ -124,6 +124,7 @@ func addTrainingFlags(cmd *cobra.Command, cfg *head.Config, augment *string) {
 	f.IntVar(&cfg.Ensemble, "ensemble", cfg.Ensemble, "train this many heads and merge them (logit average)")
 	f.BoolVar(&cfg.Refit, "refit", cfg.Refit, "after validation, retrain on all samples for the best epoch count")
 	f.BoolVar(&cfg.Calibrate, "calibrate", cfg.Calibrate, "fit a temperature on the validation set so the probabilities are calibrated")
+	f.Float64Var(&cfg.Prototypes, "prototypes", cfg.Prototypes, "nearest-class-mean blend for classes under 20 samples: weight·((20/n)³−1) on its logits (0 = off)")
 	f.StringVar(augment, "augment", *augment, "extra training views per sample: none, flip (2× embeddings) or crops (flip + 2 random crops: 4×)")
 }
 

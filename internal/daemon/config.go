@@ -109,13 +109,15 @@ type TrainingConfig struct {
 	Refit          bool    `yaml:"refit"`
 	Ensemble       int     `yaml:"ensemble"`
 	Calibrate      bool    `yaml:"calibrate"`
+	Prototypes     float64 `yaml:"prototypes"`
 }
 
 // HeadConfig is the head training configuration these settings make.
 func (t TrainingConfig) HeadConfig() head.Config {
 	return head.Config{Epochs: t.Epochs, BatchSize: t.BatchSize, LearningRate: t.LearningRate, Validation: t.Validation,
 		Hidden: t.Hidden, Seed: t.Seed, Patience: t.Patience, ClassWeights: t.ClassWeights, L2: t.L2,
-		LabelSmoothing: t.LabelSmoothing, Dropout: t.Dropout, Refit: t.Refit, Ensemble: t.Ensemble, Calibrate: t.Calibrate}
+		LabelSmoothing: t.LabelSmoothing, Dropout: t.Dropout, Refit: t.Refit, Ensemble: t.Ensemble, Calibrate: t.Calibrate,
+		Prototypes: t.Prototypes}
 }
 
 // PanelConfig switches the GPIO panel on and holds its wiring.
@@ -165,7 +167,7 @@ func defaultTraining() TrainingConfig {
 	return TrainingConfig{Epochs: h.Epochs, BatchSize: h.BatchSize, LearningRate: h.LearningRate, Validation: h.Validation,
 		Hidden: h.Hidden, KeepVersions: 5, Augmentation: store.DefaultAugmentation, Seed: h.Seed, Patience: h.Patience,
 		ClassWeights: h.ClassWeights, L2: h.L2, LabelSmoothing: h.LabelSmoothing, Dropout: h.Dropout, Refit: h.Refit,
-		Ensemble: h.Ensemble, Calibrate: h.Calibrate}
+		Ensemble: h.Ensemble, Calibrate: h.Calibrate, Prototypes: h.Prototypes}
 }
 
 // FieldError is one bad field, with its YAML path and source line (0 when
@@ -385,6 +387,9 @@ func (c Config) validate() []FieldError {
 	}
 	if t.Ensemble < 0 || t.Ensemble > head.MaxEnsemble {
 		add("training.ensemble", fmt.Sprintf("%d is not in 0..%d", t.Ensemble, head.MaxEnsemble))
+	}
+	if !(t.Prototypes >= 0 && t.Prototypes <= head.MaxPrototype) {
+		add("training.prototypes", fmt.Sprintf("%v is not in [0, %d]", t.Prototypes, head.MaxPrototype))
 	}
 	if c.Panel.Enabled {
 		section("panel", c.Panel.Config.Validate())

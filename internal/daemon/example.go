@@ -54,7 +54,7 @@ training:                # defaults for training started by the button or MQTT
   validation: 0.15       # fraction held out for validation accuracy
   hidden: 100            # hidden units of the head; 0 = softmax regression
   keep_versions: 5       # model versions kept for rollback
-  augmentation: crops    # extra views per sample: none, flip (2 embeddings), crops (flip + 2 crops: 4)
+  augmentation: flip     # extra views per sample: none, flip (2 embeddings), crops (flip + 2 crops: 4)
   seed: 1                # training is deterministic for a seed
   patience: 10           # early stopping after this many epochs without progress; 0 = off
   class_weights: true    # weigh classes inversely to their size
@@ -64,6 +64,7 @@ training:                # defaults for training started by the button or MQTT
   refit: true            # after validation, retrain on all samples for the best epoch count
   ensemble: 3            # heads trained and merged into one (0 or 1 = one head)
   calibrate: true        # temperature scaling: probabilities that mean what they say
+  prototypes: 2          # nearest-class-mean blend below 20 samples per class (weight·((20/n)³−1)); 0 = off
 
 panel:                   # GPIO buttons and status LED (see firmware-config/README.md)
   enabled: false

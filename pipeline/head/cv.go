@@ -24,6 +24,21 @@ type CVOptions struct {
 	Unknown float64
 	// MinProb is the confidence threshold of the decision (Decide).
 	MinProb float32
+	// AddClass also measures adding the last class to a trained device:
+	// each fold trains a second head without the last class, and both
+	// heads score the held-out samples of the other classes
+	// (CVResult.AddClass).
+	AddClass bool `json:"add_class,omitempty"`
+}
+
+// AddClassScore is the accuracy on the held-out samples of the classes a
+// device had before the last class was added: with the head trained
+// without it (Before) and with the head trained with it (After).
+type AddClassScore struct {
+	Before   float64 `json:"before"`
+	BeforeSD float64 `json:"before_sd"`
+	After    float64 `json:"after"`
+	AfterSD  float64 `json:"after_sd"`
 }
 
 // Test-time variants CrossValidate scores with the same trained heads.
@@ -63,6 +78,7 @@ type CVResult struct {
 	// trained heads (VariantHead equals Accuracy; VariantTTA only when
 	// the samples have views).
 	Variants map[string]VariantScore `json:"variants"`
+	AddClass *AddClassScore          `json:"add_class,omitempty"` // CVOptions.AddClass
 }
 
 // CrossValidate measures cfg on samples by repeated stratified k-fold
@@ -75,6 +91,9 @@ func CrossValidate(ctx context.Context, samples []Sample, classes int, cfg Confi
 	}
 	if o.Repeats == 0 {
 		o.Repeats = 2
+	}
+	if o.AddClass && classes < 3 {
+		return nil, fmt.Errorf("head: adding a class needs 3 classes (2 before), have %d", classes)
 	}
 	if o.Folds < 2 || o.Repeats < 1 {
 		return nil, fmt.Errorf("head: cross-validation with %d folds and %d repeats: want ≥ 2 and ≥ 1", o.Folds, o.Repeats)
@@ -104,6 +123,7 @@ func CrossValidate(ctx context.Context, samples []Sample, classes int, cfg Confi
 	flip := make([]float32, classes)
 	ncm := make([]float32, classes)
 	runs := map[string][]float64{}
+	var before, after []float64
 	for r := range o.Repeats {
 		rng := newRNG(o.Seed + uint64(r)*0x51ed27)
 		fold := make([]int, len(samples))
@@ -184,6 +204,13 @@ func CrossValidate(ctx context.Context, samples []Sample, classes int, cfg Confi
 				}
 				total++
 			}
+			if o.AddClass {
+				b, a, err := addClassRun(ctx, train, test, classes, c, h)
+				if err != nil {
+					return nil, fmt.Errorf("head: cross-validation repeat %d fold %d: %w", r+1, k+1, err)
+				}
+				before, after = append(before, b), append(after, a)
+			}
 			res.Runs = append(res.Runs, float64(correct)/float64(len(test)))
 			hits[VariantHead] = correct
 			for _, v := range []string{VariantHead, VariantTTA, VariantNCM, VariantBlend} {
@@ -199,12 +226,50 @@ func CrossValidate(ctx context.Context, samples []Sample, classes int, cfg Confi
 	res.AcceptedCorrect = float64(acceptedRight) / float64(total)
 	res.PerClass = ClassScores(res.Confusion)
 	res.TrainSeconds = median(times)
+	if o.AddClass {
+		res.AddClass = &AddClassScore{}
+		res.AddClass.Before, res.AddClass.BeforeSD = meanSD(before)
+		res.AddClass.After, res.AddClass.AfterSD = meanSD(after)
+	}
 	res.Variants = map[string]VariantScore{}
 	for v, r := range runs {
 		m, sd := meanSD(r)
 		res.Variants[v] = VariantScore{Accuracy: m, SD: sd}
 	}
 	return res, ctx.Err()
+}
+
+// addClassRun trains a head on train without the last class and returns
+// its accuracy on test's samples of the other classes (before) and that
+// of h, trained with every class (after).
+func addClassRun(ctx context.Context, train, test []Sample, classes int, cfg Config, h *Head) (before, after float64, err error) {
+	var old []Sample
+	for _, s := range train {
+		if s.Label < classes-1 {
+			old = append(old, s)
+		}
+	}
+	h0, _, err := Train(ctx, old, classes-1, cfg, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	p0, p := make([]float32, classes-1), make([]float32, classes)
+	n, b, a := 0, 0, 0
+	for _, s := range test {
+		if s.Label == classes-1 {
+			continue
+		}
+		n++
+		h0.Predict(p0, s.X)
+		h.Predict(p, s.X)
+		if Argmax(p0) == s.Label {
+			b++
+		}
+		if Argmax(p) == s.Label {
+			a++
+		}
+	}
+	return float64(b) / float64(max(n, 1)), float64(a) / float64(max(n, 1)), nil
 }
 
 // limitPerClass keeps at most n random samples of each class.

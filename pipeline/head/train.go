@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 )
 
 // Config holds the training hyperparameters. Start from DefaultConfig.
@@ -39,6 +41,14 @@ type Config struct {
 	// with one) and folds it into the returned head, so its probabilities
 	// mean what they say (Report.Temperature).
 	Calibrate bool `json:"calibrate,omitempty"`
+	// Prototypes blends the nearest-class-mean classifier into the head
+	// when a class has fewer than FewShot samples: the head's logits get
+	// Prototypes·((FewShot/n)³ − 1) times the NCM score (PrototypeScale ·
+	// cosine similarity to the mean of each class's training embeddings),
+	// folded into the head as one extra hidden unit per class so the
+	// exported .tflite computes it too. With tiny sets the class means
+	// are the better classifier; 0 = never.
+	Prototypes float64 `json:"prototypes,omitempty"`
 }
 
 // DefaultConfig returns Teachable Machine's defaults (Adam, lr 0.001, batch
@@ -63,6 +73,7 @@ func DefaultConfig() Config {
 		Refit:          true,
 		Ensemble:       3,
 		Calibrate:      true,
+		Prototypes:     2,
 	}
 }
 
@@ -78,6 +89,7 @@ const (
 	MaxEnsemble  = 16
 	MaxL2        = 10
 	MaxLearnRate = 10
+	MaxPrototype = 100
 )
 
 // Validate lists every bad field.
@@ -112,6 +124,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.Dropout >= 0 && c.Dropout < 1) {
 		bad("dropout", c.Dropout, "want 0 ≤ v < 1")
+	}
+	if !(c.Prototypes >= 0 && c.Prototypes <= MaxPrototype) {
+		bad("prototypes", c.Prototypes, fmt.Sprintf("want 0 ≤ v ≤ %d", MaxPrototype))
 	}
 	if c.Ensemble < 0 || c.Ensemble > MaxEnsemble {
 		bad("ensemble", c.Ensemble, fmt.Sprintf("want 0..%d", MaxEnsemble))
@@ -176,6 +191,9 @@ type Report struct {
 	// Temperature divides the returned head's logits (folded into its
 	// weights) when Config.Calibrate; 0 = not calibrated.
 	Temperature float64 `json:"temperature,omitempty"`
+	// PrototypeWeight is the weight of the nearest-class-mean term in
+	// the returned head (Config.Prototypes, grown for few samples).
+	PrototypeWeight float64 `json:"prototype_weight,omitempty"`
 }
 
 // Train fits a new head to samples of classes 0..classes-1. progress, if
@@ -196,29 +214,56 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 		val = append(val, row{x: samples[i].X, label: samples[i].Label, weight: 1})
 	}
 	members := max(cfg.Ensemble, 1)
-	var finals, bests []*Head
-	var rep *Report
+	finals, bests := make([]*Head, members), make([]*Head, members)
+	reps, errs := make([]*Report, members), make([]error, members)
+	// The members are independent (own generator, same split): they train
+	// side by side, as many at once as there are CPUs; the result does not
+	// depend on how many run at once.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, min(members, runtime.GOMAXPROCS(0))))
 	for k := range members {
 		r := newRNG(cfg.Seed + uint64(k)*0x9e3779b9)
 		var report func(Epoch)
 		if progress != nil {
 			report = func(e Epoch) {
 				e.Member, e.Members = k+1, members
+				mu.Lock()
+				defer mu.Unlock()
 				progress(e)
 			}
 		}
-		final, best, rp, err := trainOne(ctx, samples, trainIdx, val, in, classes, cfg, r, report)
-		if err != nil {
-			return nil, nil, err
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			finals[k], bests[k], reps[k], errs[k] = trainOne(ctx, samples, trainIdx, val, in, classes, cfg, r, report)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	rep := reps[0]
+	final := merge(finals)
+	var best *Head
+	if len(val) > 0 {
+		best = merge(bests)
+	}
+	if w := prototypeWeight(cfg.Prototypes, samples, allIndices(len(samples)), classes); w > 0 {
+		all := make([]int, len(samples))
+		for i := range all {
+			all[i] = i
 		}
-		finals, bests = append(finals, final), append(bests, best)
-		if k == 0 {
-			rep = rp
+		rep.PrototypeWeight = w
+		final = withPrototypes(final, samples, all, classes, w)
+		if best != nil {
+			if wb := prototypeWeight(cfg.Prototypes, samples, trainIdx, classes); wb > 0 {
+				best = withPrototypes(best, samples, trainIdx, classes, wb)
+			}
 		}
 	}
-	final := merge(finals)
 	if len(val) > 0 {
-		best := merge(bests)
 		rep.Final, rep.On = evaluate(best, val, classes, true), "validation"
 		if cfg.Calibrate {
 			// Temperature scaling fitted on the validation run, folded
@@ -231,7 +276,7 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 		for _, s := range samples {
 			all = append(all, row{x: s.X, label: s.Label, weight: 1})
 		}
-		rep.Final, rep.On = evaluate(merge(finals), all, classes, true), "training"
+		rep.Final, rep.On = evaluate(final, all, classes, true), "training"
 	}
 	rep.Members = members
 	return final, rep, nil
@@ -275,6 +320,14 @@ func (h *Head) scaleLogits(k float32) {
 	for i := range h.B2 {
 		h.B2[i] *= k
 	}
+}
+
+func allIndices(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
 }
 
 // merge combines heads of the same shape into one whose logits are the
