@@ -229,7 +229,8 @@ const sampleSize = 224
 func (d *Daemon) cmdAddSamples(_ context.Context, cmd control.Command, source string) (control.Result, error) {
 	var samples []store.NewSample
 	var bad []error
-	var dec stillimage.Decoder // the limits every image path shares
+	// The limits every image path shares; only the sample size is needed.
+	dec := stillimage.Decoder{Limits: d.cfg.Images.Limits(), Fit: sampleSize}
 	for _, f := range cmd.Files {
 		img, err := dec.Decode(f.Data)
 		if err != nil {
