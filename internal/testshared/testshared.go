@@ -79,6 +79,7 @@ const (
 	GroupOracle  Group = "oracle"  // node and the npm-installed TFLite runtime (make oracle)
 	GroupXNNPACK Group = "xnnpack" // the xnnpack engine, compiled in with libxnnpack-dev
 	GroupBrowser Group = "browser" // headless chromium for the web app tests
+	GroupTime    Group = "time"    // GNU time: peak RSS of a child measured from a small parent
 	GroupShared  Group = "shared"  // the shared test data (not a package: set ALPHAD_SHARED)
 	GroupOther   Group = "other"   // anything else (Missing)
 )
