@@ -9,7 +9,14 @@ import (
 	"github.com/alphad/alphad/device/camerafile"
 	"github.com/alphad/alphad/device/libcamera"
 	"github.com/alphad/alphad/device/v4l2"
+	"github.com/alphad/alphad/internal/stillimage"
 )
+
+// stillFrameSide is the shorter side dir: and image: cameras need: larger
+// stills become frames between 480 and 959 pixels on their shorter side,
+// a webcam's size, enough for the model's 224×224 input after a crop
+// (a 24 Mpx photo decodes at 1/8 scale, 750×500).
+const stillFrameSide = 480
 
 // openCamera builds the camera a spec names (see device.ParseSpec). It is
 // the one place that opens /dev/video* or starts rpicam-vid. A missing
@@ -18,7 +25,7 @@ import (
 // ends (libcamera waits for the program's first frame until then); a
 // failure later on comes from the camera's Next — device/supervise
 // reopens.
-func openCamera(ctx context.Context, spec device.Spec, log *slog.Logger) (device.Camera, error) {
+func openCamera(ctx context.Context, spec device.Spec, images stillimage.Limits, log *slog.Logger) (device.Camera, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("camera: open %s: %w", spec, err)
 	}
@@ -33,11 +40,11 @@ func openCamera(ctx context.Context, spec device.Spec, log *slog.Logger) (device
 	case device.SourceLibcamera:
 		return libcamera.Open(ctx, libcamera.Config{Bin: spec.Bin, Width: spec.Width, Height: spec.Height, FPS: spec.FPS, Log: log})
 	case device.SourceDir:
-		return camerafile.OpenDir(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop, Log: log})
+		return camerafile.OpenDir(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop, Limits: images, Fit: stillFrameSide, Log: log})
 	case device.SourceMJPEG:
 		return camerafile.OpenMJPEG(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
 	case device.SourceImage:
-		return camerafile.OpenImage(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop})
+		return camerafile.OpenImage(spec.Path, camerafile.Config{FPS: spec.FPS, Loop: spec.Loop, Limits: images, Fit: stillFrameSide})
 	}
 	return nil, fmt.Errorf("camera: source kind %q not supported", spec.Kind)
 }

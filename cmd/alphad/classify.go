@@ -73,14 +73,18 @@ func classify(d *deps, f classifyFlags, images []string) error {
 		return err
 	}
 	defer m.Close()
-	prep, err := preprocess.New(m.Backbone.Input(), opts)
+	in := m.Backbone.Input()
+	opts.Images = d.images
+	prep, err := preprocess.New(in, opts)
 	if err != nil {
 		return fmt.Errorf("classify: %w", err)
 	}
 	enc := json.NewEncoder(d.stdout)
 	var failed []string
 	for _, path := range images {
-		img, err := stillimage.ReadFile(path, stillimage.Limits{})
+		// Twice the input side: enough for any crop, and a 24 Mpx photo
+		// decodes at 1/8 scale.
+		img, err := stillimage.ReadFileFit(path, d.images, 2*max(in.Shape[1], in.Shape[2]))
 		if err != nil {
 			fmt.Fprintf(d.stderr, "alphad: classify: %v\n", err)
 			failed = append(failed, path)

@@ -37,19 +37,19 @@ func newDatasetCmd(d *deps) *cobra.Command {
 // loadSample reads and decodes one image file (JPEG, PNG or BMP, within
 // the limits of package stillimage) into a sample. With keepOriginal the
 // file is read once and its bytes are both decoded and kept.
-func loadSample(path, label string, size int, keepOriginal bool) (store.NewSample, error) {
-	lim := stillimage.Limits{}
+func loadSample(path, label string, size int, keepOriginal bool, lim stillimage.Limits) (store.NewSample, error) {
+	lim = lim.WithDefaults()
 	var img image.Image
 	var data []byte
 	var err error
 	if keepOriginal {
-		if data, err = readOriginal(path, stillimage.DefaultMaxBytes); err != nil {
+		if data, err = readOriginal(path, lim.MaxBytes); err != nil {
 			return store.NewSample{}, err
 		}
-		if img, err = stillimage.Decode(bytes.NewReader(data), lim); err != nil {
+		if img, err = stillimage.DecodeFit(bytes.NewReader(data), lim, size); err != nil {
 			return store.NewSample{}, fmt.Errorf("%s: %w", path, err)
 		}
-	} else if img, err = stillimage.ReadFile(path, lim); err != nil {
+	} else if img, err = stillimage.ReadFileFit(path, lim, size); err != nil {
 		return store.NewSample{}, err
 	}
 	ns := store.NewSample{Label: label, Image: store.CenterCrop(img, size), Source: "file:" + path, Time: time.Now()}
@@ -129,7 +129,7 @@ func newDatasetAddCmd(d *deps) *cobra.Command {
 			var samples []store.NewSample
 			var bad []error
 			for _, f := range files {
-				ns, err := loadSample(f, label, sampleSize, keep)
+				ns, err := loadSample(f, label, sampleSize, keep, d.images)
 				if err != nil {
 					bad = append(bad, err)
 					continue
@@ -229,7 +229,7 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 					if f.IsDir() || strings.HasPrefix(f.Name(), ".") {
 						continue
 					}
-					ns, err := loadSample(filepath.Join(root, e.Name(), f.Name()), e.Name(), sampleSize, keep)
+					ns, err := loadSample(filepath.Join(root, e.Name(), f.Name()), e.Name(), sampleSize, keep, d.images)
 					if err != nil {
 						fmt.Fprintf(d.stderr, "skipped %v\n", err)
 						skipped++

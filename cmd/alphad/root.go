@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/engine"
 	"io"
 	"log/slog"
@@ -23,6 +24,9 @@ type deps struct {
 	// newEngine, when set, replaces the engine factory of `alphad run`
 	// (the lifecycle tests' hanging engine); nil: engineFactory.
 	newEngine func(name string, log *slog.Logger) (engine.New, error)
+	// images bounds the still images the commands decode (classify,
+	// dataset add/import); `alphad run` takes its images: section instead.
+	images stillimage.Limits
 }
 
 func newDeps(stdout, stderr io.Writer) *deps {
@@ -31,6 +35,7 @@ func newDeps(stdout, stderr io.Writer) *deps {
 		stderr: stderr,
 		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		getenv: os.Getenv,
+		images: stillimage.DefaultLimits(),
 	}
 }
 

@@ -165,9 +165,10 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("run: %w", err)}
 	}
+	images := cfg.Images.Limits()
 	opts := daemon.Options{
 		Config: cfg, StateDir: stateDir, Log: log, LogLevel: level, Engine: newEngine,
-		OpenCamera: func(ctx context.Context) (device.Camera, error) { return openCamera(ctx, spec, log) },
+		OpenCamera: func(ctx context.Context) (device.Camera, error) { return openCamera(ctx, spec, images, log) },
 		DeviceID:   cmp.Or(cfg.MQTT.DeviceID, deviceID()),
 		Notifier:   sdnotify.New(d.getenv("NOTIFY_SOCKET")),
 	}

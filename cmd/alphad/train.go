@@ -57,6 +57,9 @@ func newTrainCmd(d *deps) *cobra.Command {
 			if _, err := store.CheckDataset(state.Samples()); err != nil {
 				return fmt.Errorf("train: %w", err)
 			}
+			for _, c := range store.EmptyClasses(state.Samples()) {
+				fmt.Fprintf(d.stderr, "train: skipping class %s: no samples\n", c)
+			}
 			data, source, err := trainBackbone(state.Models(), backbone)
 			if err != nil {
 				return fmt.Errorf("train: %w", err)

@@ -90,7 +90,7 @@ func runWatch(ctx context.Context, d *deps, o watchOptions) error {
 	if err != nil {
 		return fmt.Errorf("watch: model %s: %w", m.Version, err)
 	}
-	cam, err := openCamera(ctx, spec, d.log)
+	cam, err := openCamera(ctx, spec, d.images, d.log)
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
@@ -103,7 +103,7 @@ func runWatch(ctx context.Context, d *deps, o watchOptions) error {
 				first = nil
 				return c, nil
 			}
-			return openCamera(ctx, spec, d.log)
+			return openCamera(ctx, spec, d.images, d.log)
 		}, supervise.Options{Log: d.log})
 	}
 	defer cam.Close()

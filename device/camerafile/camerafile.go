@@ -32,6 +32,11 @@ type Config struct {
 	// Limits bound the still images decoded (zero: the defaults of
 	// package stillimage).
 	Limits stillimage.Limits
+	// Fit, when positive, is the shorter side frames need: a larger still
+	// image comes out smaller, its shorter side between Fit and 2×Fit
+	// (a big JPEG is decoded at reduced scale, see
+	// stillimage.ReadFileFit), so a 24 Mpx photo costs a few MB per frame.
+	Fit int
 	// Log receives one warning per image a dir camera skips because it
 	// does not decode (nil: discarded).
 	Log *slog.Logger
@@ -106,7 +111,7 @@ var _ device.Camera = (*Camera)(nil)
 // OpenImage returns a camera that yields the still image at path (JPEG,
 // PNG or BMP) once, or forever with Loop.
 func OpenImage(path string, cfg Config) (*Camera, error) {
-	img, err := stillimage.ReadFile(path, cfg.Limits)
+	img, err := stillimage.ReadFileFit(path, cfg.Limits, cfg.Fit)
 	if err != nil {
 		return nil, fmt.Errorf("camerafile: %w", err)
 	}
@@ -184,7 +189,7 @@ func (s *stills) next(ctx context.Context) (device.Frame, error) {
 			break
 		}
 		var err error
-		if img, err = stillimage.ReadFile(s.files[i], s.cfg.Limits); err != nil {
+		if img, err = stillimage.ReadFileFit(s.files[i], s.cfg.Limits, s.cfg.Fit); err != nil {
 			// A directory goes on with its other images: one warning per
 			// file, which is skipped from then on.
 			if s.bad == nil {

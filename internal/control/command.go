@@ -383,7 +383,8 @@ func printable(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !unicode.IsPrint(r) {
+		// U+FFFD is what a lone surrogate ("\ud800") decodes to.
+		if !unicode.IsPrint(r) || r == utf8.RuneError {
 			return false
 		}
 	}

@@ -105,7 +105,7 @@ func (d *Daemon) cmdDeleteClass(_ context.Context, cmd control.Command, _ string
 	if err != nil {
 		return control.Result{}, err
 	}
-	d.settings.classesChanged(d.st.Classes(), "", "")
+	d.settings.classDeleted(d.st.Classes(), cmd.Label)
 	d.samplesChanged()
 	d.out.emit(d.settings.event())
 	return control.Result{Message: fmt.Sprintf("class %s deleted with %d sample(s)", cmd.Label, n),
@@ -198,12 +198,9 @@ func (d *Daemon) cmdSettings(_ context.Context, cmd control.Command, _ string) (
 	if cmd.Name == control.Teach {
 		teach = cmd.Label
 	}
-	if teach != "" && !slices.Contains(d.st.Classes(), teach) {
-		if err := d.st.AddClass(teach); err != nil {
-			return control.Result{}, err
-		}
-		d.samplesChanged()
-	}
+	// A new class is not created here but by its first sample: a typo
+	// leaves no empty class behind (which training would skip anyway).
+	fresh := teach != "" && !slices.Contains(d.st.Classes(), teach)
 	s, err := d.settings.update(cmd.Threshold, cmd.Window, teach)
 	if err != nil {
 		return control.Result{}, err
@@ -212,6 +209,9 @@ func (d *Daemon) cmdSettings(_ context.Context, cmd control.Command, _ string) (
 	var parts []string
 	if teach != "" {
 		parts = append(parts, "teaching "+teach)
+	}
+	if fresh {
+		parts = append(parts, "a new class: created with its first sample")
 	}
 	if cmd.Threshold != nil {
 		parts = append(parts, fmt.Sprintf("threshold %.2f", s.Threshold))
@@ -229,7 +229,8 @@ const sampleSize = 224
 func (d *Daemon) cmdAddSamples(_ context.Context, cmd control.Command, source string) (control.Result, error) {
 	var samples []store.NewSample
 	var bad []error
-	var dec stillimage.Decoder // the limits every image path shares
+	// The limits every image path shares; only the sample size is needed.
+	dec := stillimage.Decoder{Limits: d.cfg.Images.Limits(), Fit: sampleSize}
 	for _, f := range cmd.Files {
 		img, err := dec.Decode(f.Data)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/panel"
 	"github.com/alphad/alphad/hooks"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/pipeline/decide"
 	"github.com/alphad/alphad/pipeline/head"
@@ -41,6 +42,7 @@ type Config struct {
 	Hooks     []hooks.Config      `yaml:"hooks"`
 	HTTP      HTTPConfig          `yaml:"http"`
 	UI        UIConfig            `yaml:"ui"`
+	Images    ImagesConfig        `yaml:"images"`
 }
 
 // LogConfig sets the log level (debug, info, warn, error).
@@ -139,6 +141,36 @@ type UIConfig struct {
 	StreamFPS float64 `yaml:"stream_fps"`
 }
 
+// ImagesConfig bounds every still image alphad decodes: samples added
+// over MQTT, the socket or the web, and the frames of dir: and image:
+// cameras (see package stillimage). Sizes are checked from the header
+// before any pixel is decoded.
+type ImagesConfig struct {
+	MaxPixels int `yaml:"max_pixels"`  // width × height
+	MaxSide   int `yaml:"max_side"`    // pixels per side
+	MaxFileMB int `yaml:"max_file_mb"` // encoded size, MiB
+}
+
+// Limits are the stillimage limits these settings make.
+func (c ImagesConfig) Limits() stillimage.Limits {
+	return stillimage.Limits{MaxWidth: c.MaxSide, MaxHeight: c.MaxSide, MaxPixels: c.MaxPixels, MaxBytes: int64(c.MaxFileMB) << 20}
+}
+
+// Bounds of settings with no natural limit: a burst of samples, model
+// versions kept.
+const (
+	maxBurst        = 10000
+	maxKeepVersions = 1000
+)
+
+// Bounds of the images settings: a 1 GB Raspberry Pi must decode what
+// they allow within its memory.
+const (
+	maxImagePixels = 64_000_000
+	maxImageSide   = 65535
+	maxImageFileMB = 256
+)
+
 // DefaultConfig is the configuration with every default filled in.
 func DefaultConfig() Config {
 	return Config{
@@ -158,6 +190,8 @@ func DefaultConfig() Config {
 		MQTT:      mqtt.Default(),
 		HTTP:      HTTPConfig{Listen: "127.0.0.1:9464"},
 		UI:        UIConfig{StreamFPS: 5},
+		Images: ImagesConfig{MaxPixels: stillimage.DefaultMaxPixels, MaxSide: stillimage.DefaultMaxSide,
+			MaxFileMB: stillimage.DefaultMaxBytes >> 20},
 	}
 }
 
@@ -319,8 +353,8 @@ func (c Config) validate() []FieldError {
 	if c.Camera.InferEvery < 1 {
 		add("camera.infer_every", fmt.Sprintf("%d must be ≥ 1", c.Camera.InferEvery))
 	}
-	if c.Camera.Retry <= 0 {
-		add("camera.retry", fmt.Sprintf("%v must be > 0", c.Camera.Retry))
+	if c.Camera.Retry <= 0 || c.Camera.Retry > time.Hour {
+		add("camera.retry", fmt.Sprintf("%v is not in (0, 1h]", c.Camera.Retry))
 	}
 	switch c.Model.Engine {
 	case "auto", "native", "xnnpack":
@@ -345,11 +379,20 @@ func (c Config) validate() []FieldError {
 	if c.Recording.Rate <= 0 || c.Recording.Rate > 100 {
 		add("recording.rate", fmt.Sprintf("%v is not in (0, 100] samples/s", c.Recording.Rate))
 	}
-	if c.Recording.MaxBurst < 1 {
-		add("recording.max_burst", fmt.Sprintf("%d must be ≥ 1", c.Recording.MaxBurst))
+	if c.Recording.MaxBurst < 1 || c.Recording.MaxBurst > maxBurst {
+		add("recording.max_burst", fmt.Sprintf("%d is not in 1..%d", c.Recording.MaxBurst, maxBurst))
 	}
-	if c.Recording.MaxTime <= 0 {
-		add("recording.max_time", fmt.Sprintf("%v must be > 0", c.Recording.MaxTime))
+	if c.Recording.MaxTime <= 0 || c.Recording.MaxTime > time.Hour {
+		add("recording.max_time", fmt.Sprintf("%v is not in (0, 1h]", c.Recording.MaxTime))
+	}
+	if im := c.Images; im.MaxPixels < 1 || im.MaxPixels > maxImagePixels {
+		add("images.max_pixels", fmt.Sprintf("%d is not in 1..%d (a 1 GB device cannot decode more)", im.MaxPixels, maxImagePixels))
+	}
+	if im := c.Images; im.MaxSide < 1 || im.MaxSide > maxImageSide {
+		add("images.max_side", fmt.Sprintf("%d is not in 1..%d", im.MaxSide, maxImageSide))
+	}
+	if im := c.Images; im.MaxFileMB < 1 || im.MaxFileMB > maxImageFileMB {
+		add("images.max_file_mb", fmt.Sprintf("%d is not in 1..%d", im.MaxFileMB, maxImageFileMB))
 	}
 	t := c.Training
 	if t.Epochs < 1 || t.Epochs > head.MaxEpochs {
@@ -367,8 +410,8 @@ func (c Config) validate() []FieldError {
 	if t.Hidden < 0 || t.Hidden > head.MaxHidden {
 		add("training.hidden", fmt.Sprintf("%d is not in 0..%d", t.Hidden, head.MaxHidden))
 	}
-	if t.KeepVersions < 1 {
-		add("training.keep_versions", fmt.Sprintf("%d must be ≥ 1", t.KeepVersions))
+	if t.KeepVersions < 1 || t.KeepVersions > maxKeepVersions {
+		add("training.keep_versions", fmt.Sprintf("%d is not in 1..%d", t.KeepVersions, maxKeepVersions))
 	}
 	if _, err := store.Augmentation(t.Augmentation); err != nil {
 		add("training.augmentation", fmt.Sprintf("%q is not none, flip or crops", t.Augmentation))

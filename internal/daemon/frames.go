@@ -369,7 +369,7 @@ func sameInput(a, b *tflite.Tensor) bool {
 
 func (d *Daemon) preprocessOptions() preprocess.Options {
 	c := d.cfg.Camera
-	o := preprocess.Options{Mirror: c.Mirror}
+	o := preprocess.Options{Mirror: c.Mirror, Images: d.cfg.Images.Limits()}
 	switch c.Crop {
 	case "full":
 		o.Crop = preprocess.CropFull

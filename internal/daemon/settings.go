@@ -108,6 +108,29 @@ func (s *settings) classesChanged(classes []string, renamedFrom, renamedTo strin
 	}
 }
 
+// classDeleted moves the teach class to the first class when it was the
+// class deleted; a teach class without samples yet (a new class, created
+// by its first sample) stays.
+func (s *settings) classDeleted(classes []string, deleted string) {
+	if s.teach() != deleted {
+		return
+	}
+	teach := ""
+	if len(classes) > 0 {
+		teach = classes[0]
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	saved := s.saved
+	saved.Teach = teach
+	if err := store.WriteSettings(s.dir, saved); err != nil {
+		s.log.Warn("settings", "err", err)
+		return
+	}
+	s.cur.TeachClass, s.saved = teach, saved
+	s.gen++
+}
+
 // reload applies configuration changes (SIGHUP): a threshold or window
 // that differs from the previous configuration replaces the runtime value.
 func (s *settings) reload(old, cfg decide.SmoothConfig) (bool, error) {

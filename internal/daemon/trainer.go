@@ -112,6 +112,9 @@ func (d *Daemon) prepareTraining(p control.TrainParams) (func(ctx context.Contex
 	if _, err := store.CheckDataset(d.st); err != nil {
 		return nil, err
 	}
+	for _, c := range store.EmptyClasses(d.st) {
+		d.log.Warn("training skips a class without samples", "class", c)
+	}
 	data, src, err := d.backbone()
 	if err != nil {
 		return nil, err

@@ -55,8 +55,8 @@ func DefaultLimits() Limits {
 	return Limits{MaxWidth: DefaultMaxSide, MaxHeight: DefaultMaxSide, MaxPixels: DefaultMaxPixels, MaxBytes: DefaultMaxBytes}
 }
 
-// withDefaults fills the zero (or negative) fields of l with the defaults.
-func (l Limits) withDefaults() Limits {
+// WithDefaults fills the zero (or negative) fields of l with the defaults.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxWidth <= 0 {
 		l.MaxWidth = d.MaxWidth
@@ -77,7 +77,7 @@ func (l Limits) withDefaults() Limits {
 // fields of l take their defaults), or when a side is not positive. The
 // pixel count is checked first, then each side.
 func (l Limits) Check(width, height int) error {
-	l = l.withDefaults()
+	l = l.WithDefaults()
 	switch {
 	case width < 1 || height < 1:
 		return &LimitError{Kind: LimitEmpty, Width: width, Height: height}
@@ -291,7 +291,16 @@ func sniff(head []byte) (format, error) {
 // name the file: "photo.png: 30000x30000 pixels exceeds the 24 Mpx limit".
 // The file is streamed: only its header is buffered besides the image.
 func ReadFile(path string, lim Limits) (image.Image, error) {
-	lim = lim.withDefaults()
+	return ReadFileFit(path, lim, 0)
+}
+
+// ReadFileFit is ReadFile for a consumer that needs only fit pixels on
+// the image's shorter side (a 224×224 model, a camera frame): a larger
+// image comes back smaller, its shorter side between fit and 2×fit (see
+// Fit). A large baseline JPEG is decoded at 1/2, 1/4 or 1/8 scale, so
+// its full size is never in memory. fit ≤ 0 keeps the full size.
+func ReadFileFit(path string, lim Limits, fit int) (image.Image, error) {
+	lim = lim.WithDefaults()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err // *PathError names the file
@@ -307,7 +316,7 @@ func ReadFile(path string, lim Limits) (image.Image, error) {
 	if fi.Size() > lim.MaxBytes {
 		return nil, fmt.Errorf("%s: %w", path, &LimitError{Kind: LimitBytes, Bytes: fi.Size(), Max: lim.MaxBytes})
 	}
-	img, err := decodeStream(bufio.NewReaderSize(f, 64<<10), lim)
+	img, err := decodeStream(bufio.NewReaderSize(f, 64<<10), lim, fit)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -317,12 +326,18 @@ func ReadFile(path string, lim Limits) (image.Image, error) {
 // Decode decodes a JPEG, PNG or BMP image read from r within lim (an
 // upload, a file already open). Only the header is buffered.
 func Decode(r io.Reader, lim Limits) (image.Image, error) {
-	return decodeStream(r, lim.withDefaults())
+	return decodeStream(r, lim.WithDefaults(), 0)
+}
+
+// DecodeFit is Decode for a consumer that needs only fit pixels on the
+// image's shorter side, as ReadFileFit.
+func DecodeFit(r io.Reader, lim Limits, fit int) (image.Image, error) {
+	return decodeStream(r, lim.WithDefaults(), fit)
 }
 
 // decodeStream checks the header of the image read from r against lim,
 // then decodes it from the buffered header followed by the rest of r.
-func decodeStream(r io.Reader, lim Limits) (image.Image, error) {
+func decodeStream(r io.Reader, lim Limits, fit int) (image.Image, error) {
 	rr := &replay{r: &capReader{r: r, left: lim.MaxBytes, max: lim.MaxBytes}, record: true}
 	head := make([]byte, headLen)
 	n, err := io.ReadFull(rr, head)
@@ -341,20 +356,40 @@ func decodeStream(r io.Reader, lim Limits) (image.Image, error) {
 	if err := lim.Check(cfg.Width, cfg.Height); err != nil {
 		return nil, err
 	}
-	if err := lim.checkCost(cfg.Width, cfg.Height, decodeCost(f, cfg, rr.buf)); err != nil {
-		return nil, err
-	}
 	if f == formatJPEG {
 		if err := rr.addHuffmanTables(); err != nil {
 			return nil, readError(err)
 		}
+		if k := reduceScale(cfg.Width, cfg.Height, fit); k < 8 {
+			if h, start, err := parseJPEGHeader(rr.buf); err == nil && h.reducible() {
+				rr.pos, rr.record = start, false
+				img, err := decodeReduced(h, bufio.NewReaderSize(rr, 32<<10), k)
+				if err != nil {
+					return nil, decodeError(f, "", err)
+				}
+				return Fit(img, fit), nil
+			}
+		}
+	}
+	if f == formatPNG && fit > 0 && min(cfg.Width, cfg.Height) >= 2*fit {
+		if h, err := parsePNGHeader(rr.buf); err == nil {
+			rr.pos, rr.record = pngIHDREnd, false
+			img, err := decodePNGRows(h, bufio.NewReaderSize(rr, 32<<10), min(cfg.Width, cfg.Height)/fit)
+			if err != nil {
+				return nil, decodeError(f, "", err)
+			}
+			return img, nil
+		}
+	}
+	if err := lim.checkCost(cfg.Width, cfg.Height, decodeCost(f, cfg, rr.buf)); err != nil {
+		return nil, err
 	}
 	rr.rewind(false)
 	img, err := f.decode(rr)
 	if err != nil {
 		return nil, decodeError(f, "", err)
 	}
-	return img, nil
+	return Fit(img, fit), nil
 }
 
 // readError passes a *LimitError on as it is and wraps other read errors.
@@ -458,6 +493,9 @@ func (p *replay) addHuffmanTables() error {
 		sos, has, st := huffmanInsertPos(p.buf)
 		switch st {
 		case headerOK:
+			if end := sosEnd(p.buf, sos); end > len(p.buf) && len(p.buf) < maxJPEGHeader {
+				break // read on: the scan header too
+			}
 			if !has {
 				out := make([]byte, 0, len(p.buf)+len(standardDHT))
 				out = append(out, p.buf[:sos]...)
@@ -487,6 +525,9 @@ func (p *replay) addHuffmanTables() error {
 // default limits.
 type Decoder struct {
 	Limits Limits
+	// Fit, when positive, is the shorter side the consumer needs: larger
+	// images come back smaller, as with ReadFileFit.
+	Fit int
 
 	buf []byte
 	r   bytes.Reader
@@ -496,7 +537,7 @@ type Decoder struct {
 // tables get the standard ones. The result does not alias data.
 // Baseline JPEG decodes to *image.YCbCr (or *image.Gray).
 func (d *Decoder) Decode(data []byte) (image.Image, error) {
-	lim := d.Limits.withDefaults()
+	lim := d.Limits.WithDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, &LimitError{Kind: LimitBytes, Bytes: int64(len(data)), Max: lim.MaxBytes}
 	}
@@ -512,9 +553,6 @@ func (d *Decoder) Decode(data []byte) (image.Image, error) {
 	if err := lim.Check(cfg.Width, cfg.Height); err != nil {
 		return nil, err
 	}
-	if err := lim.checkCost(cfg.Width, cfg.Height, decodeCost(f, cfg, data)); err != nil {
-		return nil, err
-	}
 	if f == formatJPEG {
 		if sos, has, st := huffmanInsertPos(data); st == headerOK && !has {
 			d.buf = append(d.buf[:0], data[:sos]...)
@@ -522,11 +560,34 @@ func (d *Decoder) Decode(data []byte) (image.Image, error) {
 			d.buf = append(d.buf, data[sos:]...)
 			data = d.buf
 		}
+		if k := reduceScale(cfg.Width, cfg.Height, d.Fit); k < 8 {
+			if h, start, err := parseJPEGHeader(data); err == nil && h.reducible() {
+				d.r.Reset(data[start:])
+				img, err := decodeReduced(h, bufio.NewReader(&d.r), k)
+				if err != nil {
+					return nil, decodeError(f, "", err)
+				}
+				return Fit(img, d.Fit), nil
+			}
+		}
+	}
+	if f == formatPNG && d.Fit > 0 && min(cfg.Width, cfg.Height) >= 2*d.Fit {
+		if h, err := parsePNGHeader(data); err == nil {
+			d.r.Reset(data[pngIHDREnd:])
+			img, err := decodePNGRows(h, bufio.NewReader(&d.r), min(cfg.Width, cfg.Height)/d.Fit)
+			if err != nil {
+				return nil, decodeError(f, "", err)
+			}
+			return img, nil
+		}
+	}
+	if err := lim.checkCost(cfg.Width, cfg.Height, decodeCost(f, cfg, data)); err != nil {
+		return nil, err
 	}
 	d.r.Reset(data)
 	img, err := f.decode(&d.r)
 	if err != nil {
 		return nil, decodeError(f, "", err)
 	}
-	return img, nil
+	return Fit(img, d.Fit), nil
 }

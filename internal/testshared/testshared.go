@@ -80,6 +80,7 @@ const (
 	GroupXNNPACK Group = "xnnpack" // the xnnpack engine, compiled in with libxnnpack-dev
 	GroupBrowser Group = "browser" // headless chromium for the web app tests
 	GroupSQLite  Group = "sqlite"  // the sqlite3 tool: docs/store.md's queries on a state database
+	GroupTime    Group = "time"    // GNU time: peak RSS of a child measured from a small parent
 	GroupShared  Group = "shared"  // the shared test data (not a package: set ALPHAD_SHARED)
 	GroupOther   Group = "other"   // anything else (Missing)
 )

@@ -24,7 +24,7 @@ func TestGroupsInDepsScript(t *testing.T) {
 	for _, m := range regexp.MustCompile(`\[([a-z0-9]+)\]="[^"]+"`).FindAllSubmatch(block[1], -1) {
 		listed[string(m[1])] = true
 	}
-	for _, g := range []Group{GroupMQTT, GroupSystemd, GroupOracle, GroupXNNPACK, GroupBrowser, GroupSQLite} {
+	for _, g := range []Group{GroupMQTT, GroupSystemd, GroupOracle, GroupXNNPACK, GroupBrowser, GroupSQLite, GroupTime} {
 		if !listed[string(g)] {
 			t.Errorf("group %q is not in scripts/deps.sh GROUP_PKGS (has %v)", g, listed)
 		}

@@ -94,6 +94,10 @@ type Options struct {
 	Mirror bool   // flip left-right (as a selfie preview)
 	// Norm overrides the value convention (see the package comment).
 	Norm *Normalization
+	// Images bounds the MJPEG frames decoded (zero: stillimage's
+	// defaults). Frames far larger than the input tensor (a shorter side
+	// over 8× its side) are decoded at reduced scale.
+	Images stillimage.Limits
 }
 
 // Limits on sizes the Preprocessor accepts.
@@ -115,7 +119,7 @@ type Preprocessor struct {
 	row  []float32 // one output row of levels, RGB interleaved
 	tab  tables
 	rgb  []byte             // scratch RGB24 image for generic image.Image sources
-	mdec stillimage.Decoder // MJPEG frames, within the default limits
+	mdec stillimage.Decoder // MJPEG frames, within opts.Images
 	yuv  *yuvTables         // made on the first YUYV frame
 }
 
@@ -146,7 +150,8 @@ func New(t *tflite.Tensor, opts Options) (*Preprocessor, error) {
 	default:
 		return nil, fmt.Errorf("preprocess: unknown crop mode %d", int(opts.Crop))
 	}
-	p := &Preprocessor{w: w, h: h, typ: t.Type, opts: opts, row: make([]float32, w*3)}
+	p := &Preprocessor{w: w, h: h, typ: t.Type, opts: opts, row: make([]float32, w*3),
+		mdec: stillimage.Decoder{Limits: opts.Images, Fit: 4 * max(w, h)}}
 	norm := opts.Norm
 	if norm != nil {
 		for c := range 3 {

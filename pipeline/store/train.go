@@ -37,20 +37,33 @@ var (
 	ErrEmptyClass    = errors.New("class has no samples")
 )
 
-// CheckDataset returns the classes to train on, or an error when there
-// are fewer than 2 classes or a class has no samples.
+// CheckDataset returns the classes to train on: those with samples
+// (training skips empty ones, see EmptyClasses), or an error when fewer
+// than 2 classes have samples.
 func CheckDataset(st *Store) ([]string, error) {
-	classes := st.Classes()
 	counts := st.Counts()
-	if len(classes) < 2 {
-		return nil, fmt.Errorf("store: %d class(es): %w", len(classes), ErrTooFewClasses)
-	}
-	for _, c := range classes {
-		if counts[c] == 0 {
-			return nil, fmt.Errorf("store: class %q: %w (add samples or delete the class)", c, ErrEmptyClass)
+	var classes []string
+	for _, c := range st.Classes() {
+		if counts[c] > 0 {
+			classes = append(classes, c)
 		}
 	}
+	if len(classes) < 2 {
+		return nil, fmt.Errorf("store: %d class(es) with samples: %w", len(classes), ErrTooFewClasses)
+	}
 	return classes, nil
+}
+
+// EmptyClasses lists the classes without samples, which training skips.
+func EmptyClasses(st *Store) []string {
+	counts := st.Counts()
+	var empty []string
+	for _, c := range st.Classes() {
+		if counts[c] == 0 {
+			empty = append(empty, c)
+		}
+	}
+	return empty
 }
 
 // Embed returns the training samples of st with their embeddings under

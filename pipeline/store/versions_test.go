@@ -158,7 +158,7 @@ func TestTrainRejects(t *testing.T) {
 	}{
 		{"no classes", func(*Store) {}, ErrTooFewClasses},
 		{"one class", func(s *Store) { fill(t, s, []string{"a"}, 2) }, ErrTooFewClasses},
-		{"empty class", func(s *Store) { fill(t, s, []string{"a", "b"}, 2); s.AddClass("c") }, ErrEmptyClass},
+		{"one class and an empty one", func(s *Store) { fill(t, s, []string{"a"}, 2); s.AddClass("c") }, ErrTooFewClasses},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -1,0 +1,123 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/internal/testshared"
+)
+
+// syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestFaultTeachUnknownLabel (finding 5, one typo blocks training
+// forever): teach of a new label creates no class until a sample
+// arrives; a label that is not a clean printable name ("\ud800", ESC,
+// tab, surrounding spaces) is refused by the command layer; training
+// skips an empty class with a warning instead of failing; delete_class
+// removes it through the command layer that MQTT, the socket and the web
+// app share. Before: the empty class made every later train fail "class
+// has no samples" and nothing over MQTT removed it.
+func TestFaultTeachUnknownLabel(t *testing.T) {
+	rps := testshared.Path(t, "datasets", "rps_picam")
+	cam := newSceneCam(50)
+	cam.addScene(t, "rock", rps+"/rock", 0, 10)
+	cam.addScene(t, "paper", rps+"/paper", 0, 10)
+	cam.show("rock")
+	state := t.TempDir()
+	cfg := testConfig()
+	installBackbone(t, state, cfg.Model.Backbone)
+	var logs syncBuffer
+	d, err := New(Options{Config: cfg, StateDir: state, Log: slog.New(slog.NewTextHandler(&logs, nil)), OpenCamera: cam.open, Engine: testEngines()[0].new})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, d, nil)
+	ctx := context.Background()
+	do := func(c control.Command) (control.Result, error) {
+		t.Helper()
+		return d.Do(ctx, c, "test")
+	}
+
+	// Bad names never reach the daemon: MQTT, socket and web parse with
+	// control.Parse.
+	for _, payload := range []string{`{"label":"\ud800"}`, "{\"label\":\"rock\\u001b[31m\"}", `{"label":"ro\tck"}`, `{"label":"rock "}`, `{"label":" rock"}`, `{"label":""}`} {
+		if _, err := control.Parse("teach", []byte(payload), false); !errors.Is(err, control.ErrBadCommand) {
+			t.Errorf("teach %s: %v, want a bad command", payload, err)
+		}
+	}
+
+	if _, err := do(control.Command{Name: control.Capture, Label: "rock", Count: 3}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "3 rock samples", func() bool { return d.st.Counts()["rock"] == 3 })
+	res, err := do(control.Command{Name: control.Teach, Label: "papr"}) // the typo
+	if err != nil || !strings.Contains(res.Message, "created with its first sample") {
+		t.Fatalf("teach papr: %+v, %v", res, err)
+	}
+	if slices.Contains(d.st.Classes(), "papr") {
+		t.Fatalf("teach of a new label created the class: %v", d.st.Classes())
+	}
+	res, err = do(control.Command{Name: control.Teach, Label: "paper"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam.show("paper")
+	waitFrames(t, d, 3)
+	if _, err := do(control.Command{Name: control.Capture, Count: 2, Interval: 50 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "2 paper samples", func() bool { return d.st.Counts()["paper"] == 2 })
+	if got := d.st.Classes(); !slices.Equal(got, []string{"paper", "rock"}) && !slices.Equal(got, []string{"rock", "paper"}) {
+		t.Fatalf("classes %v, want rock and paper (the class came with its first sample)", got)
+	}
+
+	// An empty class (made explicitly, or left by deleting samples) is
+	// skipped by training, with a warning.
+	if _, err := do(control.Command{Name: control.CreateClass, Label: "scissors"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = do(control.Command{Name: control.Train, Wait: true, Train: control.TrainParams{Epochs: 5}})
+	if err != nil {
+		t.Fatalf("train with an empty class: %v", err)
+	}
+	if !strings.Contains(logs.String(), "training skips a class without samples") || !strings.Contains(logs.String(), "class=scissors") {
+		t.Errorf("no warning for the skipped class:\n%s", logs.String())
+	}
+	if labels := d.model.clf.Model().Labels; !slices.Equal(labels, []string{"paper", "rock"}) && !slices.Equal(labels, []string{"rock", "paper"}) {
+		t.Errorf("model labels %v, want the two classes with samples", labels)
+	}
+	// delete_class is one command of the table every transport serves.
+	if _, ok := control.Lookup(string(control.DeleteClass)); !ok {
+		t.Fatal("delete_class is not in the command table")
+	}
+	if _, err := do(control.Command{Name: control.DeleteClass, Label: "scissors"}); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(d.st.Classes(), "scissors") {
+		t.Errorf("delete_class left the class: %v", d.st.Classes())
+	}
+}
