@@ -856,8 +856,12 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		return c.t.state, q, true, payload, err
 	case kindEvent:
 		e := it.event
-		payload, err = json.Marshal(eventMsg{header: header{ID: c.newID(), Time: stamp(e.Time)}, EventType: "label_changed",
-			From: e.From, To: e.To, Confidence: finite(e.Confidence), Seq: e.Seq})
+		m := eventMsg{header: header{ID: c.newID(), Time: stamp(e.Time)}, EventType: "label_changed",
+			From: nullable(e.From), To: nullable(e.To), Seq: e.Seq}
+		if e.To != "" { // a change to no decision (camera down) has no confidence
+			m.Confidence = optional(finite(e.Confidence))
+		}
+		payload, err = json.Marshal(m)
 		return c.t.event, q, false, payload, err
 	case kindResult:
 		payload, err = json.Marshal(it.result)

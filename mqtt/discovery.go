@@ -121,7 +121,7 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 		"state_class":                 "measurement",
 		"suggested_display_precision": 0,
 		"state_topic":                 t.state,
-		"value_template":              "{{ (value_json.confidence * 100) | round(1) }}",
+		"value_template":              "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
 	})
 	add("label_change", "event", component{
 		"name":        "Label change",
