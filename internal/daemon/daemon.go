@@ -354,6 +354,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer coreStopCancel()
 	trainDone := d.trainer.stop() // no training starts from now on
 	coreErr := waitGroup(coreStop, core, "frame loop")
+	if errors.Is(coreErr, errSourceEnded) {
+		coreErr = nil // a finite source ended: a clean stop
+	}
 	if !waitChan(coreStop, trainDone) {
 		storeFree = false
 		coreErr = errors.Join(coreErr, errors.New("daemon: training did not stop in time"))
