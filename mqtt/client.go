@@ -880,7 +880,7 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		p := c.progress
 		c.mu.Unlock()
 		payload, err = json.Marshal(progressMsg{header: c.hdr(), Phase: p.Phase, Percent: min(max(finite(p.Percent), 0), 100), Epoch: p.Epoch, Epochs: p.Epochs, Loss: finite(p.Loss),
-			Accuracy: finite(p.Accuracy), ValidationAccuracy: optional(p.ValidationAccuracy)})
+			Accuracy: finite(p.Accuracy), ValidationAccuracy: optional(p.ValidationAccuracy), Head: p.Head})
 		return c.t.progress, 0, false, payload, err
 	case kindDiag:
 		c.mu.Lock()

@@ -65,6 +65,7 @@ type TrainingProgress struct {
 	Loss               float64
 	Accuracy           float64
 	ValidationAccuracy float64 // NaN when unknown
+	Head               string  // "i/n" of the ensemble heads and the refit; "" for one head
 }
 
 // TrainingResult is published retained on <prefix>/training/result.
@@ -101,9 +102,9 @@ type stateMsg struct {
 
 type eventMsg struct {
 	header
-	EventType  string  `json:"event_type"`
-	From       *string `json:"from"`
-	To         *string `json:"to"`
+	EventType  string   `json:"event_type"`
+	From       *string  `json:"from"`
+	To         *string  `json:"to"`
 	Confidence *float64 `json:"confidence"`
 	Seq        uint64   `json:"seq"`
 }
@@ -143,6 +144,7 @@ type progressMsg struct {
 	Loss               float64  `json:"loss"`
 	Accuracy           float64  `json:"accuracy"`
 	ValidationAccuracy *float64 `json:"validation_accuracy"`
+	Head               string   `json:"head,omitempty"`
 }
 
 type trainResultMsg struct {

@@ -256,40 +256,61 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 }
 
 func newDatasetLsCmd(d *deps) *cobra.Command {
-	var all bool
+	var all, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the classes with their sample counts (--samples: every sample)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var classes []classJSON
+			var samples []sampleJSON
 			if c, err := d.remote(); err != nil {
 				return fmt.Errorf("dataset ls: %w", err)
 			} else if c != nil {
-				return remoteDatasetLs(cmd.Context(), d, c, all)
+				if classes, samples, err = remoteDatasetLs(cmd.Context(), d, c, all); err != nil {
+					return err
+				}
+			} else {
+				state, err := d.openState()
+				if err != nil {
+					return fmt.Errorf("dataset ls: %w", err)
+				}
+				defer state.Close()
+				st := state.Samples()
+				if all {
+					for _, s := range st.Samples() {
+						samples = append(samples, sampleJSON{ID: s.ID, Label: s.Label, Time: s.Time, Burst: int64(s.Burst), Source: s.Source})
+					}
+				} else {
+					counts := st.Counts()
+					for _, c := range st.Classes() {
+						classes = append(classes, classJSON{Name: c, Samples: counts[c]})
+					}
+				}
 			}
-			state, err := d.openState()
-			if err != nil {
-				return fmt.Errorf("dataset ls: %w", err)
+			if asJSON {
+				if all {
+					return printJSON(d.stdout, nonNil(samples))
+				}
+				return printJSON(d.stdout, nonNil(classes))
 			}
-			defer state.Close()
-			st := state.Samples()
 			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 			if all {
 				fmt.Fprintln(w, "ID\tLABEL\tTIME\tBURST\tSOURCE")
-				for _, s := range st.Samples() {
+				for _, s := range samples {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.ID, s.Label, s.Time.Format(time.RFC3339), s.Burst, s.Source)
 				}
 			} else {
-				counts := st.Counts()
 				fmt.Fprintln(w, "CLASS\tSAMPLES")
-				for _, c := range st.Classes() {
-					fmt.Fprintf(w, "%s\t%d\n", c, counts[c])
+				for _, c := range classes {
+					fmt.Fprintf(w, "%s\t%d\n", c.Name, c.Samples)
 				}
 			}
 			return w.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&all, "samples", false, "list every sample")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array ([{name, samples}], with --samples [{id, label, time, burst, source}])")
 	return cmd
 }
 

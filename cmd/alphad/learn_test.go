@@ -89,7 +89,7 @@ func TestLearningCLI(t *testing.T) {
 		{[]string{"dataset", "ls", sd}, 0, "red    10", ""},
 		{[]string{"train", sd}, 1, "", "pass --backbone"},
 		{[]string{"train", sd, "--backbone", bb, "--epochs", "0"}, 2, "", "epochs"},
-		{[]string{"train", sd, "--backbone", bb, "--epochs", "30", "--learning-rate", "0.01", "--hidden", "8"}, 0, "model v000001: 20 samples, 2 classes", "refit on all samples: epoch 1/"},
+		{[]string{"train", sd, "--backbone", bb, "--epochs", "30", "--learning-rate", "0.01", "--hidden", "8"}, 0, "model v000001: 20 samples, 2 classes", "refit epoch 1/"},
 		{[]string{"train", sd, "--epochs", "5"}, 0, "model v000002", ""},
 		{[]string{"model", "ls", sd}, 0, "* v000002", ""},
 		{[]string{"model", "rollback", sd}, 0, "current model: v000001", ""},

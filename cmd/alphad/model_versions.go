@@ -14,7 +14,8 @@ import (
 )
 
 func newModelLsCmd(d *deps) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the model versions (* = current)",
 		Args:  cobra.NoArgs,
@@ -26,6 +27,19 @@ func newModelLsCmd(d *deps) *cobra.Command {
 			list, cur, err := models.List()
 			if err != nil {
 				return fmt.Errorf("model ls: %w", err)
+			}
+			if asJSON {
+				out := []versionJSON{}
+				for _, v := range list {
+					j := versionJSON{Version: v.Name, Current: v.Name == cur, Created: v.Created, Kind: v.Kind, Classes: nonNil(v.Labels),
+						Samples: v.Samples, Backbone: v.Backbone.Hash, Source: v.Source}
+					if v.Report != nil {
+						acc := v.Report.Final.Accuracy
+						j.Accuracy, j.AccuracyOn = &acc, v.Report.On
+					}
+					out = append(out, j)
+				}
+				return printJSON(d.stdout, out)
 			}
 			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "  VERSION\tCREATED\tKIND\tCLASSES\tSAMPLES\tACCURACY\tBACKBONE\tSOURCE")
@@ -43,6 +57,8 @@ func newModelLsCmd(d *deps) *cobra.Command {
 			return w.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array [{version, current, created, kind, classes, samples, accuracy, accuracy_on, backbone, source}]")
+	return cmd
 }
 
 func newModelRollbackCmd(d *deps) *cobra.Command {

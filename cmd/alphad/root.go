@@ -106,14 +106,21 @@ func usageArgs(c *cobra.Command) {
 }
 
 func newVersionCmd(d *deps) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print version, commit and the engines compiled in",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asJSON {
+				return printJSON(d.stdout, map[string]any{"version": version, "commit": commit, "go": runtime.Version(),
+					"os": runtime.GOOS, "arch": runtime.GOARCH, "engines": engineNames()})
+			}
 			fmt.Fprintf(d.stdout, "alphad %s (commit %s, %s, %s/%s)\nengines: %s\n",
 				version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, strings.Join(engineNames(), ", "))
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"version", "commit", "go", "os", "arch", "engines"}`)
+	return cmd
 }
