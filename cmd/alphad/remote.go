@@ -61,17 +61,28 @@ func fileArgs(paths []string) ([]control.File, error) {
 
 // printRemoteAdded prints add_samples' per-sample lines like the local
 // `dataset add` does.
-func printRemoteAdded(d *deps, res control.Result) int {
-	n := 0
+func printRemoteAdded(d *deps, res control.Result, asked string) addCounts {
+	var c addCounts
 	list, _ := res.Details["samples"].([]any)
 	for _, it := range list {
 		m, _ := it.(map[string]any)
 		verb, _ := m["status"].(string)
 		burst, _ := m["burst"].(float64)
-		fmt.Fprintf(d.stdout, "%s %v %v burst %d\n", verb, m["id"], m["label"], int64(burst))
-		n++
+		label := fmt.Sprint(m["label"])
+		switch {
+		case verb == "added":
+			c.added++
+		case label != asked:
+			c.elsewhere++
+			fmt.Fprintf(d.stderr, "image already stored in class %s as %v, not added to %s (move it: alphad dataset mv %v %s)\n",
+				label, m["id"], asked, m["id"], asked)
+			continue
+		default:
+			c.present++
+		}
+		fmt.Fprintf(d.stdout, "%s %v %v burst %d\n", verb, m["id"], label, int64(burst))
 	}
-	return n
+	return c
 }
 
 func remoteDatasetAdd(ctx context.Context, d *deps, c *control.Client, label string, paths []string) error {
@@ -91,8 +102,7 @@ func remoteDatasetAdd(ctx context.Context, d *deps, c *control.Client, label str
 	if err != nil {
 		return err
 	}
-	printRemoteAdded(d, res)
-	return nil
+	return printRemoteAdded(d, res, label).errElsewhere("dataset add")
 }
 
 // remoteDatasetImport sends DIR/<class>/* in chunks of 32 images.
@@ -101,7 +111,7 @@ func remoteDatasetImport(ctx context.Context, d *deps, c *control.Client, root s
 	if err != nil {
 		return fmt.Errorf("dataset import: %w", err)
 	}
-	added := 0
+	var counts addCounts
 	for _, e := range ents {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
@@ -128,14 +138,14 @@ func remoteDatasetImport(ctx context.Context, d *deps, c *control.Client, root s
 			if err != nil {
 				return err
 			}
-			added += printRemoteAdded(d, res)
+			counts.plus(printRemoteAdded(d, res, e.Name()))
 		}
 	}
-	if added == 0 {
+	if counts.added+counts.present+counts.elsewhere == 0 {
 		return fmt.Errorf("dataset import %s: no images in class sub-folders", root)
 	}
-	fmt.Fprintf(d.stderr, "imported %d images\n", added)
-	return nil
+	fmt.Fprintf(d.stderr, "imported %s\n", counts.summary())
+	return counts.errElsewhere("dataset import")
 }
 
 func remoteDatasetLs(ctx context.Context, d *deps, c *control.Client, all bool) ([]classJSON, []sampleJSON, error) {

@@ -20,17 +20,25 @@ type deps struct {
 	log            *slog.Logger
 	getenv         func(string) string
 	stateDir       string // --state-dir; resolve with resolveStateDir
+	logLevel       *slog.LevelVar
+	verbose        int // -v: info, -vv: debug
 	// newEngine, when set, replaces the engine factory of `alphad run`
 	// (the lifecycle tests' hanging engine); nil: engineFactory.
 	newEngine func(name string, log *slog.Logger) (engine.New, error)
 }
 
+// newDeps returns the CLI's dependencies. Human output goes to stdout;
+// logs go to stderr at warn and above unless -v (info) or -vv (debug) —
+// `alphad run` logs at its configured log.level instead.
 func newDeps(stdout, stderr io.Writer) *deps {
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelWarn)
 	return &deps{
-		stdout: stdout,
-		stderr: stderr,
-		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		getenv: os.Getenv,
+		stdout:   stdout,
+		stderr:   stderr,
+		logLevel: level,
+		log:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		getenv:   os.Getenv,
 	}
 }
 
@@ -66,6 +74,15 @@ func newRootCmd(d *deps) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().CountVarP(&d.verbose, "verbose", "v", "log more on stderr: -v info, -vv debug (default: warnings and errors only)")
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		switch {
+		case d.verbose >= 2:
+			d.logLevel.Set(slog.LevelDebug)
+		case d.verbose == 1:
+			d.logLevel.Set(slog.LevelInfo)
+		}
+	}
 	root.PersistentFlags().StringVar(&d.stateDir, "state-dir", "", "samples and model versions (env ALPHAD_STATE_DIR; default /var/lib/alphad as root, else $XDG_STATE_HOME/alphad or ~/.local/state/alphad)")
 	root.AddCommand(
 		newWatchCmd(d), newDevicesCmd(d),
@@ -87,6 +104,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		return &exitError{code: 2, err: fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath())}
 	})
 	usageArgs(root)
+	registerCompletions(root, d)
 	return root
 }
 
