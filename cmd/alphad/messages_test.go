@@ -66,3 +66,31 @@ func TestMessagesSayWhatToDo(t *testing.T) {
 		t.Errorf("rollback without versions: exit %d: %s", code, stderr)
 	}
 }
+
+// TestManPages: `alphad __man DIR` writes one page per visible command,
+// each with its name, synopsis and options.
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	out, stderr, code := cli(t, "__man", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, page := range []string{"alphad.1", "alphad-train.1", "alphad-dataset-mv.1", "alphad-config-check.1"} {
+		b, err := os.ReadFile(filepath.Join(dir, page))
+		if err != nil {
+			t.Fatalf("%s: %v (%s)", page, err, out)
+		}
+		for _, w := range []string{".TH ", ".SH NAME", ".SH SYNOPSIS"} {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q", page, w)
+			}
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "alphad-train.1"))
+	if !strings.Contains(string(b), `\fB--augment\fR string`) {
+		t.Errorf("alphad-train.1 lacks the --augment option:\n%s", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "alphad-__man.1")); err == nil {
+		t.Error("the hidden generator has a page")
+	}
+}

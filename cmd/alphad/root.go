@@ -95,6 +95,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newBenchCmd(d),
 		newMQTTCmd(d),
 		newRunCmd(d), newWebCmd(d),
+		newManCmd(d),
 	)
 	root.Version = version
 	root.SetVersionTemplate(fmt.Sprintf("alphad %s (commit %s)\n", version, commit))
