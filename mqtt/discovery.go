@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/alphad/alphad/internal/control"
 )
 
 // Origin describes the software in Home Assistant's device page.
@@ -178,6 +181,27 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 				"command_topic":    t.cmdPrefix + CmdTeach,
 				"command_template": `{"label": {{ value | tojson }}}`,
 			})
+		}
+		// Deleting a class takes its name typed out (Home Assistant's
+		// text entity, its pattern limited to the existing classes): a
+		// select would delete on a mere pick, a button would need one.
+		if enabled(control.DeleteClass) && len(classes) > 0 {
+			alts := make([]string, len(classes))
+			for i, c := range classes {
+				alts[i] = regexp.QuoteMeta(c)
+			}
+			add("delete_class", "text", component{
+				"name":             "Delete class",
+				"icon":             "mdi:tag-remove-outline",
+				"entity_category":  "config",
+				"min":              1,
+				"max":              64,
+				"pattern":          "^(?:" + strings.Join(alts, "|") + ")$",
+				"command_topic":    t.cmdPrefix + control.DeleteClass,
+				"command_template": `{"label": {{ value | tojson }}}`,
+			})
+		} else if enabled(control.DeleteClass) && len(removed) > 0 {
+			cmps["delete_class"] = component{"p": "text"}
 		}
 		buttons := []struct{ cmd, name, icon string }{
 			{CmdCapture, "Capture", "mdi:camera"},
