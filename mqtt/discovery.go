@@ -22,7 +22,7 @@ type Origin struct {
 // topics are the MQTT topics of one device.
 type topics struct {
 	availability, state, event, settings, diagnostics string
-	progress, trainResult, result                     string
+	progress, trainResult, result, image              string
 	cmdPrefix, cmdFilter                              string
 	haStatus, discovery                               string
 }
@@ -38,6 +38,7 @@ func newTopics(cfg Config) topics {
 		progress:     p + "/training/progress",
 		trainResult:  p + "/training/result",
 		result:       p + "/result",
+		image:        p + "/image",
 		cmdPrefix:    p + "/cmd/",
 		cmdFilter:    p + "/cmd/+",
 		haStatus:     cfg.DiscoveryPrefix + "/status",
@@ -262,6 +263,15 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 		"value_template":        "{{ 'ok' if value_json.ok else 'failed' }}",
 		"json_attributes_topic": t.trainResult,
 	})
+	if cfg.ImageInterval > 0 {
+		// What the camera sees (the model's input), at most every
+		// image_interval; off by default (privacy).
+		add("camera_image", "image", component{
+			"name":         "Camera",
+			"image_topic":  t.image,
+			"content_type": "image/jpeg",
+		})
+	}
 	add("camera_problem", "binary_sensor", component{
 		"name":            "Camera problem",
 		"device_class":    "problem",

@@ -133,6 +133,15 @@ func validateDiscovery(payload []byte) []string {
 			if str("command_topic") == "" {
 				bad("%s: %s needs command_topic", key, p)
 			}
+		case "image":
+			// image: exactly one of url_topic and image_topic; an
+			// image_topic carries raw bytes of content_type image/*.
+			if (str("url_topic") == "") == (str("image_topic") == "") {
+				bad("%s: image needs exactly one of url_topic and image_topic", key)
+			}
+			if str("image_topic") != "" && !strings.HasPrefix(str("content_type"), "image/") {
+				bad("%s: image content_type %q", key, str("content_type"))
+			}
 		default:
 			bad("%s: platform %q not checked by this validator", key, p)
 		}
@@ -360,5 +369,47 @@ func TestDiscoveryWithoutCommands(t *testing.T) {
 	}
 	if _, ok := msg.Cmps["training_progress"]; !ok {
 		t.Error("training_progress missing")
+	}
+}
+
+// TestImageEntity: with image_interval set, discovery has a valid image
+// entity and PublishImage's bytes reach <prefix>/image as they are; off
+// (the default) there is neither.
+func TestImageEntity(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{})
+	cfg := testConfig(b.URL)
+	cfg.ImageInterval = time.Second
+	c, err := mqtt.New(cfg, deterministic(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := mqtttest.Subscribe(t, b.URL, "#")
+	runClient(t, c)
+	m := sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
+	for _, e := range validateDiscovery(m.Payload) {
+		t.Error(e)
+	}
+	var msg struct {
+		Cmps map[string]map[string]any `json:"cmps"`
+	}
+	json.Unmarshal(m.Payload, &msg)
+	img := msg.Cmps["camera_image"]
+	if img["p"] != "image" || img["content_type"] != "image/jpeg" {
+		t.Fatalf("camera_image: %v", img)
+	}
+	jpg := []byte("\xff\xd8 not really a jpeg \xff\xd9")
+	c.PublishImage(jpg)
+	got := sub.Wait(img["image_topic"].(string), 5*time.Second, nil)
+	if string(got.Payload) != string(jpg) || got.Retained {
+		t.Fatalf("image: %q retained %v", got.Payload, got.Retained)
+	}
+
+	off, err := mqtt.New(testConfig(b.URL), deterministic(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.ImageInterval() != 0 {
+		t.Fatal("image_interval is on by default")
 	}
 }

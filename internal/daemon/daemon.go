@@ -312,6 +312,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	for _, l := range d.links {
 		io.Go(func() error { return l.Run(ioCtx) })
+		if il, ok := l.(imageLink); ok && il.ImageInterval() > 0 {
+			io.Go(func() error { return d.publishImages(ioCtx, il) })
+		}
 	}
 	io.Go(func() error { return d.hooks.Run(ioCtx) })
 	if d.opts.Panel != nil {

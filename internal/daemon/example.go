@@ -110,6 +110,7 @@ mqtt:
   state_interval: 1s     # the state at most this often (label changes at once)
   diagnostics_interval: 1m0s  # diagnostics this often (and at once on a change)
   queue_size: 64         # events kept while offline
+  image_interval: 0s     # publish what the camera sees (JPEG, <prefix>/image, a Home Assistant image) at most this often; 0s = off (privacy)
 
 hooks: []                # run on label changes, e.g.:
 # - name: notify
