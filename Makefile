@@ -31,7 +31,7 @@ SKIP_SUMMARY = ./scripts/deps.sh summary $(SKIPS)
 # images), which run in the plain pass.
 RACE_PKGS := ./internal/daemon/... ./mqtt/... ./device/... ./pipeline/head/... ./pipeline/store/...
 
-.PHONY: help build test cross-test bench eval demo cross-arm64 cross-armv7 release-arm64 oracle deps fuzz vmtest install deb clean
+.PHONY: man help build test cross-test bench eval demo cross-arm64 cross-armv7 release-arm64 oracle deps fuzz vmtest install deb clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -106,12 +106,25 @@ clean: ## remove build outputs
 ARCH ?=
 DESTDIR ?=
 
-install: build ## install bin, unit, config (kept if present), udev rule; create user alphad (groups video, gpio)
+man: build ## generate the man pages (dist/man/man1) and shell completions (dist/completions) from the command tree
+	rm -rf dist/man dist/completions && mkdir -p dist/man/man1 dist/completions
+	$(BIN) __man dist/man/man1 >/dev/null
+	gzip -9n dist/man/man1/*.1
+	$(BIN) completion bash > dist/completions/alphad.bash
+	$(BIN) completion zsh > dist/completions/_alphad
+	$(BIN) completion fish > dist/completions/alphad.fish
+
+install: man ## install bin, unit, config (kept if present), udev rule, man pages, completions, docs; create user alphad (groups video, gpio)
 	install -D -m 0755 $(BIN) $(DESTDIR)/usr/bin/alphad
+	install -d $(DESTDIR)/usr/share/man/man1 && install -m 0644 dist/man/man1/*.1.gz $(DESTDIR)/usr/share/man/man1/
+	install -D -m 0644 dist/completions/alphad.bash $(DESTDIR)/usr/share/bash-completion/completions/alphad
+	install -D -m 0644 dist/completions/_alphad $(DESTDIR)/usr/share/zsh/vendor-completions/_alphad
+	install -D -m 0644 dist/completions/alphad.fish $(DESTDIR)/usr/share/fish/vendor_completions.d/alphad.fish
+	install -d $(DESTDIR)/usr/share/doc/alphad && install -m 0644 README.md CHANGELOG.md docs/*.md $(DESTDIR)/usr/share/doc/alphad/
 	install -D -m 0644 systemd/alphad.service $(DESTDIR)/lib/systemd/system/alphad.service
 	test -e $(DESTDIR)/etc/alphad/alphad.yaml || install -D -m 0640 packaging/alphad.yaml $(DESTDIR)/etc/alphad/alphad.yaml
 	for r in firmware-config/*.rules; do install -D -m 0644 $$r $(DESTDIR)/etc/udev/rules.d/$$(basename $$r); done
 	@if [ -z "$(DESTDIR)" ]; then sh packaging/postinst configure; else echo "install: DESTDIR set, user and reloads skipped (run packaging/postinst on the target)"; fi
 
 deb: $(if $(ARCH),,build) ## build dist/alphad_<version>_<arch>.deb (ARCH=arm64|armhf cross-builds; default: this machine)
-	./scripts/deb.sh $(ARCH)
+	VERSION=$(VERSION) COMMIT=$(COMMIT) ./scripts/deb.sh $(ARCH)

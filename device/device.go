@@ -5,8 +5,15 @@ package device
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"time"
 )
+
+// ErrEnded is returned by Next of a finite source (a file or folder
+// without loop) after its last frame. It is an io.EOF too. A supervisor
+// does not reopen an ended source.
+var ErrEnded = fmt.Errorf("the source ended (add loop=true to repeat it): %w", io.EOF)
 
 // PixelFormat names the layout of Frame.Data.
 type PixelFormat string

@@ -97,6 +97,7 @@ type Client struct {
 	settings        Settings
 	settingsSet     bool
 	settingsPending bool
+	image           []byte // the latest camera image, nil when none waits
 	diag            Diagnostics
 	diagSet         bool
 	diagPending     bool
@@ -725,12 +726,14 @@ const (
 	kindTrainResult
 	kindProgress
 	kindDiag
+	kindImage
 )
 
 type item struct {
 	kind   kind
 	event  Event
 	result resultMsg
+	image  []byte
 }
 
 // next takes the most urgent pending message; wait > 0 says a state is
@@ -774,6 +777,10 @@ func (c *Client) next() (it item, wait time.Duration) {
 	case c.diagPending:
 		c.diagPending = false
 		return item{kind: kindDiag}, wait
+	case c.image != nil:
+		img := c.image
+		c.image = nil
+		return item{kind: kindImage, image: img}, wait
 	}
 	return item{}, wait
 }
@@ -803,8 +810,29 @@ func (c *Client) requeue(it item) {
 		c.progressPending = true
 	case kindDiag:
 		c.diagPending = true
+	case kindImage:
+		if c.image == nil {
+			c.image = it.image
+		}
 	}
 }
+
+// PublishImage queues a JPEG of what the camera sees for <prefix>/image
+// (latest wins, not retained, QoS 0; the caller bounds the rate with
+// Config.ImageInterval). It does nothing when ImageInterval is 0.
+func (c *Client) PublishImage(jpeg []byte) {
+	if c.cfg.ImageInterval == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.image = jpeg
+	c.mu.Unlock()
+	c.signal()
+}
+
+// ImageInterval is Config.ImageInterval: how often the daemon should
+// offer an image (0: never).
+func (c *Client) ImageInterval() time.Duration { return c.cfg.ImageInterval }
 
 // drain publishes until the queue is empty or a publish fails.
 func (c *Client) drain(ctx context.Context, cli paho.Client, lost <-chan struct{}) (time.Duration, error) {
@@ -856,8 +884,12 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		return c.t.state, q, true, payload, err
 	case kindEvent:
 		e := it.event
-		payload, err = json.Marshal(eventMsg{header: header{ID: c.newID(), Time: stamp(e.Time)}, EventType: "label_changed",
-			From: e.From, To: e.To, Confidence: finite(e.Confidence), Seq: e.Seq})
+		m := eventMsg{header: header{ID: c.newID(), Time: stamp(e.Time)}, EventType: "label_changed",
+			From: nullable(e.From), To: nullable(e.To), Seq: e.Seq}
+		if e.To != "" { // a change to no decision (camera down) has no confidence
+			m.Confidence = optional(finite(e.Confidence))
+		}
+		payload, err = json.Marshal(m)
 		return c.t.event, q, false, payload, err
 	case kindResult:
 		payload, err = json.Marshal(it.result)
@@ -876,8 +908,10 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		p := c.progress
 		c.mu.Unlock()
 		payload, err = json.Marshal(progressMsg{header: c.hdr(), Phase: p.Phase, Percent: min(max(finite(p.Percent), 0), 100), Epoch: p.Epoch, Epochs: p.Epochs, Loss: finite(p.Loss),
-			Accuracy: finite(p.Accuracy), ValidationAccuracy: optional(p.ValidationAccuracy)})
+			Accuracy: finite(p.Accuracy), ValidationAccuracy: optional(p.ValidationAccuracy), Head: p.Head})
 		return c.t.progress, 0, false, payload, err
+	case kindImage:
+		return c.t.image, 0, false, it.image, nil
 	case kindDiag:
 		c.mu.Lock()
 		d, st := c.diag, c.stats

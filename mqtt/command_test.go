@@ -32,6 +32,7 @@ func TestParseCommand(t *testing.T) {
 		{"x/cmd/threshold", `0.75`, mqtt.Command{Name: "threshold", Threshold: ptr(0.75)}, ""},
 		{"x/cmd/threshold", `{"threshold":1}`, mqtt.Command{Name: "threshold", Threshold: ptr(1)}, ""},
 
+		{"x/cmd/delete_class", `{"label": "rock"}`, mqtt.Command{Name: "delete_class", Label: "rock"}, ""}, // Home Assistant's delete_class text
 		{"x/cmd/reboot", "", mqtt.Command{}, "unknown command"},
 		{"x/notcmd/train", "", mqtt.Command{}, "not …/cmd/<name>"},
 		{"x/cmd/capture", `{"count":0}`, mqtt.Command{}, "field count: 0 is not in 1..1000"},

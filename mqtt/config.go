@@ -65,6 +65,10 @@ type Config struct {
 	DiagnosticsInterval time.Duration `yaml:"diagnostics_interval"`
 	// QueueSize bounds the offline queue of events and command results.
 	QueueSize int `yaml:"queue_size"`
+	// ImageInterval publishes what the camera sees (a JPEG of the model's
+	// input) on <prefix>/image at most this often, with a Home Assistant
+	// image entity; 0 = off (the default: frames can be private).
+	ImageInterval time.Duration `yaml:"image_interval"`
 }
 
 // Default returns the configuration defaults (MQTT off: no broker).
@@ -177,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.QueueSize < 1 || c.QueueSize > 100000 {
 		bad("queue_size", "%d is not in 1..100000", c.QueueSize)
+	}
+	if c.ImageInterval != 0 && (c.ImageInterval < time.Second || c.ImageInterval > 24*time.Hour) {
+		bad("image_interval", "%v is not 0 (off) or in 1s..24h", c.ImageInterval)
 	}
 	return errors.Join(errs...)
 }

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/alphad/alphad/internal/control"
 )
 
 // Origin describes the software in Home Assistant's device page.
@@ -19,7 +22,7 @@ type Origin struct {
 // topics are the MQTT topics of one device.
 type topics struct {
 	availability, state, event, settings, diagnostics string
-	progress, trainResult, result                     string
+	progress, trainResult, result, image              string
 	cmdPrefix, cmdFilter                              string
 	haStatus, discovery                               string
 }
@@ -35,6 +38,7 @@ func newTopics(cfg Config) topics {
 		progress:     p + "/training/progress",
 		trainResult:  p + "/training/result",
 		result:       p + "/result",
+		image:        p + "/image",
 		cmdPrefix:    p + "/cmd/",
 		cmdFilter:    p + "/cmd/+",
 		haStatus:     cfg.DiscoveryPrefix + "/status",
@@ -121,7 +125,7 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 		"state_class":                 "measurement",
 		"suggested_display_precision": 0,
 		"state_topic":                 t.state,
-		"value_template":              "{{ (value_json.confidence * 100) | round(1) }}",
+		"value_template":              "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
 	})
 	add("label_change", "event", component{
 		"name":        "Label change",
@@ -178,6 +182,27 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 				"command_topic":    t.cmdPrefix + CmdTeach,
 				"command_template": `{"label": {{ value | tojson }}}`,
 			})
+		}
+		// Deleting a class takes its name typed out (Home Assistant's
+		// text entity, its pattern limited to the existing classes): a
+		// select would delete on a mere pick, a button would need one.
+		if enabled(control.DeleteClass) && len(classes) > 0 {
+			alts := make([]string, len(classes))
+			for i, c := range classes {
+				alts[i] = regexp.QuoteMeta(c)
+			}
+			add("delete_class", "text", component{
+				"name":             "Delete class",
+				"icon":             "mdi:tag-remove-outline",
+				"entity_category":  "config",
+				"min":              1,
+				"max":              64,
+				"pattern":          "^(?:" + strings.Join(alts, "|") + ")$",
+				"command_topic":    t.cmdPrefix + control.DeleteClass,
+				"command_template": `{"label": {{ value | tojson }}}`,
+			})
+		} else if enabled(control.DeleteClass) && len(removed) > 0 {
+			cmps["delete_class"] = component{"p": "text"}
 		}
 		buttons := []struct{ cmd, name, icon string }{
 			{CmdCapture, "Capture", "mdi:camera"},
@@ -238,6 +263,15 @@ func discoveryPayload(cfg Config, t topics, o Origin, configURL string, classes,
 		"value_template":        "{{ 'ok' if value_json.ok else 'failed' }}",
 		"json_attributes_topic": t.trainResult,
 	})
+	if cfg.ImageInterval > 0 {
+		// What the camera sees (the model's input), at most every
+		// image_interval; off by default (privacy).
+		add("camera_image", "image", component{
+			"name":         "Camera",
+			"image_topic":  t.image,
+			"content_type": "image/jpeg",
+		})
+	}
 	add("camera_problem", "binary_sensor", component{
 		"name":            "Camera problem",
 		"device_class":    "problem",

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -30,13 +31,24 @@ import (
 //     command_topic; binary_sensor and sensor: state_topic; event:
 //     state_topic and non-empty event_types; text: 0 ≤ min ≤ max ≤ 255.
 //   - entity_category is config or diagnostic; a sensor cannot be config.
+//   - text: pattern a valid regular expression (cv.is_regex), mode text
+//     or password; number: min < max, step ≥ 0.001, mode auto, box or
+//     slider; button: payload_press a string.
+//   - device_class from the platform's list (sensor: the ones used here
+//     plus common ones; binary_sensor: problem, …); sensor state_class
+//     measurement, total or total_increasing.
+//   - templates (value_template, command_template) have balanced {{ }} and
+//     {% %}; unique ids are unique across the device; qos is 0, 1 or 2;
+//     availability entries have a topic.
 //
 // It returns every violation.
 func validateDiscovery(payload []byte) []string {
 	var msg struct {
-		Dev  map[string]any            `json:"dev"`
-		O    map[string]any            `json:"o"`
-		Cmps map[string]map[string]any `json:"cmps"`
+		Dev          map[string]any            `json:"dev"`
+		O            map[string]any            `json:"o"`
+		Cmps         map[string]map[string]any `json:"cmps"`
+		QoS          *float64                  `json:"qos"`
+		Availability []map[string]any          `json:"availability"`
 	}
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
@@ -59,6 +71,15 @@ func validateDiscovery(payload []byte) []string {
 	if len(msg.Cmps) == 0 {
 		bad("cmps: empty")
 	}
+	if msg.QoS != nil && (*msg.QoS < 0 || *msg.QoS > 2 || *msg.QoS != float64(int(*msg.QoS))) {
+		bad("qos %v", *msg.QoS)
+	}
+	for i, a := range msg.Availability {
+		if s, _ := a["topic"].(string); s == "" {
+			bad("availability[%d]: topic required", i)
+		}
+	}
+	uids := map[string]string{}
 	for key, c := range msg.Cmps {
 		p, _ := c["p"].(string)
 		if p == "" {
@@ -73,6 +94,29 @@ func validateDiscovery(payload []byte) []string {
 		nonEmptyList := func(k string) bool { l, ok := c[k].([]any); return ok && len(l) > 0 }
 		if str("unique_id") == "" {
 			bad("%s: unique_id required", key)
+		} else if other, dup := uids[str("unique_id")]; dup {
+			bad("%s: unique_id %q also used by %s", key, str("unique_id"), other)
+		} else {
+			uids[str("unique_id")] = key
+		}
+		for _, k := range []string{"value_template", "command_template"} {
+			if tpl := str(k); strings.Count(tpl, "{{") != strings.Count(tpl, "}}") || strings.Count(tpl, "{%") != strings.Count(tpl, "%}") {
+				bad("%s: %s %q has unbalanced delimiters", key, k, tpl)
+			}
+		}
+		if sc := str("state_class"); has("state_class") && !slices.Contains([]string{"measurement", "total", "total_increasing"}, sc) {
+			bad("%s: state_class %q", key, sc)
+		}
+		if dc := str("device_class"); has("device_class") {
+			known := map[string][]string{
+				"sensor":        {"enum", "timestamp", "duration", "temperature", "humidity", "data_size", "frequency", "power", "energy", "voltage"},
+				"binary_sensor": {"problem", "connectivity", "motion", "occupancy", "opening", "running", "update"},
+				"button":        {"identify", "restart", "update"},
+				"event":         {"button", "doorbell", "motion"},
+			}
+			if !slices.Contains(known[p], dc) {
+				bad("%s: %s device_class %q", key, p, dc)
+			}
 		}
 		switch ec := str("entity_category"); {
 		case has("entity_category") && ec != "config" && ec != "diagnostic":
@@ -88,6 +132,15 @@ func validateDiscovery(payload []byte) []string {
 		case "select", "button", "number", "text":
 			if str("command_topic") == "" {
 				bad("%s: %s needs command_topic", key, p)
+			}
+		case "image":
+			// image: exactly one of url_topic and image_topic; an
+			// image_topic carries raw bytes of content_type image/*.
+			if (str("url_topic") == "") == (str("image_topic") == "") {
+				bad("%s: image needs exactly one of url_topic and image_topic", key)
+			}
+			if str("image_topic") != "" && !strings.HasPrefix(str("content_type"), "image/") {
+				bad("%s: image content_type %q", key, str("content_type"))
 			}
 		default:
 			bad("%s: platform %q not checked by this validator", key, p)
@@ -129,6 +182,33 @@ func validateDiscovery(payload []byte) []string {
 			if lo < 0 || hi > 255 || lo > hi {
 				bad("%s: text min %v max %v", key, lo, hi)
 			}
+			if has("pattern") {
+				if _, err := regexp.Compile(str("pattern")); err != nil || str("pattern") == "" {
+					bad("%s: text pattern %q is not a regular expression", key, str("pattern"))
+				}
+			}
+			if m := str("mode"); has("mode") && m != "text" && m != "password" {
+				bad("%s: text mode %q", key, m)
+			}
+		case "number":
+			lo, _ := c["min"].(float64)
+			hi, ok := c["max"].(float64)
+			if !ok {
+				hi = 100
+			}
+			if lo >= hi {
+				bad("%s: number min %v ≥ max %v", key, lo, hi)
+			}
+			if st, ok := c["step"].(float64); ok && st < 0.001 {
+				bad("%s: number step %v < 0.001", key, st)
+			}
+			if m := str("mode"); has("mode") && !slices.Contains([]string{"auto", "box", "slider"}, m) {
+				bad("%s: number mode %q", key, m)
+			}
+		case "button":
+			if _, ok := c["payload_press"].(string); has("payload_press") && !ok {
+				bad("%s: payload_press must be a string", key)
+			}
 		}
 	}
 	slices.Sort(errs)
@@ -144,6 +224,12 @@ func TestValidateDiscoveryCatchesHomeAssistantErrors(t *testing.T) {
 		{"no unique id", `"b":{"p":"button","command_topic":"c"}`, "unique_id"},
 		{"config sensor", `"x":{"p":"sensor","unique_id":"u","state_topic":"s","entity_category":"config"}`, "cannot have entity_category"},
 		{"text max", `"t":{"p":"text","unique_id":"u","command_topic":"c","max":300}`, "text min"},
+		{"text pattern", `"t":{"p":"text","unique_id":"u","command_topic":"c","pattern":"^(a|b$"}`, "not a regular expression"},
+		{"number range", `"n":{"p":"number","unique_id":"u","command_topic":"c","min":1,"max":1}`, "number min"},
+		{"duplicate uid", `"a":{"p":"button","unique_id":"u","command_topic":"c"},"b":{"p":"button","unique_id":"u","command_topic":"c"}`, "also used by"},
+		{"template", `"s":{"p":"sensor","unique_id":"u","state_topic":"s","value_template":"{{ value_json.x }"}`, "unbalanced"},
+		{"binary device class", `"b":{"p":"binary_sensor","unique_id":"u","state_topic":"s","device_class":"broken"}`, "device_class"},
+		{"state class", `"s":{"p":"sensor","unique_id":"u","state_topic":"s","state_class":"average"}`, "state_class"},
 	} {
 		payload := `{"dev":{"ids":["d"],"cu":"http://h:8080/"},"o":{"name":"alphad"},"cmps":{` + tc.cmps + `}}`
 		errs := validateDiscovery([]byte(payload))
@@ -199,8 +285,40 @@ func TestDiscoveryHomeAssistantAccepts(t *testing.T) {
 		}
 		return ""
 	})
+	pattern := func(cmps map[string]map[string]any) *regexp.Regexp {
+		s, _ := cmps["delete_class"]["pattern"].(string)
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return nil
+		}
+		return re
+	}
+	c.SetClasses([]string{"rock", "paper", "a.b (1)"})
+	check("three classes", func(cmps map[string]map[string]any) string {
+		re := pattern(cmps)
+		if re == nil || !re.MatchString("rock") || !re.MatchString("a.b (1)") || re.MatchString("axb (1)") || re.MatchString("rocks") {
+			return "delete_class pattern does not match exactly the classes"
+		}
+		return ""
+	})
+	c.SetClasses([]string{"paper"})
+	check("a class deleted", func(cmps map[string]map[string]any) string {
+		if len(cmps["class_rock"]) != 1 || len(cmps["samples_rock"]) != 1 {
+			return "class_rock / samples_rock not removed"
+		}
+		if re := pattern(cmps); re == nil || re.MatchString("rock") || !re.MatchString("paper") {
+			return "delete_class pattern not updated"
+		}
+		if opts, _ := cmps["teach_class"]["options"].([]any); len(opts) != 1 {
+			return "teach_class options not updated"
+		}
+		return ""
+	})
 	c.SetClasses(nil)
 	check("all deleted", func(cmps map[string]map[string]any) string {
+		if len(cmps["delete_class"]) != 1 || cmps["delete_class"]["p"] != "text" {
+			return "delete_class not removed"
+		}
 		if len(cmps["teach_class"]) != 1 || cmps["teach_class"]["p"] != "select" {
 			return "teach_class not removed"
 		}
@@ -251,5 +369,47 @@ func TestDiscoveryWithoutCommands(t *testing.T) {
 	}
 	if _, ok := msg.Cmps["training_progress"]; !ok {
 		t.Error("training_progress missing")
+	}
+}
+
+// TestImageEntity: with image_interval set, discovery has a valid image
+// entity and PublishImage's bytes reach <prefix>/image as they are; off
+// (the default) there is neither.
+func TestImageEntity(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	b := mqtttest.StartBroker(t, mqtttest.BrokerOptions{})
+	cfg := testConfig(b.URL)
+	cfg.ImageInterval = time.Second
+	c, err := mqtt.New(cfg, deterministic(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := mqtttest.Subscribe(t, b.URL, "#")
+	runClient(t, c)
+	m := sub.Wait(c.DiscoveryTopic(), 5*time.Second, nil)
+	for _, e := range validateDiscovery(m.Payload) {
+		t.Error(e)
+	}
+	var msg struct {
+		Cmps map[string]map[string]any `json:"cmps"`
+	}
+	json.Unmarshal(m.Payload, &msg)
+	img := msg.Cmps["camera_image"]
+	if img["p"] != "image" || img["content_type"] != "image/jpeg" {
+		t.Fatalf("camera_image: %v", img)
+	}
+	jpg := []byte("\xff\xd8 not really a jpeg \xff\xd9")
+	c.PublishImage(jpg)
+	got := sub.Wait(img["image_topic"].(string), 5*time.Second, nil)
+	if string(got.Payload) != string(jpg) || got.Retained {
+		t.Fatalf("image: %q retained %v", got.Payload, got.Retained)
+	}
+
+	off, err := mqtt.New(testConfig(b.URL), deterministic(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.ImageInterval() != 0 {
+		t.Fatal("image_interval is on by default")
 	}
 }

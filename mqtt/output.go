@@ -24,7 +24,7 @@ func (c *Client) Notify(ev control.Event) {
 	case control.Settings:
 		c.PublishSettings(Settings{TeachClass: e.TeachClass, Threshold: e.Threshold})
 	case control.TrainingProgress:
-		c.PublishTrainingProgress(TrainingProgress{Phase: e.Phase, Percent: e.Percent, Epoch: e.Epoch, Epochs: e.Epochs,
+		c.PublishTrainingProgress(TrainingProgress{Phase: e.Phase, Percent: e.Percent, Epoch: e.Epoch, Epochs: e.Epochs, Head: e.Head,
 			Loss: e.Loss, Accuracy: e.Accuracy, ValidationAccuracy: e.ValidationAccuracy})
 	case control.TrainingResult:
 		c.refreshDiagnostics()

@@ -9,8 +9,8 @@ import (
 
 // State is one classifier decision, published retained on <prefix>/state.
 type State struct {
-	Label        string    // decided class ("" when below the threshold)
-	Confidence   float64   // of Label, in [0, 1]
+	Label        string    // decided class ("" before the first decision: null)
+	Confidence   float64   // of Label, in [0, 1] (null while Label is "")
 	Classes      []string  // class names, in score order
 	Scores       []float32 // one per class
 	ModelVersion string
@@ -65,6 +65,7 @@ type TrainingProgress struct {
 	Loss               float64
 	Accuracy           float64
 	ValidationAccuracy float64 // NaN when unknown
+	Head               string  // "i/n" of the ensemble heads and the refit; "" for one head
 }
 
 // TrainingResult is published retained on <prefix>/training/result.
@@ -93,7 +94,7 @@ type header struct {
 type stateMsg struct {
 	header
 	Seq          uint64             `json:"seq"`
-	Label        string             `json:"label"`
+	Label        *string            `json:"label"`
 	Confidence   *float64           `json:"confidence"`
 	Scores       map[string]float64 `json:"scores"`
 	ModelVersion string             `json:"model_version"`
@@ -101,11 +102,11 @@ type stateMsg struct {
 
 type eventMsg struct {
 	header
-	EventType  string  `json:"event_type"`
-	From       string  `json:"from"`
-	To         string  `json:"to"`
-	Confidence float64 `json:"confidence"`
-	Seq        uint64  `json:"seq"`
+	EventType  string   `json:"event_type"`
+	From       *string  `json:"from"`
+	To         *string  `json:"to"`
+	Confidence *float64 `json:"confidence"`
+	Seq        uint64   `json:"seq"`
 }
 
 type settingsMsg struct {
@@ -143,6 +144,7 @@ type progressMsg struct {
 	Loss               float64  `json:"loss"`
 	Accuracy           float64  `json:"accuracy"`
 	ValidationAccuracy *float64 `json:"validation_accuracy"`
+	Head               string   `json:"head,omitempty"`
 }
 
 type trainResultMsg struct {
@@ -178,6 +180,14 @@ func finite(f float64) float64 {
 	return f
 }
 
+// nullable maps "" (no decision) to null.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 // optional maps NaN and ±Inf to null.
 func optional(f float64) *float64 {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -189,8 +199,8 @@ func optional(f float64) *float64 {
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func encodeState(h header, s *State) ([]byte, error) {
-	m := stateMsg{header: h, Seq: s.Seq, Label: s.Label, Scores: make(map[string]float64, len(s.Scores)), ModelVersion: s.ModelVersion}
-	if !s.CameraDown {
+	m := stateMsg{header: h, Seq: s.Seq, Label: nullable(s.Label), Scores: make(map[string]float64, len(s.Scores)), ModelVersion: s.ModelVersion}
+	if !s.CameraDown && s.Label != "" {
 		m.Confidence = optional(finite(s.Confidence))
 	}
 	for i, v := range s.Scores {

@@ -9,9 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 host=$(dpkg --print-architecture 2>/dev/null || go env GOARCH)
 arch=${1:-$host}
-VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-# Debian versions must start with a digit.
-debver=$(echo "$VERSION" | sed -e 's/^v//' -e 's/[^A-Za-z0-9.+~-]/-/g')
+# The version is the Makefile's: a release tag (v1.2.3 -> 1.2.3), else
+# 0.1.0-dev; a -dev build becomes 0.1.0~dev+g<commit> (sorts before 0.1.0).
+VERSION=${VERSION:-$(git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed 's/^v//' || true)}
+VERSION=${VERSION:-0.1.0-dev}
+COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+debver=$(echo "$VERSION" | sed -e 's/^v//' -e 's/-dev$/~dev/' -e 's/[^A-Za-z0-9.+~-]/-/g')
+[[ $debver == *~dev ]] && debver="$debver+g$COMMIT"
 [[ $debver =~ ^[0-9] ]] || debver="0~$debver"
 
 case $arch in
@@ -32,6 +36,20 @@ for r in firmware-config/*.rules; do
   [ -e "$r" ] && install -D -m 0644 "$r" "$root/etc/udev/rules.d/$(basename "$r")"
 done
 install -D -m 0644 packaging/README.md "$root/usr/share/doc/alphad/README.packaging.md"
+install -D -m 0644 packaging/copyright "$root/usr/share/doc/alphad/copyright"
+for f in README.md docs/*.md; do install -D -m 0644 "$f" "$root/usr/share/doc/alphad/$(basename "$f")"; done
+gzip -9nc CHANGELOG.md >"$root/usr/share/doc/alphad/changelog.gz"
+# Man pages and completions come from the command tree of a binary that
+# runs here (a cross-built one does not): this machine's build.
+gen=${BIN:-bin/alphad}
+[ -x "$gen" ] || make --no-print-directory build >&2
+mkdir -p "$root/usr/share/man/man1"
+"$gen" __man "$root/usr/share/man/man1" >/dev/null
+gzip -9n "$root"/usr/share/man/man1/*.1
+install -d "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions" "$root/usr/share/fish/vendor_completions.d"
+"$gen" completion bash >"$root/usr/share/bash-completion/completions/alphad"
+"$gen" completion zsh >"$root/usr/share/zsh/vendor-completions/_alphad"
+"$gen" completion fish >"$root/usr/share/fish/vendor_completions.d/alphad.fish"
 mkdir -p "$root/DEBIAN"
 for s in postinst prerm postrm; do install -m 0755 "packaging/$s" "$root/DEBIAN/$s"; done
 (cd "$root" && find etc -type f | sed 's|^|/|') >"$root/DEBIAN/conffiles"

@@ -29,7 +29,7 @@ func newDatasetCmd(d *deps) *cobra.Command {
 		Use:   "dataset",
 		Short: "Manage the labelled samples used for on-device training",
 	}
-	cmd.AddCommand(newDatasetAddCmd(d), newDatasetImportCmd(d), newDatasetLsCmd(d), newDatasetRmCmd(d), newDatasetRenameCmd(d))
+	cmd.AddCommand(newDatasetAddCmd(d), newDatasetImportCmd(d), newDatasetLsCmd(d), newDatasetRmCmd(d), newDatasetRenameCmd(d), newDatasetMvCmd(d))
 	cmd.AddCommand(newDatasetCheckCmd(d))
 	return cmd
 }
@@ -85,16 +85,61 @@ func readOriginal(path string, max int64) ([]byte, error) {
 	return data[:n], nil
 }
 
-// printAdded acknowledges durably stored samples, one line each; an
-// image that was already stored is reported as "exists" with its label.
-func printAdded(d *deps, burst int64, added []store.Sample) {
-	for _, s := range added {
-		verb := "added"
-		if s.Burst != burst {
-			verb = "exists"
-		}
-		fmt.Fprintf(d.stdout, "%s %s %s burst %d\n", verb, s.ID, s.Label, s.Burst)
+// addCounts are what one Add did: new samples, images already stored in
+// the class asked for, and images stored in another class (not moved).
+type addCounts struct{ added, present, elsewhere int }
+
+func (a *addCounts) plus(b addCounts) {
+	a.added += b.added
+	a.present += b.present
+	a.elsewhere += b.elsewhere
+}
+
+// summary is "6 new, 2 already present" (+ ", 1 in another class").
+func (a addCounts) summary() string {
+	s := fmt.Sprintf("%d new, %d already present", a.added, a.present)
+	if a.elsewhere > 0 {
+		s += fmt.Sprintf(", %d already in another class (left there)", a.elsewhere)
 	}
+	return s
+}
+
+// errElsewhere is the exit-1 error when images were already in another
+// class: the rest was added, those were not moved.
+func (a addCounts) errElsewhere(op string) error {
+	if a.elsewhere == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %d image(s) already in another class were not added (see the lines above; move them with alphad dataset mv ID... CLASS)", op, a.elsewhere)
+}
+
+// printAdded prints a line per sample (added ID LABEL burst N, or exists
+// ID LABEL burst N) and, on stderr, one per image already in another
+// class. asked are the samples passed to Add, in its order.
+func printAdded(d *deps, burst int64, asked []store.NewSample, added []store.Sample) addCounts {
+	var c addCounts
+	for i, s := range added {
+		switch {
+		case s.Burst == burst:
+			c.added++
+			fmt.Fprintf(d.stdout, "added %s %s burst %d\n", s.ID, s.Label, s.Burst)
+		case i < len(asked) && asked[i].Label != s.Label:
+			c.elsewhere++
+			fmt.Fprintf(d.stderr, "%s: already stored in class %s as %s, not added to %s (move it: alphad dataset mv %s %s)\n",
+				sourceName(asked[i]), s.Label, s.ID, asked[i].Label, s.ID, asked[i].Label)
+		default:
+			c.present++
+			fmt.Fprintf(d.stdout, "exists %s %s burst %d\n", s.ID, s.Label, s.Burst)
+		}
+	}
+	return c
+}
+
+func sourceName(ns store.NewSample) string {
+	if ns.Source != "" {
+		return ns.Source
+	}
+	return "image"
 }
 
 // checkClass refuses a class name that breaks the one rule every
@@ -157,12 +202,28 @@ func newDatasetAddCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("dataset add: %w", err)
 			}
-			printAdded(d, burst, added)
-			return nil
+			return printAdded(d, burst, samples, added).errElsewhere("dataset add")
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep-original", true, "also keep the original image file")
 	return cmd
+}
+
+// countImages counts the files of root's class folders (for the progress).
+func countImages(root string, ents []os.DirEntry) int {
+	n := 0
+	for _, e := range ents {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		files, _ := os.ReadDir(filepath.Join(root, e.Name()))
+		for _, f := range files {
+			if !f.IsDir() && !strings.HasPrefix(f.Name(), ".") {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func newDatasetImportCmd(d *deps) *cobra.Command {
@@ -203,7 +264,10 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 			// One burst, stored in chunks so that memory stays flat.
 			burst := st.NextBurst()
 			var chunk []store.NewSample
-			added, skipped := 0, 0
+			var counts addCounts
+			skipped := 0
+			bar := newProgress(d.stderr, "import")
+			total, seen := countImages(root, ents), 0
 			flush := func() error {
 				if len(chunk) == 0 {
 					return nil
@@ -212,8 +276,7 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("dataset import: %w", err)
 				}
-				printAdded(d, burst, done)
-				added += len(done)
+				counts.plus(printAdded(d, burst, chunk, done))
 				chunk = chunk[:0]
 				return nil
 			}
@@ -229,6 +292,8 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 					if f.IsDir() || strings.HasPrefix(f.Name(), ".") {
 						continue
 					}
+					seen++
+					bar.update(float64(seen)/float64(max(total, 1)), "", fmt.Sprintf("%d/%d images", seen, total))
 					ns, err := loadSample(filepath.Join(root, e.Name(), f.Name()), e.Name(), sampleSize, keep, d.images)
 					if err != nil {
 						fmt.Fprintf(d.stderr, "skipped %v\n", err)
@@ -245,11 +310,12 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 			if err := flush(); err != nil {
 				return err
 			}
-			if added == 0 {
+			bar.done()
+			if counts.added+counts.present+counts.elsewhere == 0 {
 				return fmt.Errorf("dataset import %s: no readable images in class sub-folders", root)
 			}
-			fmt.Fprintf(d.stderr, "imported %d images, skipped %d\n", added, skipped)
-			return nil
+			fmt.Fprintf(d.stderr, "imported %s; %d unreadable skipped\n", counts.summary(), skipped)
+			return counts.errElsewhere("dataset import")
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep-original", true, "also keep the original image files")
@@ -257,40 +323,61 @@ func newDatasetImportCmd(d *deps) *cobra.Command {
 }
 
 func newDatasetLsCmd(d *deps) *cobra.Command {
-	var all bool
+	var all, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the classes with their sample counts (--samples: every sample)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var classes []classJSON
+			var samples []sampleJSON
 			if c, err := d.remote(); err != nil {
 				return fmt.Errorf("dataset ls: %w", err)
 			} else if c != nil {
-				return remoteDatasetLs(cmd.Context(), d, c, all)
+				if classes, samples, err = remoteDatasetLs(cmd.Context(), d, c, all); err != nil {
+					return err
+				}
+			} else {
+				state, err := d.openState()
+				if err != nil {
+					return fmt.Errorf("dataset ls: %w", err)
+				}
+				defer state.Close()
+				st := state.Samples()
+				if all {
+					for _, s := range st.Samples() {
+						samples = append(samples, sampleJSON{ID: s.ID, Label: s.Label, Time: s.Time, Burst: int64(s.Burst), Source: s.Source})
+					}
+				} else {
+					counts := st.Counts()
+					for _, c := range st.Classes() {
+						classes = append(classes, classJSON{Name: c, Samples: counts[c]})
+					}
+				}
 			}
-			state, err := d.openState()
-			if err != nil {
-				return fmt.Errorf("dataset ls: %w", err)
+			if asJSON {
+				if all {
+					return printJSON(d.stdout, nonNil(samples))
+				}
+				return printJSON(d.stdout, nonNil(classes))
 			}
-			defer state.Close()
-			st := state.Samples()
 			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 			if all {
 				fmt.Fprintln(w, "ID\tLABEL\tTIME\tBURST\tSOURCE")
-				for _, s := range st.Samples() {
+				for _, s := range samples {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", s.ID, s.Label, s.Time.Format(time.RFC3339), s.Burst, s.Source)
 				}
 			} else {
-				counts := st.Counts()
 				fmt.Fprintln(w, "CLASS\tSAMPLES")
-				for _, c := range st.Classes() {
-					fmt.Fprintf(w, "%s\t%d\n", c, counts[c])
+				for _, c := range classes {
+					fmt.Fprintf(w, "%s\t%d\n", c.Name, c.Samples)
 				}
 			}
 			return w.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&all, "samples", false, "list every sample")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array ([{name, samples}], with --samples [{id, label, time, burst, source}])")
 	return cmd
 }
 
@@ -382,6 +469,42 @@ func newDatasetRenameCmd(d *deps) *cobra.Command {
 				return fmt.Errorf("dataset rename: %w", err)
 			}
 			fmt.Fprintf(d.stdout, "renamed %s to %s\n", args[0], args[1])
+			return nil
+		},
+	}
+}
+
+// newDatasetMvCmd is `alphad dataset mv ID... CLASS`: relabel samples (the
+// class is created when new).
+func newDatasetMvCmd(d *deps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "mv ID... CLASS",
+		Short: "Move samples to another class (relabel them; the class is created when new)",
+		Long: "Move the samples with these ids (alphad dataset ls --samples lists them) to CLASS,\n" +
+			"e.g. an image that was taught as the wrong class. Nothing moves if an id is unknown.",
+		Args: cobra.MinimumNArgs(2),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			return completeClasses(d), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids, to := args[:len(args)-1], args[len(args)-1]
+			if err := checkClass("dataset mv", to); err != nil {
+				return err
+			}
+			if c, err := d.remote(); err != nil {
+				return fmt.Errorf("dataset mv: %w", err)
+			} else if c != nil {
+				return remoteSimple(cmd.Context(), d, c, "dataset mv", control.MoveSamples, map[string]any{"ids": ids, "to": to})
+			}
+			state, err := d.openState()
+			if err != nil {
+				return fmt.Errorf("dataset mv: %w", err)
+			}
+			defer state.Close()
+			if err := state.Samples().Move(to, ids...); err != nil {
+				return fmt.Errorf("dataset mv: %w", err)
+			}
+			fmt.Fprintf(d.stdout, "moved %d sample(s) to %s\n", len(ids), to)
 			return nil
 		},
 	}

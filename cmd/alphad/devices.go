@@ -17,11 +17,19 @@ import (
 // for CSI cameras.
 func newDevicesCmd(d *deps) *cobra.Command {
 	var root string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "devices [--root /dev]",
 		Short: "List cameras: V4L2 devices with their formats, sizes and frame rates, and libcamera",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if asJSON {
+				out, err := devicesJSON(v4l2.System(), root, exec.LookPath)
+				if err != nil {
+					return fmt.Errorf("devices: %w", err)
+				}
+				return printJSON(d.stdout, out)
+			}
 			if err := listDevices(d.stdout, v4l2.System(), root); err != nil {
 				return fmt.Errorf("devices: %w", err)
 			}
@@ -30,7 +38,84 @@ func newDevicesCmd(d *deps) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&root, "root", "/dev", "directory holding the video device nodes")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"v4l2": [{path, driver, card, bus, error, formats, use}], "libcamera": path or null}`)
 	return cmd
+}
+
+type devicesOut struct {
+	V4L2      []deviceJSON `json:"v4l2"`
+	Libcamera *string      `json:"libcamera"` // rpicam-vid's path; null when not installed
+}
+
+type deviceJSON struct {
+	Path    string       `json:"path"`
+	Driver  string       `json:"driver"`
+	Card    string       `json:"card"`
+	Bus     string       `json:"bus"`
+	Error   *string      `json:"error"`
+	Formats []formatJSON `json:"formats"`
+	Use     *string      `json:"use"` // the --camera spec to use; null when no format is usable
+}
+
+type formatJSON struct {
+	FourCC      string     `json:"fourcc"`
+	Description string     `json:"description"`
+	Compressed  bool       `json:"compressed"`
+	Emulated    bool       `json:"emulated"`
+	Usable      bool       `json:"usable"`
+	Sizes       []sizeJSON `json:"sizes"`
+}
+
+type sizeJSON struct {
+	Width     int       `json:"width"`
+	Height    int       `json:"height"`
+	MaxWidth  int       `json:"max_width,omitempty"` // stepwise sizes
+	MaxHeight int       `json:"max_height,omitempty"`
+	FPS       []float64 `json:"fps"`
+	FPSRange  bool      `json:"fps_range"`
+}
+
+// devicesJSON is `alphad devices --json`.
+func devicesJSON(k v4l2.Kernel, root string, look func(string) (string, error)) (devicesOut, error) {
+	list, err := v4l2.List(k, root)
+	if err != nil {
+		return devicesOut{}, err
+	}
+	out := devicesOut{V4L2: []deviceJSON{}}
+	for _, dev := range list {
+		j := deviceJSON{Path: dev.Path, Driver: dev.Driver, Card: dev.Card, Bus: dev.Bus, Formats: []formatJSON{}}
+		if dev.Err != nil {
+			e := dev.Err.Error()
+			j.Error = &e
+		}
+		var usable *v4l2.FormatDesc
+		for i, f := range dev.Formats {
+			fj := formatJSON{FourCC: f.FourCC, Description: f.Description, Compressed: f.Compressed, Emulated: f.Emulated,
+				Usable: (v4l2.Format{FourCC: f.FourCC}).Pixel() != "", Sizes: []sizeJSON{}}
+			if fj.Usable && (usable == nil || preferred(f.FourCC, usable.FourCC)) {
+				usable = &dev.Formats[i]
+			}
+			for _, s := range f.Sizes {
+				fj.Sizes = append(fj.Sizes, sizeJSON{Width: s.Width, Height: s.Height, MaxWidth: s.MaxWidth, MaxHeight: s.MaxHeight,
+					FPS: nonNil(s.FPS), FPSRange: s.FPSRange})
+			}
+			j.Formats = append(j.Formats, fj)
+		}
+		if usable != nil {
+			sp := device.Spec{Kind: device.SourceV4L2, Path: dev.Path, Format: (v4l2.Format{FourCC: usable.FourCC}).Pixel()}
+			sp.Width, sp.Height = pickSize(usable.Sizes)
+			use := sp.String()
+			j.Use = &use
+		}
+		out.V4L2 = append(out.V4L2, j)
+	}
+	for _, b := range []string{"rpicam-vid", "libcamera-vid"} {
+		if p, err := look(b); err == nil {
+			out.Libcamera = &p
+			break
+		}
+	}
+	return out, nil
 }
 
 // listDevices prints every V4L2 capture device under root.

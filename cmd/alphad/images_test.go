@@ -83,7 +83,7 @@ func TestImagePathsAgree(t *testing.T) {
 			os.WriteFile(filepath.Join(imp, "x", b.file), b.data, 0o644)
 			os.WriteFile(filepath.Join(imp, "x", "good.png"), pngBuf.Bytes(), 0o644)
 			_, errText, code = cli(t, "dataset", "import", "--state-dir", state, imp)
-			if code != 0 || !strings.Contains(errText, "skipped "+filepath.Join(imp, "x", b.want)) || !strings.Contains(errText, "imported 1 images, skipped 1") {
+			if code != 0 || !strings.Contains(errText, "skipped "+filepath.Join(imp, "x", b.want)) || !strings.Contains(errText, "imported 1 new, 0 already present; 1 unreadable skipped") {
 				t.Errorf("dataset import: exit %d, %q; want it to skip %q", code, errText, b.want)
 			}
 		})

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"archive/zip"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -14,7 +19,8 @@ import (
 )
 
 func newModelLsCmd(d *deps) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the model versions (* = current)",
 		Args:  cobra.NoArgs,
@@ -26,6 +32,19 @@ func newModelLsCmd(d *deps) *cobra.Command {
 			list, cur, err := models.List()
 			if err != nil {
 				return fmt.Errorf("model ls: %w", err)
+			}
+			if asJSON {
+				out := []versionJSON{}
+				for _, v := range list {
+					j := versionJSON{Version: v.Name, Current: v.Name == cur, Created: v.Created, Kind: v.Kind, Classes: nonNil(v.Labels),
+						Samples: v.Samples, Backbone: v.Backbone.Hash, Source: v.Source}
+					if v.Report != nil {
+						acc := v.Report.Final.Accuracy
+						j.Accuracy, j.AccuracyOn = &acc, v.Report.On
+					}
+					out = append(out, j)
+				}
+				return printJSON(d.stdout, out)
 			}
 			w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "  VERSION\tCREATED\tKIND\tCLASSES\tSAMPLES\tACCURACY\tBACKBONE\tSOURCE")
@@ -43,6 +62,8 @@ func newModelLsCmd(d *deps) *cobra.Command {
 			return w.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array [{version, current, created, kind, classes, samples, accuracy, accuracy_on, backbone, source}]")
+	return cmd
 }
 
 func newModelRollbackCmd(d *deps) *cobra.Command {
@@ -65,9 +86,9 @@ func newModelRollbackCmd(d *deps) *cobra.Command {
 				return fmt.Errorf("model rollback: %w", err)
 			}
 			defer state.Close()
-			name, err := state.Models().Rollback(to)
+			name, err := state.Models().Rollback(versionArg(state.Models(), to))
 			if err != nil {
-				return fmt.Errorf("model rollback: %w", err)
+				return fmt.Errorf("model rollback: %w", versionHelp(state.Models(), to, err))
 			}
 			fmt.Fprintf(d.stdout, "current model: %s\n", name)
 			return nil
@@ -86,11 +107,14 @@ func newModelExportCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("model export: %w", err)
 			}
-			data, v, err := models.Standalone(version)
+			data, v, err := models.Standalone(versionArg(models, version))
 			if err != nil {
-				return fmt.Errorf("model export: %w", err)
+				return fmt.Errorf("model export: %w", versionHelp(models, version, err))
 			}
 			out := args[0]
+			if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
+				return fmt.Errorf("model export: the directory %s does not exist (create it first: mkdir -p %s)", filepath.Dir(out), filepath.Dir(out))
+			}
 			labels := filepath.Join(filepath.Dir(out), "labels.txt")
 			if err := atomicfile.WriteFile(out, data, 0o644); err != nil {
 				return fmt.Errorf("model export: %w", err)
@@ -106,14 +130,74 @@ func newModelExportCmd(d *deps) *cobra.Command {
 	return cmd
 }
 
+// versionArg turns a bare number ("2") into the version it numbers
+// ("v000002") when that version exists; other names pass unchanged.
+func versionArg(models *store.Models, arg string) string {
+	if arg == "" || strings.Trim(arg, "0123456789") != "" {
+		return arg
+	}
+	n, err := strconv.Atoi(arg)
+	if err != nil {
+		return arg
+	}
+	list, _, err := models.List()
+	if err != nil {
+		return arg
+	}
+	for _, v := range list {
+		if v.Name == fmt.Sprintf("v%06d", n) {
+			return v.Name
+		}
+	}
+	return arg
+}
+
+// versionHelp adds the existing versions to a "no such version" error.
+func versionHelp(models *store.Models, arg string, err error) error {
+	if !errors.Is(err, store.ErrNoSuchVersion) {
+		return err
+	}
+	list, cur, lerr := models.List()
+	if lerr != nil || len(list) == 0 {
+		return fmt.Errorf("%w: there are no model versions yet (alphad train, or alphad model import DIR)", err)
+	}
+	var names []string
+	for _, v := range list {
+		n := v.Name
+		if n == cur {
+			n += " (current)"
+		}
+		names = append(names, n)
+	}
+	return fmt.Errorf("no model version %q; the versions are %s (alphad model ls shows them)", arg, strings.Join(names, ", "))
+}
+
+// errTFJS and errKeras name Teachable Machine exports alphad cannot run,
+// with what to do instead.
+const (
+	tfjsHint  = "this is a TF.js export (model.json + weights.bin): in Teachable Machine choose Export Model → Tensorflow Lite → Floating point, download, and import that zip or folder"
+	kerasHint = "this is a Keras export (.h5): in Teachable Machine choose Export Model → Tensorflow Lite → Floating point, download, and import that zip or folder"
+)
+
 // importModel finds the model of a Teachable Machine export: arg itself,
-// or model_unquant.tflite or model.tflite in the folder arg.
-func importModel(arg string) (string, error) {
+// model_unquant.tflite or model.tflite in the folder arg, or in the zip
+// arg (Teachable Machine's download, unpacked into tmp). TF.js and Keras
+// exports are refused with what to do.
+func importModel(arg, tmp string) (string, error) {
 	fi, err := os.Stat(arg)
 	if err != nil {
 		return "", err
 	}
 	if !fi.IsDir() {
+		if strings.HasSuffix(strings.ToLower(arg), ".zip") || isZip(arg) {
+			return importZip(arg, tmp)
+		}
+		if strings.HasSuffix(strings.ToLower(arg), ".h5") {
+			return "", fmt.Errorf("%s: %s", arg, kerasHint)
+		}
+		if filepath.Base(arg) == "model.json" {
+			return "", fmt.Errorf("%s: %s", arg, tfjsHint)
+		}
 		return arg, nil
 	}
 	for _, name := range []string{"model_unquant.tflite", "model.tflite"} {
@@ -121,7 +205,74 @@ func importModel(arg string) (string, error) {
 			return filepath.Join(arg, name), nil
 		}
 	}
-	return "", fmt.Errorf("%s: no model_unquant.tflite or model.tflite", arg)
+	if _, err := os.Stat(filepath.Join(arg, "model.json")); err == nil {
+		return "", fmt.Errorf("%s: %s", arg, tfjsHint)
+	}
+	if _, err := os.Stat(filepath.Join(arg, "keras_model.h5")); err == nil {
+		return "", fmt.Errorf("%s: %s", arg, kerasHint)
+	}
+	return "", fmt.Errorf("%s: no model_unquant.tflite or model.tflite (a Teachable Machine Tensorflow Lite export)", arg)
+}
+
+func isZip(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	_, err = io.ReadFull(f, magic)
+	return err == nil && string(magic) == "PK\x03\x04"
+}
+
+// importZip unpacks a Teachable Machine Tensorflow Lite zip (its .tflite
+// and labels.txt) into tmp and returns the model's path there.
+func importZip(path, tmp string) (string, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	defer zr.Close()
+	var model, labelsFile *zip.File
+	var names []string
+	for _, f := range zr.File {
+		base := filepath.Base(f.Name)
+		names = append(names, base)
+		switch {
+		case base == "model.json" || strings.HasSuffix(base, ".bin") && strings.Contains(base, "weights"):
+			return "", fmt.Errorf("%s: %s", path, tfjsHint)
+		case strings.HasSuffix(base, ".h5"):
+			return "", fmt.Errorf("%s: %s", path, kerasHint)
+		case base == "model_unquant.tflite" || base == "model.tflite" && (model == nil || filepath.Base(model.Name) != "model_unquant.tflite"):
+			model = f
+		case base == "labels.txt":
+			labelsFile = f
+		}
+	}
+	if model == nil {
+		return "", fmt.Errorf("%s: no model_unquant.tflite or model.tflite in the zip (it holds %s)", path, strings.Join(names, ", "))
+	}
+	for _, f := range []*zip.File{model, labelsFile} {
+		if f == nil {
+			continue
+		}
+		if f.UncompressedSize64 > 256<<20 {
+			return "", fmt.Errorf("%s: %s is larger than 256 MB", path, f.Name)
+		}
+		r, err := f.Open()
+		if err != nil {
+			return "", fmt.Errorf("%s: %s: %w", path, f.Name, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(r, 256<<20))
+		r.Close()
+		if err != nil {
+			return "", fmt.Errorf("%s: %s: %w", path, f.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, filepath.Base(f.Name)), data, 0o600); err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return filepath.Join(tmp, filepath.Base(model.Name)), nil
 }
 
 func newModelImportCmd(d *deps) *cobra.Command {
@@ -135,7 +286,12 @@ func newModelImportCmd(d *deps) *cobra.Command {
 			"from its backbone, cut at the global pool. Models that are not image classifiers are refused.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			modelPath, err := importModel(args[0])
+			tmp, err := os.MkdirTemp("", "alphad-import-")
+			if err != nil {
+				return fmt.Errorf("model import: %w", err)
+			}
+			defer os.RemoveAll(tmp)
+			modelPath, err := importModel(args[0], tmp)
 			if err != nil {
 				return fmt.Errorf("model import: %w", err)
 			}
@@ -170,7 +326,7 @@ func newModelImportCmd(d *deps) *cobra.Command {
 			if c.LabelsPath == "" {
 				numbered = ", numbered: no labels file"
 			}
-			fmt.Fprintf(d.stdout, "imported %s as %s (%d classes%s), now current\n", modelPath, v.Name, len(c.Labels), numbered)
+			fmt.Fprintf(d.stdout, "imported %s as %s (%d classes%s), now current\n", args[0], v.Name, len(c.Labels), numbered)
 			return nil
 		},
 	}
@@ -194,9 +350,9 @@ func newModelActivateCmd(d *deps) *cobra.Command {
 				return fmt.Errorf("model activate: %w", err)
 			}
 			defer state.Close()
-			name, err := state.Models().Rollback(args[0])
+			name, err := state.Models().Rollback(versionArg(state.Models(), args[0]))
 			if err != nil {
-				return fmt.Errorf("model activate: %w", err)
+				return fmt.Errorf("model activate: %w", versionHelp(state.Models(), args[0], err))
 			}
 			fmt.Fprintf(d.stdout, "current model: %s\n", name)
 			return nil

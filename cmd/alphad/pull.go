@@ -65,7 +65,14 @@ failure. A running daemon uses it for its next training. Known backbones:
 				}
 			}
 			fmt.Fprintf(d.stderr, "fetching %s\n", src)
-			res, err := models.Pull(cmd.Context(), store.PullOptions{Name: name, Source: mirror, SHA256: sum, File: file, Log: d.log})
+			bar := newProgress(d.stderr, "download")
+			res, err := models.Pull(cmd.Context(), store.PullOptions{Name: name, Source: mirror, SHA256: sum, File: file, Log: d.log,
+				Progress: func(done, total int64) {
+					if total > 0 {
+						bar.update(float64(done)/float64(total), "", fmt.Sprintf("%.1f of %.1f MB", float64(done)/1e6, float64(total)/1e6))
+					}
+				}})
+			bar.done()
 			if err != nil {
 				return fmt.Errorf("model pull: %w", err)
 			}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,17 +61,28 @@ func fileArgs(paths []string) ([]control.File, error) {
 
 // printRemoteAdded prints add_samples' per-sample lines like the local
 // `dataset add` does.
-func printRemoteAdded(d *deps, res control.Result) int {
-	n := 0
+func printRemoteAdded(d *deps, res control.Result, asked string) addCounts {
+	var c addCounts
 	list, _ := res.Details["samples"].([]any)
 	for _, it := range list {
 		m, _ := it.(map[string]any)
 		verb, _ := m["status"].(string)
 		burst, _ := m["burst"].(float64)
-		fmt.Fprintf(d.stdout, "%s %v %v burst %d\n", verb, m["id"], m["label"], int64(burst))
-		n++
+		label := fmt.Sprint(m["label"])
+		switch {
+		case verb == "added":
+			c.added++
+		case label != asked:
+			c.elsewhere++
+			fmt.Fprintf(d.stderr, "image already stored in class %s as %v, not added to %s (move it: alphad dataset mv %v %s)\n",
+				label, m["id"], asked, m["id"], asked)
+			continue
+		default:
+			c.present++
+		}
+		fmt.Fprintf(d.stdout, "%s %v %v burst %d\n", verb, m["id"], label, int64(burst))
 	}
-	return n
+	return c
 }
 
 func remoteDatasetAdd(ctx context.Context, d *deps, c *control.Client, label string, paths []string) error {
@@ -92,8 +102,7 @@ func remoteDatasetAdd(ctx context.Context, d *deps, c *control.Client, label str
 	if err != nil {
 		return err
 	}
-	printRemoteAdded(d, res)
-	return nil
+	return printRemoteAdded(d, res, label).errElsewhere("dataset add")
 }
 
 // remoteDatasetImport sends DIR/<class>/* in chunks of 32 images.
@@ -102,7 +111,7 @@ func remoteDatasetImport(ctx context.Context, d *deps, c *control.Client, root s
 	if err != nil {
 		return fmt.Errorf("dataset import: %w", err)
 	}
-	added := 0
+	var counts addCounts
 	for _, e := range ents {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
@@ -129,44 +138,47 @@ func remoteDatasetImport(ctx context.Context, d *deps, c *control.Client, root s
 			if err != nil {
 				return err
 			}
-			added += printRemoteAdded(d, res)
+			counts.plus(printRemoteAdded(d, res, e.Name()))
 		}
 	}
-	if added == 0 {
+	if counts.added+counts.present+counts.elsewhere == 0 {
 		return fmt.Errorf("dataset import %s: no images in class sub-folders", root)
 	}
-	fmt.Fprintf(d.stderr, "imported %d images\n", added)
-	return nil
+	fmt.Fprintf(d.stderr, "imported %s\n", counts.summary())
+	return counts.errElsewhere("dataset import")
 }
 
-func remoteDatasetLs(ctx context.Context, d *deps, c *control.Client, all bool) error {
-	w := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+func remoteDatasetLs(ctx context.Context, d *deps, c *control.Client, all bool) ([]classJSON, []sampleJSON, error) {
 	if all {
 		res, err := d.call(ctx, c, "dataset ls", control.Samples, nil)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		fmt.Fprintln(w, "ID\tLABEL\tTIME\tBURST\tSOURCE")
+		var out []sampleJSON
 		list, _ := res.Details["samples"].([]any)
 		for _, it := range list {
 			m, _ := it.(map[string]any)
 			t, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(m["time"]))
 			burst, _ := m["burst"].(float64)
-			fmt.Fprintf(w, "%v\t%v\t%s\t%d\t%v\n", m["id"], m["label"], t.Format(time.RFC3339), int64(burst), m["source"])
+			id, _ := m["id"].(string)
+			label, _ := m["label"].(string)
+			source, _ := m["source"].(string)
+			out = append(out, sampleJSON{ID: id, Label: label, Time: t, Burst: int64(burst), Source: source})
 		}
-		return w.Flush()
+		return nil, out, nil
 	}
 	res, err := d.call(ctx, c, "dataset ls", control.Status, nil)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	counts, _ := res.Details["samples_per_class"].(map[string]any)
 	classes, _ := res.Details["classes"].([]any)
-	fmt.Fprintln(w, "CLASS\tSAMPLES")
+	var out []classJSON
 	for _, cl := range classes {
-		fmt.Fprintf(w, "%v\t%v\n", cl, counts[fmt.Sprint(cl)])
+		n, _ := counts[fmt.Sprint(cl)].(float64)
+		out = append(out, classJSON{Name: fmt.Sprint(cl), Samples: int(n)})
 	}
-	return w.Flush()
+	return out, nil, nil
 }
 
 func remoteSimple(ctx context.Context, d *deps, c *control.Client, what, command string, args map[string]any) error {
@@ -178,21 +190,25 @@ func remoteSimple(ctx context.Context, d *deps, c *control.Client, what, command
 	return nil
 }
 
-func remoteTrain(ctx context.Context, d *deps, c *control.Client, args map[string]any) error {
+func remoteTrain(ctx context.Context, d *deps, c *control.Client, args map[string]any, asJSON bool) error {
 	args["wait"] = true
-	last := -1
+	bar := newProgress(d.stderr, "training")
 	res, err := c.Call(ctx, control.Train, args, func(p control.ProgressLine) {
-		if pct := int(p.Percent); pct/5 != last/5 {
-			last = pct
-			line := fmt.Sprintf("training %3d %% (%s)", pct, p.Phase)
-			if p.Epochs > 0 {
-				line += fmt.Sprintf(" epoch %d/%d loss %.4f acc %.3f", p.Epoch, p.Epochs, p.Loss, p.Accuracy)
+		detail := p.Phase
+		if p.Epochs > 0 {
+			detail = fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f", p.Epoch, p.Epochs, p.Loss, p.Accuracy)
+			if p.Head != "" {
+				detail = "head " + p.Head + " " + detail
 			}
-			fmt.Fprintln(d.stderr, line)
 		}
+		bar.update(p.Percent/100, p.Phase+p.Head, detail)
 	})
+	bar.done()
 	if err != nil {
 		return fmt.Errorf("train (through the running daemon): %w", err)
+	}
+	if asJSON {
+		return printJSON(d.stdout, res.Details)
 	}
 	fmt.Fprintln(d.stdout, res.Message)
 	if acc, ok := res.Details["validation_accuracy"].(float64); ok {
@@ -214,7 +230,7 @@ func remoteTrainCmd(cmd *cobra.Command, d *deps, c *control.Client, cfg head.Con
 	var other []string
 	cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
 		switch {
-		case !f.Changed, f.Name == "epochs", f.Name == "batch-size", f.Name == "learning-rate":
+		case !f.Changed, f.Name == "epochs", f.Name == "batch-size", f.Name == "learning-rate", f.Name == "json":
 		default:
 			other = append(other, "--"+f.Name)
 		}
@@ -234,5 +250,6 @@ func remoteTrainCmd(cmd *cobra.Command, d *deps, c *control.Client, cfg head.Con
 	if changed("learning-rate") {
 		args["learning_rate"] = cfg.LearningRate
 	}
-	return remoteTrain(cmd.Context(), d, c, args)
+	asJSON, _ := cmd.Flags().GetBool("json")
+	return remoteTrain(cmd.Context(), d, c, args, asJSON)
 }

@@ -21,6 +21,8 @@ type deps struct {
 	log            *slog.Logger
 	getenv         func(string) string
 	stateDir       string // --state-dir; resolve with resolveStateDir
+	logLevel       *slog.LevelVar
+	verbose        int // -v: info, -vv: debug
 	// newEngine, when set, replaces the engine factory of `alphad run`
 	// (the lifecycle tests' hanging engine); nil: engineFactory.
 	newEngine func(name string, log *slog.Logger) (engine.New, error)
@@ -29,13 +31,19 @@ type deps struct {
 	images stillimage.Limits
 }
 
+// newDeps returns the CLI's dependencies. Human output goes to stdout;
+// logs go to stderr at warn and above unless -v (info) or -vv (debug) —
+// `alphad run` logs at its configured log.level instead.
 func newDeps(stdout, stderr io.Writer) *deps {
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelWarn)
 	return &deps{
-		stdout: stdout,
-		stderr: stderr,
-		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		getenv: os.Getenv,
-		images: stillimage.DefaultLimits(),
+		stdout:   stdout,
+		stderr:   stderr,
+		logLevel: level,
+		log:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		getenv:   os.Getenv,
+		images:   stillimage.DefaultLimits(),
 	}
 }
 
@@ -71,6 +79,15 @@ func newRootCmd(d *deps) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().CountVarP(&d.verbose, "verbose", "v", "log more on stderr: -v info, -vv debug (default: warnings and errors only)")
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		switch {
+		case d.verbose >= 2:
+			d.logLevel.Set(slog.LevelDebug)
+		case d.verbose == 1:
+			d.logLevel.Set(slog.LevelInfo)
+		}
+	}
 	root.PersistentFlags().StringVar(&d.stateDir, "state-dir", "", "samples and model versions (env ALPHAD_STATE_DIR; default /var/lib/alphad as root, else $XDG_STATE_HOME/alphad or ~/.local/state/alphad)")
 	root.AddCommand(
 		newWatchCmd(d), newDevicesCmd(d),
@@ -83,6 +100,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newBenchCmd(d),
 		newMQTTCmd(d),
 		newRunCmd(d), newWebCmd(d),
+		newManCmd(d),
 	)
 	root.Version = version
 	root.SetVersionTemplate(fmt.Sprintf("alphad %s (commit %s)\n", version, commit))
@@ -92,6 +110,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		return &exitError{code: 2, err: fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath())}
 	})
 	usageArgs(root)
+	registerCompletions(root, d)
 	return root
 }
 
@@ -111,14 +130,21 @@ func usageArgs(c *cobra.Command) {
 }
 
 func newVersionCmd(d *deps) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print version, commit and the engines compiled in",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asJSON {
+				return printJSON(d.stdout, map[string]any{"version": version, "commit": commit, "go": runtime.Version(),
+					"os": runtime.GOOS, "arch": runtime.GOARCH, "engines": engineNames()})
+			}
 			fmt.Fprintf(d.stdout, "alphad %s (commit %s, %s, %s/%s)\nengines: %s\n",
 				version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, strings.Join(engineNames(), ", "))
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"version", "commit", "go", "os", "arch", "engines"}`)
+	return cmd
 }

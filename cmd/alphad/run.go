@@ -18,6 +18,7 @@ import (
 
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/panel"
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/daemon"
 	"github.com/alphad/alphad/internal/sdnotify"
 	"github.com/alphad/alphad/internal/web"
@@ -139,6 +140,9 @@ func runConfig(d *deps, cmd *cobra.Command, f runFlags) (daemon.Config, error) {
 }
 
 func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) error {
+	if f.duration < 0 {
+		return &exitError{code: 2, err: fmt.Errorf("alphad run: --for %v is negative (0 runs until a signal)", f.duration)}
+	}
 	cfg, err := runConfig(d, cmd, f)
 	if err != nil {
 		return err
@@ -197,6 +201,7 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		defer p.Close()
 		opts.Panel = p
 	}
+	opts.Outputs = append(opts.Outputs, changeLog{log})
 	var app *web.Server
 	if cfg.HTTP.Listen != "" {
 		app = web.New(web.Options{Log: log})
@@ -239,6 +244,21 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		return fmt.Errorf("run: %w", err)
 	}
 	return nil
+}
+
+// changeLog logs the decided label's changes at info: the predictions of
+// `alphad run` without MQTT (a change, not a frame: the decide stage
+// reports a change once).
+type changeLog struct{ log *slog.Logger }
+
+func (c changeLog) Notify(ev control.Event) {
+	if e, ok := ev.(control.Decision); ok && e.Changed {
+		if e.Label == "" {
+			c.log.Info("label changed", "from", e.Previous, "to", "none", "camera_down", e.CameraDown)
+			return
+		}
+		c.log.Info("label changed", "from", cmp.Or(e.Previous, "none"), "to", e.Label, "confidence", fmt.Sprintf("%.2f", e.Confidence))
+	}
 }
 
 // deviceID names this device (MQTT topics, hook events): the host name.

@@ -75,3 +75,35 @@ func TestModelPullThenRun(t *testing.T) {
 		t.Fatalf("run --model: exit %d: %s", code, stderr)
 	}
 }
+
+// TestRunFiniteSource: a folder without loop ends the daemon cleanly
+// (exit 0, one line saying so, no retry warnings) and label changes are
+// logged at info without MQTT.
+func TestRunFiniteSource(t *testing.T) {
+	shared := testshared.Dir(t)
+	cam := "dir:" + filepath.Join(shared, "datasets", "rps_picam", "rock") + "?fps=30"
+	cfg := filepath.Join(t.TempDir(), "alphad.yaml") // ImageNet's 1001 classes: a low threshold decides
+	os.WriteFile(cfg, []byte("version: 1\nsmoothing:\n  threshold: 0.01\n"), 0o644)
+	_, stderr, code := cli(t, "--state-dir", t.TempDir(), "run", "--config", cfg, "--camera", cam, "--http", "off", "--for", "2m", "--engine", "native",
+		"--model", filepath.Join(shared, "models", "mobilenet_v2_1.0_224_quant.tflite"),
+		"--labels", filepath.Join(shared, "models", "imagenet_labels.txt"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if n := strings.Count(stderr, "camera source ended: stopping"); n != 1 {
+		t.Errorf("%d 'source ended' lines, want 1:\n%s", n, stderr)
+	}
+	if strings.Contains(stderr, "camera down") || strings.Contains(stderr, "level=WARN") {
+		t.Errorf("the end of the folder is reported as a failure:\n%s", stderr)
+	}
+	if !regexp.MustCompile(`level=INFO msg="label changed" from=none to=\S+ confidence=`).MatchString(stderr) {
+		t.Errorf("no label change logged:\n%s", stderr)
+	}
+}
+
+func TestRunNegativeForIsAUsageError(t *testing.T) {
+	_, stderr, code := cli(t, "--state-dir", t.TempDir(), "run", "--camera", "dir:.", "--http", "off", "--for", "-1s")
+	if code != 2 || !strings.Contains(stderr, "--for -1s is negative") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}

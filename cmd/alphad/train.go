@@ -20,6 +20,7 @@ func newTrainCmd(d *deps) *cobra.Command {
 	cfg := head.DefaultConfig()
 	var backbone, engineName string
 	var threads int
+	var asJSON bool
 	augment := store.DefaultAugmentation
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -64,38 +65,31 @@ func newTrainCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("train: %w", err)
 			}
-			lastPct := -1
+			bar := newProgress(d.stderr, "training")
+			track := store.NewTracker(cfg.Refit)
 			progress := func(p store.Progress) {
-				switch p.Phase {
-				case "embed":
-					if pct := 100 * p.Done / max(p.Total, 1); pct/10 != lastPct/10 || p.Done == p.Total {
-						lastPct = pct
-						fmt.Fprintf(d.stderr, "embedding %d/%d\n", p.Done, p.Total)
-					}
-				case "train":
-					e := p.Epoch
-					line := fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f", e.Epoch, e.Epochs, e.TrainLoss, e.TrainAccuracy)
-					if e.Refit {
-						line = "refit on all samples: " + line
-					}
-					if e.Members > 1 {
-						line = fmt.Sprintf("head %d/%d: %s", e.Member, e.Members, line)
-					}
-					if e.HasVal {
-						line += fmt.Sprintf(" val_loss %.4f val_acc %.3f", e.ValLoss, e.ValAccuracy)
-					}
-					fmt.Fprintln(d.stderr, line)
+				f, ok := track.Update(p)
+				if !ok {
+					return
 				}
+				bar.update(f, p.Phase+track.Head(p), trainDetail(p, track.Head(p)))
 			}
 			v, skipped, err := store.Train(cmd.Context(), state, store.TrainOptions{
 				Backbone: data, BackboneSource: source, NewEngine: newEngine, Engine: eopts,
 				Config: cfg, Views: views, Progress: progress,
 			})
+			if err == nil {
+				bar.update(1, "done", "done")
+			}
+			bar.done()
 			for _, s := range skipped {
 				fmt.Fprintf(d.stderr, "skipped sample %s: %v\n", s.ID, s.Err)
 			}
 			if err != nil {
 				return fmt.Errorf("train: %w", err)
+			}
+			if asJSON {
+				return printJSON(d.stdout, trainResult(v))
 			}
 			fmt.Fprintf(d.stdout, "model %s: %d samples, %d classes, backbone %s\n", v.Name, v.Samples, len(v.Labels), v.Backbone.Hash)
 			return writeReport(d, v)
@@ -106,7 +100,64 @@ func newTrainCmd(d *deps) *cobra.Command {
 	addTrainingFlags(cmd, &cfg, &augment)
 	f.StringVar(&engineName, "engine", "auto", "inference engine for the backbone")
 	f.IntVar(&threads, "threads", 0, "engine threads (0 = all CPUs)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON {version, classes, samples, backbone, epochs, best_epoch, stopped_early, accuracy, accuracy_on, loss, per_class}")
 	return cmd
+}
+
+// trainDetail is the text beside the progress bar.
+func trainDetail(p store.Progress, head string) string {
+	if p.Phase == "embed" {
+		return fmt.Sprintf("embedding %d/%d", p.Done, p.Total)
+	}
+	e := p.Epoch
+	s := fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f", e.Epoch, e.Epochs, e.TrainLoss, e.TrainAccuracy)
+	if e.HasVal {
+		s += fmt.Sprintf(" val_acc %.3f", e.ValAccuracy)
+	}
+	if e.Refit {
+		s = "refit " + s
+	}
+	if head != "" {
+		s = "head " + head + " " + s
+	}
+	return s
+}
+
+// trainResultJSON is `alphad train --json`.
+type trainResultJSON struct {
+	Version      string           `json:"version"`
+	Classes      []string         `json:"classes"`
+	Samples      int              `json:"samples"`
+	Backbone     string           `json:"backbone"`
+	Epochs       int              `json:"epochs"`
+	BestEpoch    int              `json:"best_epoch"`
+	StoppedEarly bool             `json:"stopped_early"`
+	Accuracy     *float64         `json:"accuracy"`
+	AccuracyOn   string           `json:"accuracy_on"`
+	Loss         *float64         `json:"loss"`
+	PerClass     []classScoreJSON `json:"per_class"`
+}
+
+type classScoreJSON struct {
+	Class     string  `json:"class"`
+	Correct   int     `json:"correct"`
+	Support   int     `json:"support"`
+	Accuracy  float64 `json:"accuracy"`
+	Confusion []int   `json:"confusion"` // predicted counts, in class order
+}
+
+func trainResult(v store.Version) trainResultJSON {
+	out := trainResultJSON{Version: v.Name, Classes: nonNil(v.Labels), Samples: v.Samples, Backbone: v.Backbone.Hash, PerClass: []classScoreJSON{}}
+	if r := v.Report; r != nil {
+		acc, loss := r.Final.Accuracy, r.Final.Loss
+		out.Epochs, out.BestEpoch, out.StoppedEarly = len(r.Epochs), r.BestEpoch, r.Stopped
+		out.Accuracy, out.AccuracyOn, out.Loss = &acc, r.On, &loss
+		for c, s := range r.Final.PerClass {
+			out.PerClass = append(out.PerClass, classScoreJSON{Class: v.Labels[c], Correct: s.Correct, Support: s.Support,
+				Accuracy: s.Accuracy, Confusion: r.Final.Confusion[c]})
+		}
+	}
+	return out
 }
 
 // addTrainingFlags registers the training options (shared by train and

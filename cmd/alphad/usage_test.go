@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -39,5 +41,26 @@ func TestWebURL(t *testing.T) {
 	}
 	if got := webURL("0.0.0.0:9464"); !strings.HasPrefix(got, "http://") || !strings.HasSuffix(got, ":9464/") {
 		t.Errorf("webURL(0.0.0.0:9464) = %q", got)
+	}
+}
+
+// TestConfigCheckExit2ListsEveryField: `config check` exits 2 naming every
+// bad field with its line, in user words, with "did you mean".
+func TestConfigCheckExit2ListsEveryField(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "alphad.yaml")
+	os.WriteFile(file, []byte("version: 1\nmqtt:\n  brokr: mqtt://x\ncamera:\n  infer_every: often\nsmoothing:\n  window: 0\n"), 0o644)
+	out, stderr, code := cli(t, "config", "check", file)
+	if code != 2 || out != "" {
+		t.Fatalf("exit %d, stdout %q; want 2 and nothing on stdout", code, out)
+	}
+	for _, w := range []string{"3 problem(s)", "line 3: mqtt.brokr: unknown key (did you mean broker?)",
+		`line 5: camera.infer_every: "often" is not a whole number`, "line 7: smoothing.window: 0 is not in 1..1000"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
+	}
+	os.WriteFile(file, []byte("version: 1\n"), 0o644)
+	if out, stderr, code := cli(t, "config", "check", file); code != 0 || !strings.Contains(out, ": ok") {
+		t.Fatalf("a good file: exit %d %q %q", code, out, stderr)
 	}
 }

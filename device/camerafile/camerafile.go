@@ -167,7 +167,7 @@ func (s *stills) next(ctx context.Context) (device.Frame, error) {
 		return device.Frame{}, fmt.Errorf("camerafile: %s: %w", s.name, os.ErrClosed)
 	}
 	if s.i >= len(s.files) && !s.cfg.Loop {
-		return device.Frame{}, io.EOF
+		return device.Frame{}, device.ErrEnded
 	}
 	if err := s.pace.wait(ctx); err != nil {
 		return device.Frame{}, err
@@ -176,7 +176,7 @@ func (s *stills) next(ctx context.Context) (device.Frame, error) {
 	for img == nil {
 		if s.i >= len(s.files) {
 			if !s.cfg.Loop {
-				return device.Frame{}, io.EOF
+				return device.Frame{}, device.ErrEnded
 			}
 			s.i = 0
 		}
@@ -244,7 +244,7 @@ func (s *stream) next(ctx context.Context) (device.Frame, error) {
 				return device.Frame{}, fmt.Errorf("camerafile: mjpeg %s: no JPEG frames in the file", s.path)
 			}
 			if !s.cfg.Loop {
-				return device.Frame{}, io.EOF
+				return device.Frame{}, device.ErrEnded
 			}
 			if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 				return device.Frame{}, fmt.Errorf("camerafile: mjpeg %s: rewind: %w", s.path, err)

@@ -119,6 +119,7 @@ type Camera struct {
 
 	mu      sync.Mutex
 	closed  bool
+	ended   error         // device.ErrEnded from a finite source: never reopened
 	cam     device.Camera // the open camera; nil while there is none
 	opening *openCall     // an open in progress
 	closing *closeCall    // a close in progress that a reopen waits for
@@ -179,11 +180,13 @@ func New(open OpenFunc, o Options) *Camera {
 func (c *Camera) Next(ctx context.Context) (device.Frame, error) {
 	for {
 		c.mu.Lock()
-		closed, cam, op, cl, retryAt := c.closed, c.cam, c.opening, c.closing, c.retryAt
+		closed, ended, cam, op, cl, retryAt := c.closed, c.ended, c.cam, c.opening, c.closing, c.retryAt
 		c.mu.Unlock()
 		switch {
 		case closed:
 			return device.Frame{}, ErrClosed
+		case ended != nil:
+			return device.Frame{}, ended
 		case ctx.Err() != nil:
 			return device.Frame{}, ctx.Err()
 		case cam != nil:
@@ -193,6 +196,13 @@ func (c *Camera) Next(ctx context.Context) (device.Frame, error) {
 			}
 			if ctx.Err() == nil {
 				c.fail(cam, err) // does nothing once closed
+			}
+			if errors.Is(err, device.ErrEnded) {
+				// A file or folder without loop: done, reported once.
+				c.mu.Lock()
+				c.ended = err
+				c.mu.Unlock()
+				return device.Frame{}, err
 			}
 		case op != nil:
 			select {

@@ -45,6 +45,7 @@ type TrainingProgress struct {
 	Epoch, Epochs      int
 	Loss, Accuracy     float64
 	ValidationAccuracy float64 // NaN when there is no validation split
+	Head               string  // "i/n": the head of an ensemble (or the refit) in training; "" for one
 }
 
 // TrainingResult is the outcome of a training run.

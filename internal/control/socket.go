@@ -59,6 +59,7 @@ type ProgressLine struct {
 	Epochs   int     `json:"epochs,omitempty"`
 	Loss     float64 `json:"loss,omitempty"`
 	Accuracy float64 `json:"accuracy,omitempty"`
+	Head     string  `json:"head,omitempty"` // "i/n" of the ensemble heads and the refit
 }
 
 // ReadRequest reads and parses one request (bulk commands allowed).

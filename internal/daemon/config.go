@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -243,17 +244,24 @@ func ParseConfig(file string, data []byte) (Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return cfg, &ConfigError{File: file, Fields: yamlErrors(err)}
 	}
+	// Every unknown key and mistyped value at once (configcheck.go), then
+	// the checks of the values that did decode.
+	schema := checkSchema(&root)
 	if len(bytes.TrimSpace(data)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil {
+		dec.KnownFields(len(schema) == 0)
+		if err := dec.Decode(&cfg); err != nil && len(schema) == 0 {
 			return cfg, &ConfigError{File: file, Fields: yamlErrors(err)}
 		}
 	}
-	if fe := cfg.validate(); len(fe) > 0 {
-		for i := range fe {
-			fe[i].Line = lineOf(&root, fe[i].Path)
+	fe := schema
+	for _, f := range cfg.validate() {
+		if !slices.ContainsFunc(schema, func(s FieldError) bool { return s.Path == f.Path }) {
+			f.Line = lineOf(&root, f.Path)
+			fe = append(fe, f)
 		}
+	}
+	if len(fe) > 0 {
 		sort.SliceStable(fe, func(i, j int) bool { return fe[i].Line < fe[j].Line })
 		return cfg, &ConfigError{File: file, Fields: fe}
 	}

@@ -312,6 +312,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	for _, l := range d.links {
 		io.Go(func() error { return l.Run(ioCtx) })
+		if il, ok := l.(imageLink); ok && il.ImageInterval() > 0 {
+			io.Go(func() error { return d.publishImages(ioCtx, il) })
+		}
 	}
 	io.Go(func() error { return d.hooks.Run(ioCtx) })
 	if d.opts.Panel != nil {
@@ -354,6 +357,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer coreStopCancel()
 	trainDone := d.trainer.stop() // no training starts from now on
 	coreErr := waitGroup(coreStop, core, "frame loop")
+	if errors.Is(coreErr, errSourceEnded) {
+		coreErr = nil // a finite source ended: a clean stop
+	}
 	if !waitChan(coreStop, trainDone) {
 		storeFree = false
 		coreErr = errors.Join(coreErr, errors.New("daemon: training did not stop in time"))

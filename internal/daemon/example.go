@@ -5,7 +5,7 @@ package daemon
 // DefaultConfig apart from the fields it turns on.
 const ExampleConfig = `# alphad configuration — every key with its default.
 # Check a file with: alphad config check /etc/alphad/alphad.yaml
-version: 1
+version: 1             # the configuration format; this build reads 1
 
 # Where samples, embeddings and model versions live. Empty: /var/lib/alphad
 # as root (the systemd unit), else $XDG_STATE_HOME/alphad. Env: ALPHAD_STATE_DIR.
@@ -31,7 +31,7 @@ model:
   path: ""               # a .tflite; empty = the state directory's current model
   labels: ""             # labels.txt (plain or Teachable Machine "0 name" format)
   engine: auto           # auto (xnnpack when compiled in, else native), native, xnnpack
-  threads: 1
+  threads: 1             # inference threads (the native and xnnpack engines)
   backbone: mobilenet_v2_1.0_224_quant   # what training starts from on a fresh device (alphad model pull)
   mirror: ""             # where "alphad model pull" downloads from; empty = the official URL
 
@@ -48,9 +48,9 @@ recording:
   max_time: 1m0s         # a burst stops after this long
 
 training:                # defaults for training started by the button or MQTT
-  epochs: 50
-  batch_size: 16
-  learning_rate: 0.001
+  epochs: 50             # at most (early stopping may end sooner)
+  batch_size: 16         # samples per gradient step
+  learning_rate: 0.001   # Adam's step size
   validation: 0.15       # fraction held out for validation accuracy
   hidden: 100            # hidden units of the head; 0 = softmax regression
   keep_versions: 5       # model versions kept for rollback
@@ -59,7 +59,7 @@ training:                # defaults for training started by the button or MQTT
   patience: 10           # early stopping after this many epochs without progress; 0 = off
   class_weights: true    # weigh classes inversely to their size
   l2: 0.01               # weight decay
-  label_smoothing: 0.1
+  label_smoothing: 0.1   # soften the one-hot targets: less over-confident heads
   dropout: 0             # on the hidden layer
   refit: true            # after validation, retrain on all samples for the best epoch count
   ensemble: 3            # heads trained and merged into one (0 or 1 = one head)
@@ -67,7 +67,7 @@ training:                # defaults for training started by the button or MQTT
   prototypes: 2          # nearest-class-mean blend below 20 samples per class (weight·((20/n)³−1)); 0 = off
 
 panel:                   # GPIO buttons and status LED (see firmware-config/README.md)
-  enabled: false
+  enabled: false         # off: no GPIO is touched
   buttons:
     - name: class1
       pin: GPIO17
@@ -91,26 +91,27 @@ mqtt:
   broker: ""             # mqtt://host:1883, mqtts://host:8883, ws://host:9001; empty = off
   device_id: ""          # default: the host name
   client_id: ""          # default: alphad-<device_id>
-  username: ""
+  username: ""           # broker login
   password: ""           # or password_file, or env ALPHAD_MQTT_PASSWORD
-  password_file: ""
-  ca_file: ""
-  cert_file: ""
-  key_file: ""
-  insecure_skip_verify: false
-  qos: 1
+  password_file: ""      # a file holding the password (first line)
+  ca_file: ""            # PEM CA for mqtts:// (default: the system's roots)
+  cert_file: ""          # client certificate (PEM) for mutual TLS
+  key_file: ""           # its private key (PEM)
+  insecure_skip_verify: false  # do not check the broker's certificate (testing only)
+  qos: 1                 # of state, events, discovery, answers (0, 1 or 2)
   topic_prefix: ""       # default: alphad/<device_id>
   discovery: true        # Home Assistant MQTT discovery
-  discovery_prefix: homeassistant
+  discovery_prefix: homeassistant  # Home Assistant's discovery topic prefix
   commands: true         # accept commands under <prefix>/cmd/...
-  disabled_commands: []
-  keep_alive: 30s
-  connect_timeout: 10s
-  reconnect_min: 1s
-  reconnect_max: 2s
-  state_interval: 1s
-  diagnostics_interval: 1m0s
-  queue_size: 64
+  disabled_commands: []  # commands answered with an error, e.g. [train, rollback]
+  keep_alive: 30s        # MQTT keep-alive
+  connect_timeout: 10s   # one connection attempt at most
+  reconnect_min: 1s      # first wait before reconnecting (doubles up to reconnect_max)
+  reconnect_max: 2s      # longest wait between reconnects
+  state_interval: 1s     # the state at most this often (label changes at once)
+  diagnostics_interval: 1m0s  # diagnostics this often (and at once on a change)
+  queue_size: 64         # events kept while offline
+  image_interval: 0s     # publish what the camera sees (JPEG, <prefix>/image, a Home Assistant image) at most this often; 0s = off (privacy)
 
 hooks: []                # run on label changes, e.g.:
 # - name: notify

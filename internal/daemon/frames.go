@@ -182,6 +182,12 @@ func (d *Daemon) capture(ctx context.Context, camClosed chan<- struct{}) error {
 				renew()
 				continue
 			}
+			if errors.Is(err, device.ErrEnded) {
+				// A finite source (a file or folder without loop) is
+				// done: the daemon stops cleanly.
+				d.log.Info("camera source ended: stopping", "reason", err)
+				return errSourceEnded
+			}
 			return fmt.Errorf("camera: %w", err) // closed: not before ctx ends
 		}
 		running := timer.Stop() // false: it fired, and the next Next renews
@@ -204,6 +210,10 @@ func (d *Daemon) capture(ctx context.Context, camClosed chan<- struct{}) error {
 		}
 	}
 }
+
+// errSourceEnded stops the daemon without an error: the camera source
+// was finite and has ended.
+var errSourceEnded = errors.New("daemon: camera source ended")
 
 // cameraState is the camera's status, owned by the capture goroutine
 // (read by status and diagnostics).
@@ -250,6 +260,11 @@ func (d *Daemon) cameraDown(err error) {
 	d.cam.mu.Unlock()
 	d.m.cameraUp.Set(0)
 	d.m.cameraErrors.Inc()
+	if errors.Is(err, device.ErrEnded) {
+		d.out.emit(control.Camera{Up: false, Err: err.Error()})
+		d.mb.cameraDown()
+		return
+	}
 	if was || prev != err.Error() {
 		d.log.Warn("camera down, retrying", "err", err, "retry", d.cfg.Camera.Retry)
 		d.out.emit(control.Camera{Up: false, Err: err.Error()})

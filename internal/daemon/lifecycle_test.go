@@ -183,7 +183,7 @@ func TestCameraOutageAndBrokerDown(t *testing.T) {
 	}
 	run := start(t, d, ln)
 	base := "http://" + run.addr
-	first := sub.Wait(prefix+"state", 20*time.Second, func(m mqtttest.Message) bool { return !strings.Contains(string(m.Payload), `"label":""`) })
+	first := sub.Wait(prefix+"state", 20*time.Second, func(m mqtttest.Message) bool { return !strings.Contains(string(m.Payload), `"label":null`) })
 	var hopper stateMsg
 	json.Unmarshal(first.Payload, &hopper)
 	if code, body := httpGet(t, base+"/healthz"); code != 200 {
@@ -192,7 +192,7 @@ func TestCameraOutageAndBrokerDown(t *testing.T) {
 
 	// Unplug: reported, daemon alive, watchdog still fed.
 	cam.setFail(errUnplugged)
-	sub.Wait(prefix+"state", 5*time.Second, func(m mqtttest.Message) bool { return strings.Contains(string(m.Payload), `"label":""`) })
+	sub.Wait(prefix+"state", 5*time.Second, func(m mqtttest.Message) bool { return strings.Contains(string(m.Payload), `"label":null`) })
 	sub.Wait(prefix+"diagnostics", 5*time.Second, func(m mqtttest.Message) bool { return strings.Contains(string(m.Payload), `"fps":0,`) })
 	waitFor(t, 5*time.Second, "/healthz 503", func() bool {
 		code, body := httpGet(t, base+"/healthz")

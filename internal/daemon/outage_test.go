@@ -71,7 +71,7 @@ func TestOutageChangesReachMQTTAndHooksAlike(t *testing.T) {
 		t.Fatalf("outage change %q, want to no decision", got)
 	}
 	sub.Wait("alphad/out/state", 5*time.Second, func(m mqtttest.Message) bool {
-		return strings.Contains(string(m.Payload), `"label":""`) && strings.Contains(string(m.Payload), `"confidence":null`)
+		return strings.Contains(string(m.Payload), `"label":null`) && strings.Contains(string(m.Payload), `"confidence":null`)
 	})
 	cam.setFail(nil)
 	agree("the recovery", 3)

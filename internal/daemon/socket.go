@@ -89,7 +89,7 @@ func (s *controlSocket) handle(ctx context.Context, conn net.Conn) {
 		cmd.Progress = func(e control.Event) {
 			if p, ok := e.(control.TrainingProgress); ok {
 				send(control.Response{Progress: &control.ProgressLine{Phase: p.Phase, Percent: p.Percent,
-					Epoch: p.Epoch, Epochs: p.Epochs, Loss: p.Loss, Accuracy: p.Accuracy}})
+					Epoch: p.Epoch, Epochs: p.Epochs, Loss: p.Loss, Accuracy: p.Accuracy, Head: p.Head}})
 			}
 		}
 	}

@@ -145,39 +145,25 @@ func (d *Daemon) train(ctx context.Context, backbone []byte, src string, cfg hea
 	d.m.trainRuns.Inc()
 	counts := d.st.Counts()
 	d.log.Info("training started", "backbone", src, "epochs", cfg.Epochs, "samples", counts)
-	pct := 0.0
 	report := func(e control.Event) {
 		d.out.emit(e)
 		if progress != nil {
 			progress(e)
 		}
 	}
+	track := store.NewTracker(cfg.Refit)
 	onProgress := func(p store.Progress) {
-		ev := control.TrainingProgress{Phase: p.Phase, ValidationAccuracy: nan}
-		switch {
-		case p.Phase == "embed" && p.Total > 0:
-			ev.Percent = 40 * float64(p.Done) / float64(p.Total)
-		case p.Phase == "train" && p.Epoch != nil:
-			e := p.Epoch
-			members := max(e.Members, 1)
-			runs := float64(members)
-			if cfg.Refit {
-				runs++
-			}
-			run := float64(max(e.Member, 1) - 1)
-			if e.Refit {
-				run = float64(members)
-			}
-			ev.Percent = 40 + 58*(run+float64(e.Epoch)/float64(max(e.Epochs, 1)))/runs
+		f, ok := track.Update(p)
+		if !ok {
+			return
+		}
+		ev := control.TrainingProgress{Phase: p.Phase, Percent: 100 * f, Head: track.Head(p), ValidationAccuracy: nan}
+		if e := p.Epoch; p.Phase == "train" && e != nil {
 			ev.Epoch, ev.Epochs, ev.Loss, ev.Accuracy = e.Epoch, e.Epochs, e.TrainLoss, e.TrainAccuracy
 			if e.HasVal {
 				ev.ValidationAccuracy = e.ValAccuracy
 			}
-		default:
-			return
 		}
-		ev.Percent = max(pct, min(ev.Percent, 99))
-		pct = ev.Percent
 		report(ev)
 	}
 	v, skipped, err := store.Train(ctx, d.state, store.TrainOptions{

@@ -7,14 +7,25 @@ import (
 
 // Verdict is the decision on one frame, with class names.
 type Verdict struct {
-	Label      string  // "" = no decision (unknown, or no frames)
-	Confidence float64 // of Label, or of the best class when unknown
-	Changed    bool    // Label differs from the previous verdict
-	Previous   string  // the label before a change
+	// Label is the decided class: the last class the smoothed scores
+	// chose. It holds while no class passes the threshold (a hand moving
+	// between two classes is one change, not two through "unknown"); ""
+	// only before the first decision and while the camera is down.
+	Label string
+	// Confidence is the smoothed confidence of Label (it may be below the
+	// threshold while Label holds); 0 when Label is "".
+	Confidence float64
+	// Current is the class the smoothed scores choose on this frame, ""
+	// when none passes the threshold (or the model rejected the frames).
+	Current  string
+	Changed  bool   // Label differs from the previous verdict
+	Previous string // the label before a change
 }
 
 // Decider owns the current decided label: it turns scores (through a
 // Smoother) and camera outages into verdicts and detects label changes.
+// Changes go from class to class; "" appears only before the first
+// decision and for a camera outage (one change to "" and one back).
 // Not safe for concurrent use: the frame loop owns it.
 type Decider struct {
 	smooth  *Smoother
@@ -31,7 +42,7 @@ func NewDecider(cfg SmoothConfig) (*Decider, error) {
 	return &Decider{smooth: s}, nil
 }
 
-// Label is the current decided label ("" = none).
+// Label is the current decided label ("" = none yet, or camera down).
 func (d *Decider) Label() string { return d.label }
 
 // SetThreshold changes the confidence threshold.
@@ -55,11 +66,18 @@ func (d *Decider) Frame(scores []float32, known bool, classes []string, t time.T
 		d.classes = append(d.classes[:0], classes...)
 	}
 	s := d.smooth.add(scores, known, t)
-	label := ""
 	if s.Label != Unknown && s.Label < len(classes) {
-		label = classes[s.Label]
+		v := d.set(classes[s.Label], s.Confidence)
+		v.Current = v.Label
+		return v
 	}
-	return d.set(label, s.Confidence)
+	// No class passes the threshold: the decided label holds, with its
+	// own smoothed confidence.
+	v := d.set(d.label, 0)
+	if i := slices.Index(classes, d.label); i >= 0 && i < len(s.Scores) {
+		v.Confidence = s.Scores[i]
+	}
+	return v
 }
 
 // CameraDown is the verdict when frames stop: no decision. The smoothing

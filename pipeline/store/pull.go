@@ -75,6 +75,9 @@ type PullOptions struct {
 	SHA256 string
 	Client *http.Client // nil: http.DefaultClient
 	Log    *slog.Logger
+	// Progress, if set, is called as an http(s) download proceeds: bytes
+	// read and the total (-1 when the server does not say).
+	Progress func(done, total int64)
 }
 
 // PullResult describes an installed backbone.
@@ -128,7 +131,7 @@ func (m *Models) Pull(ctx context.Context, o PullOptions) (PullResult, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	data, err := fetch(ctx, o.Source, o.Client)
+	data, err := fetch(ctx, o.Source, o.Client, o.Progress)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: %w", o.Name, err)
 	}
@@ -170,7 +173,7 @@ func knownNames() string {
 }
 
 // fetch reads a source: http(s) URL, file:// URL or local path.
-func fetch(ctx context.Context, src string, client *http.Client) ([]byte, error) {
+func fetch(ctx context.Context, src string, client *http.Client, progress func(done, total int64)) ([]byte, error) {
 	u, err := url.Parse(src)
 	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // C:\… style paths have a one-letter scheme
 		return readLocal(src)
@@ -201,7 +204,11 @@ func fetch(ctx context.Context, src string, client *http.Client) ([]byte, error)
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("download %s: server answered %s", redactURL(src), resp.Status)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxDownload+1))
+	var body io.Reader = resp.Body
+	if progress != nil {
+		body = &countingReader{r: resp.Body, total: resp.ContentLength, progress: progress}
+	}
+	data, err := io.ReadAll(io.LimitReader(body, maxDownload+1))
 	if err != nil {
 		return nil, fmt.Errorf("download %s: after %d bytes: %w", redactURL(src), len(data), err)
 	}
@@ -212,6 +219,21 @@ func fetch(ctx context.Context, src string, client *http.Client) ([]byte, error)
 		return nil, fmt.Errorf("download %s: truncated: %d of %d bytes", redactURL(src), len(data), resp.ContentLength)
 	}
 	return data, nil
+}
+
+// countingReader reports the bytes read so far.
+type countingReader struct {
+	r        io.Reader
+	done     int64
+	total    int64
+	progress func(done, total int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.done += int64(n)
+	c.progress(c.done, c.total)
+	return n, err
 }
 
 func readLocal(p string) ([]byte, error) {
