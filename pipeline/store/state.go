@@ -31,6 +31,8 @@
 //	models/v000001/…           model versions: meta.json, labels.txt, head.bin
 //	models/current             the current version's name
 //	models/lock                flock around writes to models/ and backbones/
+//	review/index.json          the review queue of unsure frames (review.go)
+//	review/<id>.png            a queued frame at model input size
 //
 // Older layouts are migrated when opened: pulled backbones under
 // models/backbones/<name>.tflite move into backbones/ (content file plus a
@@ -68,6 +70,7 @@ type State struct {
 	lock    *os.File
 	samples *Store
 	models  *Models
+	review  *Review
 }
 
 // OpenState opens (creating if needed) the state directory dir as its
@@ -112,7 +115,10 @@ func (s *State) open() error {
 	if err := s.models.sweepBackbones(s.log); err != nil {
 		s.log.Warn("store: sweeping unused backbones", "err", err)
 	}
-	s.samples, err = openSamples(filepath.Join(s.dir, samplesDir), s.log)
+	if s.samples, err = openSamples(filepath.Join(s.dir, samplesDir), s.log); err != nil {
+		return err
+	}
+	s.review, err = openReview(filepath.Join(s.dir, reviewDir), s.samples, s.log)
 	return err
 }
 
