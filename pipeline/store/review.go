@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/alphad/alphad/internal/atomicfile"
+	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/stillimage"
 )
 
@@ -151,18 +152,8 @@ func (r *Review) sweep() {
 }
 
 // validReviewID: ids are what newReviewID makes (hex and one dash), so no
-// id names a path outside the queue.
-func validReviewID(id string) bool {
-	if len(id) < 8 || len(id) > 40 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// id names a path outside the queue (the one rule of control.ValidReviewID).
+func validReviewID(id string) bool { return control.ValidReviewID(id) }
 
 // newReviewID is the time in milliseconds and 4 random bytes, in hex: ids
 // sort by time.
