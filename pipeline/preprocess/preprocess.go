@@ -94,7 +94,8 @@ type Options struct {
 	ROI    Region // used when Crop is CropROI
 	Mirror bool   // flip left-right (as a selfie preview), after Rotate
 	// Rotate turns the source clockwise by 0, 90, 180 or 270 degrees
-	// before mirror and crop: ROI is a region of the turned image.
+	// before mirror and crop: ROI is a region of the turned and mirrored
+	// image (what a preview of the frame shows).
 	Rotate int
 	// Norm overrides the value convention (see the package comment).
 	Norm *Normalization

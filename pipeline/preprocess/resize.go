@@ -63,6 +63,10 @@ func (p *Preprocessor) prepare(w, h int) error {
 	if err != nil {
 		return err
 	}
+	if p.opts.Mirror {
+		// The region is of the mirrored image (what a preview shows).
+		cr = image.Rect(ow-cr.Max.X, cr.Min.Y, ow-cr.Min.X, cr.Max.Y)
+	}
 	t.x0, t.x1, t.wx = axis(t.x0, t.x1, t.wx, p.w, cr.Min.X, cr.Dx())
 	t.y0, t.y1, t.wy = axis(t.y0, t.y1, t.wy, p.h, cr.Min.Y, cr.Dy())
 	if p.opts.Mirror {
