@@ -142,7 +142,10 @@ func TestReviewFromCamera(t *testing.T) {
 	if _, err := d.ReviewImage("../settings.json"); err == nil {
 		t.Error("a path-like id was served")
 	}
-	if !events.has(func(e control.Event) bool { r, ok := e.(control.ReviewChanged); return ok && r.Added != "" && len(r.Removed) == 1 }) {
+	if !events.has(func(e control.Event) bool {
+		r, ok := e.(control.ReviewChanged)
+		return ok && r.Added != "" && len(r.Removed) == 1
+	}) {
 		t.Error("no ReviewChanged event with an added and a dropped item")
 	}
 

@@ -46,10 +46,10 @@ type frameTap struct {
 	watchers atomic.Int32
 
 	mu      sync.Mutex
-	last    time.Time     // the last frame offered to the encoder
-	period  time.Duration // 1/ui.stream_fps
+	last    time.Time            // the last frame offered to the encoder
+	period  time.Duration        // 1/ui.stream_fps
 	subs    map[chan []byte]bool // true: the whole frame (WatchCamera)
-	in      chan device.Frame // capacity 1; nil while no encoder runs
+	in      chan device.Frame    // capacity 1; nil while no encoder runs
 	encoded atomic.Uint64
 }
 
