@@ -65,7 +65,8 @@ function itemCard(it) {
       btn.classList.remove('busy');
     }
   };
-  const names = [...new Set([...classes, ...(it.classes || [])])];
+  // The stored classes (where samples go); before any, the model's.
+  const names = classes.length ? classes : (it.classes || []).slice(0, 12);
   card.append(
     el('img', { src: `/api/review/${encodeURIComponent(it.id)}/image`, alt: `unsure frame, ${top2(it).join(', ')}`, loading: 'lazy', width: 224, height: 224 }),
     el('p', { class: 'num scores' }, top2(it).join(' · ')),
