@@ -1,9 +1,12 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"image/jpeg"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/internal/control"
@@ -123,4 +126,79 @@ func TestCameraSettings(t *testing.T) {
 	if got := colour("after restart"); got != "blue" {
 		t.Errorf("after a restart: sample is %s, want blue", got)
 	}
+}
+
+// TestLiveViewFollowsCamera: the live view (what the model sees) and the
+// camera view (the whole frame, turned and mirrored, not cropped) follow
+// camera settings changed while they are watched.
+func TestLiveViewFollowsCamera(t *testing.T) {
+	cfg, eng, cam := imagenetConfig(t)
+	cam.scenes["halves"] = []device.Frame{halves()}
+	cam.show("halves")
+	d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, d, nil)
+	live, stopLive := d.WatchFrames()
+	defer stopLive()
+	whole, stopWhole := d.WatchCamera()
+	defer stopWhole()
+	// centre is the colours a quarter and three quarters down the middle
+	// of the next frame of ch ("red/blue"), and its size.
+	centre := func(ch <-chan []byte) (string, int, int) {
+		t.Helper()
+		select {
+		case jpg := <-ch:
+			img, err := jpeg.Decode(bytes.NewReader(jpg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := img.Bounds()
+			var cs []string
+			for _, y := range []int{b.Dy() / 4, b.Dy() * 3 / 4} {
+				r, _, bl, _ := img.At(b.Dx()/2, y).RGBA()
+				c := "mixed"
+				if r>>8 > 150 && bl>>8 < 80 {
+					c = "red"
+				} else if bl>>8 > 150 && r>>8 < 80 {
+					c = "blue"
+				}
+				cs = append(cs, c)
+			}
+			return strings.Join(cs, "/"), b.Dx(), b.Dy()
+		case <-time.After(10 * time.Second):
+			t.Fatal("no live frame in 10 s")
+		}
+		return "", 0, 0
+	}
+	waitView := func(what string, ch <-chan []byte, want string, w, h int) {
+		t.Helper()
+		for i := 0; ; i++ {
+			c, gw, gh := centre(ch)
+			if c == want && gw == w && gh == h {
+				return
+			}
+			if i > 50 {
+				t.Fatalf("%s: %s %dx%d, want %s %dx%d", what, c, gw, gh, want, w, h)
+			}
+		}
+	}
+	cmd, err := control.Parse(control.Set, []byte(`{"crop":{"x":0,"y":0,"w":0.25,"h":1}}`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Do(context.Background(), cmd, "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitView("live view after cropping the left quarter", live, "red/red", 224, 224)
+	waitView("camera view: the whole frame", whole, "mixed/mixed", 480, 360)
+	// The whole frame, 64×48 scaled to 480 on its longer side.
+	cmd, _ = control.Parse(control.Set, []byte(`{"rotate":90}`), false)
+	if _, err := d.Do(context.Background(), cmd, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// Turned clockwise, the left half is on top.
+	waitView("camera view turned", whole, "red/blue", 360, 480)
+	waitView("live view turned: the left quarter of the turned frame", live, "red/blue", 224, 224)
 }

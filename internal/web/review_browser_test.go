@@ -104,45 +104,45 @@ func TestBrowserReviewAndCamera(t *testing.T) {
 	r := imagenetRig(t)
 	r.cli(t, control.CreateClass, map[string]any{"label": "red"})
 	r.cli(t, control.CreateClass, map[string]any{"label": "blue"})
-	run(t, ctx, "phone size", 5*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
-	run(t, ctx, "log in", 10*time.Second, chromedp.Navigate(r.cli(t, control.LoginLink, nil).Message), chromedp.WaitVisible(chromedp.CSS("#stream")))
+	run(t, ctx, "phone size", 20*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	run(t, ctx, "log in", 30*time.Second, chromedp.Navigate(r.cli(t, control.LoginLink, nil).Message), chromedp.WaitVisible(chromedp.CSS("#stream")))
 	waitJS(t, ctx, "the event stream to connect", 10*time.Second, `document.querySelector('#dot').className === 'dot'`)
 
 	// Review: the badge counts, the page lists, one tap files.
 	waitJS(t, ctx, "the review badge", 20*time.Second, `parseInt(document.querySelector('#review-badge').textContent) >= 1`)
-	run(t, ctx, "open Review", 5*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=review]`)))
+	run(t, ctx, "open Review", 20*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=review]`)))
 	waitJS(t, ctx, "a review card with its image and scores", 10*time.Second,
 		`[...document.querySelectorAll('#review-grid .review-item')].some(c => c.querySelector('img').complete && c.querySelector('img').naturalWidth === 224 && /%/.test(c.querySelector('.scores').textContent))`)
 	shot(t, ctx, "phone-review")
-	run(t, ctx, "file the first frame as red", 5*time.Second, chromedp.Click(chromedp.CSS(`#review-grid .review-item:first-child button[data-class=red]`)))
+	run(t, ctx, "file the first frame as red", 20*time.Second, chromedp.Click(chromedp.CSS(`#review-grid .review-item:first-child button[data-class=red]`)))
 	waitFor(t, "the filed sample", func() bool { return countSource(t, r, "red", "review") == 1 })
-	run(t, ctx, "open Classes", 5*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=classes]`)))
-	waitJS(t, ctx, "the red class counted", 5*time.Second, countOf("red")+" === 1")
+	run(t, ctx, "open Classes", 20*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=classes]`)))
+	waitJS(t, ctx, "the red class counted", 20*time.Second, countOf("red")+" === 1")
 	// The scene is one still frame: a probe sample below would be the
 	// same image as the filed one (the store keeps one sample per image).
 	r.cli(t, control.DeleteSamples, map[string]any{"ids": []string{sampleIDs(t, r, "red")[0]}})
-	run(t, ctx, "open Review", 5*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=review]`)))
+	run(t, ctx, "open Review", 20*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=review]`)))
 	waitJS(t, ctx, "a review card", 10*time.Second, `!!document.querySelector('#review-grid .review-item .discard')`)
 	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#review-grid .review-item:first-child').dataset.id`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, ctx, "discard a frame", 5*time.Second, chromedp.Click(chromedp.CSS(`#review-grid .review-item[data-id="`+id+`"] .discard`)))
+	run(t, ctx, "discard a frame", 20*time.Second, chromedp.Click(chromedp.CSS(`#review-grid .review-item[data-id="`+id+`"] .discard`)))
 	waitFor(t, "the discarded item gone", func() bool { return !r.reviewHas(t, id) })
-	waitJS(t, ctx, "its card gone", 5*time.Second, `!document.querySelector('#review-grid .review-item[data-id="`+id+`"]')`)
+	waitJS(t, ctx, "its card gone", 20*time.Second, `!document.querySelector('#review-grid .review-item[data-id="`+id+`"]')`)
 
 	// Camera: centre square first (red and blue), then a finger drags a
 	// rectangle over the left half: red only.
 	if got := r.sampleColour(t); got != "mixed" {
 		t.Fatalf("the centre square of red|blue is %s", got)
 	}
-	run(t, ctx, "open Live", 5*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=live]`)))
-	run(t, ctx, "open Camera", 5*time.Second, chromedp.Click(chromedp.CSS(`#camera-btn`)))
+	run(t, ctx, "open Live", 20*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=live]`)))
+	run(t, ctx, "open Camera", 20*time.Second, chromedp.Click(chromedp.CSS(`#camera-btn`)))
 	waitJS(t, ctx, "the whole frame", 10*time.Second, `document.querySelector('#cam-view').naturalWidth === 480`)
 	drag(t, ctx, "#crop-area", [2]float64{0.05, 0.1}, [2]float64{0.45, 0.9}, true)
-	waitJS(t, ctx, "a drawn region", 5*time.Second, `!document.querySelector('#crop-save').disabled`)
+	waitJS(t, ctx, "a drawn region", 20*time.Second, `!document.querySelector('#crop-save').disabled`)
 	shot(t, ctx, "phone-camera-drawn")
-	run(t, ctx, "save the region", 5*time.Second, chromedp.Click(chromedp.CSS(`#crop-save`)))
+	run(t, ctx, "save the region", 20*time.Second, chromedp.Click(chromedp.CSS(`#crop-save`)))
 	waitFor(t, "the crop saved", func() bool {
 		s, err := store.ReadSettings(r.stateDir)
 		return err == nil && s.Camera != nil && s.Camera.Crop != nil && s.Camera.Crop.Mode == "roi"
@@ -155,18 +155,19 @@ func TestBrowserReviewAndCamera(t *testing.T) {
 	if got := r.sampleColour(t); got != "red" {
 		t.Errorf("a sample after cropping the left half is %s, want red", got)
 	}
-	waitJS(t, ctx, "the region outlined", 5*time.Second, `/^Region \d+,\d+ % · \d+×\d+ %/.test(document.querySelector('#cam-state').textContent)`)
+	waitJS(t, ctx, "the region outlined", 20*time.Second, `/^Region \d+,\d+ % · \d+×\d+ %/.test(document.querySelector('#cam-state').textContent)`)
 	waitJS(t, ctx, "the model's view", 10*time.Second, `document.querySelector('#cam-model').naturalWidth === 224`)
+	waitJS(t, ctx, "the model's view red", 10*time.Second, centreColour("#cam-model")+` === 'red'`)
 	shot(t, ctx, "phone-camera")
 
 	// Mirror: the same region of the mirrored frame is blue.
-	run(t, ctx, "mirror", 5*time.Second, chromedp.Click(chromedp.CSS(`#cam-mirror`)))
-	waitJS(t, ctx, "mirror on", 5*time.Second, `document.querySelector('#cam-mirror').getAttribute('aria-pressed') === 'true'`)
+	run(t, ctx, "mirror", 20*time.Second, chromedp.Click(chromedp.CSS(`#cam-mirror`)))
+	waitJS(t, ctx, "mirror on", 20*time.Second, `document.querySelector('#cam-mirror').getAttribute('aria-pressed') === 'true'`)
 	if got := r.sampleColour(t); got != "blue" {
 		t.Errorf("a sample after mirroring is %s, want blue", got)
 	}
-	run(t, ctx, "mirror off", 5*time.Second, chromedp.Click(chromedp.CSS(`#cam-mirror`)))
-	waitJS(t, ctx, "mirror off", 5*time.Second, `document.querySelector('#cam-mirror').getAttribute('aria-pressed') === 'false'`)
+	run(t, ctx, "mirror off", 20*time.Second, chromedp.Click(chromedp.CSS(`#cam-mirror`)))
+	waitJS(t, ctx, "mirror off", 20*time.Second, `document.querySelector('#cam-mirror').getAttribute('aria-pressed') === 'false'`)
 
 	// A bad region through the API is refused naming the field.
 	client := r.login(t)
@@ -187,7 +188,7 @@ func TestBrowserReviewAndCamera(t *testing.T) {
 	run(t, ctx, "desktop size", 10*time.Second, chromedp.EmulateViewport(1280, 800))
 	waitJS(t, ctx, "the whole frame", 10*time.Second, `document.querySelector('#cam-view').naturalWidth === 480`)
 	drag(t, ctx, "#crop-area", [2]float64{0.6, 0.2}, [2]float64{0.95, 0.8}, false)
-	run(t, ctx, "save the region", 5*time.Second, chromedp.Click(chromedp.CSS(`#crop-save`)))
+	run(t, ctx, "save the region", 20*time.Second, chromedp.Click(chromedp.CSS(`#crop-save`)))
 	waitFor(t, "the new crop saved", func() bool {
 		s, err := store.ReadSettings(r.stateDir)
 		return err == nil && s.Camera.Crop.X > 0.5
@@ -205,7 +206,7 @@ func TestBrowserReviewAndCamera(t *testing.T) {
 // layout viewport the element's box is measured in.
 func drag(t *testing.T, ctx context.Context, sel string, from, to [2]float64, touch bool) {
 	t.Helper()
-	run(t, ctx, "find "+sel, 5*time.Second, chromedp.ScrollIntoView(chromedp.CSS(sel)))
+	run(t, ctx, "find "+sel, 20*time.Second, chromedp.ScrollIntoView(chromedp.CSS(sel)))
 	box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(), v = window.visualViewport; return [r.x - v.offsetLeft, r.y - v.offsetTop, r.width, r.height]; })()`, sel)))
 	if err != nil {
 		t.Fatalf("locate %s: %v", sel, err)
@@ -240,7 +241,7 @@ func drag(t *testing.T, ctx context.Context, sel string, from, to [2]float64, to
 	} else {
 		acts = append(acts, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x, y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
 	}
-	run(t, ctx, "drag on "+sel, 10*time.Second, acts...)
+	run(t, ctx, "drag on "+sel, 30*time.Second, acts...)
 }
 
 func touchAt(typ input.DispatchTouchEventType, pts []*input.TouchPoint) chromedp.Action[chromedp.Void] {
@@ -259,6 +260,15 @@ func (r *rig) reviewHas(t *testing.T, id string) bool {
 		}
 	}
 	return false
+}
+
+// centreColour is a JS expression: the colour ('red', 'blue', 'mixed') at
+// the centre of the image sel shows now.
+func centreColour(sel string) string {
+	return fmt.Sprintf(`(() => { const i = document.querySelector(%q), c = document.createElement('canvas');
+		c.width = i.naturalWidth; c.height = i.naturalHeight; const g = c.getContext('2d'); g.drawImage(i, 0, 0);
+		const [r, , b] = g.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
+		return r > 150 && b < 80 ? 'red' : b > 150 && r < 80 ? 'blue' : 'mixed'; })()`, sel)
 }
 
 // sampleIDs lists the ids of label's samples.
