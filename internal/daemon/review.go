@@ -104,6 +104,10 @@ func (d *Daemon) reviewFrame(fl *frameLoop, v decide.Verdict, scores []float32, 
 		return
 	}
 	g.last = now
+	if len(r.in) == cap(r.in) { // the writer is behind: skip the copy
+		r.dropped.Inc()
+		return
+	}
 	reason := store.ReasonUnknown
 	if flip {
 		reason = store.ReasonFlip

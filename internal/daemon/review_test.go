@@ -213,14 +213,15 @@ func (l *eventLog) has(f func(control.Event) bool) bool {
 }
 
 // BenchmarkReviewFrame is the frame loop's review cost per classified
-// frame: a confident one (the common case: nothing to do) and an unsure
-// one that is offered (a copy of a VGA YUYV frame; the writer is stuck,
-// so it is dropped after the copy).
+// frame: a confident one (the common case: nothing to do), an unsure one
+// kept (a copy of a VGA YUYV frame handed over; the bench drains it) and
+// one dropped because the writer is behind (no copy).
 func BenchmarkReviewFrame(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		v    decide.Verdict
-	}{{"confident", decide.Verdict{Label: "a"}}, {"unsure", decide.Verdict{Label: ""}}} {
+		name  string
+		v     decide.Verdict
+		drain bool
+	}{{"confident", decide.Verdict{Label: "a"}, true}, {"unsure-kept", decide.Verdict{Label: ""}, true}, {"unsure-writer-behind", decide.Verdict{Label: ""}, false}} {
 		b.Run(c.name, func(b *testing.B) {
 			d := gateDaemon(0)
 			fl := &frameLoop{classes: []string{"a", "b"}, work: device.Frame{Format: device.YUYV, Width: 640, Height: 480, Data: make([]byte, 640*480*2)}}
@@ -229,6 +230,9 @@ func BenchmarkReviewFrame(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				fl.work.Time = time.Unix(int64(i), 0)
 				d.reviewFrame(fl, c.v, scores, "v1")
+				if c.drain && len(d.review.in) > 0 {
+					<-d.review.in
+				}
 			}
 		})
 	}
