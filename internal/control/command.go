@@ -40,7 +40,10 @@ const (
 	Set           Name = "set"    // change runtime settings (threshold, smoothing window, teach class)
 	Status        Name = "status" // classes, counts, model, training, settings (read only)
 	Samples       Name = "samples"
-	LoginLink     Name = "login_link" // a one-time web login link (control socket only)
+	LoginLink     Name = "login_link"     // a one-time web login link (control socket only)
+	Review        Name = "review"         // the review queue of unsure frames
+	ReviewFile    Name = "review_file"    // file a review item into a class (it becomes a sample)
+	ReviewDiscard Name = "review_discard" // delete a review item
 )
 
 // Spec describes one command of the table.
@@ -76,10 +79,13 @@ var Table = []Spec{
 	{Name: Import, Doc: "import a .tflite classifier (files: model.tflite and labels.txt) as a new version in use", Fields: []string{"files", "source"}, Bulk: true},
 	{Name: Export, Doc: "return version (default current) as one standalone .tflite plus labels", Fields: []string{"version"}},
 	{Name: Threshold, Doc: "set the decision threshold (0..1)", Fields: []string{"threshold"}},
-	{Name: Set, Doc: "change runtime settings: threshold, window (smoothing frames), teach", Fields: []string{"threshold", "window", "teach"}},
+	{Name: Set, Doc: "change runtime settings: threshold, window (smoothing frames), teach, camera crop ({x,y,w,h} fractions, or center / full), mirror, rotate (0/90/180/270)", Fields: []string{"threshold", "window", "teach", "crop", "mirror", "rotate"}},
 	{Name: Status, Doc: "the device's classes, sample counts, model, training and settings"},
 	{Name: Samples, Doc: "the stored samples (optionally of one label)", Fields: []string{"label"}},
 	{Name: LoginLink, Doc: "a one-time login link for the web app, valid 10 minutes (control socket only)", Local: true},
+	{Name: Review, Doc: "the review queue: frames the model was unsure about, newest first, with their scores"},
+	{Name: ReviewFile, Doc: "file review item id into class label (it becomes a sample)", Fields: []string{"id", "label"}},
+	{Name: ReviewDiscard, Doc: "delete review item id", Fields: []string{"id"}},
 }
 
 // Lookup finds a command's spec.
@@ -115,12 +121,24 @@ const (
 	MaxIDs           = 10000
 	MaxFiles         = 1000
 	MaxWindow        = 1000
+	MinCrop          = 0.02 // the smallest crop side, a fraction of the frame
 )
 
 // File is a named file's contents carried by a bulk command.
 type File struct {
 	Name string `json:"name"`
 	Data []byte `json:"data"` // base64 in JSON
+}
+
+// Crop is the region of the (rotated, mirrored) frame the model sees: Mode
+// center (the largest centred square), full (the whole frame) or roi (X,
+// Y, W, H as fractions 0..1 of the frame).
+type Crop struct {
+	Mode string  `json:"mode"`
+	X    float64 `json:"x"`
+	Y    float64 `json:"y"`
+	W    float64 `json:"w"`
+	H    float64 `json:"h"`
 }
 
 // TrainParams are the training settings a command may change; zero
@@ -153,6 +171,11 @@ type Command struct {
 	Threshold *float64 // threshold, set
 	Window    int      // set: smoothing window (0: unchanged)
 	TeachSet  string   // set: teach class ("" unchanged)
+	Crop      *Crop    // set: camera crop (nil unchanged)
+	Mirror    *bool    // set: mirror the frame left-right (nil unchanged)
+	Rotate    *int     // set: turn the frame clockwise, degrees (nil unchanged)
+
+	ID string // review_file, review_discard: the review item
 
 	// Progress, when set by a transport, receives training progress of a
 	// train command with Wait (not serialised).
@@ -307,8 +330,47 @@ func FromFields(spec Spec, fields map[string]json.RawMessage) (Command, error) {
 	if cmd.Window, err = intField(fields, "window", 0, 1, MaxWindow); err != nil {
 		return bad("window", "%v", err)
 	}
-	if name == Set && cmd.Threshold == nil && cmd.Window == 0 && cmd.TeachSet == "" {
-		return bad("", "nothing to set (give threshold, window or teach)")
+	if raw, ok := fields["crop"]; ok {
+		c, err := parseCrop(raw)
+		if err != nil {
+			return bad("crop", "%v", err)
+		}
+		cmd.Crop = &c
+	}
+	if raw, ok := fields["mirror"]; ok {
+		var m bool
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return bad("mirror", "must be true or false")
+		}
+		cmd.Mirror = &m
+	}
+	if _, ok := fields["rotate"]; ok {
+		r, err := intField(fields, "rotate", 0, 0, 270)
+		if err == nil && r%90 != 0 {
+			err = fmt.Errorf("%d is not 0, 90, 180 or 270", r)
+		}
+		if err != nil {
+			return bad("rotate", "%v", err)
+		}
+		cmd.Rotate = &r
+	}
+	if name == Set && cmd.Threshold == nil && cmd.Window == 0 && cmd.TeachSet == "" && cmd.Crop == nil && cmd.Mirror == nil && cmd.Rotate == nil {
+		return bad("", "nothing to set (give threshold, window, teach, crop, mirror or rotate)")
+	}
+	if raw, ok := fields["id"]; ok {
+		id, err := jsonString(raw)
+		if err == nil && !ValidReviewID(id) {
+			err = fmt.Errorf("%q is not a review item id", id)
+		}
+		if err != nil {
+			return bad("id", "%v", err)
+		}
+		cmd.ID = id
+	} else if name == ReviewFile || name == ReviewDiscard {
+		return bad("id", "required")
+	}
+	if name == ReviewFile && cmd.Label == "" {
+		return bad("label", "required")
 	}
 	if cmd.Version, err = stringField(fields, "version", MaxLabelLen); err != nil {
 		return bad("version", "%v", err)
@@ -347,6 +409,72 @@ func FromFields(spec Spec, fields map[string]json.RawMessage) (Command, error) {
 		return bad("files", "required")
 	}
 	return cmd, nil
+}
+
+// ValidReviewID reports whether id has the shape of a review item id: 8-40
+// characters of lowercase hex and dashes (it never names a path).
+func ValidReviewID(id string) bool {
+	if len(id) < 8 || len(id) > 40 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseCrop reads a crop: "center", "full", or {"x","y","w","h"}
+// fractions of the frame, the rectangle inside it and each side at least
+// MinCrop.
+func parseCrop(raw json.RawMessage) (Crop, error) {
+	if isJSONString(raw) {
+		s, _ := jsonString(raw)
+		if s == "center" || s == "full" {
+			return Crop{Mode: s}, nil
+		}
+		return Crop{}, fmt.Errorf("%q is not center, full or {x, y, w, h}", s)
+	}
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &f); err != nil || f == nil {
+		return Crop{}, errors.New("must be center, full or an object {x, y, w, h} of fractions 0..1")
+	}
+	c := Crop{Mode: "roi"}
+	for _, k := range slices.Sorted(mapsKeys(f)) {
+		var dst *float64
+		switch k {
+		case "x":
+			dst = &c.X
+		case "y":
+			dst = &c.Y
+		case "w":
+			dst = &c.W
+		case "h":
+			dst = &c.H
+		default:
+			return Crop{}, fmt.Errorf("unknown key %q (want x, y, w, h)", k)
+		}
+		v, err := jsonFloat(f[k])
+		if err != nil {
+			return Crop{}, fmt.Errorf("%s %v", k, err)
+		}
+		*dst = v
+	}
+	if len(f) != 4 {
+		return Crop{}, errors.New("needs all of x, y, w, h")
+	}
+	const eps = 1e-9
+	switch {
+	case c.X < 0 || c.Y < 0 || c.X > 1 || c.Y > 1:
+		return Crop{}, fmt.Errorf("x %v, y %v: want 0..1", c.X, c.Y)
+	case c.W < MinCrop || c.H < MinCrop:
+		return Crop{}, fmt.Errorf("w %v, h %v: want at least %v of the frame", c.W, c.H, MinCrop)
+	case c.X+c.W > 1+eps || c.Y+c.H > 1+eps:
+		return Crop{}, fmt.Errorf("x+w %v, y+h %v: the region must lie inside the frame (≤ 1)", c.X+c.W, c.Y+c.H)
+	}
+	c.W, c.H = min(c.W, 1-c.X), min(c.H, 1-c.Y)
+	return c, nil
 }
 
 func mapsKeys(m map[string]json.RawMessage) func(func(string) bool) {

@@ -13,6 +13,8 @@ import (
 )
 
 func ptr(f float64) *float64 { return &f }
+func bptr(b bool) *bool      { return &b }
+func iptr(i int) *int        { return &i }
 
 func TestParse(t *testing.T) {
 	tests := []struct {
@@ -33,6 +35,26 @@ func TestParse(t *testing.T) {
 		{"add_samples", `{"label":"x","files":[{"name":"a.png","data":"AAE="}]}`, true,
 			control.Command{Name: "add_samples", Label: "x", Files: []control.File{{Name: "a.png", Data: []byte{0, 1}}}}, ""},
 
+		{"set", `{"crop":{"x":0.1,"y":0.2,"w":0.5,"h":0.5},"mirror":true,"rotate":90}`, false,
+			control.Command{Name: "set", Crop: &control.Crop{Mode: "roi", X: 0.1, Y: 0.2, W: 0.5, H: 0.5}, Mirror: bptr(true), Rotate: iptr(90)}, ""},
+		{"set", `{"crop":"center","rotate":0,"mirror":false}`, false, control.Command{Name: "set", Crop: &control.Crop{Mode: "center"}, Mirror: bptr(false), Rotate: iptr(0)}, ""},
+		{"review", ``, false, control.Command{Name: "review"}, ""},
+		{"review_file", `{"id":"018c2a3b4c5d-0a1b2c3d","label":"rock"}`, false, control.Command{Name: "review_file", ID: "018c2a3b4c5d-0a1b2c3d", Label: "rock"}, ""},
+		{"review_discard", `{"id":"018c2a3b4c5d-0a1b2c3d"}`, false, control.Command{Name: "review_discard", ID: "018c2a3b4c5d-0a1b2c3d"}, ""},
+
+		{"set", `{"crop":{"x":0.6,"y":0,"w":0.5,"h":0.5}}`, false, control.Command{}, "field crop: x+w"},
+		{"set", `{"crop":{"x":0,"y":0,"w":0.001,"h":0.5}}`, false, control.Command{}, "field crop: w 0.001"},
+		{"set", `{"crop":{"x":-0.1,"y":0,"w":0.5,"h":0.5}}`, false, control.Command{}, "field crop: x -0.1"},
+		{"set", `{"crop":{"x":0,"y":0,"w":0.5}}`, false, control.Command{}, "field crop: needs all"},
+		{"set", `{"crop":{"x":0,"y":0,"w":0.5,"h":0.5,"z":1}}`, false, control.Command{}, "unknown key \"z\""},
+		{"set", `{"crop":"square"}`, false, control.Command{}, "field crop"},
+		{"set", `{"crop":{"x":"0","y":0,"w":0.5,"h":0.5}}`, false, control.Command{}, "not a string"},
+		{"set", `{"rotate":45}`, false, control.Command{}, "field rotate: 45 is not 0, 90, 180 or 270"},
+		{"set", `{"rotate":360}`, false, control.Command{}, "field rotate"},
+		{"set", `{"mirror":"yes"}`, false, control.Command{}, "field mirror"},
+		{"review_file", `{"id":"../../settings.json","label":"x"}`, false, control.Command{}, "not a review item id"},
+		{"review_file", `{"id":"018c2a3b4c5d-0a1b2c3d"}`, false, control.Command{}, "field label: required"},
+		{"review_discard", `{}`, false, control.Command{}, "field id: required"},
 		{"add_samples", `{"label":"x","files":[]}`, false, control.Command{}, "unknown command"},
 		{"reboot", ``, true, control.Command{}, "unknown command"},
 		{"create_class", `{}`, false, control.Command{}, "field label: required"},
@@ -100,6 +122,10 @@ func FuzzParse(f *testing.F) {
 	f.Add("train", []byte(`{"epochs":10,"batch_size":8,"learning_rate":0.01,"wait":true}`))
 	f.Add("add_samples", []byte(`{"label":"x","files":[{"name":"a","data":"AA=="}]}`))
 	f.Add("move_samples", []byte(`{"ids":["a"],"to":"b"}`))
+	f.Add("set", []byte(`{"crop":{"x":0.25,"y":0,"w":0.5,"h":1},"mirror":true,"rotate":270}`))
+	f.Add("set", []byte(`{"crop":"full"}`))
+	f.Add("review_file", []byte(`{"id":"018c2a3b4c5d-0a1b2c3d","label":"rock"}`))
+	f.Add("review_discard", []byte(`{"id":"018c2a3b4c5d-0a1b2c3d"}`))
 	f.Fuzz(func(t *testing.T, name string, payload []byte) {
 		cmd, err := control.Parse(name, payload, true)
 		if err != nil {
@@ -119,6 +145,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("threshold %v", *cmd.Threshold)
 		case len(cmd.IDs) > control.MaxIDs, len(cmd.Files) > control.MaxFiles:
 			t.Fatalf("too many ids/files")
+		case cmd.Rotate != nil && *cmd.Rotate%90 != 0, cmd.Rotate != nil && (*cmd.Rotate < 0 || *cmd.Rotate > 270):
+			t.Fatalf("rotate %d", *cmd.Rotate)
+		case cmd.ID != "" && !control.ValidReviewID(cmd.ID):
+			t.Fatalf("review id %q", cmd.ID)
+		}
+		if c := cmd.Crop; c != nil && c.Mode == "roi" {
+			if !(c.X >= 0 && c.Y >= 0 && c.W >= control.MinCrop-1e-9 && c.H >= control.MinCrop-1e-9 && c.X+c.W <= 1 && c.Y+c.H <= 1) {
+				t.Fatalf("crop %+v outside the frame", *c)
+			}
 		}
 	})
 }

@@ -35,6 +35,23 @@ type Settings struct {
 	TeachClass string
 	Threshold  float64
 	Window     int
+	Camera     CameraSettings
+}
+
+// CameraSettings are how frames are turned, mirrored and cropped before
+// the model (and samples, and the live view) see them.
+type CameraSettings struct {
+	Crop   Crop
+	Mirror bool
+	Rotate int // clockwise degrees: 0, 90, 180, 270
+}
+
+// ReviewChanged reports a change of the review queue (an unsure frame
+// queued, an item filed or discarded): Items is how many are queued.
+type ReviewChanged struct {
+	Items   int
+	Added   string   // the id of a new item ("" when none)
+	Removed []string // ids that left the queue (filed, discarded, dropped)
 }
 
 // TrainingProgress reports a running training: Percent grows
@@ -84,3 +101,4 @@ func (TrainingProgress) event() {}
 func (TrainingResult) event()   {}
 func (ModelChanged) event()     {}
 func (Camera) event()           {}
+func (ReviewChanged) event()    {}

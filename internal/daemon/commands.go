@@ -49,6 +49,9 @@ var handlers = map[control.Name]handler{
 	control.Status:        (*Daemon).cmdStatus,
 	control.Samples:       (*Daemon).cmdSamples,
 	control.LoginLink:     (*Daemon).cmdLoginLink,
+	control.Review:        (*Daemon).cmdReview,
+	control.ReviewFile:    (*Daemon).cmdReviewFile,
+	control.ReviewDiscard: (*Daemon).cmdReviewDiscard,
 }
 
 // Do runs a command from any transport.
@@ -201,12 +204,24 @@ func (d *Daemon) cmdSettings(_ context.Context, cmd control.Command, _ string) (
 	// A new class is not created here but by its first sample: a typo
 	// leaves no empty class behind (which training would skip anyway).
 	fresh := teach != "" && !slices.Contains(d.st.Classes(), teach)
-	s, err := d.settings.update(cmd.Threshold, cmd.Window, teach)
-	if err != nil {
-		return control.Result{}, err
+	_, s := d.settings.snapshot()
+	var err error
+	if cmd.Threshold != nil || cmd.Window > 0 || teach != "" {
+		if s, err = d.settings.update(cmd.Threshold, cmd.Window, teach); err != nil {
+			return control.Result{}, err
+		}
+	}
+	camera := cmd.Crop != nil || cmd.Mirror != nil || cmd.Rotate != nil
+	if camera {
+		if s, err = d.settings.updateCamera(cmd.Crop, cmd.Mirror, cmd.Rotate); err != nil {
+			return control.Result{}, err
+		}
 	}
 	d.out.emit(s)
 	var parts []string
+	if camera {
+		parts = append(parts, cameraText(s.Camera))
+	}
 	if teach != "" {
 		parts = append(parts, "teaching "+teach)
 	}
@@ -220,7 +235,7 @@ func (d *Daemon) cmdSettings(_ context.Context, cmd control.Command, _ string) (
 		parts = append(parts, fmt.Sprintf("window %d", s.Window))
 	}
 	return control.Result{Message: strings.Join(parts, ", "),
-		Details: map[string]any{"teach_class": s.TeachClass, "threshold": s.Threshold, "window": s.Window}}, nil
+		Details: map[string]any{"teach_class": s.TeachClass, "threshold": s.Threshold, "window": s.Window, "camera": cameraJSON(s.Camera)}}, nil
 }
 
 // sampleSize is the side of stored samples: MobileNet's input size.
@@ -412,6 +427,7 @@ func (d *Daemon) cmdStatus(context.Context, control.Command, string) (control.Re
 		"classes": d.st.Classes(), "samples_per_class": d.st.Counts(), "training": d.trainer.busy(),
 		"recording": d.rec.active(), "teach_class": s.TeachClass, "threshold": s.Threshold, "window": s.Window,
 		"camera_up": up, "camera_error": camErr, "state_dir": d.opts.StateDir,
+		"camera": cameraJSON(s.Camera), "review_items": d.state.Review().Len(),
 	}
 	version := ""
 	if m := d.model.clf.Model(); m != nil {

@@ -44,6 +44,16 @@ type Config struct {
 	HTTP      HTTPConfig          `yaml:"http"`
 	UI        UIConfig            `yaml:"ui"`
 	Images    ImagesConfig        `yaml:"images"`
+	Review    ReviewConfig        `yaml:"review"`
+}
+
+// ReviewConfig sets the review queue of unsure frames (review.go).
+type ReviewConfig struct {
+	// Size is how many frames the queue keeps, the oldest dropped (0: off).
+	Size int `yaml:"size"`
+	// Interval is the least time between two queued frames; a situation
+	// that lasts (the same unknown stretch) adds one every 10 intervals.
+	Interval time.Duration `yaml:"interval"`
 }
 
 // LogConfig sets the log level (debug, info, warn, error).
@@ -60,6 +70,9 @@ type CameraConfig struct {
 	Crop   string    `yaml:"crop"`
 	Roi    []float64 `yaml:"roi"` // x, y, w, h in 0..1
 	Mirror bool      `yaml:"mirror"`
+	// Rotate turns frames clockwise (0, 90, 180, 270 degrees) before
+	// mirror and crop: for a camera mounted on its side.
+	Rotate int `yaml:"rotate"`
 	// MaxFPS caps the frame rate (0 = as the camera delivers).
 	MaxFPS float64 `yaml:"max_fps"`
 	// InferEvery runs the model on every Nth frame (1 = all).
@@ -193,6 +206,7 @@ func DefaultConfig() Config {
 		UI:        UIConfig{StreamFPS: 5},
 		Images: ImagesConfig{MaxPixels: stillimage.DefaultMaxPixels, MaxSide: stillimage.DefaultMaxSide,
 			MaxFileMB: stillimage.DefaultMaxBytes >> 20},
+		Review: ReviewConfig{Size: store.DefaultReviewSize, Interval: 10 * time.Second},
 	}
 }
 
@@ -354,6 +368,17 @@ func (c Config) validate() []FieldError {
 		} else if r := c.Camera.Roi; r[0] < 0 || r[1] < 0 || r[2] <= 0 || r[3] <= 0 || r[0]+r[2] > 1 || r[1]+r[3] > 1 {
 			add("camera.roi", fmt.Sprintf("%v is not a rectangle inside [0,1]×[0,1]", r))
 		}
+	}
+	switch c.Camera.Rotate {
+	case 0, 90, 180, 270:
+	default:
+		add("camera.rotate", fmt.Sprintf("%d is not 0, 90, 180 or 270", c.Camera.Rotate))
+	}
+	if c.Review.Size < 0 || c.Review.Size > store.MaxReviewSize {
+		add("review.size", fmt.Sprintf("%d is not in 0..%d (0: off)", c.Review.Size, store.MaxReviewSize))
+	}
+	if c.Review.Interval < 0 || c.Review.Interval > 24*time.Hour {
+		add("review.interval", fmt.Sprintf("%v is not in 0..24h", c.Review.Interval))
 	}
 	if c.Camera.MaxFPS < 0 || c.Camera.MaxFPS > 1000 {
 		add("camera.max_fps", fmt.Sprintf("%v is not in 0..1000", c.Camera.MaxFPS))

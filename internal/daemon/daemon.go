@@ -142,6 +142,7 @@ type Daemon struct {
 	rec      *recorder
 	trainer  *trainer
 	settings *settings
+	review   *reviewer
 	cam      cameraState
 	mb       mailbox
 
@@ -211,11 +212,15 @@ func New(o Options) (*Daemon, error) {
 	d.model.set(m, fromFile, d.versionValAcc(m, fromFile))
 	d.setAccuracyMetric(m, fromFile)
 	d.models.Keep = o.Config.Training.KeepVersions
-	if d.settings, err = openSettings(o.StateDir, o.Config.Smoothing, d.st.Classes(), o.Log); err != nil {
+	if d.settings, err = openSettings(o.StateDir, o.Config.Smoothing, o.Config.Camera, d.st.Classes(), o.Log); err != nil {
 		d.close(true, true)
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	d.rec = newRecorder(d.st, o.Config.Recording, o.Log, d.m)
+	if d.review, err = newReviewer(d.state.Review(), o.Config.Review, d.m.reg); err != nil {
+		d.close(true, true)
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
 	if d.hooks, err = hooks.New(o.Config.Hooks, o.Log); err != nil {
 		d.close(true, true)
 		return nil, fmt.Errorf("daemon: %w", err)
@@ -335,6 +340,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	core.Go(func() error { return d.capture(coreCtx, camClosed) })
 	core.Go(func() error { defer close(frameLoopDone); return d.process(coreCtx) })
 	core.Go(func() error { return d.rec.saver(coreCtx, d.samplesChanged) })
+	core.Go(func() error { return d.reviewWriter(coreCtx) })
 	core.Go(func() error { return d.supervise(coreCtx) })
 	if d.opts.Panel != nil {
 		core.Go(func() error { return d.panelEvents(coreCtx, d.opts.Panel.Events()) })

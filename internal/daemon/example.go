@@ -23,6 +23,8 @@ camera:
   crop: center           # center (square, like Teachable Machine), full, or roi
   roi: []                # with crop: roi, [x, y, w, h] as fractions, e.g. [0.25, 0.1, 0.5, 0.5]
   mirror: false          # flip left-right (Teachable Machine's webcam preview is mirrored)
+  rotate: 0              # turn clockwise 0, 90, 180, 270 (a camera mounted on its side); before mirror and crop
+  # crop, mirror and rotate set in the web app's Camera page (or the set command) override these
   max_fps: 0             # cap the frame rate; 0 = as the camera delivers
   infer_every: 1         # run the model on every Nth frame
   retry: 2s              # pause before reopening a failed camera
@@ -133,4 +135,8 @@ images:                  # every still image decoded: uploads, dataset imports, 
   max_pixels: 24000000   # width × height (a 6000×4000 photo); checked from the header, before decoding
   max_side: 16384        # pixels per side
   max_file_mb: 64        # encoded size
+
+review:
+  size: 200              # unsure frames kept for review (oldest dropped); 0 = off
+  interval: 10s          # at most one per interval (one per 10 intervals while one unknown stretch lasts)
 `

@@ -278,6 +278,8 @@ type frameLoop struct {
 	work        device.Frame
 	decide      *decide.Decider
 	settingsGen uint64 // settings generation applied to decide
+	camGen      uint64 // camera settings generation pre and sample were made for
+	review      reviewGate
 	pre         *preprocess.Preprocessor
 	preT        tflite.Tensor // the tensor pre was built for
 	fill        head.Fill
@@ -382,21 +384,20 @@ func sameInput(a, b *tflite.Tensor) bool {
 	return (a.Quant == nil) == (b.Quant == nil)
 }
 
+// preprocessOptions is how frames become tensors now (the camera
+// settings: crop, mirror, rotation).
 func (d *Daemon) preprocessOptions() preprocess.Options {
-	c := d.cfg.Camera
-	o := preprocess.Options{Mirror: c.Mirror, Images: d.cfg.Images.Limits()}
-	switch c.Crop {
-	case "full":
-		o.Crop = preprocess.CropFull
-	case "roi":
-		o.Crop = preprocess.CropROI
-		o.ROI = preprocess.Region{X: c.Roi[0], Y: c.Roi[1], W: c.Roi[2], H: c.Roi[3]}
-	}
+	_, o := d.settings.camera()
+	o.Images = d.cfg.Images.Limits()
 	return o
 }
 
 func (d *Daemon) processFrame(fl *frameLoop, start time.Time) {
 	f := &fl.work
+	if g := d.settings.camGen.Load(); g != fl.camGen {
+		// The camera settings changed: model input and samples follow.
+		fl.camGen, fl.pre, fl.sample = g, nil, nil
+	}
 	fl.n++
 	d.stats.frames.Add(1)
 	d.m.frames.Inc()
@@ -438,6 +439,7 @@ func (d *Daemon) processFrame(fl *frameLoop, start time.Time) {
 	if v.Changed {
 		d.m.labelChanges.Inc()
 	}
+	d.reviewFrame(fl, v, pred.Probs, pred.Version)
 	d.out.emit(control.Decision{Label: v.Label, Confidence: v.Confidence, Scores: pred.Probs, Classes: fl.classes,
 		Changed: v.Changed, Previous: v.Previous, ModelVersion: pred.Version, Seq: f.Seq, Time: f.Time})
 }

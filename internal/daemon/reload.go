@@ -36,7 +36,7 @@ func (d *Daemon) Reload(cfg Config) (restart []string, err error) {
 		{"state_dir", old.StateDir, cfg.StateDir}, {"camera", old.Camera, cfg.Camera}, {"model", old.Model, cfg.Model},
 		{"smoothing (mode, hysteresis, min_dwell)", restartSmoothing(old), restartSmoothing(cfg)},
 		{"recording", old.Recording, cfg.Recording}, {"training", old.Training, cfg.Training},
-		{"panel", old.Panel, cfg.Panel}, {"mqtt", old.MQTT, cfg.MQTT}, {"http", old.HTTP, cfg.HTTP},
+		{"panel", old.Panel, cfg.Panel}, {"mqtt", old.MQTT, cfg.MQTT}, {"http", old.HTTP, cfg.HTTP}, {"review", old.Review, cfg.Review},
 	}
 	for _, s := range sections {
 		if !reflect.DeepEqual(s.old, s.new) {

@@ -5,20 +5,26 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/pipeline/decide"
+	"github.com/alphad/alphad/pipeline/preprocess"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
 // settings owns the runtime settings: the decision threshold, the
-// smoothing window and the class that capture and the buttons record.
+// smoothing window, the class that capture and the buttons record, and
+// the camera's crop, mirror and rotation.
 // They start from the configuration, are overridden by what was saved in
 // the state directory, and every change through the command layer is
 // saved there. The frame loop picks changes up by generation.
 type settings struct {
 	dir string
 	log *slog.Logger
+	// camGen counts camera changes (crop, mirror, rotate): the frame loop
+	// and the live view rebuild their preprocessors when it moves.
+	camGen atomic.Uint64
 
 	mu    sync.Mutex
 	gen   uint64
@@ -26,13 +32,25 @@ type settings struct {
 	saved store.Settings
 }
 
-func openSettings(stateDir string, smooth decide.SmoothConfig, classes []string, log *slog.Logger) (*settings, error) {
+func openSettings(stateDir string, smooth decide.SmoothConfig, cam CameraConfig, classes []string, log *slog.Logger) (*settings, error) {
 	saved, err := store.ReadSettings(stateDir)
 	if err != nil {
 		return nil, err
 	}
 	s := &settings{dir: stateDir, log: log, gen: 1, saved: saved,
-		cur: control.Settings{Threshold: smooth.Threshold, Window: smooth.Window}}
+		cur: control.Settings{Threshold: smooth.Threshold, Window: smooth.Window, Camera: cameraDefaults(cam)}}
+	s.camGen.Store(1)
+	if c := saved.Camera; c != nil {
+		if c.Crop != nil {
+			s.cur.Camera.Crop = *c.Crop
+		}
+		if c.Mirror != nil {
+			s.cur.Camera.Mirror = *c.Mirror
+		}
+		if c.Rotate != nil {
+			s.cur.Camera.Rotate = *c.Rotate
+		}
+	}
 	if saved.Threshold != nil {
 		s.cur.Threshold = *saved.Threshold
 	}
@@ -85,6 +103,68 @@ func (s *settings) update(threshold *float64, window int, teach string) (control
 	s.cur, s.saved = next, saved
 	s.gen++
 	return next, nil
+}
+
+// updateCamera applies a camera change (nil: keep) and saves it.
+func (s *settings) updateCamera(crop *control.Crop, mirror *bool, rotate *int) (control.Settings, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next, saved := s.cur, s.saved
+	cam := store.CameraSettings{}
+	if saved.Camera != nil {
+		cam = *saved.Camera
+	}
+	if crop != nil {
+		c := *crop
+		next.Camera.Crop, cam.Crop = c, &c
+	}
+	if mirror != nil {
+		m := *mirror
+		next.Camera.Mirror, cam.Mirror = m, &m
+	}
+	if rotate != nil {
+		r := *rotate
+		next.Camera.Rotate, cam.Rotate = r, &r
+	}
+	saved.Camera = &cam
+	if err := store.WriteSettings(s.dir, saved); err != nil {
+		return s.cur, fmt.Errorf("settings: %w", err)
+	}
+	s.cur, s.saved = next, saved
+	s.gen++
+	s.camGen.Add(1)
+	return next, nil
+}
+
+// camera returns the camera settings' generation and the preprocessing
+// they make.
+func (s *settings) camera() (uint64, preprocess.Options) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.camGen.Load(), preprocessOptions(s.cur.Camera)
+}
+
+// cameraDefaults are the camera settings of the configuration.
+func cameraDefaults(c CameraConfig) control.CameraSettings {
+	cs := control.CameraSettings{Crop: control.Crop{Mode: c.Crop}, Mirror: c.Mirror, Rotate: c.Rotate}
+	if c.Crop == "roi" && len(c.Roi) == 4 {
+		cs.Crop.X, cs.Crop.Y, cs.Crop.W, cs.Crop.H = c.Roi[0], c.Roi[1], c.Roi[2], c.Roi[3]
+	}
+	return cs
+}
+
+// preprocessOptions is how frames become the model's input under the
+// camera settings c (the crop is a region of the turned, mirrored frame).
+func preprocessOptions(c control.CameraSettings) preprocess.Options {
+	o := preprocess.Options{Mirror: c.Mirror, Rotate: c.Rotate}
+	switch c.Crop.Mode {
+	case "full":
+		o.Crop = preprocess.CropFull
+	case "roi":
+		o.Crop = preprocess.CropROI
+		o.ROI = preprocess.Region{X: c.Crop.X, Y: c.Crop.Y, W: c.Crop.W, H: c.Crop.H}
+	}
+	return o
 }
 
 // classesChanged keeps the teach class valid: renamed with its class,

@@ -46,10 +46,10 @@ type frameTap struct {
 	watchers atomic.Int32
 
 	mu      sync.Mutex
-	last    time.Time     // the last frame offered to the encoder
-	period  time.Duration // 1/ui.stream_fps
-	subs    map[chan []byte]struct{}
-	in      chan device.Frame // capacity 1; nil while no encoder runs
+	last    time.Time            // the last frame offered to the encoder
+	period  time.Duration        // 1/ui.stream_fps
+	subs    map[chan []byte]bool // true: the whole frame (WatchCamera)
+	in      chan device.Frame    // capacity 1; nil while no encoder runs
 	encoded atomic.Uint64
 }
 
@@ -75,14 +75,24 @@ func (t *frameTap) offer(f *device.Frame, now time.Time) {
 // WatchFrames subscribes to the live view: JPEG frames of what the model
 // sees, at ui.stream_fps, each channel holding only the latest frame.
 // stop ends the subscription; the encoder stops with the last watcher.
-func (d *Daemon) WatchFrames() (frames <-chan []byte, stop func()) {
+func (d *Daemon) WatchFrames() (frames <-chan []byte, stop func()) { return d.watch(false) }
+
+// WatchCamera is the camera view for setting the crop: the whole frame,
+// turned and mirrored as the camera settings say but not cropped, at
+// most cameraViewSide pixels on its longer side, at ui.stream_fps.
+func (d *Daemon) WatchCamera() (frames <-chan []byte, stop func()) { return d.watch(true) }
+
+// cameraViewSide is the longer side of WatchCamera's frames.
+const cameraViewSide = 480
+
+func (d *Daemon) watch(whole bool) (frames <-chan []byte, stop func()) {
 	t := &d.tap
 	ch := make(chan []byte, 1)
 	t.mu.Lock()
 	if t.subs == nil {
-		t.subs = map[chan []byte]struct{}{}
+		t.subs = map[chan []byte]bool{}
 	}
-	t.subs[ch] = struct{}{}
+	t.subs[ch] = whole
 	if t.in == nil {
 		t.in = make(chan device.Frame, 1)
 		t.period = time.Duration(float64(time.Second) / d.cfg.UI.StreamFPS)
@@ -105,35 +115,92 @@ func (d *Daemon) WatchFrames() (frames <-chan []byte, stop func()) {
 	}
 }
 
-// encodeFrames turns tapped frames into JPEGs for the watchers until in
-// is closed.
-func (d *Daemon) encodeFrames(in chan device.Frame) {
-	tensor := &tflite.Tensor{Type: tflite.Uint8, Shape: []int{1, liveSize, liveSize, 3}}
-	p, err := preprocess.New(tensor, d.preprocessOptions())
-	if err != nil {
-		d.log.Warn("live view", "err", err)
-		for range in {
+// viewEncoder makes one kind of view's JPEGs, rebuilding its
+// preprocessor when the camera settings (or, for the whole-frame view,
+// the frame size) change.
+type viewEncoder struct {
+	whole     bool
+	gen       uint64
+	fw, fh    int
+	p         *preprocess.Preprocessor
+	rgb       []byte
+	img       *image.RGBA
+	buf       bytes.Buffer
+	lastError string
+}
+
+func (v *viewEncoder) encode(d *Daemon, f device.Frame) ([]byte, error) {
+	gen, opts := d.settings.camera()
+	if v.p == nil || gen != v.gen || v.whole && (f.Width != v.fw || f.Height != v.fh) {
+		w, h := liveSize, liveSize
+		if v.whole {
+			opts.Crop = preprocess.CropFull
+			fw, fh := f.Width, f.Height
+			if fw < 1 || fh < 1 {
+				fw, fh = 4, 3 // unknown until decoded: 4:3
+			}
+			if opts.Rotate == 90 || opts.Rotate == 270 {
+				fw, fh = fh, fw
+			}
+			s := float64(cameraViewSide) / float64(max(fw, fh))
+			w, h = max(1, int(float64(fw)*s+0.5)), max(1, int(float64(fh)*s+0.5))
 		}
-		return
+		p, err := preprocess.New(&tflite.Tensor{Type: tflite.Uint8, Shape: []int{1, h, w, 3}}, opts)
+		if err != nil {
+			return nil, err
+		}
+		v.p, v.gen, v.fw, v.fh = p, gen, f.Width, f.Height
+		v.rgb = make([]byte, p.Size())
+		v.img = image.NewRGBA(image.Rect(0, 0, w, h))
 	}
-	rgb := make([]byte, p.Size())
-	img := image.NewRGBA(image.Rect(0, 0, liveSize, liveSize))
-	var buf bytes.Buffer
+	if err := v.p.Frame(v.rgb, f); err != nil {
+		return nil, err
+	}
+	for i, j := 0, 0; i < len(v.rgb); i, j = i+3, j+4 {
+		v.img.Pix[j], v.img.Pix[j+1], v.img.Pix[j+2], v.img.Pix[j+3] = v.rgb[i], v.rgb[i+1], v.rgb[i+2], 255
+	}
+	v.buf.Reset()
+	if err := jpeg.Encode(&v.buf, v.img, &jpeg.Options{Quality: 75}); err != nil {
+		return nil, err
+	}
+	return v.buf.Bytes(), nil
+}
+
+// encodeFrames turns tapped frames into JPEGs for the watchers until in
+// is closed: the model's view and, while someone sets the crop, the
+// whole frame.
+func (d *Daemon) encodeFrames(in chan device.Frame) {
+	views := [2]viewEncoder{{whole: false}, {whole: true}}
 	for f := range in {
-		if err := p.Frame(rgb, f); err != nil {
-			continue
+		d.tap.mu.Lock()
+		var want [2]bool
+		for _, whole := range d.tap.subs {
+			want[b2i(whole)] = true
 		}
-		for i, j := 0, 0; i < len(rgb); i, j = i+3, j+4 {
-			img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = rgb[i], rgb[i+1], rgb[i+2], 255
-		}
-		buf.Reset()
-		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
-			continue
+		d.tap.mu.Unlock()
+		var out [2][]byte
+		for i := range views {
+			if !want[i] {
+				continue
+			}
+			jpg, err := views[i].encode(d, f)
+			if err != nil {
+				if err.Error() != views[i].lastError {
+					d.log.Warn("live view", "err", err)
+					views[i].lastError = err.Error()
+				}
+				continue
+			}
+			out[i] = jpg
 		}
 		d.tap.encoded.Add(1)
 		d.tap.mu.Lock()
-		for ch := range d.tap.subs {
-			jpg := bytes.Clone(buf.Bytes())
+		for ch, whole := range d.tap.subs {
+			src := out[b2i(whole)]
+			if src == nil {
+				continue
+			}
+			jpg := bytes.Clone(src)
 			select {
 			case <-ch: // drop the frame not yet taken: the latest wins
 			default:
@@ -145,6 +212,13 @@ func (d *Daemon) encodeFrames(in chan device.Frame) {
 		}
 		d.tap.mu.Unlock()
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // SampleImagePath is the PNG file of a stored sample; ok is false for an

@@ -190,5 +190,7 @@ func (s *Server) Notify(e control.Event) {
 		h.publish("model", modelEvent{Version: e.Version, Classes: e.Classes})
 	case control.Camera:
 		h.publish("camera", cameraEvent{Up: e.Up, Error: e.Err})
+	case control.ReviewChanged:
+		s.notifyReview(e) // review.go
 	}
 }

@@ -113,6 +113,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/samples/{id}/image", s.session(s.sampleImage))
 	m.HandleFunc("GET /api/models", s.session(s.models))
 	m.HandleFunc("GET /api/models/{version}/export", s.session(s.export))
+	s.reviewRoutes(m) // review.go: review queue and camera settings
 	m.HandleFunc("/", s.session(func(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "web: no such page: "+r.URL.Path)
 	}))

@@ -27,6 +27,20 @@ func (p *Preprocessor) image(dst []byte, img image.Image) error {
 	if err := p.prepare(w, h); err != nil {
 		return fmt.Errorf("preprocess: %w", err)
 	}
+	if p.tab.turned {
+		switch m := img.(type) {
+		case *image.YCbCr:
+			p.resizeTurned(dst, func(x, y int) (r, g, b float32) { return ycbcrAt(m, x, y) })
+		case *image.RGBA:
+			p.resizeTurnedPacked(dst, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 4)
+		case *image.NRGBA:
+			p.resizeTurnedPacked(dst, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 4)
+		default:
+			p.rgb = stillimage.RGB24(p.rgb, img)
+			p.resizeTurnedPacked(dst, p.rgb, w*3, 3)
+		}
+		return nil
+	}
 	switch m := img.(type) {
 	case *image.YCbCr:
 		p.resizeYCbCr(dst, m)

@@ -1,6 +1,7 @@
 // Package preprocess turns camera frames and images into the input tensor
-// of an image classifier: crop (centre square, full frame or a region),
-// optional mirror, bilinear resize and conversion to the tensor's element
+// of an image classifier: optional rotation (quarter turns), optional
+// mirror, crop (centre square, full frame or a region of the rotated and
+// mirrored image), bilinear resize and conversion to the tensor's element
 // type and value convention.
 //
 // Resizing is bilinear with half-pixel centres: output pixel o samples
@@ -91,7 +92,11 @@ func RangeNorm(lo, hi float32) Normalization {
 type Options struct {
 	Crop   CropMode
 	ROI    Region // used when Crop is CropROI
-	Mirror bool   // flip left-right (as a selfie preview)
+	Mirror bool   // flip left-right (as a selfie preview), after Rotate
+	// Rotate turns the source clockwise by 0, 90, 180 or 270 degrees
+	// before mirror and crop: ROI is a region of the turned and mirrored
+	// image (what a preview of the frame shows).
+	Rotate int
 	// Norm overrides the value convention (see the package comment).
 	Norm *Normalization
 	// Images bounds the MJPEG frames decoded (zero: stillimage's
@@ -136,6 +141,11 @@ func New(t *tflite.Tensor, opts Options) (*Preprocessor, error) {
 	h, w := t.Shape[1], t.Shape[2]
 	if h < 1 || w < 1 || h > maxTensorSide || w > maxTensorSide {
 		return nil, fmt.Errorf("preprocess: %s: size %dx%d outside 1..%d", name, w, h, maxTensorSide)
+	}
+	switch opts.Rotate {
+	case 0, 90, 180, 270:
+	default:
+		return nil, fmt.Errorf("preprocess: rotate %d: want 0, 90, 180 or 270 degrees", opts.Rotate)
 	}
 	switch opts.Crop {
 	case CropCenter, CropFull:
@@ -208,6 +218,9 @@ func (p *Preprocessor) String() string {
 		conv = fmt.Sprintf("level*%.4g%+.4g", p.a[0], p.b[0])
 	}
 	s := fmt.Sprintf("%dx%d %s, crop %s, %s", p.w, p.h, p.typ, p.opts.Crop, conv)
+	if p.opts.Rotate != 0 {
+		s += fmt.Sprintf(", rotated %d°", p.opts.Rotate)
+	}
 	if p.opts.Mirror {
 		s += ", mirrored"
 	}
@@ -267,9 +280,14 @@ func (p *Preprocessor) Frame(dst []byte, f device.Frame) error {
 	if err := p.prepare(f.Width, f.Height); err != nil {
 		return fmt.Errorf("preprocess: frame %d: %w", f.Seq, err)
 	}
-	if f.Format == device.YUYV {
+	switch {
+	case f.Format == device.YUYV && p.tab.turned:
+		p.resizeTurnedYUYV(dst, f.Data, stride)
+	case f.Format == device.YUYV:
 		p.resizeYUYV(dst, f.Data, stride)
-	} else {
+	case p.tab.turned:
+		p.resizeTurnedPacked(dst, f.Data, stride, 3)
+	default:
 		p.resizePacked(dst, f.Data, stride, 3)
 	}
 	return nil

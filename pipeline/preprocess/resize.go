@@ -8,10 +8,13 @@ import (
 )
 
 // tables are the bilinear taps for one source size: for output column ox
-// the source columns x0[ox], x1[ox] (crop and mirror applied) and the
-// weight wx[ox] of x1; likewise for rows.
+// the source columns x0[ox], x1[ox] (rotation, crop and mirror applied)
+// and the weight wx[ox] of x1; likewise for rows. When turned (a quarter
+// turn, 90 or 270 degrees) the roles swap: x0/x1[ox] are source rows and
+// y0/y1[oy] source columns.
 type tables struct {
 	srcW, srcH int
+	turned     bool
 	x0, x1     []int32
 	wx         []float32
 	y0, y1     []int32
@@ -49,9 +52,20 @@ func (p *Preprocessor) prepare(w, h int) error {
 	if t.srcW == w && t.srcH == h && t.x0 != nil {
 		return nil
 	}
-	cr, err := p.cropRect(w, h)
+	// Taps are made in the turned image's coordinates (ow×oh), where the
+	// crop region lies, then mapped back to the source.
+	ow, oh := w, h
+	turned := p.opts.Rotate == 90 || p.opts.Rotate == 270
+	if turned {
+		ow, oh = h, w
+	}
+	cr, err := p.cropRect(ow, oh)
 	if err != nil {
 		return err
+	}
+	if p.opts.Mirror {
+		// The region is of the mirrored image (what a preview shows).
+		cr = image.Rect(ow-cr.Max.X, cr.Min.Y, ow-cr.Min.X, cr.Max.Y)
 	}
 	t.x0, t.x1, t.wx = axis(t.x0, t.x1, t.wx, p.w, cr.Min.X, cr.Dx())
 	t.y0, t.y1, t.wy = axis(t.y0, t.y1, t.wy, p.h, cr.Min.Y, cr.Dy())
@@ -62,8 +76,71 @@ func (p *Preprocessor) prepare(w, h int) error {
 			t.wx[i], t.wx[j] = t.wx[j], t.wx[i]
 		}
 	}
+	// Turned pixel (x', y') is source pixel: 90° (y', h-1-x'); 180°
+	// (w-1-x', h-1-y'); 270° (w-1-y', x').
+	flip := func(s []int32, n int) {
+		for i := range s {
+			s[i] = int32(n-1) - s[i]
+		}
+	}
+	switch p.opts.Rotate {
+	case 90:
+		flip(t.x0, h)
+		flip(t.x1, h)
+	case 180:
+		flip(t.x0, w)
+		flip(t.x1, w)
+		flip(t.y0, h)
+		flip(t.y1, h)
+	case 270:
+		flip(t.y0, w)
+		flip(t.y1, w)
+	}
+	t.turned = turned
 	t.srcW, t.srcH = w, h
 	return nil
+}
+
+// resizeTurned resamples a source turned by a quarter: output column ox
+// reads source rows x0/x1[ox], output row oy source columns y0/y1[oy].
+// at is the RGB of source pixel (x, y). Slower than the straight paths
+// (one call per tap), it serves cameras mounted on their side.
+func (p *Preprocessor) resizeTurned(dst []byte, at func(x, y int) (r, g, b float32)) {
+	t := &p.tab
+	row := p.row[:p.w*3]
+	for oy := range p.h {
+		xa, xb, wx := int(t.y0[oy]), int(t.y1[oy]), t.wy[oy]
+		for ox := range p.w {
+			ya, yb, wy := int(t.x0[ox]), int(t.x1[ox]), t.wx[ox]
+			ar, ag, ab := at(xa, ya)
+			br, bg, bb := at(xb, ya)
+			cr, cg, cb := at(xa, yb)
+			dr, dg, db := at(xb, yb)
+			tr, tg, tb := ar+(br-ar)*wx, ag+(bg-ag)*wx, ab+(bb-ab)*wx
+			ur, ug, ub := cr+(dr-cr)*wx, cg+(dg-cg)*wx, cb+(db-cb)*wx
+			o := row[ox*3 : ox*3+3 : ox*3+3]
+			o[0] = tr + (ur-tr)*wy
+			o[1] = tg + (ug-tg)*wy
+			o[2] = tb + (ub-tb)*wy
+		}
+		p.store(dst, oy)
+	}
+}
+
+func (p *Preprocessor) resizeTurnedPacked(dst, data []byte, stride, bpp int) {
+	p.resizeTurned(dst, func(x, y int) (r, g, b float32) {
+		i := y*stride + x*bpp
+		q := data[i : i+3 : i+3]
+		return float32(q[0]), float32(q[1]), float32(q[2])
+	})
+}
+
+func (p *Preprocessor) resizeTurnedYUYV(dst, data []byte, stride int) {
+	if p.yuv == nil {
+		p.yuv = newYUVTables()
+	}
+	yt := p.yuv
+	p.resizeTurned(dst, func(x, y int) (r, g, b float32) { return yt.yuyvAt(data[y*stride:], x) })
 }
 
 // axis fills the taps for n outputs sampling the source span

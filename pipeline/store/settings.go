@@ -5,16 +5,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/alphad/alphad/internal/control"
 )
 
 // Settings are the runtime settings changed through the daemon's command
-// layer (threshold, smoothing window, teach class), kept in the state
-// database's settings table so that they survive restarts. Zero fields
-// are unset: the configuration's value applies.
+// layer (threshold, smoothing window, teach class, camera crop, mirror and
+// rotation), kept in the state database's settings table so that they
+// survive restarts. Zero fields are unset: the configuration's value applies.
 type Settings struct {
-	Threshold *float64 `json:"threshold,omitempty"`
-	Window    int      `json:"window,omitempty"`
-	Teach     string   `json:"teach,omitempty"`
+	Threshold *float64        `json:"threshold,omitempty"`
+	Window    int             `json:"window,omitempty"`
+	Teach     string          `json:"teach,omitempty"`
+	Camera    *CameraSettings `json:"camera,omitempty"`
+}
+
+// CameraSettings are the camera's runtime crop, mirror and rotation
+// (nil fields: the configuration's value applies).
+type CameraSettings struct {
+	Crop   *control.Crop `json:"crop,omitempty"`
+	Mirror *bool         `json:"mirror,omitempty"`
+	Rotate *int          `json:"rotate,omitempty"`
 }
 
 func (s Settings) check() error {
@@ -23,6 +34,20 @@ func (s Settings) check() error {
 	}
 	if s.Window < 0 || s.Window > 1000 {
 		return fmt.Errorf("window %d is not in 1..1000", s.Window)
+	}
+	if c := s.Camera; c != nil {
+		if c.Rotate != nil && *c.Rotate != 0 && *c.Rotate != 90 && *c.Rotate != 180 && *c.Rotate != 270 {
+			return fmt.Errorf("camera.rotate %d is not 0, 90, 180 or 270", *c.Rotate)
+		}
+		if r := c.Crop; r != nil {
+			switch {
+			case r.Mode == "center" || r.Mode == "full":
+			case r.Mode != "roi":
+				return fmt.Errorf("camera.crop.mode %q is not center, full or roi", r.Mode)
+			case !(r.X >= 0 && r.Y >= 0 && r.W >= control.MinCrop/2 && r.H >= control.MinCrop/2 && r.X+r.W <= 1+1e-6 && r.Y+r.H <= 1+1e-6):
+				return fmt.Errorf("camera.crop %+v is not a region inside the frame", *r)
+			}
+		}
 	}
 	return nil
 }
@@ -54,6 +79,8 @@ func ReadSettings(stateDir string) (Settings, error) {
 			dst = &s.Window
 		case "teach":
 			dst = &s.Teach
+		case "camera":
+			dst = &s.Camera
 		default:
 			continue // a newer alphad's setting
 		}
@@ -102,7 +129,10 @@ func writeSettings(tx *sql.Tx, s Settings) error {
 	if s.Teach != "" {
 		set["teach"] = s.Teach
 	}
-	for _, k := range []string{"threshold", "window", "teach"} {
+	if s.Camera != nil {
+		set["camera"] = s.Camera
+	}
+	for _, k := range []string{"threshold", "window", "teach", "camera"} {
 		v, ok := set[k]
 		if !ok {
 			if _, err := tx.Exec(`DELETE FROM settings WHERE key = ?`, k); err != nil {

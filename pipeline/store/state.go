@@ -36,6 +36,8 @@
 //	backbones/names.json       installed (pulled) backbones: name → hash and source
 //	models/v000001/head.bin    a trained version's head
 //	models/lock                flock around writes to models/ and backbones/
+//	review/index.json          the review queue of unsure frames (review.go)
+//	review/<id>.png            a queued frame at model input size
 //
 // Older layouts are migrated when opened: the samples journal
 // (samples/journal.jsonl), settings.json, and the version folders'
@@ -78,6 +80,7 @@ type State struct {
 	db      *sql.DB
 	samples *Store
 	models  *Models
+	review  *Review
 }
 
 // OpenState opens (creating if needed) the state directory dir as its
@@ -134,7 +137,10 @@ func (s *State) open(fsys fileSystem) error {
 	if err := migrateSamples(s.db, s.dir, s.log); err != nil {
 		return err
 	}
-	s.samples, err = openSamples(s.db, filepath.Join(s.dir, samplesDir), fsys, s.log)
+	if s.samples, err = openSamples(s.db, filepath.Join(s.dir, samplesDir), fsys, s.log); err != nil {
+		return err
+	}
+	s.review, err = openReview(filepath.Join(s.dir, reviewDir), s.samples, s.log)
 	return err
 }
 

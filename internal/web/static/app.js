@@ -66,6 +66,7 @@ function showTab(tab) {
   $('#tab-classes').hidden = !(tab === 'classes' || (wide.matches && tab === 'live'));
   $('#tab-train').hidden = tab !== 'train';
   $('#tab-models').hidden = tab !== 'models';
+  for (const s of document.querySelectorAll('section[data-page]')) s.hidden = s.dataset.page !== tab; // review.js, camera.js
   if (tab === 'models') loadModels();
   // The live stream runs only while the live view shows.
   const img = $('#stream');
@@ -75,7 +76,9 @@ function showTab(tab) {
   if ($('#live').hidden) { if (img.dataset.on) { img.src = BLANK; delete img.dataset.on; } }
   else if (!img.dataset.on) { img.dataset.on = '1'; img.src = `/api/stream.mjpeg?v=${Date.now()}`; }
   document.body.dataset.tab = tab;
+  document.dispatchEvent(new CustomEvent('alphad:tab', { detail: tab }));
 }
+document.addEventListener('alphad:show', (e) => showTab(e.detail));
 for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
 wide.addEventListener('change', () => showTab(state.tab));
 
@@ -374,6 +377,7 @@ async function activate(v) {
 // ---- events ----
 function connect() {
   const es = new EventSource('/api/events');
+  document.dispatchEvent(new CustomEvent('alphad:events', { detail: es })); // review.js, camera.js
   es.onopen = () => { $('#dot').className = 'dot'; $('#dot').title = 'live'; refreshStatus(); };
   es.onerror = () => { $('#dot').className = 'dot off'; $('#dot').title = 'offline'; };
   const on = (name, fn) => es.addEventListener(name, (e) => fn(JSON.parse(e.data)));

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"errors"
+	"image"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// reviewImage is a 224×224 image of one colour (distinct per n).
+func reviewImage(n int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, 224, 224))
+	c := color.RGBA{uint8(n * 37), uint8(n * 91), uint8(n * 13), 255}
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
+	}
+	return img
+}
+
+func unsure(n int) ReviewItem {
+	return ReviewItem{Reason: ReasonUnknown, Classes: []string{"rock", "paper"}, Scores: []float32{0.4 + float32(n)/100, 0.6 - float32(n)/100},
+		ModelVersion: "v000001", Time: time.Unix(1700000000+int64(n), 0)}
+}
+
+func openTestState(t *testing.T, dir string) *State {
+	t.Helper()
+	s, err := OpenState(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func reviewFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dir, reviewDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestReviewBound: the queue keeps the newest size items, drops the
+// oldest with their images, and reopens as it was.
+func TestReviewBound(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestState(t, dir)
+	q := s.Review()
+	if err := q.SetSize(3); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for n := range 5 {
+		it, gone, err := q.Add(unsure(n), reviewImage(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, it.ID)
+		if want := max(0, n-2); len(gone) != min(1, want) || (len(gone) == 1 && gone[0] != ids[n-3]) {
+			t.Fatalf("add %d dropped %v", n, gone)
+		}
+	}
+	list := q.List()
+	if len(list) != 3 || list[0].ID != ids[4] || list[2].ID != ids[2] {
+		t.Fatalf("list %v, want the newest three of %v, newest first", list, ids)
+	}
+	if top, sc := list[0].Top(); top != "paper" || sc != 0.56 {
+		t.Errorf("top %s %v", top, sc)
+	}
+	if got := reviewFiles(t, dir); len(got) != 4 { // 3 images + index
+		t.Fatalf("files %v, want 3 images and the index", got)
+	}
+	if err := q.SetSize(2); err != nil || q.Len() != 2 {
+		t.Fatalf("shrink: %v, %d items", err, q.Len())
+	}
+	s.Close()
+	s = openTestState(t, dir)
+	defer s.Close()
+	if got := s.Review().List(); len(got) != 2 || got[0].ID != ids[4] || got[1].ID != ids[3] || !slices.Equal(got[0].Scores, list[0].Scores) {
+		t.Fatalf("reopened: %+v", got)
+	}
+	if err := s.Review().SetSize(MaxReviewSize + 1); err == nil {
+		t.Error("size beyond the maximum accepted")
+	}
+	if err := s.Review().SetSize(0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Review().Add(unsure(9), reviewImage(9)); err == nil {
+		t.Error("add with size 0 succeeded")
+	}
+}
+
+// TestReviewFileAndDiscard: filing makes a sample (Source review, the
+// item's time) and removes the item; discarding removes it; unknown or
+// path-like ids are refused.
+func TestReviewFileAndDiscard(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestState(t, dir)
+	defer s.Close()
+	q := s.Review()
+	a, _, err := q.Add(unsure(1), reviewImage(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := q.Add(ReviewItem{Reason: ReasonFlip, Label: "paper", Previous: "rock", Classes: []string{"rock", "paper"}, Scores: []float32{0.3, 0.7}}, reviewImage(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if png, err := q.Image(a.ID); err != nil || len(png) < 8 || string(png[1:4]) != "PNG" {
+		t.Fatalf("image: %v", err)
+	}
+	sm, err := q.File(a.ID, "scissors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sm.Label != "scissors" || sm.Source != "review" || !sm.Time.Equal(a.Time) {
+		t.Errorf("sample %+v", sm)
+	}
+	if got := s.Samples().Counts()["scissors"]; got != 1 {
+		t.Errorf("scissors has %d samples, want 1", got)
+	}
+	img, err := s.Samples().Image(sm.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, g, _, _ := img.At(100, 100).RGBA(); uint8(r>>8) != 37 || uint8(g>>8) != 91 {
+		t.Errorf("the sample is not the item's image")
+	}
+	if _, ok := q.Item(a.ID); ok {
+		t.Error("filed item still queued")
+	}
+	if err := q.Discard(b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if q.Len() != 0 || len(reviewFiles(t, dir)) != 1 {
+		t.Errorf("after file and discard: %d items, files %v", q.Len(), reviewFiles(t, dir))
+	}
+	for _, id := range []string{a.ID, "../samples/journal", "../../etc/passwd", ""} {
+		if err := q.Discard(id); !errors.Is(err, ErrNoReviewItem) {
+			t.Errorf("discard %q: %v", id, err)
+		}
+		if _, err := q.File(id, "x"); !errors.Is(err, ErrNoReviewItem) {
+			t.Errorf("file %q: %v", id, err)
+		}
+		if _, err := q.Image(id); !errors.Is(err, ErrNoReviewItem) {
+			t.Errorf("image %q: %v", id, err)
+		}
+	}
+	c, _, _ := q.Add(unsure(3), reviewImage(3))
+	if _, err := q.File(c.ID, " bad"); err == nil {
+		t.Error("filed into a bad class name")
+	}
+	if _, _, err := q.Add(ReviewItem{Reason: "bored"}, reviewImage(4)); err == nil {
+		t.Error("a bad reason was accepted")
+	}
+}
+
+// TestReviewCrash: an alphad killed (SIGKILL) while adding items leaves a
+// queue that opens with every item it names intact, and no stray files.
+func TestReviewCrash(t *testing.T) {
+	if dir := os.Getenv("ALPHAD_REVIEW_CRASH_DIR"); dir != "" {
+		s := openTestState(t, dir)
+		s.Review().SetSize(5)
+		for n := 0; ; n++ {
+			if _, _, err := s.Review().Add(unsure(n%50), reviewImage(n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dir := t.TempDir()
+	for round := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestReviewCrash$")
+		cmd.Env = append(os.Environ(), "ALPHAD_REVIEW_CRASH_DIR="+dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill it once it has written a few indexes (seen on disk).
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			s, err := os.Stat(filepath.Join(dir, reviewDir, reviewIndex))
+			if err == nil && s.ModTime().After(time.Now().Add(-time.Second)) && len(reviewFiles(t, dir)) > 3+round {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatal("the writer did not get going")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		s := openTestState(t, dir)
+		q := s.Review()
+		items := q.List()
+		if len(items) == 0 || len(items) > 5 {
+			t.Fatalf("round %d: %d items after the crash", round, len(items))
+		}
+		for _, it := range items {
+			if _, err := q.Image(it.ID); err != nil {
+				t.Fatalf("round %d: item %s: %v", round, it.ID, err)
+			}
+		}
+		if got := reviewFiles(t, dir); len(got) != len(items)+1 {
+			t.Fatalf("round %d: files %v for %d items", round, got, len(items))
+		}
+		t.Logf("round %d: %d items after the kill", round, len(items))
+		s.Close()
+	}
+}
