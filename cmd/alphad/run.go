@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -198,7 +199,14 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 	}
 	var app *web.Server
 	if cfg.HTTP.Listen != "" {
-		app = web.New(web.Options{Log: log})
+		app = web.New(web.Options{Log: log, PasswordFile: filepath.Join(stateDir, web.PasswordFile)})
+		pw, err := app.EnsurePassword()
+		if err != nil {
+			return fmt.Errorf("run: web app: %w", err)
+		}
+		if pw != "" { // the first start: shown once, stored hashed
+			log.Warn("web app: generated its password (shown once; change it with alphad ui password)", "password", pw)
+		}
 		opts.Web = app
 		opts.Outputs = append(opts.Outputs, app)
 	}
