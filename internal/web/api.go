@@ -211,7 +211,7 @@ func (s *Server) classSamples(w http.ResponseWriter, r *http.Request) {
 	}
 	all, _ := res.Details["samples"].([]map[string]any)
 	slices.Reverse(all) // newest first
-	page := all[min(offset, len(all)):min(offset+limit, len(all))]
+	page := append([]map[string]any{}, all[min(offset, len(all)):min(offset+limit, len(all))]...)
 	writeJSON(w, http.StatusOK, map[string]any{"class": name, "total": len(all), "offset": offset, "limit": limit, "samples": page})
 }
 
