@@ -62,6 +62,7 @@ type Server struct {
 	passwordFile string
 	hashMu       sync.Mutex // one password check at a time
 	patterns     []string   // every route behind a session (tests walk them)
+	openPatterns []string   // the routes without one
 
 	dev Device // set once by Bind, before the daemon runs
 
@@ -109,17 +110,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusServiceUnavailable, "web: not ready")
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	// Secure by default: every route but the login page needs a session,
+	// however it was registered.
+	if r.URL.Path == "/login" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	s.session(s.mux.ServeHTTP)(w, r)
 }
 
-// routes registers every route: the login pages are open, everything else
-// goes through s.handle (a session, and same-origin for changes). The API
-// is documented in docs/api.md.
+// routes registers every route (the API is documented in docs/api.md).
+// Only /login is open; ServeHTTP demands a session (and, for changes, this
+// server's Origin) for everything else, and s.handle checks it again.
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	s.mux = m
-	m.HandleFunc("GET /login", s.login)
-	m.HandleFunc("POST /login", s.passwordLogin)
+	s.open("GET /login", s.login)
+	s.open("POST /login", s.passwordLogin)
 
 	s.handle("POST /logout", s.logout)
 	s.handle("GET /{$}", s.page)
@@ -158,6 +165,13 @@ func (s *Server) routes() {
 	s.handle("/", func(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "web: no such page: "+r.URL.Path)
 	})
+}
+
+// open registers a route that needs no session (only /login: ServeHTTP
+// lets nothing else through without one).
+func (s *Server) open(pattern string, h http.HandlerFunc) {
+	s.openPatterns = append(s.openPatterns, pattern)
+	s.mux.HandleFunc(pattern, h)
 }
 
 // handle registers a route behind a session.

@@ -398,30 +398,38 @@ function resultCard(m) {
   return out;
 }
 
+// chart draws key and valKey per epoch as two lines, with the legend
+// above the plot and the value range at the left.
 function chart(epochs, key, valKey) {
   const ns = 'http://www.w3.org/2000/svg';
-  const W = 300, H = 100;
+  const W = 320, H = 130, L = 40, T = 22, B = 6, R = 6;
   const all = epochs.flatMap((e) => [e[key], e[valKey]]).filter((v) => v != null);
   const max = Math.max(...all, 1e-9), min = Math.min(...all, 0);
-  const pts = (k) => epochs.filter((e) => e[k] != null).map((e, i) =>
-    `${(i / Math.max(1, epochs.length - 1)) * W},${H - ((e[k] - min) / (max - min || 1)) * H}`).join(' ');
+  const x = (i) => L + (i / Math.max(1, epochs.length - 1)) * (W - L - R);
+  const y = (v) => T + (1 - (v - min) / (max - min || 1)) * (H - T - B);
   const svg = document.createElementNS(ns, 'svg');
+  const add = (tag, attrs, text) => {
+    const n = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text != null) n.textContent = text;
+    svg.append(n);
+  };
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.setAttribute('class', 'chart');
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `${key} per epoch`);
+  svg.setAttribute('aria-label', `${key} per epoch, training and validation`);
+  add('rect', { x: L, y: T, width: W - L - R, height: H - T - B, fill: 'none', stroke: 'var(--line)' });
+  add('text', { x: L - 4, y: T + 10, 'text-anchor': 'end', 'font-size': 11, fill: 'currentColor' }, max.toPrecision(2));
+  add('text', { x: L - 4, y: H - B, 'text-anchor': 'end', 'font-size': 11, fill: 'currentColor' }, min.toPrecision(2));
   for (const [k, color] of [[key, 'var(--acc)'], [valKey, '#e8590c']]) {
-    const pl = document.createElementNS(ns, 'polyline');
-    pl.setAttribute('points', pts(k));
-    pl.setAttribute('fill', 'none');
-    pl.setAttribute('stroke', color);
-    pl.setAttribute('stroke-width', '2');
-    svg.append(pl);
+    const pts = epochs.map((e, i) => [i, e[k]]).filter(([, v]) => v != null).map(([i, v]) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+    add('polyline', { points: pts.join(' '), fill: 'none', stroke: color, 'stroke-width': 2 });
   }
-  const t = document.createElementNS(ns, 'text');
-  t.setAttribute('x', 4); t.setAttribute('y', 14); t.setAttribute('fill', 'currentColor'); t.setAttribute('font-size', 12);
-  t.textContent = `${key} (blue: training, orange: validation)`;
-  svg.append(t);
+  add('text', { x: L, y: 14, 'font-size': 12, fill: 'currentColor' }, key);
+  add('rect', { x: L + 70, y: 5, width: 12, height: 4, fill: 'var(--acc)' });
+  add('text', { x: L + 86, y: 14, 'font-size': 12, fill: 'currentColor' }, 'training');
+  add('rect', { x: L + 150, y: 5, width: 12, height: 4, fill: '#e8590c' });
+  add('text', { x: L + 166, y: 14, 'font-size': 12, fill: 'currentColor' }, 'validation');
   return svg;
 }
 
