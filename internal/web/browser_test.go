@@ -166,7 +166,10 @@ func newRig(t testing.TB, tweak ...func(*daemon.Config)) *rig {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	app := web.New(web.Options{Log: log})
+	app := web.New(web.Options{Log: log, PasswordFile: filepath.Join(stateDir, web.PasswordFile)})
+	if _, err := app.EnsurePassword(); err != nil {
+		t.Fatal(err)
+	}
 	d, err := daemon.New(daemon.Options{Config: cfg, StateDir: stateDir, Log: log, Listener: ln, Web: app, Outputs: []daemon.Output{app},
 		OpenCamera: func(context.Context) (device.Camera, error) { return cam, nil },
 		Engine: func(m *tflite.Model, o engine.Options) (engine.Engine, error) {
@@ -194,7 +197,11 @@ func newRig(t testing.TB, tweak ...func(*daemon.Config)) *rig {
 			t.Error("Run did not return within 15 s")
 		}
 	})
-	r := &rig{d: d, cam: cam, stateDir: stateDir, base: "http://" + ln.Addr().String()}
+	scheme := "http://"
+	if cfg.HTTP.TLS() {
+		scheme = "https://"
+	}
+	r := &rig{d: d, cam: cam, stateDir: stateDir, base: scheme + ln.Addr().String()}
 	// The control socket appears when Run has started.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
