@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -179,6 +180,9 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		opts.MQTT = func(o mqtt.Options) (daemon.Link, error) {
 			o.Origin = mqtt.Origin{Name: "alphad", Version: version}
 			o.ConfigurationURL = webURL(cfg.HTTP.Listen)
+			if cfg.HTTP.TLS() {
+				o.ConfigurationURL = strings.Replace(o.ConfigurationURL, "http://", "https://", 1)
+			}
 			return mqtt.New(cfg.MQTT, o)
 		}
 	}
