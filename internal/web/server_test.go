@@ -1,6 +1,8 @@
 package web
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -302,7 +304,7 @@ func TestPasswordHash(t *testing.T) {
 	if ok, _ := checkPassword(h, "open sesame 2"); ok {
 		t.Error("a wrong password matched")
 	}
-	for _, bad := range []string{"", "plain", "$argon2i$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", strings.Replace(h, "m=19456", "m=99999999", 1)} {
+	for _, bad := range []string{"", "plain", "$argon2i$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", strings.Replace(h, "m=19456", "m=99999", 1)} {
 		if ok, err := checkPassword(bad, "x"); ok || err == nil {
 			t.Errorf("checkPassword(%q): %v %v, want an error", bad, ok, err)
 		}
@@ -521,4 +523,69 @@ func TestEvents(t *testing.T) {
 	s.Notify(control.Decision{Label: "rock", Confidence: 0.9, Scores: []float32{0.9}, Classes: []string{"rock"}, Changed: true})
 	read(`event: prediction`)
 	read(`"label":"rock"`)
+}
+
+// FuzzTMZip: any upload is refused with an error or yields a bounded
+// model and labels.txt — never a panic.
+func FuzzTMZip(f *testing.F) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range []string{"model_unquant.tflite", "model.tflite", "labels.txt", "model_edgetpu.tflite"} {
+		w, _ := zw.Create(name)
+		w.Write([]byte("0 a\n1 b\n"))
+	}
+	zw.Close()
+	f.Add(buf.Bytes())
+	f.Add([]byte("PK\x03\x04"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		files, err := tmZip(data)
+		if err != nil {
+			return
+		}
+		if len(files) != 2 || files[1].Name != "labels.txt" || !strings.HasSuffix(files[0].Name, ".tflite") ||
+			len(files[0].Data) > maxModelFile || len(files[1].Data) > maxLabelsFile {
+			t.Fatalf("tmZip gave %d files", len(files))
+		}
+	})
+}
+
+// TestTMZip: a Teachable Machine export picks the float model; a zip
+// without labels or model is refused naming what it lacks.
+func TestTMZip(t *testing.T) {
+	mk := func(names ...string) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, n := range names {
+			w, _ := zw.Create(n)
+			w.Write([]byte(n))
+		}
+		zw.Close()
+		return buf.Bytes()
+	}
+	files, err := tmZip(mk("converted_tflite/model.tflite", "converted_tflite/model_unquant.tflite", "converted_tflite/labels.txt", "model_edgetpu.tflite"))
+	if err != nil || files[0].Name != "model_unquant.tflite" || string(files[0].Data) != "converted_tflite/model_unquant.tflite" {
+		t.Errorf("TM export: %v %v", files, err)
+	}
+	if files, err := tmZip(mk("model.tflite", "labels.txt")); err != nil || files[0].Name != "model.tflite" {
+		t.Errorf("quantized export: %v %v", files, err)
+	}
+	for _, z := range [][]byte{mk("labels.txt"), mk("model.tflite"), mk("model_edgetpu.tflite", "labels.txt"), []byte("not a zip")} {
+		if _, err := tmZip(z); err == nil {
+			t.Errorf("zip %q accepted", z[:min(len(z), 20)])
+		}
+	}
+}
+
+// FuzzCheckPassword: any stored text is an error or a verdict, never a
+// panic, and never a match for a hash that is not argon2id.
+func FuzzCheckPassword(f *testing.F) {
+	f.Add(HashPassword("seed password"), "seed password")
+	f.Add("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "x")
+	f.Fuzz(func(t *testing.T, encoded, pw string) {
+		ok, err := checkPassword(encoded, pw)
+		if ok && (err != nil || !strings.HasPrefix(strings.TrimSpace(encoded), "$argon2id$")) {
+			t.Fatalf("match %v with %v for %q", ok, err, encoded)
+		}
+	})
 }
