@@ -30,6 +30,7 @@ func newProgress(w io.Writer, what string) *progress {
 	return &progress{w: w, tty: isTerminal(w), what: what, step: -1, minFrame: 100 * time.Millisecond}
 }
 
+// isTerminal reports whether w is a terminal (a character device).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -183,6 +185,9 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 		opts.MQTT = func(o mqtt.Options) (daemon.Link, error) {
 			o.Origin = mqtt.Origin{Name: "alphad", Version: version}
 			o.ConfigurationURL = webURL(cfg.HTTP.Listen)
+			if cfg.HTTP.TLS() {
+				o.ConfigurationURL = strings.Replace(o.ConfigurationURL, "http://", "https://", 1)
+			}
 			return mqtt.New(cfg.MQTT, o)
 		}
 	}
@@ -204,7 +209,14 @@ func runDaemon(ctx context.Context, d *deps, cmd *cobra.Command, f runFlags) err
 	opts.Outputs = append(opts.Outputs, changeLog{log})
 	var app *web.Server
 	if cfg.HTTP.Listen != "" {
-		app = web.New(web.Options{Log: log})
+		app = web.New(web.Options{Log: log, PasswordFile: filepath.Join(stateDir, web.PasswordFile)})
+		pw, err := app.EnsurePassword()
+		if err != nil {
+			return fmt.Errorf("run: web app: %w", err)
+		}
+		if pw != "" { // the first start: shown once, stored hashed
+			log.Warn("web app: generated its password (shown once; change it with alphad ui password)", "password", pw)
+		}
 		opts.Web = app
 		opts.Outputs = append(opts.Outputs, app)
 	}

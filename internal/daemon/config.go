@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -142,10 +143,18 @@ type PanelConfig struct {
 	panel.Config `yaml:",inline"`
 }
 
-// HTTPConfig is the /metrics and /healthz listener ("" = off).
+// HTTPConfig is the web app, /metrics and /healthz listener ("" = off).
 type HTTPConfig struct {
 	Listen string `yaml:"listen"`
+	// TLSCert and TLSKey (PEM files, both or neither) serve HTTPS.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// MetricsAuth puts /metrics behind the web app's session.
+	MetricsAuth bool `yaml:"metrics_auth"`
 }
+
+// TLS reports whether the listener serves HTTPS.
+func (c HTTPConfig) TLS() bool { return c.TLSCert != "" }
 
 // UIConfig tunes the web app (served on http.listen when cmd/alphad
 // mounts it).
@@ -202,7 +211,7 @@ func DefaultConfig() Config {
 		Training:  defaultTraining(),
 		Panel:     PanelConfig{Config: panel.Default()},
 		MQTT:      mqtt.Default(),
-		HTTP:      HTTPConfig{Listen: "127.0.0.1:9464"},
+		HTTP:      HTTPConfig{Listen: ":9464"},
 		UI:        UIConfig{StreamFPS: 5},
 		Images: ImagesConfig{MaxPixels: stillimage.DefaultMaxPixels, MaxSide: stillimage.DefaultMaxSide,
 			MaxFileMB: stillimage.DefaultMaxBytes >> 20},
@@ -397,6 +406,14 @@ func (c Config) validate() []FieldError {
 	if c.HTTP.Listen != "" {
 		if err := validListen(c.HTTP.Listen); err != nil {
 			add("http.listen", fmt.Sprintf("%q: %v", c.HTTP.Listen, err))
+		}
+	}
+	switch {
+	case (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == ""):
+		add("http.tls_cert", "tls_cert and tls_key go together (give both or neither)")
+	case c.HTTP.TLSCert != "":
+		if _, err := tls.LoadX509KeyPair(c.HTTP.TLSCert, c.HTTP.TLSKey); err != nil {
+			add("http.tls_cert", fmt.Sprintf("%s with key %s: %v", c.HTTP.TLSCert, c.HTTP.TLSKey, err))
 		}
 	}
 	if c.Model.Threads < 1 || c.Model.Threads > 64 {

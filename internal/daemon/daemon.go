@@ -304,7 +304,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			BaseContext: func(net.Listener) context.Context { return reqCtx }}
 		srv.RegisterOnShutdown(reqCancel)
 		io.Go(func() error {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serve := func() error { return srv.Serve(ln) }
+			if d.cfg.HTTP.TLS() {
+				serve = func() error { return srv.ServeTLS(ln, d.cfg.HTTP.TLSCert, d.cfg.HTTP.TLSKey) }
+			}
+			if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("daemon: http: %w", err)
 			}
 			return nil

@@ -126,7 +126,10 @@ hooks: []                # run on label changes, e.g.:
 #   cooldown: 1m
 
 http:
-  listen: 127.0.0.1:9464 # the web app, Prometheus /metrics and /healthz; empty = off (0.0.0.0:9464: reachable on the LAN)
+  listen: :9464 # the web app, Prometheus /metrics and /healthz, on every interface; 127.0.0.1:9464: this machine only; empty = off
+  tls_cert: "" # PEM certificate and key (both or neither): serve HTTPS
+  tls_key: ""
+  metrics_auth: false # true: /metrics needs a web session too
 
 ui:
   stream_fps: 5 # the web app's live view (MJPEG), while a page watches

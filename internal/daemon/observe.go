@@ -63,10 +63,25 @@ func newMetrics() *daemonMetrics {
 	}
 }
 
+// sessionGuard is a web app that can put a handler behind its sessions
+// (http.metrics_auth).
+type sessionGuard interface {
+	RequireSession(http.Handler) http.Handler
+}
+
 // httpHandler serves /metrics and /healthz.
 func (d *Daemon) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", d.m.reg.Handler())
+	var metricsH http.Handler = d.m.reg.Handler()
+	if d.cfg.HTTP.MetricsAuth {
+		metricsH = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "metrics: http.metrics_auth needs the web app", http.StatusForbidden)
+		})
+		if g, ok := d.opts.Web.(sessionGuard); ok {
+			metricsH = g.RequireSession(d.m.reg.Handler())
+		}
+	}
+	mux.Handle("/metrics", metricsH)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		ok, reason := d.health()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -276,7 +276,11 @@ func (d *Daemon) cmdLoginLink(context.Context, control.Command, string) (control
 	if d.opts.Listener != nil {
 		addr = d.opts.Listener.Addr().String()
 	}
-	url := "http://" + publicHost(addr) + path
+	scheme := "http://"
+	if d.cfg.HTTP.TLS() {
+		scheme = "https://"
+	}
+	url := scheme + publicHost(addr) + path
 	return control.Result{Message: url, Details: map[string]any{"url": url, "valid_s": 600}}, nil
 }
 

@@ -1,13 +1,19 @@
 package web_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -160,7 +166,10 @@ func newRig(t testing.TB, tweak ...func(*daemon.Config)) *rig {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	app := web.New(web.Options{Log: log})
+	app := web.New(web.Options{Log: log, PasswordFile: filepath.Join(stateDir, web.PasswordFile)})
+	if _, err := app.EnsurePassword(); err != nil {
+		t.Fatal(err)
+	}
 	d, err := daemon.New(daemon.Options{Config: cfg, StateDir: stateDir, Log: log, Listener: ln, Web: app, Outputs: []daemon.Output{app},
 		OpenCamera: func(context.Context) (device.Camera, error) { return cam, nil },
 		Engine: func(m *tflite.Model, o engine.Options) (engine.Engine, error) {
@@ -188,7 +197,11 @@ func newRig(t testing.TB, tweak ...func(*daemon.Config)) *rig {
 			t.Error("Run did not return within 15 s")
 		}
 	})
-	r := &rig{d: d, cam: cam, stateDir: stateDir, base: "http://" + ln.Addr().String()}
+	scheme := "http://"
+	if cfg.HTTP.TLS() {
+		scheme = "https://"
+	}
+	r := &rig{d: d, cam: cam, stateDir: stateDir, base: scheme + ln.Addr().String()}
 	// The control socket appears when Run has started.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -339,11 +352,12 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(text, "alphad web link") {
-		t.Fatalf("without a session the page says %q, want the login hint", text)
+	if !strings.Contains(text, "alphad ui url") || !strings.Contains(text, "Password") {
+		t.Fatalf("without a session the page says %q, want the password form and the login hint", text)
 	}
+	shot(t, ctx, "phone-login")
 
-	// Log in through a one-time link from the control socket (alphad web link).
+	// Log in through a one-time link from the control socket (alphad ui url).
 	link := r.cli(t, control.LoginLink, nil).Message
 	if !strings.HasPrefix(link, r.base+"/login?t=") {
 		t.Fatalf("login link %q is not on %s", link, r.base)
@@ -427,6 +441,40 @@ func TestBrowser(t *testing.T) {
 		[]string{filepath.Join(sdir, ents[1].Name()), filepath.Join(sdir, ents[2].Name())}))
 	waitJS(t, ctx, "the uploaded samples counted", 10*time.Second, countOf("scissors")+" === 3")
 
+	// Select many: two scissors samples moved to rock (big thumbnails,
+	// a bar with Move / Delete), then deleted there.
+	waitJS(t, ctx, "scissors thumbnails", 10*time.Second, `document.querySelectorAll('article[data-class=scissors] .thumb').length === 3`)
+	ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('article[data-class=scissors] .thumb')].slice(0, 2).map(b => b.dataset.id)`))
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("scissors thumbnail ids %v: %v", ids, err)
+	}
+	rockBefore, err := chromedp.Run(ctx, chromedp.Evaluate[int](countOf("rock")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		run(t, ctx, "select "+id, 5*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`article[data-class=scissors] .thumb[data-id=%q]`, id))))
+	}
+	waitJS(t, ctx, "the selection bar", 5*time.Second, `!document.querySelector('#selbar').hidden && document.querySelector('#sel-count').textContent === '2 selected'`)
+	shot(t, ctx, "phone-select")
+	run(t, ctx, "move to rock", 5*time.Second, chromedp.SetValue(chromedp.CSS("#sel-to"), "rock"), chromedp.Click(chromedp.CSS("#sel-move")))
+	waitJS(t, ctx, "the samples moved", 10*time.Second, fmt.Sprintf(`%s === 1 && %s === %d && document.querySelector('#selbar').hidden`, countOf("scissors"), countOf("rock"), rockBefore+2))
+	for _, id := range ids {
+		sel := fmt.Sprintf(`article[data-class=rock] .thumb[data-id=%q]`, id)
+		waitJS(t, ctx, "the moved sample in rock", 10*time.Second, fmt.Sprintf(`!!document.querySelector(%q)`, sel))
+		run(t, ctx, "select moved "+id, 5*time.Second, chromedp.Click(chromedp.CSS(sel)))
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.confirm = () => true, true)`)); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "delete the selection", 5*time.Second, chromedp.Click(chromedp.CSS("#sel-delete")))
+	waitJS(t, ctx, "the samples deleted", 10*time.Second, fmt.Sprintf(`%s === %d && document.querySelector('#selbar').hidden`, countOf("rock"), rockBefore))
+	for _, id := range ids {
+		if _, ok := r.d.SampleImagePath(id); ok {
+			t.Errorf("sample %s still stored after Delete", id)
+		}
+	}
+
 	// Models: a second version (trained over the socket), then roll back
 	// to the first in the page.
 	r.cli(t, control.DeleteClass, map[string]any{"label": "scissors"})
@@ -436,6 +484,33 @@ func TestBrowser(t *testing.T) {
 	run(t, ctx, "activate the older version", 5*time.Second, chromedp.Click(chromedp.CSS(`#models .model:last-child .btn.primary`)))
 	waitJS(t, ctx, "the older version current", 10*time.Second, `!!document.querySelector('#models .model:last-child .badge')`)
 	shot(t, ctx, "phone-models")
+
+	// The export the page links downloads as a zip that the real TFLite
+	// runtime loads and that tells held-out rock from paper.
+	zipB64, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const r = await fetch(document.querySelector('#models .model:last-child a.export').href);
+		if (!r.ok) throw new Error('export: HTTP ' + r.status);
+		const b = new Uint8Array(await r.arrayBuffer());
+		let s = '';
+		for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+		return btoa(s);
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("download the export: %v", err)
+	}
+	zipData, err := base64.StdEncoding.DecodeString(zipB64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExport(t, zipData, map[string]string{"rock": heldOut(t, "rock"), "paper": heldOut(t, "paper")})
+
+	// Import it back as a Teachable Machine export zip, in the page.
+	zipPath := filepath.Join(t.TempDir(), "converted_tflite.zip")
+	if err := os.WriteFile(zipPath, zipData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "import the zip", 10*time.Second, chromedp.SetUploadFiles(chromedp.CSS("#import-file"), []string{zipPath}))
+	waitJS(t, ctx, "the imported version", slow*30*time.Second, `document.querySelectorAll('#models .model').length === 3 && !!document.querySelector('#models .model:first-child .badge')`)
 
 	// Desktop: live beside classes.
 	run(t, ctx, "desktop size", 10*time.Second, chromedp.EmulateViewport(1280, 800),
@@ -592,6 +667,110 @@ func TestPathsStayInside(t *testing.T) {
 	for _, id := range []string{"..%2f..%2fsettings.json", "..%2Fcontrol.sock", "%2e%2e%2f%2e%2e%2fetc%2fpasswd"} {
 		if code := get("/api/samples/" + id + "/image"); code != http.StatusNotFound {
 			t.Errorf("sample id %s: %d, want 404", id, code)
+		}
+	}
+}
+
+// heldOut is an image of class c that neither recording nor the live
+// check uses.
+func heldOut(t *testing.T, c string) string {
+	dir := testshared.Path(t, "datasets", "rps_picam", c)
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) < 80 {
+		t.Fatalf("%s: %d files, %v", dir, len(ents), err)
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	sort.Strings(names)
+	return filepath.Join(dir, names[60])
+}
+
+// checkExport unpacks an export zip (model.tflite, labels.txt) and runs
+// the model in the real TFLite runtime on one image per class: the top
+// score must be that class.
+func checkExport(t *testing.T, data []byte, images map[string]string) {
+	t.Helper()
+	oracle := testshared.Oracle(t)
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("export is not a zip: %v", err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	if len(files) != 2 || files["model.tflite"] == nil || files["labels.txt"] == nil {
+		t.Fatalf("export zip holds %d files, want model.tflite and labels.txt", len(files))
+	}
+	var labels []string
+	for i, line := range strings.Split(strings.TrimSpace(string(files["labels.txt"])), "\n") {
+		idx, name, ok := strings.Cut(line, " ")
+		if !ok || idx != fmt.Sprint(i) {
+			t.Fatalf("labels.txt line %d %q: want \"%d <label>\"", i+1, line, i)
+		}
+		labels = append(labels, name)
+	}
+	m, err := tflite.Parse(files["model.tflite"])
+	if err != nil {
+		t.Fatalf("exported model: %v", err)
+	}
+	dir := t.TempDir()
+	modelPath := filepath.Join(dir, "model.tflite")
+	os.WriteFile(modelPath, files["model.tflite"], 0o644)
+	for class, img := range images {
+		f, err := os.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, _, err := image.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", img, err)
+		}
+		in := m.Input(0)
+		input := make([]byte, in.ByteSize())
+		if err := store.ImageFill(im)(input, in); err != nil {
+			t.Fatal(err)
+		}
+		inPath, outPath := filepath.Join(dir, class+".raw"), filepath.Join(dir, class+".out")
+		os.WriteFile(inPath, input, 0o644)
+		if out, err := exec.Command("node", oracle, modelPath, inPath, "--out="+outPath).CombinedOutput(); err != nil {
+			t.Fatalf("TFLite runtime on the export: %v\n%s", err, out)
+		}
+		raw, err := os.ReadFile(outPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var scores []float64
+		switch m.Output(0).Type {
+		case tflite.Float32:
+			for i := 0; i+4 <= len(raw); i += 4 {
+				scores = append(scores, float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[i:]))))
+			}
+		default:
+			for _, b := range raw {
+				scores = append(scores, float64(b))
+			}
+		}
+		if len(scores) != len(labels) {
+			t.Fatalf("the export scores %d classes, labels.txt names %d", len(scores), len(labels))
+		}
+		best := 0
+		for i := range scores {
+			if scores[i] > scores[best] {
+				best = i
+			}
+		}
+		t.Logf("TFLite runtime on the export, held-out %s: %v over %v", class, scores, labels)
+		if labels[best] != class {
+			t.Errorf("TFLite runs the export on a held-out %s: top %q (scores %v over %v)", class, labels[best], scores, labels)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ type hub struct {
 	clients  map[chan []byte]struct{}
 	latest   map[string][]byte // by event name
 	lastPred time.Time
+	pred     *predictionEvent // the latest sent or changed (GET /api/status)
 	dropped  atomic.Uint64
 	nclients atomic.Int32
 }
@@ -45,7 +47,7 @@ func (h *hub) subscribe() (ch chan []byte, snapshot [][]byte, ok bool) {
 	ch = make(chan []byte, clientQueue)
 	h.clients[ch] = struct{}{}
 	h.nclients.Store(int32(len(h.clients)))
-	for _, name := range []string{"classes", "settings", "model", "camera", "training", "result", "prediction"} {
+	for _, name := range []string{"classes", "samples", "settings", "model", "camera", "training", "result", "prediction"} {
 		if m, ok := h.latest[name]; ok {
 			snapshot = append(snapshot, m)
 		}
@@ -90,6 +92,14 @@ func (h *hub) publish(name string, v any) {
 			h.dropped.Add(1)
 		}
 	}
+}
+
+// lastPrediction is the latest decision sent to pages or that changed the
+// label (nil before the first).
+func (h *hub) lastPrediction() *predictionEvent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pred
 }
 
 // num is a float that is null in JSON when NaN or infinite.
@@ -173,19 +183,33 @@ func (s *Server) Notify(e control.Event) {
 		if e.CameraDown {
 			conf = nil
 		}
-		h.publish("prediction", predictionEvent{Label: e.Label, Confidence: conf, Scores: e.Scores, Classes: e.Classes,
-			Changed: e.Changed, CameraDown: e.CameraDown, ModelVersion: e.ModelVersion, Time: e.Time})
+		// Scores may be the engine's buffer: kept, it is copied.
+		p := &predictionEvent{Label: e.Label, Confidence: conf, Scores: slices.Clone(e.Scores), Classes: e.Classes,
+			Changed: e.Changed, CameraDown: e.CameraDown, ModelVersion: e.ModelVersion, Time: e.Time}
+		h.mu.Lock()
+		h.pred = p
+		h.mu.Unlock()
+		if h.nclients.Load() > 0 {
+			h.publish("prediction", p)
+		}
 	case control.Classes:
+		// "samples" is the name for it; "classes" stays for pages
+		// that listen to it.
 		h.publish("classes", classesEvent{Names: e.Names, Counts: e.Counts})
+		h.publish("samples", classesEvent{Names: e.Names, Counts: e.Counts})
 	case control.Settings:
 		h.publish("settings", settingsEvent{TeachClass: e.TeachClass, Threshold: e.Threshold, Window: e.Window})
 	case control.TrainingProgress:
+		s.train.onProgress(trainingEvent{Phase: e.Phase, Percent: e.Percent, Epoch: e.Epoch, Epochs: e.Epochs,
+			Loss: num(e.Loss), Accuracy: num(e.Accuracy), ValidationAccuracy: num(e.ValidationAccuracy)})
 		h.publish("training", trainingEvent{Phase: e.Phase, Percent: e.Percent, Epoch: e.Epoch, Epochs: e.Epochs,
 			Loss: num(e.Loss), Accuracy: num(e.Accuracy), ValidationAccuracy: num(e.ValidationAccuracy)})
 	case control.TrainingResult:
-		h.publish("result", resultEvent{OK: e.OK, Error: e.Error, Cancelled: e.Cancelled, ModelVersion: e.ModelVersion,
+		r := resultEvent{OK: e.OK, Error: e.Error, Cancelled: e.Cancelled, ModelVersion: e.ModelVersion,
 			DurationS: e.Duration.Seconds(), Epochs: e.Epochs, Accuracy: num(e.Accuracy),
-			ValidationAccuracy: num(e.ValidationAccuracy), SamplesPerClass: e.SamplesPerClass})
+			ValidationAccuracy: num(e.ValidationAccuracy), SamplesPerClass: e.SamplesPerClass}
+		s.train.onResult(r)
+		h.publish("result", r)
 	case control.ModelChanged:
 		h.publish("model", modelEvent{Version: e.Version, Classes: e.Classes})
 	case control.Camera:

@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,13 +25,13 @@ type reviewDevice interface {
 }
 
 // reviewRoutes adds the review and camera routes, behind a session.
-func (s *Server) reviewRoutes(m *http.ServeMux) {
-	m.HandleFunc("GET /api/review", s.session(s.reviewList))
-	m.HandleFunc("GET /api/review/{id}/image", s.session(s.reviewImage))
-	m.HandleFunc("POST /api/review/{id}", s.session(s.reviewAction))
-	m.HandleFunc("GET /api/camera", s.session(s.cameraGet))
-	m.HandleFunc("PATCH /api/camera", s.session(s.cameraPatch))
-	m.HandleFunc("GET /api/camera/stream.mjpeg", s.session(s.cameraStream))
+func (s *Server) reviewRoutes() {
+	s.handle("GET /api/review", s.reviewList)
+	s.handle("GET /api/review/{id}/image", s.reviewImage)
+	s.handle("POST /api/review/{id}", s.reviewAction)
+	s.handle("GET /api/camera", s.cameraGet)
+	s.handle("PATCH /api/camera", s.cameraPatch)
+	s.handle("GET /api/camera/stream.mjpeg", s.cameraStream)
 }
 
 // do runs a command and answers its details (or the error as JSON).
@@ -68,16 +67,10 @@ func (s *Server) reviewImage(w http.ResponseWriter, r *http.Request) {
 	w.Write(png)
 }
 
-// readBody reads a bounded JSON body into v (unknown fields refused).
-func readBody(w http.ResponseWriter, r *http.Request, what string, v any) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			jsonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s: body larger than %d bytes", what, maxBody))
-		} else {
-			jsonError(w, http.StatusBadRequest, fmt.Sprintf("%s: read body: %v", what, err))
-		}
+// readJSON reads a bounded JSON body (at most maxBody) into v.
+func readJSON(w http.ResponseWriter, r *http.Request, what string, v any) bool {
+	body, ok := readBody(w, r, what, maxBody)
+	if !ok {
 		return false
 	}
 	if err := json.Unmarshal(body, v); err != nil {
@@ -94,7 +87,7 @@ func (s *Server) reviewAction(w http.ResponseWriter, r *http.Request) {
 		Class   *string `json:"class"`
 		Discard bool    `json:"discard"`
 	}
-	if !readBody(w, r, "review "+id, &body) {
+	if !readJSON(w, r, "review "+id, &body) {
 		return
 	}
 	args := map[string]any{"id": id}
@@ -130,7 +123,7 @@ func (s *Server) cameraGet(w http.ResponseWriter, r *http.Request) {
 // rotate fields.
 func (s *Server) cameraPatch(w http.ResponseWriter, r *http.Request) {
 	var body map[string]json.RawMessage
-	if !readBody(w, r, "camera", &body) {
+	if !readJSON(w, r, "camera", &body) {
 		return
 	}
 	for k := range body {

@@ -1,13 +1,20 @@
 package web
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -99,30 +106,230 @@ func post(t *testing.T, c *http.Client, u, origin, body string) *http.Response {
 	return resp
 }
 
-// TestNoSession: nothing answers without a session.
+// routeRequest turns a registered pattern ("METHOD /path/{name}") into a
+// request path with sample values.
+func routeRequest(pattern string) (method, path string) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = http.MethodGet, pattern
+	}
+	path = strings.NewReplacer("{$}", "", "{name}", "rock", "{id}", "0123abcd", "{version}", "v000001").Replace(path)
+	switch {
+	case path == "/":
+		path = "/no-such-page"
+	case strings.HasSuffix(path, "/"):
+		path += "app.js"
+	}
+	return method, path
+}
+
+// TestNoSession: no registered route but /login answers without a
+// session — the routes are walked as registered, so a new one is
+// covered — and no command runs.
 func TestNoSession(t *testing.T) {
-	_, dev, ts, _ := newTestServer(t)
+	s, dev, ts, _ := newTestServer(t)
+	if want := []string{"GET /login", "POST /login"}; !slices.Equal(s.openPatterns, want) {
+		t.Errorf("open routes %v, want only %v", s.openPatterns, want)
+	}
+	if len(s.patterns) < 25 {
+		t.Fatalf("only %d routes registered: %v", len(s.patterns), s.patterns)
+	}
 	c := client()
-	for _, p := range []string{"/", "/static/app.js", "/static/style.css", "/api/status", "/api/events", "/api/stream.mjpeg",
-		"/api/samples", "/api/samples/x/image", "/api/models", "/api/models/v000001/export", "/nope"} {
-		resp, err := c.Get(ts.URL + p)
+	for _, p := range append(s.patterns, "GET /index.html", "GET /static/style.css", "GET /metrics", "PUT /api/classes") {
+		method, path := routeRequest(p)
+		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(`{"name":"x","ids":["a"],"action":"one"}`))
+		req.Header.Set("Origin", ts.URL)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("GET %s without a session: %s, want 401", p, resp.Status)
+			t.Errorf("%s %s without a session: %s, want 401", method, path, resp.Status)
 		}
-		if strings.Contains(string(body), "<script") {
-			t.Errorf("GET %s without a session served the app", p)
+		if strings.Contains(string(body), "<script") || strings.Contains(string(body), "alphad web app") {
+			t.Errorf("%s %s without a session served the app", method, path)
 		}
-	}
-	if resp := post(t, c, ts.URL+"/api/cmd/create_class", ts.URL, `{"label":"a"}`); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("POST without a session: %s, want 401", resp.Status)
 	}
 	if len(dev.cmds) != 0 {
 		t.Errorf("commands ran without a session: %v", dev.cmds)
+	}
+	// The page without a session is the login form.
+	resp, err := c.Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `<form method="post" action="/login">`) {
+		t.Errorf("GET / without a session: no login form in %q", body)
+	}
+}
+
+// TestCrossOrigin: with a session, every state-changing route refuses a
+// foreign (or null) Origin with 403 before any command runs.
+func TestCrossOrigin(t *testing.T) {
+	s, dev, ts, _ := newTestServer(t)
+	c := login(t, s, ts)
+	n := 0
+	for _, p := range s.patterns {
+		method, path := routeRequest(p)
+		if method == http.MethodGet {
+			continue
+		}
+		for _, origin := range []string{"http://evil.example", "null"} {
+			req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(`{"name":"x","ids":["a"],"action":"one","label":"x"}`))
+			req.Header.Set("Origin", origin)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s %s from %s: %s, want 403", method, path, origin, resp.Status)
+			}
+			n++
+		}
+	}
+	// A browser's fetch from another site without Origin still names
+	// itself in Sec-Fetch-Site.
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/classes", strings.NewReader(`{"name":"x"}`))
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err := c.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site fetch without Origin: %s, want 403", resp.Status)
+	}
+	if n < 20 {
+		t.Errorf("only %d state-changing requests tried", n)
+	}
+	if len(dev.cmds) != 0 {
+		t.Errorf("commands ran for foreign origins: %v", dev.cmds)
+	}
+}
+
+// TestPasswordLogin: the generated password is stored hashed (owner-only),
+// logs in; a wrong one is refused and failures are rate limited; `ui
+// password` (SetPassword) applies at once; a foreign Origin cannot log in.
+func TestPasswordLogin(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	file := filepath.Join(t.TempDir(), PasswordFile)
+	s := New(Options{Now: clk.now, PasswordFile: file})
+	s.Bind(&fakeDevice{})
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	pw, err := s.EnsurePassword()
+	if err != nil || ValidPassword(pw) != nil {
+		t.Fatalf("EnsurePassword: %q, %v", pw, err)
+	}
+	if again, err := s.EnsurePassword(); again != "" || err != nil {
+		t.Fatalf("second EnsurePassword: %q, %v (want the password kept)", again, err)
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("password file mode %v, want 0600", fi.Mode().Perm())
+	}
+	stored, _ := os.ReadFile(file)
+	if strings.Contains(string(stored), pw) || !strings.HasPrefix(string(stored), "$argon2id$v=19$") {
+		t.Errorf("password file %q: want an argon2id hash, not the password", stored)
+	}
+	try := func(c *http.Client, origin, password string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(url.Values{"password": {password}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	c := client()
+	if code := try(c, ts.URL, pw+"x"); code != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d, want 401", code)
+	}
+	if code := try(c, "http://evil.example", pw); code != http.StatusForbidden {
+		t.Errorf("login from a foreign origin: %d, want 403", code)
+	}
+	if code := try(c, ts.URL, pw); code != http.StatusSeeOther {
+		t.Fatalf("right password: %d, want 303", code)
+	}
+	if resp, err := c.Get(ts.URL + "/api/status"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+		t.Errorf("after password login: %s", resp.Status)
+	}
+	// Rate limited: after loginFails failures a minute, even the right
+	// password waits.
+	for i := 1; i < loginFails; i++ { // one failure is counted already
+		try(client(), ts.URL, fmt.Sprintf("guess%02d", i))
+	}
+	if code := try(client(), ts.URL, pw); code != http.StatusTooManyRequests {
+		t.Errorf("after %d failed logins: %d, want 429", loginFails, code)
+	}
+	clk.add(time.Minute + time.Second)
+	if code := try(client(), ts.URL, pw); code != http.StatusSeeOther {
+		t.Errorf("a minute later: %d, want 303", code)
+	}
+	// A new password applies at once; the old one no longer works.
+	if err := SetPassword(file, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	if code := try(client(), ts.URL, pw); code != http.StatusUnauthorized {
+		t.Errorf("old password after a change: %d, want 401", code)
+	}
+	if code := try(client(), ts.URL, "correct horse battery"); code != http.StatusSeeOther {
+		t.Errorf("new password: %d, want 303", code)
+	}
+	for _, bad := range []string{"short", " padded password ", strings.Repeat("x", MaxPassword+1), "tab\tinside"} {
+		if err := SetPassword(file, bad); err == nil {
+			t.Errorf("SetPassword(%q) accepted", bad)
+		}
+	}
+}
+
+// TestPasswordHash: the PHC string round-trips, a tampered one fails.
+func TestPasswordHash(t *testing.T) {
+	h := HashPassword("open sesame 1")
+	if ok, err := checkPassword(h, "open sesame 1"); !ok || err != nil {
+		t.Fatalf("check own hash: %v %v", ok, err)
+	}
+	if ok, _ := checkPassword(h, "open sesame 2"); ok {
+		t.Error("a wrong password matched")
+	}
+	for _, bad := range []string{"", "plain", "$argon2i$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", strings.Replace(h, "m=19456", "m=99999", 1)} {
+		if ok, err := checkPassword(bad, "x"); ok || err == nil {
+			t.Errorf("checkPassword(%q): %v %v, want an error", bad, ok, err)
+		}
+	}
+	if a, b := GeneratePassword(), GeneratePassword(); a == b || len(a) != 24 {
+		t.Errorf("generated %q and %q", a, b)
+	}
+}
+
+// TestAppSize: the whole app (HTML + JS + CSS) stays within 150 KB.
+func TestAppSize(t *testing.T) {
+	total := 0
+	fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.IsDir() {
+			b, _ := fs.ReadFile(static, p)
+			total += len(b)
+		}
+		return nil
+	})
+	t.Logf("app size: %d bytes", total)
+	if total == 0 || total > 150<<10 {
+		t.Errorf("app is %d bytes, want 1..%d", total, 150<<10)
 	}
 }
 
@@ -276,8 +483,8 @@ func TestSlowClient(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Notify blocked on a slow client")
 	}
-	if got := s.hub.dropped.Load(); got != n-clientQueue {
-		t.Errorf("dropped %d events, want %d", got, n-clientQueue)
+	if got := s.hub.dropped.Load(); got != 2*n-clientQueue { // classes and samples
+		t.Errorf("dropped %d events, want %d", got, 2*n-clientQueue)
 	}
 	if len(ch) != clientQueue {
 		t.Errorf("queue holds %d, want %d", len(ch), clientQueue)
@@ -316,4 +523,69 @@ func TestEvents(t *testing.T) {
 	s.Notify(control.Decision{Label: "rock", Confidence: 0.9, Scores: []float32{0.9}, Classes: []string{"rock"}, Changed: true})
 	read(`event: prediction`)
 	read(`"label":"rock"`)
+}
+
+// FuzzTMZip: any upload is refused with an error or yields a bounded
+// model and labels.txt — never a panic.
+func FuzzTMZip(f *testing.F) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range []string{"model_unquant.tflite", "model.tflite", "labels.txt", "model_edgetpu.tflite"} {
+		w, _ := zw.Create(name)
+		w.Write([]byte("0 a\n1 b\n"))
+	}
+	zw.Close()
+	f.Add(buf.Bytes())
+	f.Add([]byte("PK\x03\x04"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		files, err := tmZip(data)
+		if err != nil {
+			return
+		}
+		if len(files) != 2 || files[1].Name != "labels.txt" || !strings.HasSuffix(files[0].Name, ".tflite") ||
+			len(files[0].Data) > maxModelFile || len(files[1].Data) > maxLabelsFile {
+			t.Fatalf("tmZip gave %d files", len(files))
+		}
+	})
+}
+
+// TestTMZip: a Teachable Machine export picks the float model; a zip
+// without labels or model is refused naming what it lacks.
+func TestTMZip(t *testing.T) {
+	mk := func(names ...string) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, n := range names {
+			w, _ := zw.Create(n)
+			w.Write([]byte(n))
+		}
+		zw.Close()
+		return buf.Bytes()
+	}
+	files, err := tmZip(mk("converted_tflite/model.tflite", "converted_tflite/model_unquant.tflite", "converted_tflite/labels.txt", "model_edgetpu.tflite"))
+	if err != nil || files[0].Name != "model_unquant.tflite" || string(files[0].Data) != "converted_tflite/model_unquant.tflite" {
+		t.Errorf("TM export: %v %v", files, err)
+	}
+	if files, err := tmZip(mk("model.tflite", "labels.txt")); err != nil || files[0].Name != "model.tflite" {
+		t.Errorf("quantized export: %v %v", files, err)
+	}
+	for _, z := range [][]byte{mk("labels.txt"), mk("model.tflite"), mk("model_edgetpu.tflite", "labels.txt"), []byte("not a zip")} {
+		if _, err := tmZip(z); err == nil {
+			t.Errorf("zip %q accepted", z[:min(len(z), 20)])
+		}
+	}
+}
+
+// FuzzCheckPassword: any stored text is an error or a verdict, never a
+// panic, and never a match for a hash that is not argon2id.
+func FuzzCheckPassword(f *testing.F) {
+	f.Add(HashPassword("seed password"), "seed password")
+	f.Add("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "x")
+	f.Fuzz(func(t *testing.T, encoded, pw string) {
+		ok, err := checkPassword(encoded, pw)
+		if ok && (err != nil || !strings.HasPrefix(strings.TrimSpace(encoded), "$argon2id$")) {
+			t.Fatalf("match %v with %v for %q", ok, err, encoded)
+		}
+	})
 }

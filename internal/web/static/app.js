@@ -1,5 +1,6 @@
-// alphad web app: one page, one event stream, every action a command
-// (POST /api/cmd/<name>). No build step, no dependencies.
+// alphad web app: one page, one event stream, every action a call of the
+// JSON API (docs/api.md), each one command of the daemon. No build step,
+// no dependencies.
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, attrs = {}, ...kids) => {
@@ -33,22 +34,21 @@ const colorOf = (name) => {
   return PALETTE[(i < 0 ? 0 : i) % PALETTE.length];
 };
 
-// cmd runs a command; it throws an Error with the daemon's message.
-export async function cmd(name, args = {}) {
-  const r = await fetch(`/api/cmd/${encodeURIComponent(name)}`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(args),
-  });
-  const j = await r.json().catch(() => ({ ok: false, error: `${name}: HTTP ${r.status}` }));
-  if (!r.ok || !j.ok) throw new Error(j.error || `${name}: HTTP ${r.status}`);
+// api calls the JSON API (body: an object sent as JSON, or FormData); it
+// throws an Error with the daemon's message.
+export async function api(method, url, body) {
+  const init = { method };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) { init.body = JSON.stringify(body); init.headers = { 'Content-Type': 'application/json' }; }
+  const r = await fetch(url, init);
+  const j = await r.json().catch(() => ({ ok: false, error: `${method} ${url}: HTTP ${r.status}` }));
+  if (!r.ok || j.ok === false) throw new Error(j.error || `${method} ${url}: HTTP ${r.status}`);
   return j;
 }
 
-async function getJSON(url) {
-  const r = await fetch(url);
-  const j = await r.json();
-  if (!r.ok) throw new Error(j.error || `${url}: HTTP ${r.status}`);
-  return j;
-}
+// cmd runs any command of the table (POST /api/cmd/<name>).
+export const cmd = (name, args = {}) => api('POST', `/api/cmd/${encodeURIComponent(name)}`, args);
+const cls = (name) => `/api/classes/${encodeURIComponent(name)}`;
 
 function showError(where, err) {
   const p = where && where.querySelector('.err');
@@ -77,6 +77,7 @@ function showTab(tab) {
   else if (!img.dataset.on) { img.dataset.on = '1'; img.src = `/api/stream.mjpeg?v=${Date.now()}`; }
   document.body.dataset.tab = tab;
   document.dispatchEvent(new CustomEvent('alphad:tab', { detail: tab }));
+  renderSelection();
 }
 document.addEventListener('alphad:show', (e) => showTab(e.detail));
 for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
@@ -116,7 +117,7 @@ function setModel(v) {
 
 async function refreshStatus() {
   try {
-    const s = await getJSON('/api/status');
+    const s = await api('GET', '/api/status');
     setModel(s.model_version);
     state.modelClasses = s.model_classes || [];
     state.recording = s.recording || '';
@@ -133,7 +134,9 @@ async function refreshStatus() {
 }
 
 // ---- classes ----
-const thumbCache = new Map(); // label -> count the strip was loaded at
+const PAGE = 24; // thumbnails per page
+const pages = new Map(); // label -> {offset, count (the class's count the page was loaded at)}
+const selected = new Map(); // sample id -> label
 function renderClasses() {
   const { names, counts } = state.classes;
   const cards = $('#cards');
@@ -143,13 +146,16 @@ function renderClasses() {
     if (!card) card = classCard(name);
     card.style.borderLeftColor = colorOf(name);
     card.querySelector('.count').textContent = `${counts[name] || 0} samples`;
-    if (thumbCache.get(name) !== (counts[name] || 0)) loadThumbs(name, card);
+    const pg = pages.get(name);
+    if (!pg || pg.count !== (counts[name] || 0)) loadThumbs(name, card, pg ? pg.offset : 0);
     return card;
   });
   // Touch the DOM only when the set or order changed: a card moved in
   // the DOM loses its pointer capture (a hold in progress would stop).
   const same = list.length === cards.children.length && list.every((c, i) => cards.children[i] === c);
   if (!same) cards.replaceChildren(...list);
+  for (const [id, label] of selected) if (!names.includes(label)) selected.delete(id);
+  renderSelection();
 }
 
 function classCard(name) {
@@ -161,9 +167,13 @@ function classCard(name) {
   card.append(
     el('div', { class: 'card-head' }, el('h3', {}, name), el('span', { class: 'count num' }, '')),
     el('div', { class: 'thumbs' }),
+    el('div', { class: 'pager row', hidden: true },
+      el('button', { class: 'btn prev', type: 'button', 'aria-label': 'newer samples', onclick: () => turn(name, card, -1) }, '‹ Newer'),
+      el('span', { class: 'range num' }),
+      el('button', { class: 'btn next', type: 'button', 'aria-label': 'older samples', onclick: () => turn(name, card, 1) }, 'Older ›')),
     hold,
     el('div', { class: 'row' },
-      el('button', { class: 'btn', type: 'button', onclick: () => act(card, () => cmd('capture', { label: name, count: 1 })) }, '+1'),
+      el('button', { class: 'btn', type: 'button', onclick: () => act(card, () => api('POST', `${cls(name)}/record`, { action: 'one' })) }, '+1'),
       el('button', { class: 'btn', type: 'button', onclick: () => file.click() }, 'Upload'),
       file,
       el('button', { class: 'btn', type: 'button', onclick: () => rename(name, card) }, 'Rename'),
@@ -180,79 +190,145 @@ async function act(card, fn) {
 }
 
 // Hold to record: pointer down starts, up / cancel / lost capture stops.
+// Thumbnails load above the button while it is held and push it down: the
+// click a released finger makes lands elsewhere, so clicks right after a
+// hold are ignored (holdEnded).
+let holdEnded = 0;
 function bindHold(btn, name, card) {
   let on = false;
+  const rec = (action) => api('POST', `${cls(name)}/record`, { action });
   const stop = () => {
     if (!on) return;
     on = false;
+    holdEnded = performance.now();
     btn.classList.remove('on');
     btn.textContent = 'Hold to record';
-    act(card, () => cmd('record_stop'));
+    act(card, () => rec('stop'));
+  };
+  const start = () => {
+    on = true;
+    btn.classList.add('on');
+    btn.textContent = 'Recording…';
+    act(card, () => rec('start')).then((r) => { if (!r) stop(); });
   };
   btn.addEventListener('pointerdown', (e) => {
     e.preventDefault();
     if (on) return;
-    on = true;
     btn.setPointerCapture(e.pointerId);
-    btn.classList.add('on');
-    btn.textContent = 'Recording…';
-    act(card, () => cmd('record_start', { label: name })).then((r) => { if (!r) stop(); });
+    start();
   });
   for (const ev of ['pointerup', 'pointercancel', 'lostpointercapture']) btn.addEventListener(ev, stop);
   btn.addEventListener('contextmenu', (e) => e.preventDefault());
   // Keyboard: space/enter held records too.
   btn.addEventListener('keydown', (e) => {
-    if ((e.key === ' ' || e.key === 'Enter') && !e.repeat && !on) {
-      e.preventDefault(); on = true; btn.classList.add('on'); btn.textContent = 'Recording…';
-      act(card, () => cmd('record_start', { label: name }));
-    }
+    if ((e.key === ' ' || e.key === 'Enter') && !e.repeat && !on) { e.preventDefault(); start(); }
   });
   btn.addEventListener('keyup', (e) => { if (e.key === ' ' || e.key === 'Enter') stop(); });
 }
 
-async function loadThumbs(name, card) {
-  thumbCache.set(name, state.classes.counts[name] || 0);
+function turn(name, card, dir) {
+  const pg = pages.get(name) || { offset: 0 };
+  loadThumbs(name, card, Math.max(0, pg.offset + dir * PAGE));
+}
+
+// loadThumbs shows one page of a class's samples, newest first; a tap
+// selects a sample (for Move / Delete).
+async function loadThumbs(name, card, offset) {
+  const count = state.classes.counts[name] || 0;
+  pages.set(name, { offset, count });
   try {
-    const j = await getJSON(`/api/samples?label=${encodeURIComponent(name)}`);
-    const newest = (j.samples || []).slice(-12).reverse();
-    card.querySelector('.thumbs').replaceChildren(...newest.map((s) =>
-      el('img', { src: `/api/samples/${encodeURIComponent(s.id)}/image`, alt: `sample of ${name}`, loading: 'lazy' })));
+    let j = await api('GET', `${cls(name)}/samples?offset=${offset}&limit=${PAGE}`);
+    if (!j.samples.length && offset > 0) { // the page emptied (deleted, moved): the last one
+      offset = Math.max(0, Math.floor((j.total - 1) / PAGE) * PAGE);
+      pages.set(name, { offset, count });
+      j = await api('GET', `${cls(name)}/samples?offset=${offset}&limit=${PAGE}`);
+    }
+    card.querySelector('.thumbs').replaceChildren(...j.samples.map((s) => {
+      const b = el('button', { class: 'thumb', type: 'button', 'data-id': s.id, 'aria-pressed': selected.has(s.id) ? 'true' : 'false',
+        onclick: () => toggle(s.id, name, b) },
+      el('img', { src: `/api/samples/${encodeURIComponent(s.id)}/image`, alt: `sample of ${name}`, loading: 'lazy' }));
+      return b;
+    }));
+    const pager = card.querySelector('.pager');
+    pager.hidden = j.total <= PAGE;
+    pager.querySelector('.range').textContent = j.total ? `${offset + 1}–${offset + j.samples.length} of ${j.total}` : '';
+    pager.querySelector('.prev').disabled = offset === 0;
+    pager.querySelector('.next').disabled = offset + j.samples.length >= j.total;
   } catch (e) { showError(card, e); }
 }
 
-const b64 = (buf) => {
-  let s = '';
-  const b = new Uint8Array(buf);
-  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return btoa(s);
-};
+function toggle(id, label, b) {
+  if (performance.now() - holdEnded < 700) return; // the click of a hold's release
+  if (selected.has(id)) selected.delete(id); else selected.set(id, label);
+  b.setAttribute('aria-pressed', selected.has(id) ? 'true' : 'false');
+  renderSelection();
+}
 
+// The selection bar: n selected · Move to [class] · Delete · Clear.
+function renderSelection() {
+  const bar = $('#selbar');
+  bar.hidden = selected.size === 0 || state.tab !== 'classes';
+  document.body.classList.toggle('selecting', !bar.hidden);
+  $('#sel-count').textContent = `${selected.size} selected`;
+  const to = $('#sel-to');
+  const want = state.classes.names.join('\n');
+  if (to.dataset.names !== want) {
+    to.dataset.names = want;
+    to.replaceChildren(el('option', { value: '' }, 'Move to…'), ...state.classes.names.map((n) => el('option', { value: n }, n)));
+  }
+}
+
+function clearSelection() {
+  selected.clear();
+  for (const b of document.querySelectorAll('.thumb[aria-pressed=true]')) b.setAttribute('aria-pressed', 'false');
+  renderSelection();
+}
+
+$('#sel-move').addEventListener('click', () => act($('#selbar'), async () => {
+  const to = $('#sel-to').value;
+  if (!to) throw new Error('choose the class to move the samples to');
+  await api('POST', '/api/samples/move', { ids: [...selected.keys()], to });
+  clearSelection();
+}));
+$('#sel-delete').addEventListener('click', () => act($('#selbar'), async () => {
+  if (!confirm(`Delete ${selected.size} sample(s)?`)) return;
+  await api('POST', '/api/samples/delete', { ids: [...selected.keys()] });
+  clearSelection();
+}));
+$('#sel-clear').addEventListener('click', clearSelection);
+
+// upload sends the files as multipart bodies of at most ~32 MB each (the
+// server takes 64 MB per request); each body is one burst.
 async function upload(name, files, card) {
   if (!files || !files.length) return;
   await act(card, async () => {
-    const list = [];
-    for (const f of files) list.push({ name: f.name, data: b64(await f.arrayBuffer()) });
-    await cmd('add_samples', { label: name, files: list });
+    let fd = new FormData(), size = 0, n = 0;
+    const send = async () => { if (n) await api('POST', `${cls(name)}/samples`, fd); fd = new FormData(); size = 0; n = 0; };
+    for (const f of files) {
+      if (n && size + f.size > 32 << 20) await send();
+      fd.append('files', f, f.name); size += f.size; n++;
+    }
+    await send();
   });
 }
 
 async function rename(name, card) {
   const to = prompt(`Rename class "${name}" to:`, name);
   if (!to || to === name) return;
-  await act(card, () => cmd('rename_class', { label: name, to }));
+  await act(card, () => api('PATCH', cls(name), { name: to }));
 }
 
 async function removeClass(name, card) {
   const n = state.classes.counts[name] || 0;
   if (!confirm(`Delete class "${name}" with ${n} samples?`)) return;
-  await act(card, () => cmd('delete_class', { label: name }));
+  await act(card, () => api('DELETE', cls(name)));
 }
 
 $('#add-class').addEventListener('submit', async (e) => {
   e.preventDefault();
   const form = e.currentTarget;
   const label = form.label.value.trim();
-  await act(form, async () => { await cmd('create_class', { label }); form.reset(); });
+  await act(form, async () => { await api('POST', '/api/classes', { name: label }); form.reset(); });
 });
 
 // ---- train ----
@@ -261,11 +337,11 @@ trainForm.addEventListener('submit', async (e) => {
   e.preventDefault();
   const f = trainForm;
   await act(f, async () => {
-    await cmd('train', { epochs: Number(f.epochs.value), batch_size: Number(f.batch_size.value), learning_rate: Number(f.learning_rate.value) });
+    await api('POST', '/api/train', { epochs: Number(f.epochs.value), batch_size: Number(f.batch_size.value), learning_rate: Number(f.learning_rate.value) });
     setTraining({ phase: 'starting', percent: 0 });
   });
 });
-$('#cancel-btn').addEventListener('click', () => act(trainForm, () => cmd('cancel_training')));
+$('#cancel-btn').addEventListener('click', () => act(trainForm, () => api('DELETE', '/api/train')));
 $('#reset-btn').addEventListener('click', () => {
   trainForm.epochs.value = 50; trainForm.batch_size.value = 16; trainForm.learning_rate.value = 0.001;
 });
@@ -296,7 +372,7 @@ async function onResult(r) {
   $('#train-bar').style.width = '100%';
   $('#train-phase').textContent = `done: ${r.model_version} in use (${r.duration_s.toFixed(1)} s)`;
   try {
-    const j = await getJSON('/api/models');
+    const j = await api('GET', '/api/models');
     const m = (j.models || []).find((x) => x.version === r.model_version);
     if (m) { const card = $('#train-result'); card.replaceChildren(...resultCard(m)); card.hidden = false; }
   } catch (e) { showError(trainForm, e); }
@@ -304,10 +380,10 @@ async function onResult(r) {
 
 function resultCard(m) {
   const out = [el('h2', {}, `Result ${m.version}`),
-    el('p', { class: 'num' }, `Accuracy ${pct(m.accuracy)} on ${m.on || '?'} · ${m.samples} samples`)];
+    el('p', { class: 'num' }, `Accuracy ${pct(m.accuracy)} on ${m.on || '?'} · trained on ${m.samples} samples`)];
   if (m.per_class && m.per_class.length) {
     out.push(el('table', { class: 'per-class' },
-      el('tr', {}, el('th', {}, 'class'), el('th', {}, 'accuracy'), el('th', {}, 'samples')),
+      el('tr', {}, el('th', {}, 'class'), el('th', {}, 'accuracy'), el('th', {}, 'validated')),
       m.per_class.map((c) => el('tr', {}, el('th', { style: `color:${colorOf(c.class)}` }, c.class), el('td', {}, pct(c.accuracy)), el('td', {}, c.support)))));
   }
   if (m.confusion && m.confusion.length) {
@@ -325,30 +401,38 @@ function resultCard(m) {
   return out;
 }
 
+// chart draws key and valKey per epoch as two lines, with the legend
+// above the plot and the value range at the left.
 function chart(epochs, key, valKey) {
   const ns = 'http://www.w3.org/2000/svg';
-  const W = 300, H = 100;
+  const W = 320, H = 130, L = 40, T = 22, B = 6, R = 6;
   const all = epochs.flatMap((e) => [e[key], e[valKey]]).filter((v) => v != null);
   const max = Math.max(...all, 1e-9), min = Math.min(...all, 0);
-  const pts = (k) => epochs.filter((e) => e[k] != null).map((e, i) =>
-    `${(i / Math.max(1, epochs.length - 1)) * W},${H - ((e[k] - min) / (max - min || 1)) * H}`).join(' ');
+  const x = (i) => L + (i / Math.max(1, epochs.length - 1)) * (W - L - R);
+  const y = (v) => T + (1 - (v - min) / (max - min || 1)) * (H - T - B);
   const svg = document.createElementNS(ns, 'svg');
+  const add = (tag, attrs, text) => {
+    const n = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text != null) n.textContent = text;
+    svg.append(n);
+  };
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.setAttribute('class', 'chart');
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `${key} per epoch`);
+  svg.setAttribute('aria-label', `${key} per epoch, training and validation`);
+  add('rect', { x: L, y: T, width: W - L - R, height: H - T - B, fill: 'none', stroke: 'var(--line)' });
+  add('text', { x: L - 4, y: T + 10, 'text-anchor': 'end', 'font-size': 11, fill: 'currentColor' }, max.toPrecision(2));
+  add('text', { x: L - 4, y: H - B, 'text-anchor': 'end', 'font-size': 11, fill: 'currentColor' }, min.toPrecision(2));
   for (const [k, color] of [[key, 'var(--acc)'], [valKey, '#e8590c']]) {
-    const pl = document.createElementNS(ns, 'polyline');
-    pl.setAttribute('points', pts(k));
-    pl.setAttribute('fill', 'none');
-    pl.setAttribute('stroke', color);
-    pl.setAttribute('stroke-width', '2');
-    svg.append(pl);
+    const pts = epochs.map((e, i) => [i, e[k]]).filter(([, v]) => v != null).map(([i, v]) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+    add('polyline', { points: pts.join(' '), fill: 'none', stroke: color, 'stroke-width': 2 });
   }
-  const t = document.createElementNS(ns, 'text');
-  t.setAttribute('x', 4); t.setAttribute('y', 14); t.setAttribute('fill', 'currentColor'); t.setAttribute('font-size', 12);
-  t.textContent = `${key} (blue: training, orange: validation)`;
-  svg.append(t);
+  add('text', { x: L, y: 14, 'font-size': 12, fill: 'currentColor' }, key);
+  add('rect', { x: L + 70, y: 5, width: 12, height: 4, fill: 'var(--acc)' });
+  add('text', { x: L + 86, y: 14, 'font-size': 12, fill: 'currentColor' }, 'training');
+  add('rect', { x: L + 150, y: 5, width: 12, height: 4, fill: '#e8590c' });
+  add('text', { x: L + 166, y: 14, 'font-size': 12, fill: 'currentColor' }, 'validation');
   return svg;
 }
 
@@ -357,22 +441,48 @@ async function loadModels() {
   const box = $('#tab-models');
   showError(box, null);
   try {
-    const j = await getJSON('/api/models');
-    if (!j.models.length) { $('#models').replaceChildren(el('p', { class: 'msg' }, 'No model yet: record two classes and train.')); return; }
-    $('#models').replaceChildren(...j.models.map((m) => el('article', { class: 'card model', 'data-version': m.version },
-      el('div', { class: 'card-head' }, el('h3', {}, m.version), m.current ? el('span', { class: 'badge' }, 'current') : null),
-      el('p', { class: 'num' }, `${new Date(m.created).toLocaleString()} · ${m.samples} samples · ${m.classes.join(', ')} · accuracy ${pct(m.accuracy)}`),
-      el('div', { class: 'row' },
-        m.current ? null : el('button', { class: 'btn primary', type: 'button', onclick: () => activate(m.version) }, 'Activate'),
-        el('a', { class: 'btn', href: `/api/models/${encodeURIComponent(m.version)}/export`, download: true, style: 'display:inline-flex;align-items:center;text-decoration:none' }, 'Export (zip)')))));
+    const j = await api('GET', '/api/models');
+    if (!j.models.length) { $('#models').replaceChildren(el('p', { class: 'msg' }, 'No model yet: record two classes and train, or import one.')); return; }
+    $('#models').replaceChildren(...j.models.map((m) => {
+      const details = el('div', { class: 'details', hidden: true });
+      return el('article', { class: 'card model', 'data-version': m.version },
+        el('div', { class: 'card-head' }, el('h3', {}, m.version), m.current ? el('span', { class: 'badge' }, 'current') : null),
+        el('p', { class: 'num' }, `${new Date(m.created).toLocaleString()} · ${m.samples} samples · ${m.classes.join(', ')} · accuracy ${pct(m.accuracy)}`),
+        el('div', { class: 'row' },
+          m.current ? null : el('button', { class: 'btn primary activate', type: 'button', onclick: () => activate(m.version) }, 'Activate'),
+          el('a', { class: 'btn export', href: `/api/models/${encodeURIComponent(m.version)}/export`, download: `alphad-${m.version}.zip` }, 'Export (zip)'),
+          m.per_class ? el('button', { class: 'btn', type: 'button', 'aria-expanded': 'false', onclick: (e) => {
+            details.hidden = !details.hidden;
+            e.currentTarget.setAttribute('aria-expanded', String(!details.hidden));
+            if (!details.hidden && !details.childElementCount) details.append(...resultCard(m).slice(1));
+          } }, 'Details') : null),
+        details);
+    }));
   } catch (e) { showError(box, e); }
 }
 
 async function activate(v) {
   const box = $('#tab-models');
   showError(box, null);
-  try { await cmd('activate', { version: v }); await loadModels(); } catch (e) { showError(box, e); }
+  try { await api('POST', `/api/models/${encodeURIComponent(v)}/activate`); await loadModels(); } catch (e) { showError(box, e); }
 }
+
+$('#import-file').addEventListener('change', async (e) => {
+  const input = e.currentTarget, form = $('#import-form');
+  if (!input.files.length) return;
+  const fd = new FormData();
+  fd.append('file', input.files[0], input.files[0].name);
+  $('#import-msg').textContent = `importing ${input.files[0].name}…`;
+  await act(form, async () => {
+    const j = await api('POST', '/api/models/import', fd);
+    $('#import-msg').textContent = j.message;
+    await loadModels();
+  }).finally(() => { input.value = ''; if ($('#import-msg').textContent.startsWith('importing')) $('#import-msg').textContent = ''; });
+});
+
+$('#logout').addEventListener('click', async () => {
+  try { await api('POST', '/logout'); } finally { location.href = '/'; }
+});
 
 // ---- events ----
 function connect() {
@@ -382,7 +492,7 @@ function connect() {
   es.onerror = () => { $('#dot').className = 'dot off'; $('#dot').title = 'offline'; };
   const on = (name, fn) => es.addEventListener(name, (e) => fn(JSON.parse(e.data)));
   on('prediction', onPrediction);
-  on('classes', (c) => {
+  on('samples', (c) => {
     // names are the model's classes (what it decides); counts hold every
     // stored class: the cards show the stored ones, model order first.
     const counts = c.counts || {};
