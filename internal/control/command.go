@@ -41,6 +41,8 @@ const (
 	Status        Name = "status" // classes, counts, model, training, settings (read only)
 	Samples       Name = "samples"
 	LoginLink     Name = "login_link" // a one-time web login link (control socket only)
+	Publish       Name = "publish"    // publish a model version to the fleet group (signed, retained)
+	Adopt         Name = "adopt"      // install the fleet group's latest verified publication
 )
 
 // Spec describes one command of the table.
@@ -80,6 +82,8 @@ var Table = []Spec{
 	{Name: Status, Doc: "the device's classes, sample counts, model, training and settings"},
 	{Name: Samples, Doc: "the stored samples (optionally of one label)", Fields: []string{"label"}},
 	{Name: LoginLink, Doc: "a one-time login link for the web app, valid 10 minutes (control socket only)", Local: true},
+	{Name: Publish, Doc: "publish version (default current) to the fleet group, signed and retained", Fields: []string{"version"}},
+	{Name: Adopt, Doc: "install the fleet group's latest verified publication (force: even an older one or this device's own)", Fields: []string{"force"}},
 }
 
 // Lookup finds a command's spec.
@@ -149,6 +153,7 @@ type Command struct {
 	Wait  bool        // train: answer when training ended
 
 	Version string // activate, rollback, export
+	Force   bool   // adopt: also an older publication or this device's own
 
 	Threshold *float64 // threshold, set
 	Window    int      // set: smoothing window (0: unchanged)
@@ -290,6 +295,11 @@ func FromFields(spec Spec, fields map[string]json.RawMessage) (Command, error) {
 	if raw, ok := fields["wait"]; ok {
 		if err := json.Unmarshal(raw, &cmd.Wait); err != nil {
 			return bad("wait", "must be true or false")
+		}
+	}
+	if raw, ok := fields["force"]; ok {
+		if err := json.Unmarshal(raw, &cmd.Force); err != nil {
+			return bad("force", "must be true or false")
 		}
 	}
 	if raw, ok := fields["threshold"]; ok {

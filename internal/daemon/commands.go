@@ -49,6 +49,8 @@ var handlers = map[control.Name]handler{
 	control.Status:        (*Daemon).cmdStatus,
 	control.Samples:       (*Daemon).cmdSamples,
 	control.LoginLink:     (*Daemon).cmdLoginLink,
+	control.Publish:       (*Daemon).cmdPublish,
+	control.Adopt:         (*Daemon).cmdAdopt,
 }
 
 // Do runs a command from any transport.
@@ -418,6 +420,9 @@ func (d *Daemon) cmdStatus(context.Context, control.Command, string) (control.Re
 		det["model_classes"] = m.Labels
 	}
 	det["model_version"] = version
+	if f := d.fleetStatus(); f != nil {
+		det["fleet"] = f
+	}
 	return control.Result{Message: d.status(-1), Details: det}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/panel"
 	"github.com/alphad/alphad/hooks"
+	"github.com/alphad/alphad/internal/fleet"
 	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/pipeline/decide"
 	"github.com/alphad/alphad/pipeline/head"
@@ -41,6 +42,7 @@ type Config struct {
 	Hooks     []hooks.Config      `yaml:"hooks"`
 	HTTP      HTTPConfig          `yaml:"http"`
 	UI        UIConfig            `yaml:"ui"`
+	Fleet     fleet.Config        `yaml:"fleet"`
 }
 
 // LogConfig sets the log level (debug, info, warn, error).
@@ -395,6 +397,10 @@ func (c Config) validate() []FieldError {
 	for i, h := range c.Hooks {
 		section(fmt.Sprintf("hooks[%d]", i), h.Validate())
 	}
+	section("fleet", c.Fleet.Validate())
+	if c.Fleet.Enabled() && c.MQTT.Broker == "" {
+		add("fleet.group", "the fleet works over MQTT: set mqtt.broker")
+	}
 	return fe
 }
 
@@ -417,7 +423,7 @@ func flatten(err error) []error {
 // into its YAML field path and message; messages without a leading field
 // name return field "".
 func splitField(s string) (field, msg string) {
-	for _, p := range []string{"panel: ", "mqtt: ", "hooks: ", "smoothing: "} {
+	for _, p := range []string{"panel: ", "mqtt: ", "hooks: ", "smoothing: ", "fleet: "} {
 		s = strings.TrimPrefix(s, p)
 	}
 	i := strings.Index(s, ": ")

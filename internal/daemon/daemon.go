@@ -156,6 +156,7 @@ type Daemon struct {
 	wdTicks    atomic.Uint64 // watchdog ticks seen by the supervisor
 	stats      frameStats
 	tap        frameTap // the live view's frames (webhooks.go)
+	fleet      fleetPart
 }
 
 // New opens the state directory's store and models and loads the model to
@@ -216,6 +217,9 @@ func New(o Options) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	d.rec = newRecorder(d.st, o.Config.Recording, o.Log, d.m)
+	d.rec.stored = func(s store.Sample) {
+		d.out.emit(control.SampleStored{ID: s.ID, Label: s.Label, Source: s.Source, Time: s.Time})
+	}
 	if d.hooks, err = hooks.New(o.Config.Hooks, o.Log); err != nil {
 		d.close(true, true)
 		return nil, fmt.Errorf("daemon: %w", err)
@@ -231,6 +235,10 @@ func New(o Options) (*Daemon, error) {
 		}
 		d.links = append(d.links, mq)
 		d.out = append(d.out, mq)
+	}
+	if err := d.openFleet(); err != nil {
+		d.close(true, true)
+		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	d.out = append(d.out, o.Outputs...)
 	d.refreshClassMetrics()
