@@ -202,9 +202,11 @@ func New(o Options) (*Daemon, error) {
 		return nil, err
 	}
 	if m == nil {
-		if _, src, err := d.backbone(); err != nil {
+		if _, src, err := d.backbone(); err != nil && !o.Config.Fleet.Adopt {
 			d.state.Close()
 			return nil, err
+		} else if err != nil {
+			d.log.Info("no model and no backbone yet: waiting for the fleet's model", "group", o.Config.Fleet.Group)
 		} else {
 			d.log.Info("no model yet: recording and training only", "backbone", src)
 		}
