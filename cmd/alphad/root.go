@@ -78,6 +78,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newBenchCmd(d),
 		newMQTTCmd(d),
 		newRunCmd(d), newWebCmd(d),
+		newFleetCmd(d),
 	)
 	root.Version = version
 	root.SetVersionTemplate(fmt.Sprintf("alphad %s (commit %s)\n", version, commit))
