@@ -58,12 +58,14 @@ func (d *Daemon) fleetStatus() any {
 	return d.fleet.link.Status()
 }
 
-// FleetMembers is the fleet view (nil: fleet off): the web app's list.
-func (d *Daemon) FleetMembers() []fleet.Member {
+// FleetView is the fleet link's status and the group's members (the web
+// app's fleet page); nil, nil when the fleet is off.
+func (d *Daemon) FleetView() (*fleet.Status, []fleet.Member) {
 	if d.fleet.link == nil {
-		return nil
+		return nil, nil
 	}
-	return d.fleet.link.Members()
+	st := d.fleet.link.Status()
+	return &st, d.fleet.link.Members()
 }
 
 // publishTimeout bounds waiting for the broker's acknowledgement.

@@ -383,20 +383,25 @@ func TestFleetMembers(t *testing.T) {
 	start(t, a, nil)
 	runB := start(t, b, nil)
 	waitFor(t, 20*time.Second, "A seeing both members online", func() bool {
-		m := a.FleetMembers()
+		m := members(a)
 		return len(m) == 2 && m[0].Availability == "online" && m[1].Availability == "online" && m[1].DeviceID == "b"
 	})
 	runB.stop(t)
 	waitFor(t, 20*time.Second, "A seeing B offline", func() bool {
-		m := a.FleetMembers()
+		m := members(a)
 		return len(m) == 2 && m[1].Availability == "offline" && !m[1].LastSeen.IsZero()
 	})
 	ids := []string{}
-	for _, m := range a.FleetMembers() {
+	for _, m := range members(a) {
 		ids = append(ids, m.DeviceID)
 	}
 	sort.Strings(ids)
 	if strings.Join(ids, ",") != "a,b" {
 		t.Errorf("members %v", ids)
 	}
+}
+
+func members(d *Daemon) []fleet.Member {
+	_, m := d.FleetView()
+	return m
 }

@@ -113,6 +113,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/samples/{id}/image", s.session(s.sampleImage))
 	m.HandleFunc("GET /api/models", s.session(s.models))
 	m.HandleFunc("GET /api/models/{version}/export", s.session(s.export))
+	m.HandleFunc("GET /api/fleet", s.session(s.fleetView))
 	m.HandleFunc("/", s.session(func(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "web: no such page: "+r.URL.Path)
 	}))
