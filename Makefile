@@ -106,6 +106,7 @@ DESTDIR ?=
 install: build ## install bin, unit, config (kept if present), udev rule; create user alphad (groups video, gpio)
 	install -D -m 0755 $(BIN) $(DESTDIR)/usr/bin/alphad
 	install -D -m 0644 systemd/alphad.service $(DESTDIR)/lib/systemd/system/alphad.service
+	install -D -m 0644 systemd/alphad@.service $(DESTDIR)/lib/systemd/system/alphad@.service
 	test -e $(DESTDIR)/etc/alphad/alphad.yaml || install -D -m 0640 packaging/alphad.yaml $(DESTDIR)/etc/alphad/alphad.yaml
 	for r in firmware-config/*.rules; do install -D -m 0644 $$r $(DESTDIR)/etc/udev/rules.d/$$(basename $$r); done
 	@if [ -z "$(DESTDIR)" ]; then sh packaging/postinst configure; else echo "install: DESTDIR set, user and reloads skipped (run packaging/postinst on the target)"; fi
