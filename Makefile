@@ -31,7 +31,7 @@ SKIP_SUMMARY = ./scripts/deps.sh summary $(SKIPS)
 # images), which run in the plain pass.
 RACE_PKGS := ./internal/daemon/... ./mqtt/... ./device/... ./pipeline/head/... ./pipeline/store/...
 
-.PHONY: help build test cross-test bench eval demo cross-arm64 cross-armv7 oracle deps fuzz vmtest install deb clean
+.PHONY: help build test cross-test bench eval demo fleet-scale cross-arm64 cross-armv7 oracle deps fuzz vmtest install deb clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ cross-arm64: ## build bin/alphad-linux-arm64 (xnnpack when the arm64 libraries a
 
 cross-armv7: ## build bin/alphad-linux-armv7 (native engine)
 	./scripts/cross.sh armv7
+
+fleet-scale: build ## the fleet scale run (not in make test): FLEET_N (50) daemons at 1 fps, one mosquitto; rollout time, broker msg/s, RSS
+	ALPHAD_BIN=$(abspath $(BIN)) $(GO) test -tags 'fleetscale $(TAGS)' -count=1 -timeout 30m -run TestFleetScale -v ./cmd/alphad
 
 vmtest: ## run camera/GPIO tests against real kernel drivers (vivid, v4l2loopback, gpio-sim) in a QEMU VM
 	./scripts/vmtest.sh
