@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ func TestFleetScale(t *testing.T) {
 	}
 
 	broker := mqtttest.StartBroker(t, mqtttest.BrokerOptions{Extra: "sys_interval 1\nmax_queued_messages 10000\n"})
-	sub := mqtttest.Subscribe(t, broker.URL, "alphad/+/diagnostics", "alphad/+/availability", "$SYS/broker/messages/received", "$SYS/broker/messages/sent")
+	sub := mqtttest.Subscribe(t, broker.URL, "alphad/+/diagnostics", "alphad/+/availability", "$SYS/broker/publish/messages/received", "$SYS/broker/publish/messages/sent")
 	key := filepath.Join(tmp, "fleet.key")
 	alphad("fleet", "keygen", "--out", key)
 
@@ -153,16 +154,36 @@ http:
 			}
 			return 0, time.Now()
 		}
-		r0, t0 := counter("$SYS/broker/messages/received")
-		s0, _ := counter("$SYS/broker/messages/sent")
+		r0, t0 := counter("$SYS/broker/publish/messages/received")
+		s0, _ := counter("$SYS/broker/publish/messages/sent")
 		time.Sleep(window)
-		r1, t1 := counter("$SYS/broker/messages/received")
-		s1, _ := counter("$SYS/broker/messages/sent")
+		r1, t1 := counter("$SYS/broker/publish/messages/received")
+		s1, _ := counter("$SYS/broker/publish/messages/sent")
 		sec := t1.Sub(t0).Seconds()
 		return (r1 - r0) / sec, (s1 - s0) / sec
 	}
 	inBefore, outBefore := rate(20 * time.Second)
 
+	cpu := func() float64 { // CPU seconds of every daemon so far
+		var total float64
+		for _, d := range devs {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
+			if i := strings.LastIndexByte(string(b), ')'); i > 0 {
+				f := strings.Fields(string(b)[i+2:])
+				if len(f) > 13 {
+					u, _ := strconv.ParseFloat(f[11], 64)
+					k, _ := strconv.ParseFloat(f[12], 64)
+					total += (u + k) / 100 // clock ticks (USER_HZ = 100)
+				}
+			}
+		}
+		return total
+	}
+	loadavg := func() string {
+		b, _ := os.ReadFile("/proc/loadavg")
+		return strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	load0, cpu0 := loadavg(), cpu()
 	t0 := time.Now()
 	out := alphad("--state-dir", pubState, "model", "publish", "--config", pubCfg)
 	acked := time.Since(t0)
@@ -187,6 +208,7 @@ http:
 		}
 		return len(took) == n
 	})
+	cpuRollout, rolloutWall := cpu()-cpu0, time.Since(t0)
 	var ds []time.Duration
 	for _, d := range took {
 		ds = append(ds, d)
@@ -211,7 +233,10 @@ http:
 	t.Logf("fleet scale, %d daemons at 1 fps, one mosquitto:", n)
 	t.Logf("  rollout of %s (publish command to diagnostics): median %v, max %v, min %v", version,
 		ds[len(ds)/2].Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond), ds[0].Round(time.Millisecond))
-	t.Logf("  broker messages/s before: %.0f in, %.0f out; after (models running): %.0f in, %.0f out", inBefore, outBefore, inAfter, outAfter)
+	t.Logf("  load average at the publish: %s (%d CPUs; other work on the machine counts)", load0, runtime.NumCPU())
+	t.Logf("  daemons' CPU during the rollout: %.1f s in %.1f s (%.2f s per daemon: adoption plus its first inferences)",
+		cpuRollout, rolloutWall.Seconds(), cpuRollout/float64(n))
+	t.Logf("  broker PUBLISH messages/s before: %.0f in, %.0f out; after (models running): %.0f in, %.0f out", inBefore, outBefore, inAfter, outAfter)
 	t.Logf("  RSS per daemon: median %.1f MB, max %.1f MB, min %.1f MB", float64(rss[len(rss)/2])/1024, float64(rss[len(rss)-1])/1024, float64(rss[0])/1024)
 }
 
