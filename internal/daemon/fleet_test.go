@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -210,7 +209,10 @@ func testFleetRollout(t *testing.T, r *fleetRig, urlA, urlBC string) {
 
 	// Refused: a publication signed by an untrusted key, and A's
 	// publication tampered with. Neither replaces anything.
-	good := retained(t, r.sub, fleet.ModelTopic("shop"))
+	keyA, err := fleet.ReadPrivateKey(r.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rogueKey, err := fleet.ReadPrivateKey(r.rogue)
 	if err != nil {
 		t.Fatal(err)
@@ -224,10 +226,15 @@ func testFleetRollout(t *testing.T, r *fleetRig, urlA, urlBC string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tampered := slices.Clone(good)
+	tampered, err := fleet.Encode(meta, body, keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tampered[len(tampered)-fleetSigSize-10] ^= 0x40 // a head byte
-	for i, msg := range [][]byte{rogue, tampered} {
-		r.sub.Publish(fleet.ModelTopic("shop"), true, msg)
+	for i, env := range [][]byte{rogue, tampered} {
+		for _, m := range fleet.Messages("shop", env, fleet.PartSize) { // in parts, as alphad sends it
+			r.sub.Publish(m.Topic, true, m.Payload)
+		}
 		waitFor(t, 10*time.Second, "B and C refusing", func() bool {
 			return b.fleet.link.Status().Refused == uint64(i+1) && c.fleet.link.Status().Refused == uint64(i+1)
 		})
@@ -294,18 +301,6 @@ func fleetKeyID(t *testing.T, pubFile string) string {
 		return id
 	}
 	return ""
-}
-
-// retained is the newest message seen on topic.
-func retained(t *testing.T, sub *mqtttest.Subscriber, topic string) []byte {
-	msgs := sub.Messages()
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Topic == topic {
-			return msgs[i].Payload
-		}
-	}
-	t.Fatalf("nothing on %s", topic)
-	return nil
 }
 
 func names(vs []store.Version) []string {

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -72,12 +73,11 @@ type Published struct {
 	Bytes   int       `json:"bytes"`
 }
 
-// pubReq is a publication waiting for the connection.
+// pubReq is a publication waiting for the connection: its messages
+// (retained, QoS 1), in order.
 type pubReq struct {
-	topic    string
-	payload  []byte
-	retained bool
-	done     chan error // nil: nobody waits
+	msgs []Message
+	done chan error // nil: nobody waits
 }
 
 // Agent is the fleet link: a Link (Notify + Run) beside the daemon's own
@@ -105,6 +105,9 @@ type Agent struct {
 	subs    chan []string             // device topics to subscribe (view)
 	cli     atomic.Pointer[paho.Client]
 
+	asmMu sync.Mutex
+	asm   *Assembler // publications in parts
+
 	mu          sync.Mutex
 	latest      *Publication
 	st          Status
@@ -125,7 +128,7 @@ func New(o Options) (*Agent, error) {
 	}
 	o.MQTT = o.MQTT.WithDefaults()
 	a := &Agent{cfg: o.Config, mq: o.MQTT, dev: o.Device, image: o.SampleImage, log: o.Log, now: o.Now,
-		deviceID: o.MQTT.DeviceID, view: NewView(o.Config.Group),
+		deviceID: o.MQTT.DeviceID, view: NewView(o.Config.Group), asm: NewAssembler(),
 		models: make(chan []byte, 1), samples: make(chan []byte, 64), share: make(chan control.SampleStored, 64),
 		out: make(chan pubReq, 16), autoPub: make(chan string, 4), subs: make(chan []string, 256)}
 	if a.log == nil {
@@ -192,7 +195,7 @@ func (a *Agent) Publish(ctx context.Context, meta Meta, body []byte) (int, error
 	}
 	done := make(chan error, 1)
 	select {
-	case a.out <- pubReq{topic: ModelTopic(a.cfg.Group), payload: data, retained: true, done: done}:
+	case a.out <- pubReq{msgs: Messages(a.cfg.Group, data, PartSize), done: done}:
 	case <-ctx.Done():
 		return 0, fmt.Errorf("fleet: publish: %w", ctx.Err())
 	}
@@ -299,6 +302,7 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	filters := map[string]byte{MembersFilter(a.cfg.Group): 1}
 	if a.cfg.Adopt {
 		filters[ModelTopic(a.cfg.Group)] = 1
+		filters[PartsFilter(a.cfg.Group)] = 1
 	}
 	if a.cfg.Trainer {
 		filters[SamplesTopic(a.cfg.Group)] = 1
@@ -330,7 +334,13 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 		case <-lost:
 			return true, errors.New("connection lost")
 		case r := <-a.out:
-			err := wait(ctx, cli.Publish(r.topic, 1, r.retained, r.payload), lost)
+			var err error
+			for _, m := range r.msgs {
+				if err = wait(ctx, cli.Publish(m.Topic, 1, true, m.Payload), lost); err != nil {
+					err = fmt.Errorf("fleet: publish %s: %w", m.Topic, err)
+					break
+				}
+			}
 			if err != nil && ctx.Err() == nil {
 				select {
 				case a.out <- r: // again on the next connection
@@ -339,7 +349,7 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 						r.done <- err
 					}
 				}
-				return true, fmt.Errorf("fleet: publish %s: %w", r.topic, err)
+				return true, err
 			}
 			if r.done != nil {
 				r.done <- err
@@ -387,9 +397,19 @@ func wait(ctx context.Context, t paho.Token, lost <-chan struct{}) error {
 // onMessage runs on paho's goroutine: it must not block.
 func (a *Agent) onMessage(_ paho.Client, m paho.Message) {
 	topic := m.Topic()
-	switch topic {
-	case ModelTopic(a.cfg.Group):
-		p := append([]byte(nil), m.Payload()...)
+	switch {
+	case topic == ModelTopic(a.cfg.Group) || strings.HasPrefix(topic, ModelTopic(a.cfg.Group)+"/part/"):
+		a.asmMu.Lock()
+		p, err := a.asm.Add(a.cfg.Group, topic, m.Payload())
+		a.asmMu.Unlock()
+		if err != nil {
+			a.refused(err)
+			return
+		}
+		if p == nil {
+			return // parts missing
+		}
+		p = bytes.Clone(p)
 		for { // newest wins
 			select {
 			case a.models <- p:
@@ -401,7 +421,7 @@ func (a *Agent) onMessage(_ paho.Client, m paho.Message) {
 			default:
 			}
 		}
-	case SamplesTopic(a.cfg.Group):
+	case topic == SamplesTopic(a.cfg.Group):
 		select {
 		case a.samples <- append([]byte(nil), m.Payload()...):
 		default:
@@ -449,11 +469,7 @@ func (a *Agent) received(ctx context.Context, data []byte) {
 		err = p.Verify(a.trusted)
 	}
 	if err != nil {
-		a.mu.Lock()
-		a.st.Refused++
-		a.st.LastRefused = err.Error()
-		a.mu.Unlock()
-		a.log.Warn("fleet: publication refused", "topic", ModelTopic(a.cfg.Group), "err", err)
+		a.refused(err)
 		return
 	}
 	a.mu.Lock()
@@ -469,6 +485,15 @@ func (a *Agent) received(ctx context.Context, data []byte) {
 	default:
 		a.log.Info("fleet: "+res.Message, "publication", p.ID())
 	}
+}
+
+// refused counts and logs a refused publication.
+func (a *Agent) refused(err error) {
+	a.mu.Lock()
+	a.st.Refused++
+	a.st.LastRefused = err.Error()
+	a.mu.Unlock()
+	a.log.Warn("fleet: publication refused", "topic", ModelTopic(a.cfg.Group), "err", err)
 }
 
 // sampleMsg is the payload of alphad/fleet/<group>/samples.

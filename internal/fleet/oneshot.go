@@ -50,8 +50,10 @@ func PublishOnce(ctx context.Context, mq mqtt.Config, meta Meta, body []byte, ke
 		return 0, err
 	}
 	defer cli.Disconnect(250)
-	if err := wait(ctx, cli.Publish(ModelTopic(meta.Group), 1, true, data), nil); err != nil {
-		return 0, fmt.Errorf("fleet: publish %s: %w", ModelTopic(meta.Group), err)
+	for _, m := range Messages(meta.Group, data, PartSize) {
+		if err := wait(ctx, cli.Publish(m.Topic, 1, true, m.Payload), nil); err != nil {
+			return 0, fmt.Errorf("fleet: publish %s: %w", m.Topic, err)
+		}
 	}
 	return len(data), nil
 }
