@@ -401,6 +401,9 @@ func (c Config) validate() []FieldError {
 	if c.Fleet.Enabled() && c.MQTT.Broker == "" {
 		add("fleet.group", "the fleet works over MQTT: set mqtt.broker")
 	}
+	if p := c.MQTT.WithDefaults().TopicPrefix; c.Fleet.Enabled() && (p == fleet.TopicRoot || strings.HasPrefix(p, fleet.TopicRoot+"/")) {
+		add("mqtt.topic_prefix", fmt.Sprintf("%q is inside the fleet's topics (%s/…): pick another device_id or topic_prefix", p, fleet.TopicRoot))
+	}
 	return fe
 }
 

@@ -295,6 +295,10 @@ func testFleetRollout(t *testing.T, r *fleetRig, urlA, urlBC string) {
 	if _, err := a.Do(context.Background(), control.Command{Name: control.Adopt}, "test"); err == nil {
 		t.Error("A adopted without receiving a publication")
 	}
+	// No signing key, no publishing.
+	if _, err := b2.Do(context.Background(), control.Command{Name: control.Publish}, "test"); err == nil || !strings.Contains(err.Error(), "no fleet.signing_key") {
+		t.Errorf("publish without a key: %v", err)
+	}
 	// Rollback on B goes back to the first adoption.
 	if _, err := b2.Do(context.Background(), control.Command{Name: control.Rollback}, "test"); err != nil {
 		t.Fatal(err)
@@ -425,4 +429,22 @@ func TestFleetMembers(t *testing.T) {
 func members(d *Daemon) []fleet.Member {
 	_, m := d.FleetView()
 	return m
+}
+
+func TestFleetConfig(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"fleet: {group: shop}", "fleet.group: the fleet works over MQTT"},
+		{"mqtt: {broker: mqtt://x, device_id: fleet}\nfleet: {group: shop}", "mqtt.topic_prefix"},
+		{"mqtt: {broker: mqtt://x}\nfleet: {group: shop, adopt: true}", "fleet.trusted_keys"},
+		{"mqtt: {broker: mqtt://x}\nfleet: {group: 'a b'}", "fleet.group"},
+		{"fleet: {trainer: true}", "fleet.group: required"},
+	} {
+		_, err := ParseConfig("t.yaml", []byte("version: 1\n"+c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.yaml, err, c.want)
+		}
+	}
+	if _, err := ParseConfig("t.yaml", []byte("version: 1\nmqtt: {broker: mqtt://x, device_id: a}\nfleet: {group: shop, adopt: true, trusted_keys: [x.pub]}")); err != nil {
+		t.Error(err)
+	}
 }
