@@ -31,7 +31,7 @@ SKIP_SUMMARY = ./scripts/deps.sh summary $(SKIPS)
 # images), which run in the plain pass.
 RACE_PKGS := ./internal/daemon/... ./mqtt/... ./device/... ./pipeline/head/... ./pipeline/store/...
 
-.PHONY: man help build test cross-test bench eval demo cross-arm64 cross-armv7 release-arm64 oracle deps fuzz vmtest install deb clean
+.PHONY: man help build test cross-test bench eval demo cross-arm64 cross-armv7 release-arm64 oracle deps fuzz vmtest install deb fleet-scale clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ cross-armv7: ## build bin/alphad-linux-armv7 (native engine)
 release-arm64: ## build bin/alphad-linux-arm64-static: CGO_ENABLED=0, native engine with NEON kernels (make cross-test runs it)
 	./scripts/cross.sh arm64-static
 
+fleet-scale: build ## the fleet scale run (not in make test): FLEET_N (50) daemons at 1 fps, one mosquitto; rollout time, broker msg/s, RSS
+	ALPHAD_BIN=$(abspath $(BIN)) $(GO) test -tags 'fleetscale $(TAGS)' -count=1 -timeout 30m -run TestFleetScale -v ./cmd/alphad
+
 vmtest: ## run camera/GPIO tests against real kernel drivers (vivid, v4l2loopback, gpio-sim) in a QEMU VM
 	./scripts/vmtest.sh
 
@@ -122,6 +125,7 @@ install: man ## install bin, unit, config (kept if present), udev rule, man page
 	install -D -m 0644 dist/completions/alphad.fish $(DESTDIR)/usr/share/fish/vendor_completions.d/alphad.fish
 	install -d $(DESTDIR)/usr/share/doc/alphad && install -m 0644 README.md CHANGELOG.md docs/*.md $(DESTDIR)/usr/share/doc/alphad/
 	install -D -m 0644 systemd/alphad.service $(DESTDIR)/lib/systemd/system/alphad.service
+	install -D -m 0644 systemd/alphad@.service $(DESTDIR)/lib/systemd/system/alphad@.service
 	test -e $(DESTDIR)/etc/alphad/alphad.yaml || install -D -m 0640 packaging/alphad.yaml $(DESTDIR)/etc/alphad/alphad.yaml
 	for r in firmware-config/*.rules; do install -D -m 0644 $$r $(DESTDIR)/etc/udev/rules.d/$$(basename $$r); done
 	@if [ -z "$(DESTDIR)" ]; then sh packaging/postinst configure; else echo "install: DESTDIR set, user and reloads skipped (run packaging/postinst on the target)"; fi

@@ -931,7 +931,7 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		payload, err = json.Marshal(diagMsg{header: c.hdr(), FPS: finite(d.FPS), InferenceMS: finite(d.InferenceMS),
 			DroppedFrames: d.DroppedFrames, SamplesPerClass: spc, ModelVersion: d.ModelVersion,
 			ValidationAccuracy: optional(d.ValidationAccuracy), UptimeS: up.Seconds(), StartedAt: d.StartedAt.UTC().Format(time.RFC3339), Camera: d.Camera,
-			MQTT: mqttStats{DroppedEvents: st.DroppedEvents, DroppedResults: st.DroppedResults, Reconnects: reconnects}})
+			MQTT: mqttStats{DroppedEvents: st.DroppedEvents, DroppedResults: st.DroppedResults, Reconnects: reconnects}, Fleet: d.Fleet})
 		return c.t.diagnostics, q, true, payload, err
 	}
 	return "", 0, false, nil, fmt.Errorf("unknown item kind %d", it.kind)

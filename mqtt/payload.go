@@ -52,6 +52,8 @@ type Diagnostics struct {
 	// Camera is "ok" while frames flow, else the camera's last error
 	// ("" = not reported).
 	Camera string
+	// Fleet is the fleet link's status (JSON-encoded as is; nil = off).
+	Fleet any
 }
 
 // TrainingProgress is published on <prefix>/training/progress (QoS 0, not
@@ -133,6 +135,7 @@ type diagMsg struct {
 	StartedAt          string         `json:"started_at"`
 	Camera             string         `json:"camera,omitempty"`
 	MQTT               mqttStats      `json:"mqtt"`
+	Fleet              any            `json:"fleet,omitempty"`
 }
 
 type progressMsg struct {

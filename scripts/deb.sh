@@ -31,6 +31,7 @@ root=dist/deb/alphad_${debver}_$arch
 rm -rf "$root"
 install -D -m 0755 "$bin" "$root/usr/bin/alphad"
 install -D -m 0644 systemd/alphad.service "$root/lib/systemd/system/alphad.service"
+install -D -m 0644 systemd/alphad@.service "$root/lib/systemd/system/alphad@.service"
 install -D -m 0640 packaging/alphad.yaml "$root/etc/alphad/alphad.yaml"
 for r in firmware-config/*.rules; do
   [ -e "$r" ] && install -D -m 0644 "$r" "$root/etc/udev/rules.d/$(basename "$r")"

@@ -13,6 +13,7 @@ func newModelCmd(d *deps) *cobra.Command {
 		newModelInspectCmd(d),
 		newModelLsCmd(d), newModelShowCmd(d), newModelRollbackCmd(d), newModelActivateCmd(d), newModelExportCmd(d), newModelImportCmd(d),
 		newModelPullCmd(d),
+		newModelPublishCmd(d),
 	)
 	return cmd
 }

@@ -101,6 +101,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newMQTTCmd(d),
 		newRunCmd(d), newWebCmd(d),
 		newManCmd(d),
+		newFleetCmd(d),
 	)
 	root.Version = version
 	root.SetVersionTemplate(fmt.Sprintf("alphad %s (commit %s)\n", version, commit))

@@ -44,6 +44,8 @@ const (
 	Review        Name = "review"         // the review queue of unsure frames
 	ReviewFile    Name = "review_file"    // file a review item into a class (it becomes a sample)
 	ReviewDiscard Name = "review_discard" // delete a review item
+	Publish       Name = "publish"        // publish a model version to the fleet group (signed, retained)
+	Adopt         Name = "adopt"          // install the fleet group's latest verified publication
 )
 
 // Spec describes one command of the table.
@@ -86,6 +88,8 @@ var Table = []Spec{
 	{Name: Review, Doc: "the review queue: frames the model was unsure about, newest first, with their scores"},
 	{Name: ReviewFile, Doc: "file review item id into class label (it becomes a sample)", Fields: []string{"id", "label"}},
 	{Name: ReviewDiscard, Doc: "delete review item id", Fields: []string{"id"}},
+	{Name: Publish, Doc: "publish version (default current) to the fleet group, signed and retained", Fields: []string{"version"}},
+	{Name: Adopt, Doc: "install the fleet group's latest verified publication (force: even an older one or this device's own)", Fields: []string{"force"}},
 }
 
 // Lookup finds a command's spec.
@@ -167,6 +171,7 @@ type Command struct {
 	Wait  bool        // train: answer when training ended
 
 	Version string // activate, rollback, export
+	Force   bool   // adopt: also an older publication or this device's own
 
 	Threshold *float64 // threshold, set
 	Window    int      // set: smoothing window (0: unchanged)
@@ -313,6 +318,11 @@ func FromFields(spec Spec, fields map[string]json.RawMessage) (Command, error) {
 	if raw, ok := fields["wait"]; ok {
 		if err := json.Unmarshal(raw, &cmd.Wait); err != nil {
 			return bad("wait", "must be true or false")
+		}
+	}
+	if raw, ok := fields["force"]; ok {
+		if err := json.Unmarshal(raw, &cmd.Force); err != nil {
+			return bad("force", "must be true or false")
 		}
 	}
 	if raw, ok := fields["threshold"]; ok {

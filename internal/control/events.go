@@ -94,6 +94,16 @@ type Camera struct {
 	Err string
 }
 
+// SampleStored reports a sample the recorder stored (a live frame as the
+// model saw it; uploads are not reported). The fleet link shares it when
+// fleet.share_samples is on.
+type SampleStored struct {
+	ID, Label, Source string
+	Time              time.Time
+}
+
+func (SampleStored) event() {}
+
 func (Decision) event()         {}
 func (Classes) event()          {}
 func (Settings) event()         {}

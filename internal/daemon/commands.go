@@ -52,6 +52,8 @@ var handlers = map[control.Name]handler{
 	control.Review:        (*Daemon).cmdReview,
 	control.ReviewFile:    (*Daemon).cmdReviewFile,
 	control.ReviewDiscard: (*Daemon).cmdReviewDiscard,
+	control.Publish:       (*Daemon).cmdPublish,
+	control.Adopt:         (*Daemon).cmdAdopt,
 }
 
 // Do runs a command from any transport.
@@ -435,6 +437,9 @@ func (d *Daemon) cmdStatus(context.Context, control.Command, string) (control.Re
 		det["model_classes"] = m.Labels
 	}
 	det["model_version"] = version
+	if f := d.fleetStatus(); f != nil {
+		det["fleet"] = f
+	}
 	return control.Result{Message: d.status(-1), Details: det}, nil
 }
 

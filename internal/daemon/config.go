@@ -18,6 +18,7 @@ import (
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/panel"
 	"github.com/alphad/alphad/hooks"
+	"github.com/alphad/alphad/internal/fleet"
 	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/mqtt"
 	"github.com/alphad/alphad/pipeline/decide"
@@ -44,6 +45,7 @@ type Config struct {
 	Hooks     []hooks.Config      `yaml:"hooks"`
 	HTTP      HTTPConfig          `yaml:"http"`
 	UI        UIConfig            `yaml:"ui"`
+	Fleet     fleet.Config        `yaml:"fleet"`
 	Images    ImagesConfig        `yaml:"images"`
 	Review    ReviewConfig        `yaml:"review"`
 }
@@ -493,6 +495,13 @@ func (c Config) validate() []FieldError {
 	for i, h := range c.Hooks {
 		section(fmt.Sprintf("hooks[%d]", i), h.Validate())
 	}
+	section("fleet", c.Fleet.Validate())
+	if c.Fleet.Enabled() && c.MQTT.Broker == "" {
+		add("fleet.group", "the fleet works over MQTT: set mqtt.broker")
+	}
+	if p := c.MQTT.WithDefaults().TopicPrefix; c.Fleet.Enabled() && (p == fleet.TopicRoot || strings.HasPrefix(p, fleet.TopicRoot+"/")) {
+		add("mqtt.topic_prefix", fmt.Sprintf("%q is inside the fleet's topics (%s/…): pick another device_id or topic_prefix", p, fleet.TopicRoot))
+	}
 	return fe
 }
 
@@ -515,7 +524,7 @@ func flatten(err error) []error {
 // into its YAML field path and message; messages without a leading field
 // name return field "".
 func splitField(s string) (field, msg string) {
-	for _, p := range []string{"panel: ", "mqtt: ", "hooks: ", "smoothing: "} {
+	for _, p := range []string{"panel: ", "mqtt: ", "hooks: ", "smoothing: ", "fleet: "} {
 		s = strings.TrimPrefix(s, p)
 	}
 	i := strings.Index(s, ": ")

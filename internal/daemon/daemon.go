@@ -157,6 +157,7 @@ type Daemon struct {
 	wdTicks    atomic.Uint64 // watchdog ticks seen by the supervisor
 	stats      frameStats
 	tap        frameTap // the live view's frames (webhooks.go)
+	fleet      fleetPart
 }
 
 // New opens the state directory's store and models and loads the model to
@@ -202,9 +203,11 @@ func New(o Options) (*Daemon, error) {
 		return nil, err
 	}
 	if m == nil {
-		if _, src, err := d.backbone(); err != nil {
+		if _, src, err := d.backbone(); err != nil && !o.Config.Fleet.Adopt {
 			d.state.Close()
 			return nil, err
+		} else if err != nil {
+			d.log.Info("no model and no backbone yet: waiting for the fleet's model", "group", o.Config.Fleet.Group)
 		} else {
 			d.log.Info("no model yet: recording and training only", "backbone", src)
 		}
@@ -221,6 +224,9 @@ func New(o Options) (*Daemon, error) {
 		d.close(true, true)
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
+	d.rec.stored = func(s store.Sample) {
+		d.out.emit(control.SampleStored{ID: s.ID, Label: s.Label, Source: s.Source, Time: s.Time})
+	}
 	if d.hooks, err = hooks.New(o.Config.Hooks, o.Log); err != nil {
 		d.close(true, true)
 		return nil, fmt.Errorf("daemon: %w", err)
@@ -236,6 +242,10 @@ func New(o Options) (*Daemon, error) {
 		}
 		d.links = append(d.links, mq)
 		d.out = append(d.out, mq)
+	}
+	if err := d.openFleet(); err != nil {
+		d.close(true, true)
+		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	d.out = append(d.out, o.Outputs...)
 	d.refreshClassMetrics()

@@ -142,4 +142,15 @@ images:                  # every still image decoded: uploads, dataset imports, 
 review:
   size: 200              # unsure frames kept for review (oldest dropped); 0 = off
   interval: 10s          # at most one per interval (one per 10 intervals while one unknown stretch lasts)
+
+# Share models (and, opt-in, samples) with other alphad devices over the
+# MQTT broker: see docs/fleet.md. Off while group is empty.
+fleet:
+  group: ""              # alphad/fleet/<group>/…
+  adopt: false           # install the group's signed model publications
+  signing_key: ""        # private key file (alphad fleet keygen --out FILE): lets this device publish
+  trusted_keys: []       # public keys ("ed25519:…" or FILE.pub) whose publications are adopted
+  share_samples: false   # publish every recorded sample (image, class, device id) to the group: privacy!
+  trainer: false         # store the group's shared samples, train on them, publish the result
+  train_every: 0s        # trainer: train this often when new samples came (0 = on the train command)
 `

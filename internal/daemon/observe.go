@@ -248,6 +248,7 @@ func (d *Daemon) diagnostics() mqtt.Diagnostics {
 		diag.FPS = 0
 	}
 	diag.DroppedFrames = d.stats.dropped.Load()
+	diag.Fleet = d.fleetStatus()
 	if m := d.model.clf.Model(); m != nil {
 		diag.ModelVersion = m.Version
 	}

@@ -53,10 +53,12 @@ type sample struct {
 // recorder owns the recording burst in progress and the queue of samples
 // to store (PNG encoding and fsync stay off the frame loop).
 type recorder struct {
-	st  *store.Store
-	cfg RecordingConfig
-	log *slog.Logger
-	m   *daemonMetrics
+	// stored, if set, is told of every stored sample (SampleStored).
+	stored func(store.Sample)
+	st     *store.Store
+	cfg    RecordingConfig
+	log    *slog.Logger
+	m      *daemonMetrics
 
 	mu      sync.Mutex
 	cur     *burst
@@ -202,7 +204,8 @@ func (r *recorder) saver(ctx context.Context, changed func()) error {
 }
 
 func (r *recorder) save(s sample, changed func()) {
-	if _, err := r.st.Add(s.burst.id, []store.NewSample{s.ns}); err != nil {
+	added, err := r.st.Add(s.burst.id, []store.NewSample{s.ns})
+	if err != nil {
 		r.log.Error("save sample", "label", s.ns.Label, "err", err)
 		r.m.samplesDropped.Inc()
 		r.settle(s.burst, false)
@@ -211,4 +214,7 @@ func (r *recorder) save(s sample, changed func()) {
 	r.m.samplesSaved.Inc()
 	r.settle(s.burst, true)
 	changed()
+	if r.stored != nil && len(added) == 1 {
+		r.stored(added[0])
+	}
 }

@@ -37,6 +37,7 @@ func (d *Daemon) Reload(cfg Config) (restart []string, err error) {
 		{"smoothing (mode, hysteresis, min_dwell)", restartSmoothing(old), restartSmoothing(cfg)},
 		{"recording", old.Recording, cfg.Recording}, {"training", old.Training, cfg.Training},
 		{"panel", old.Panel, cfg.Panel}, {"mqtt", old.MQTT, cfg.MQTT}, {"http", old.HTTP, cfg.HTTP}, {"review", old.Review, cfg.Review},
+		{"fleet", old.Fleet, cfg.Fleet},
 	}
 	for _, s := range sections {
 		if !reflect.DeepEqual(s.old, s.new) {

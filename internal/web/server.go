@@ -161,6 +161,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/models/import", s.importModel)
 
 	s.handle("POST /api/cmd/{name}", s.command)
+	s.handle("GET /api/fleet", s.fleetView)
 	s.reviewRoutes() // review.go: review queue and camera settings
 
 	s.handle("/", func(w http.ResponseWriter, r *http.Request) {

@@ -34,6 +34,8 @@ type BrokerOptions struct {
 	TLS            *TLSFiles
 	// RequireCertificate asks clients for a certificate signed by TLS.CA.
 	RequireCertificate bool
+	// Extra is appended to the configuration (e.g. a bridge).
+	Extra string
 }
 
 // Broker is a running mosquitto.
@@ -125,6 +127,7 @@ func StartBroker(t testing.TB, opts BrokerOptions) *Broker {
 			conf.WriteString("require_certificate true\n")
 		}
 	}
+	conf.WriteString(opts.Extra)
 	b := &Broker{
 		Port:   port,
 		Addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),

@@ -47,6 +47,7 @@ type Version struct {
 	// imported models and versions trained before it existed).
 	Unknown  *head.Unknown `json:"unknown,omitempty"`
 	Training *TrainingInfo `json:"training,omitempty"` // dataset and timings of the run
+	Origin   *Origin       `json:"origin,omitempty"`   // set when adopted from a fleet publication
 }
 
 // Errors for expected states.
