@@ -92,10 +92,17 @@ async function load() {
       const items = j.items || [];
       setBadge(items.length);
       if (!items.length) { empty(); return; }
-      // Keep cards already shown (their images loaded), add new ones.
+      // Cards already shown stay where they are (a finger may be on
+      // one); gone ones leave, new ones come in at their place.
       const grid = $('#review-grid');
-      const have = new Map([...grid.querySelectorAll('.review-item')].map((c) => [c.dataset.id, c]));
-      grid.replaceChildren(...items.map((it) => have.get(it.id) || itemCard(it)));
+      const ids = new Set(items.map((it) => it.id));
+      for (const c of [...grid.children]) if (!ids.has(c.dataset.id)) c.remove();
+      const have = new Map([...grid.children].map((c) => [c.dataset.id, c]));
+      let cur = grid.firstElementChild;
+      for (const it of items) {
+        if (cur && cur.dataset.id === it.id) { cur = cur.nextElementSibling; continue; }
+        grid.insertBefore(have.get(it.id) || itemCard(it), cur);
+      }
       showError(null);
     } catch (e) { showError(e); } finally { loading = null; }
   })();
