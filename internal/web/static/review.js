@@ -15,7 +15,8 @@ const el = (tag, attrs = {}, ...kids) => {
   for (const k of kids.flat()) if (k != null) e.append(k.nodeType ? k : String(k));
   return e;
 };
-const pct = (x) => `${Math.round(x * 100)} %`;
+// Floored: an unsure 99.6 % must not read as a sure 100 %.
+const pct = (x) => `${Math.floor(x * 100)} %`;
 const PALETTE = ['#2563eb', '#e8590c', '#16a34a', '#9333ea', '#db2777', '#0891b2', '#ca8a04', '#4b5563'];
 
 const page = $('#tab-review');
