@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/png"
 	"math"
 	"net/http"
@@ -20,7 +21,6 @@ import (
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/daemon"
-	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -37,16 +37,35 @@ func halvesFrame() device.Frame {
 	return device.Frame{Format: device.RGB24, Width: 96, Height: 64, Stride: 96 * 3, Data: data}
 }
 
-// imagenetRig is a rig running the shared ImageNet MobileNetV2 (no
-// training needed) under a threshold no frame reaches: every frame is
-// unsure, so the review queue fills. The camera shows red|blue halves.
-func imagenetRig(t *testing.T) *rig {
+// colourRig is a rig with a model trained on solid red and solid blue
+// images (two classes, a few seconds of training) and a threshold no
+// frame reaches (1: a softmax of two classes is below it on any frame that
+// is not all one colour), so every frame is unsure and the review queue
+// fills. The camera shows red|blue halves.
+func colourRig(t *testing.T) *rig {
 	r := newRig(t, func(c *daemon.Config) {
-		c.Model.Path = testshared.Path(t, "models", "mobilenet_v2_1.0_224_quant.tflite")
-		c.Model.Labels = testshared.Path(t, "models", "imagenet_labels.txt")
-		c.Smoothing.Threshold = 0.999
+		c.Smoothing.Threshold = 1
 		c.Review.Interval = time.Second
 	})
+	for _, class := range []struct {
+		name string
+		rgb  [3]byte
+	}{{"red", [3]byte{230, 0, 0}}, {"blue", [3]byte{0, 0, 230}}} {
+		var files []control.File
+		for i := range 6 {
+			img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+			for p := 0; p < len(img.Pix); p += 4 {
+				img.Pix[p], img.Pix[p+1], img.Pix[p+2], img.Pix[p+3] = class.rgb[0], class.rgb[1]+byte(8*i+4), class.rgb[2], 255 // never the scene's colours
+			}
+			var buf bytes.Buffer
+			if err := png.Encode(&buf, img); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, control.File{Name: fmt.Sprintf("%s%d.png", class.name, i), Data: buf.Bytes()})
+		}
+		r.cli(t, control.AddSamples, map[string]any{"label": class.name, "files": files})
+	}
+	r.cli(t, control.Train, map[string]any{"epochs": 10, "wait": true})
 	r.cam.mu.Lock()
 	r.cam.scenes["halves"] = []device.Frame{halvesFrame()}
 	r.cam.mu.Unlock()
@@ -101,9 +120,7 @@ func TestBrowserReviewAndCamera(t *testing.T) {
 	}
 	started := time.Now()
 	ctx := browser(t)
-	r := imagenetRig(t)
-	r.cli(t, control.CreateClass, map[string]any{"label": "red"})
-	r.cli(t, control.CreateClass, map[string]any{"label": "blue"})
+	r := colourRig(t)
 	run(t, ctx, "phone size", 20*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
 	run(t, ctx, "log in", 30*time.Second, chromedp.Navigate(r.cli(t, control.LoginLink, nil).Message), chromedp.WaitVisible(chromedp.CSS("#stream")))
 	waitJS(t, ctx, "the event stream to connect", 10*time.Second, `document.querySelector('#dot').className === 'dot'`)
@@ -117,17 +134,20 @@ func TestBrowserReviewAndCamera(t *testing.T) {
 	run(t, ctx, "file the first frame as red", 20*time.Second, chromedp.Click(chromedp.CSS(`#review-grid .review-item:first-child button[data-class=red]`)))
 	waitFor(t, "the filed sample", func() bool { return countSource(t, r, "red", "review") == 1 })
 	run(t, ctx, "open Classes", 20*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=classes]`)))
-	waitJS(t, ctx, "the red class counted", 20*time.Second, countOf("red")+" === 1")
+	waitJS(t, ctx, "the red class counted", 20*time.Second, countOf("red")+" === 7")
 	// The scene is one still frame: a probe sample below would be the
 	// same image as the filed one (the store keeps one sample per image).
-	r.cli(t, control.DeleteSamples, map[string]any{"ids": []string{sampleIDs(t, r, "red")[0]}})
+	r.cli(t, control.DeleteSamples, map[string]any{"ids": []string{sampleIDs(t, r, "red")[6]}})
 	run(t, ctx, "open Review", 20*time.Second, chromedp.Click(chromedp.CSS(`button[data-tab=review]`)))
 	waitJS(t, ctx, "a review card", 10*time.Second, `!!document.querySelector('#review-grid .review-item .discard')`)
 	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#review-grid .review-item:first-child').dataset.id`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, ctx, "discard a frame", 20*time.Second, chromedp.Click(chromedp.CSS(`#review-grid .review-item[data-id="`+id+`"] .discard`)))
+	// A click in the page (new cards may come in and move it meanwhile).
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#review-grid .review-item[data-id="`+id+`"] .discard').click(), true)`)); err != nil {
+		t.Fatalf("discard a frame: %v", err)
+	}
 	waitFor(t, "the discarded item gone", func() bool { return !r.reviewHas(t, id) })
 	waitJS(t, ctx, "its card gone", 20*time.Second, `!document.querySelector('#review-grid .review-item[data-id="`+id+`"]')`)
 
@@ -196,6 +216,8 @@ func TestBrowserReviewAndCamera(t *testing.T) {
 	if got := r.sampleColour(t); got != "blue" {
 		t.Errorf("a sample after cropping the right half is %s, want blue", got)
 	}
+	waitJS(t, ctx, "the saved region shown", 20*time.Second,
+		`!document.querySelector('#crop-box').classList.contains('draft') && /^Region 6\d,/.test(document.querySelector('#cam-state').textContent)`)
 	shot(t, ctx, "desktop-camera")
 	t.Logf("review/camera browser test ran %.1f s", time.Since(started).Seconds())
 }

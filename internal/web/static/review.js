@@ -15,7 +15,8 @@ const el = (tag, attrs = {}, ...kids) => {
   for (const k of kids.flat()) if (k != null) e.append(k.nodeType ? k : String(k));
   return e;
 };
-const pct = (x) => `${Math.round(x * 100)} %`;
+// Floored: an unsure 99.6 % must not read as a sure 100 %.
+const pct = (x) => `${Math.floor(x * 100)} %`;
 const PALETTE = ['#2563eb', '#e8590c', '#16a34a', '#9333ea', '#db2777', '#0891b2', '#ca8a04', '#4b5563'];
 
 const page = $('#tab-review');
@@ -92,10 +93,17 @@ async function load() {
       const items = j.items || [];
       setBadge(items.length);
       if (!items.length) { empty(); return; }
-      // Keep cards already shown (their images loaded), add new ones.
+      // Cards already shown stay where they are (a finger may be on
+      // one); gone ones leave, new ones come in at their place.
       const grid = $('#review-grid');
-      const have = new Map([...grid.querySelectorAll('.review-item')].map((c) => [c.dataset.id, c]));
-      grid.replaceChildren(...items.map((it) => have.get(it.id) || itemCard(it)));
+      const ids = new Set(items.map((it) => it.id));
+      for (const c of [...grid.children]) if (!ids.has(c.dataset.id)) c.remove();
+      const have = new Map([...grid.children].map((c) => [c.dataset.id, c]));
+      let cur = grid.firstElementChild;
+      for (const it of items) {
+        if (cur && cur.dataset.id === it.id) { cur = cur.nextElementSibling; continue; }
+        grid.insertBefore(have.get(it.id) || itemCard(it), cur);
+      }
       showError(null);
     } catch (e) { showError(e); } finally { loading = null; }
   })();
