@@ -11,7 +11,6 @@ import (
 	mrand "math/rand/v2"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -103,7 +102,6 @@ type Agent struct {
 	out     chan pubReq               // publications to send
 	autoPub chan string               // trainer: versions to publish
 	subs    chan []string             // device topics to subscribe (view)
-	cli     atomic.Pointer[paho.Client]
 
 	asmMu sync.Mutex
 	asm   *Assembler // publications in parts
@@ -291,10 +289,8 @@ func (a *Agent) session(ctx context.Context) (bool, error) {
 	if err := tok.Error(); err != nil {
 		return false, mqtt.ClassifyError(err)
 	}
-	a.cli.Store(&cli)
 	a.setConnected(true)
 	defer func() {
-		a.cli.Store(nil)
 		a.setConnected(false)
 		cli.Disconnect(250)
 	}()
