@@ -9,9 +9,12 @@
 # Each dataset gets a state directory under $EVAL_DIR (default .cache/eval)
 # holding its samples and the embedding cache, so a second run only trains.
 # Rows: repeated stratified 5-fold CV × 2 seeds (mean ± sd over the 10
-# runs) for the defaults, with test-time variants of the same heads (tta,
-# ncm, blend), cheaper training variants and few-shot rows; then the open
-# set: the default rps model on photos of no known class.
+# runs) for the defaults and the plain TM-style head, with test-time
+# variants of the same heads (tta: mirror averaging, ncm: nearest class
+# mean, blend: their mean), few-shot rows (5/10/20 per class, with and
+# without the prototype blend, plain head), adding a class, and the
+# training views (crops: 4, none: 1; the default is flip: 2); then the
+# open set: the default rps model on photos of no known class.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/alphad}

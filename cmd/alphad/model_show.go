@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/store"
 )
 
@@ -50,6 +51,9 @@ func newModelShowCmd(d *deps) *cobra.Command {
 			if c := v.Config; c != nil {
 				fmt.Fprintf(out, "options   hidden %d, epochs %d, batch %d, lr %g, validation %g, seed %d, patience %d, l2 %g, label smoothing %g, dropout %g, class weights %v, refit %v, ensemble %d\n",
 					c.Hidden, c.Epochs, c.BatchSize, c.LearningRate, c.Validation, c.Seed, c.Patience, c.L2, c.LabelSmoothing, c.Dropout, c.ClassWeights, c.Refit, c.Ensemble)
+				if r := v.Report; r != nil && r.PrototypeWeight > 0 {
+					fmt.Fprintf(out, "          nearest-class-mean blend, weight %.3g (prototypes %g, fewer than %d samples in a class)\n", r.PrototypeWeight, c.Prototypes, head.FewShot)
+				}
 			}
 			if u := v.Unknown; u != nil {
 				fmt.Fprintf(out, "unknown   cosine similarity to the class mean < %.3f (%.0f %% of training samples)\n", u.Threshold, 100*u.Quantile)
