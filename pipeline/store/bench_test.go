@@ -2,12 +2,12 @@ package store
 
 import (
 	"fmt"
-	"runtime"
-	"syscall"
-	"time"
 	"os"
 	"path/filepath"
+	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/alphad/alphad/pipeline/store/storetest"
 )
