@@ -85,6 +85,9 @@ var migrations = []string{
 // One connection: the store serialises its own statements, and another
 // process waits up to busyTimeout for a write lock.
 func openDB(stateDir string) (*sql.DB, error) {
+	if stateDir == "" {
+		return nil, errors.New("store: open database: no state directory")
+	}
 	path := filepath.Join(stateDir, dbName)
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
