@@ -85,6 +85,9 @@ var migrations = []string{
 // One connection: the store serialises its own statements, and another
 // process waits up to busyTimeout for a write lock.
 func openDB(stateDir string) (*sql.DB, error) {
+	if stateDir == "" {
+		return nil, errors.New("store: open database: no state directory")
+	}
 	path := filepath.Join(stateDir, dbName)
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
@@ -108,11 +111,17 @@ func openDB(stateDir string) (*sql.DB, error) {
 // migrate applies the migrations the database lacks, each in its own
 // transaction. A database from a newer alphad is refused.
 func migrate(db *sql.DB) error {
+	// Up to date: a plain read, no write lock (readers such as `alphad
+	// classify` open the database beside the daemon).
+	var v int
+	if err := db.QueryRow(`SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v); err == nil && v == len(migrations) {
+		return nil
+	}
 	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_version (
 		version INTEGER PRIMARY KEY,
 		applied TEXT NOT NULL
 	)`); err != nil {
-		return fmt.Errorf("schema: %w", err)
+		return diskFull(fmt.Errorf("schema: %w", err))
 	}
 	for {
 		done, err := migrateOne(db)

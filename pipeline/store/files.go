@@ -33,9 +33,9 @@ func (osFS) Remove(path string) error { return os.Remove(path) }
 // ".<name>.tmp…", a folder's ".tmp-…").
 func isTemp(name string) bool { return strings.HasPrefix(name, ".") }
 
-// SweepReport is what a sweep of the sample files found. Paths are
+// sweepReport is what a sweep of the sample files found. Paths are
 // relative to the state directory.
-type SweepReport struct {
+type sweepReport struct {
 	Orphans []string // temp files and files no row names (removed)
 	Missing []string // sample ids whose image file is gone
 	// MissingOriginals are sample ids whose original file is gone.
@@ -45,8 +45,8 @@ type SweepReport struct {
 // sweep removes temp files and files no sample names under img/ and
 // orig/, and lists samples whose files are missing. The caller holds
 // s.mu or has not shared s yet.
-func (s *Store) sweep() SweepReport {
-	var rep SweepReport
+func (s *Store) sweep() sweepReport {
+	var rep sweepReport
 	named := map[string]bool{}
 	for _, sm := range s.samples {
 		named[filepath.Join("img", sm.ID+".png")] = true
