@@ -295,7 +295,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// end when Shutdown begins: their context is cancelled.
 		reqCtx, reqCancel := context.WithCancel(context.WithoutCancel(ctx))
 		defer reqCancel()
-		srv = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
+		// Writes time out when stalled (see writeTimeout), idle keep-alive
+		// connections after 30 s.
+		srv = &http.Server{Handler: writeTimeout(d.httpHandler(), httpWriteStall), ReadHeaderTimeout: 5 * time.Second,
+			IdleTimeout: 30 * time.Second, WriteTimeout: httpWriteStall,
 			BaseContext: func(net.Listener) context.Context { return reqCtx }}
 		srv.RegisterOnShutdown(reqCancel)
 		io.Go(func() error {

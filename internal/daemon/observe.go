@@ -245,3 +245,47 @@ func (d *Daemon) diagnostics() mqtt.Diagnostics {
 	}
 	return diag
 }
+
+// httpWriteStall is how long one write of an HTTP response may take: a
+// client that stops reading is dropped after it.
+const httpWriteStall = 30 * time.Second
+
+// writeTimeout gives every write of h's responses its own deadline, stall
+// from when it starts, through http.ResponseController: the server's
+// WriteTimeout alone would cut the long-lived responses (the web app's
+// event stream and live view) after that long, while these only end when
+// the client stops reading. A handler that answers late (a training run
+// awaited) gets the full stall for its first write too.
+func writeTimeout(h http.Handler, stall time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: stall}, r)
+	})
+}
+
+// stallWriter extends the write deadline before each write or flush.
+type stallWriter struct {
+	http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (s *stallWriter) extend() { _ = s.rc.SetWriteDeadline(time.Now().Add(s.stall)) }
+
+func (s *stallWriter) WriteHeader(code int) {
+	s.extend()
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	s.extend()
+	return s.ResponseWriter.Write(p)
+}
+
+// Flush is http.Flusher's, for handlers that assert it.
+func (s *stallWriter) Flush() {
+	s.extend()
+	_ = s.rc.Flush()
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
