@@ -295,11 +295,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// end when Shutdown begins: their context is cancelled.
 		reqCtx, reqCancel := context.WithCancel(context.WithoutCancel(ctx))
 		defer reqCancel()
-		// Writes time out when stalled (see writeTimeout), idle keep-alive
-		// connections after 30 s.
-		srv = &http.Server{Handler: writeTimeout(d.httpHandler(), httpWriteStall), ReadHeaderTimeout: 5 * time.Second,
-			IdleTimeout: 30 * time.Second, WriteTimeout: httpWriteStall,
-			BaseContext: func(net.Listener) context.Context { return reqCtx }}
+		srv = newHTTPServer(d.httpHandler(), reqCtx, httpTimeouts{header: 5 * time.Second, idle: 30 * time.Second, stall: httpWriteStall})
 		srv.RegisterOnShutdown(reqCancel)
 		io.Go(func() error {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -137,7 +138,7 @@ func TestFaultHTTPWriteStall(t *testing.T) {
 	const stall = 300 * time.Millisecond
 	chunk := bytes.Repeat([]byte("x"), 64<<10)
 	ended := make(chan error, 2)
-	srv := httptest.NewUnstartedServer(writeTimeout(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		for i := 0; ; i++ {
 			if _, err := w.Write(chunk); err != nil {
@@ -153,8 +154,8 @@ func TestFaultHTTPWriteStall(t *testing.T) {
 				return
 			}
 		}
-	}), stall))
-	srv.Config.WriteTimeout = stall
+	}))
+	srv.Config = newHTTPServer(srv.Config.Handler, context.Background(), httpTimeouts{header: stall, idle: 2 * stall, stall: stall})
 	srv.Start()
 	defer srv.Close()
 
@@ -190,4 +191,24 @@ func TestFaultHTTPWriteStall(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("a response to a client that stopped reading was not cut within 30 s")
 	}
+
+	// An idle keep-alive connection is closed by the server.
+	idle, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprintf(idle, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err = http.ReadResponse(bufio.NewReader(idle), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	<-ended
+	idle.SetReadDeadline(time.Now().Add(30 * time.Second))
+	began = time.Now()
+	if n, err := idle.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("idle keep-alive connection: read %d, %v; want the server to close it", n, err)
+	}
+	t.Logf("idle keep-alive connection closed after %v (idle timeout %v)", time.Since(began).Round(time.Millisecond), 2*stall)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"time"
 
@@ -244,6 +245,20 @@ func (d *Daemon) diagnostics() mqtt.Diagnostics {
 		diag.StartedAt = d.started
 	}
 	return diag
+}
+
+// httpTimeouts bound the HTTP server's connections.
+type httpTimeouts struct {
+	header time.Duration // to read a request's headers
+	idle   time.Duration // a keep-alive connection between requests
+	stall  time.Duration // one write of a response (see writeTimeout)
+}
+
+// newHTTPServer serves h with the timeouts t; requests' contexts derive
+// from base.
+func newHTTPServer(h http.Handler, base context.Context, t httpTimeouts) *http.Server {
+	return &http.Server{Handler: writeTimeout(h, t.stall), ReadHeaderTimeout: t.header, IdleTimeout: t.idle,
+		WriteTimeout: t.stall, BaseContext: func(net.Listener) context.Context { return base }}
 }
 
 // httpWriteStall is how long one write of an HTTP response may take: a
