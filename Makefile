@@ -31,7 +31,7 @@ SKIP_SUMMARY = ./scripts/deps.sh summary $(SKIPS)
 # images), which run in the plain pass.
 RACE_PKGS := ./internal/daemon/... ./mqtt/... ./device/... ./pipeline/head/... ./pipeline/store/...
 
-.PHONY: man help build test cross-test bench eval demo cross-arm64 cross-armv7 release-arm64 oracle deps fuzz vmtest install deb fleet-scale clean
+.PHONY: man help build test faults cross-test bench eval demo cross-arm64 cross-armv7 release-arm64 oracle deps fuzz vmtest install deb fleet-scale clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,21 @@ test: deps ## run all tests, the concurrent packages also with -race (run as roo
 	@$(SKIP_SUMMARY)
 
 test: export ALPHAD_SKIPS = $(SKIPS)
+
+# The fault-injection suite of issue 14 (docs/faults.md): tests named
+# TestFault* and the earlier ones that cover a finding. They are ordinary
+# tests, so make test runs them too; this target runs them alone, verbose,
+# for their figures (peak RSS, seconds, answers counted).
+FAULT_PKGS := ./pipeline/store/... ./cmd/alphad/ ./device/camerafile/ ./internal/daemon/ ./internal/control/ ./internal/stillimage/ ./internal/web/
+FAULT_RUN := Fault|Journal|StoreCorruptJournal|CrashSafety|ImagePathsAgree|ClassNameRule|TrainBounds|ConfigCheckListen|ImportRefusesNonImageModels|DirSkipsBadImages|BrokerFlaps|CommandFlood|ReducedJPEG|PNGRows|^TestParse$$|^TestCommands$$
+
+faults: DEPS += time
+faults: deps ## run the fault-injection suite alone, with its figures (full disk, image bombs and RSS, broker flaps, command floods, class rules, bad values, SIGKILL)
+	@mkdir -p .cache && : > $(SKIPS)
+	$(GO) test -tags '$(TAGS)' -count=1 -timeout 20m -v -run '$(FAULT_RUN)' $(FAULT_PKGS) || { $(SKIP_SUMMARY); exit 1; }
+	@$(SKIP_SUMMARY)
+
+faults: export ALPHAD_SKIPS = $(SKIPS)
 
 cross-test: oracle ## golden conformance of the native engine on arm64 and armv7 under qemu-user
 	./scripts/cross-test.sh arm64 armv7

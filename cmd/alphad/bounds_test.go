@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,68 @@ func TestConfigCheckListen(t *testing.T) {
 	_, errText, code := cli(t, "config", "check", path)
 	if code != 2 || !strings.Contains(errText, "line 3") || !strings.Contains(errText, "http.listen") {
 		t.Errorf("config check: exit %d, %q; want exit 2 naming http.listen at line 3", code, errText)
+	}
+}
+
+// TestFaultConfigBounds (finding 6, bad values that pass checks): every
+// numeric option of the configuration is bounded; `config check` names
+// each bad field with its line and exits 2, and `run` refuses the same
+// file with exit 2 before opening anything (systemd does not restart a
+// unit that exits 2 with RestartPreventExitStatus=2).
+func TestFaultConfigBounds(t *testing.T) {
+	lines := []struct{ yaml, field string }{
+		{"version: 1", ""},
+		{"camera:", ""},
+		{"  max_fps: 100000", "camera.max_fps"},
+		{"  infer_every: 0", "camera.infer_every"},
+		{"  retry: 48h", "camera.retry"},
+		{"model:", ""},
+		{"  threads: 1000", "model.threads"},
+		{"recording:", ""},
+		{"  rate: 1000000", "recording.rate"},
+		{"  max_burst: 1000000000", "recording.max_burst"},
+		{"  max_time: 10000h", "recording.max_time"},
+		{"training:", ""},
+		{"  epochs: 1000000", "training.epochs"},
+		{"  batch_size: 1000000000", "training.batch_size"},
+		{"  hidden: 100000", "training.hidden"},
+		{"  ensemble: 1000000", "training.ensemble"},
+		{"  keep_versions: 100000000", "training.keep_versions"},
+		{"  patience: -1", "training.patience"},
+		{"  learning_rate: 1000", "training.learning_rate"},
+		{"http:", ""},
+		{"  listen: 999.1.1.1:99999", "http.listen"},
+		{"ui:", ""},
+		{"  stream_fps: 1000", "ui.stream_fps"},
+		{"images:", ""},
+		{"  max_pixels: 1000000000000", "images.max_pixels"},
+		{"  max_side: 0", "images.max_side"},
+		{"  max_file_mb: 100000", "images.max_file_mb"},
+	}
+	var doc strings.Builder
+	for _, l := range lines {
+		doc.WriteString(l.yaml + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "alphad.yaml")
+	if err := os.WriteFile(path, []byte(doc.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errText, code := cli(t, "config", "check", path)
+	if code != 2 {
+		t.Fatalf("config check: exit %d, want 2\n%s", code, errText)
+	}
+	for i, l := range lines {
+		if l.field != "" && !strings.Contains(errText, fmt.Sprintf("line %d: %s:", i+1, l.field)) {
+			t.Errorf("config check does not name %s at line %d:\n%s", l.field, i+1, errText)
+		}
+	}
+	_, errRun, code := cli(t, "run", "--config", path, "--state-dir", t.TempDir())
+	if code != 2 || !strings.Contains(errRun, "training.batch_size") {
+		t.Errorf("run: exit %d, %q; want exit 2 naming the same fields", code, errRun)
+	}
+	// A number given as a string is a type error, not a number.
+	os.WriteFile(path, []byte("version: 1\ntraining:\n  epochs: \"50\"\n"), 0o644)
+	if _, errText, code := cli(t, "config", "check", path); code != 2 || !strings.Contains(errText, "line 3") {
+		t.Errorf(`config check of epochs: "50": exit %d, %q; want exit 2 at line 3`, code, errText)
 	}
 }

@@ -11,6 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/alphad/alphad/device/camerafile"
+	"github.com/alphad/alphad/internal/daemon"
+	"github.com/alphad/alphad/internal/stillimage"
 )
 
 // pngClaiming is a 33-byte PNG whose header declares w×h pixels.
@@ -26,9 +30,11 @@ func pngClaiming(w, h uint32) []byte {
 	return append([]byte("\x89PNG\r\n\x1a\n"), chunk...)
 }
 
-// TestImagePathsAgree: classify, dataset add and dataset import accept
-// and refuse the same images with the same message (one decoder, one set
-// of limits).
+// TestImagePathsAgree (finding 2, the image paths disagree): classify,
+// dataset add and dataset import, the daemon's add_samples and the image:
+// camera accept and refuse the same images with the same message (one
+// decoder, one set of limits). Before: GIF and a 1048576×64 PNG were
+// accepted by dataset add and refused by classify.
 func TestImagePathsAgree(t *testing.T) {
 	dir := t.TempDir()
 	model := writeTinyBackbone(t, dir)
@@ -77,6 +83,17 @@ func TestImagePathsAgree(t *testing.T) {
 			_, errText, code = cli(t, "dataset", "add", "--state-dir", state, "--keep-original=false", "x", path)
 			if code == 0 || !strings.Contains(errText, b.want) {
 				t.Errorf("dataset add --keep-original=false: exit %d, %q; want %q", code, errText, b.want)
+			}
+			// The daemon's paths: add_samples (MQTT, socket, web uploads)
+			// and the image: and dir: cameras, with run's default limits.
+			lim := daemon.DefaultConfig().Images.Limits()
+			msg := strings.TrimPrefix(b.want, b.file+": ")
+			dec := stillimage.Decoder{Limits: lim, Fit: 224}
+			if _, err := dec.Decode(b.data); err == nil || !strings.Contains(err.Error(), msg) {
+				t.Errorf("add_samples: %v; want %q", err, msg)
+			}
+			if _, err := camerafile.OpenImage(path, camerafile.Config{Limits: lim, Fit: stillFrameSide}); err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("image: camera: %v; want %q", err, b.want)
 			}
 			imp := filepath.Join(t.TempDir(), "import")
 			os.MkdirAll(filepath.Join(imp, "x"), 0o755)

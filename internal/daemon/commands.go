@@ -147,7 +147,8 @@ func (d *Daemon) cmdCapture(ctx context.Context, cmd control.Command, source str
 		<-b.done
 	}
 	saved, dropped := d.rec.outcome(b)
-	det := map[string]any{"label": label, "count": count, "burst": b.id, "stored": saved, "dropped": dropped}
+	det := map[string]any{"label": label, "count": count, "burst": b.id, "stored": saved, "dropped": dropped,
+		"existing": d.rec.existing(b)} // of stored: the same image was in the store already
 	if saved < count {
 		return control.Result{}, fmt.Errorf("stored %d of %d sample(s) of %s (burst %d): %s", saved, count, label, b.id, d.captureShortfall(dropped))
 	}

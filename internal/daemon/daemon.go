@@ -310,8 +310,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// end when Shutdown begins: their context is cancelled.
 		reqCtx, reqCancel := context.WithCancel(context.WithoutCancel(ctx))
 		defer reqCancel()
-		srv = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
-			BaseContext: func(net.Listener) context.Context { return reqCtx }}
+		srv = newHTTPServer(d.httpHandler(), reqCtx, httpTimeouts{header: 5 * time.Second, idle: 30 * time.Second, stall: httpWriteStall})
 		srv.RegisterOnShutdown(reqCancel)
 		io.Go(func() error {
 			serve := func() error { return srv.Serve(ln) }

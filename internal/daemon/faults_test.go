@@ -1,10 +1,16 @@
 package daemon
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -120,4 +126,89 @@ func TestFaultTeachUnknownLabel(t *testing.T) {
 	if slices.Contains(d.st.Classes(), "scissors") {
 		t.Errorf("delete_class left the class: %v", d.st.Classes())
 	}
+}
+
+// TestFaultHTTPWriteStall (finding 6, HTTP timeouts): a response whose
+// client stops reading is cut once a write stalls for the timeout, while
+// a long-lived stream whose client reads goes on past it (the web app's
+// event stream and live view); idle keep-alive connections are closed by
+// the server's IdleTimeout (30 s, set beside it). Before: no write
+// timeout, keep-alive connections held ≥ 60 s.
+func TestFaultHTTPWriteStall(t *testing.T) {
+	const stall = 300 * time.Millisecond
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	ended := make(chan error, 2)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		for i := 0; ; i++ {
+			if _, err := w.Write(chunk); err != nil {
+				ended <- err
+				return
+			}
+			http.NewResponseController(w).Flush()
+			if r.URL.Path == "/slow" && i < 10 {
+				time.Sleep(stall / 2) // a stream with pauses between frames
+			}
+			if r.URL.Path == "/slow" && i == 10 {
+				ended <- nil
+				return
+			}
+		}
+	}))
+	srv.Config = newHTTPServer(srv.Config.Handler, context.Background(), httpTimeouts{header: stall, idle: 2 * stall, stall: stall})
+	srv.Start()
+	defer srv.Close()
+
+	// A reader that keeps reading gets the whole stream, which lasts
+	// longer than the write timeout.
+	began := time.Now()
+	resp, err := http.Get(srv.URL + "/slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != 11*int64(len(chunk)) || <-ended != nil {
+		t.Fatalf("reading stream: %d bytes, %v", n, err)
+	}
+	if took := time.Since(began); took < stall {
+		t.Fatalf("the stream took %v, not longer than the %v timeout: the test proves nothing", took, stall)
+	}
+
+	// A client that stops reading: the handler's write fails.
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Fatal("the stalled response ended without an error")
+		}
+		t.Logf("stalled response cut: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("a response to a client that stopped reading was not cut within 30 s")
+	}
+
+	// An idle keep-alive connection is closed by the server.
+	idle, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprintf(idle, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err = http.ReadResponse(bufio.NewReader(idle), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	<-ended
+	idle.SetReadDeadline(time.Now().Add(30 * time.Second))
+	began = time.Now()
+	if n, err := idle.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("idle keep-alive connection: read %d, %v; want the server to close it", n, err)
+	}
+	t.Logf("idle keep-alive connection closed after %v (idle timeout %v)", time.Since(began).Round(time.Millisecond), 2*stall)
 }

@@ -46,14 +46,16 @@ func TestCommandFlood(t *testing.T) {
 		}
 		return len(answers) >= n
 	})
-	stored, busy := 0, 0
+	stored, existing, busy := 0, 0, 0
 	for i := range n {
 		a, ok := answers[fmt.Sprintf("c%d", i)]
 		switch {
 		case !ok:
 			t.Fatalf("no answer to c%d", i)
 		case a["ok"] == true:
-			stored += int(a["details"].(map[string]any)["stored"].(float64))
+			det := a["details"].(map[string]any)
+			stored += int(det["stored"].(float64))
+			existing += int(det["existing"].(float64)) // the scene loops: a frame may be stored already
 		case a["error"] == "mqtt: command capture: busy, try again":
 			busy++
 		default:
@@ -63,8 +65,8 @@ func TestCommandFlood(t *testing.T) {
 	if len(sub.Messages()) != n {
 		t.Errorf("%d answers to %d commands", len(sub.Messages()), n)
 	}
-	if got := d.st.Counts()["rock"]; got != stored {
-		t.Errorf("answers say %d stored, the store holds %d", stored, got)
+	if got := d.st.Counts()["rock"]; got != stored-existing {
+		t.Errorf("answers say %d stored (%d of them already there), the store holds %d", stored, existing, got)
 	}
 	t.Logf("%d commands: %d stored one sample, %d busy", n, stored, busy)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"time"
 
@@ -261,3 +262,61 @@ func (d *Daemon) diagnostics() mqtt.Diagnostics {
 	}
 	return diag
 }
+
+// httpTimeouts bound the HTTP server's connections.
+type httpTimeouts struct {
+	header time.Duration // to read a request's headers
+	idle   time.Duration // a keep-alive connection between requests
+	stall  time.Duration // one write of a response (see writeTimeout)
+}
+
+// newHTTPServer serves h with the timeouts t; requests' contexts derive
+// from base.
+func newHTTPServer(h http.Handler, base context.Context, t httpTimeouts) *http.Server {
+	return &http.Server{Handler: writeTimeout(h, t.stall), ReadHeaderTimeout: t.header, IdleTimeout: t.idle,
+		WriteTimeout: t.stall, BaseContext: func(net.Listener) context.Context { return base }}
+}
+
+// httpWriteStall is how long one write of an HTTP response may take: a
+// client that stops reading is dropped after it.
+const httpWriteStall = 30 * time.Second
+
+// writeTimeout gives every write of h's responses its own deadline, stall
+// from when it starts, through http.ResponseController: the server's
+// WriteTimeout alone would cut the long-lived responses (the web app's
+// event stream and live view) after that long, while these only end when
+// the client stops reading. A handler that answers late (a training run
+// awaited) gets the full stall for its first write too.
+func writeTimeout(h http.Handler, stall time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: stall}, r)
+	})
+}
+
+// stallWriter extends the write deadline before each write or flush.
+type stallWriter struct {
+	http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (s *stallWriter) extend() { _ = s.rc.SetWriteDeadline(time.Now().Add(s.stall)) }
+
+func (s *stallWriter) WriteHeader(code int) {
+	s.extend()
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	s.extend()
+	return s.ResponseWriter.Write(p)
+}
+
+// Flush is http.Flusher's, for handlers that assert it.
+func (s *stallWriter) Flush() {
+	s.extend()
+	_ = s.rc.Flush()
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -26,6 +26,7 @@ type burst struct {
 	// Guarded by the recorder's mutex: what became of the samples.
 	pending        int           // queued for the saver
 	saved, dropped int           // stored, or lost (encode error, full queue, store error)
+	existed        int           // of saved: already in the store (the same image, kept once)
 	ended          bool          // no more samples will be taken
 	done           chan struct{} // closed once ended and nothing is pending
 }
@@ -183,6 +184,13 @@ func (r *recorder) outcome(b *burst) (saved, dropped int) {
 	return b.saved, b.dropped
 }
 
+// existing is how many of a burst's saved samples were already stored.
+func (r *recorder) existing(b *burst) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return b.existed
+}
+
 // saver stores recorded samples; changed runs after each. On shutdown it
 // stores what is queued.
 func (r *recorder) saver(ctx context.Context, changed func()) error {
@@ -212,6 +220,11 @@ func (r *recorder) save(s sample, changed func()) {
 		return
 	}
 	r.m.samplesSaved.Inc()
+	if len(added) == 1 && added[0].Burst != s.burst.id {
+		r.mu.Lock()
+		s.burst.existed++
+		r.mu.Unlock()
+	}
 	r.settle(s.burst, true)
 	changed()
 	if r.stored != nil && len(added) == 1 {

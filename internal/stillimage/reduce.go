@@ -61,6 +61,9 @@ func newHuffTable(counts [16]int, vals []byte) (*huffTable, error) {
 	for l := 1; l <= 16; l++ {
 		n := int32(counts[l-1])
 		t.valptr[l], t.mincode[l] = k, code
+		if code+n > 1<<l {
+			return nil, errors.New("bad Huffman table") // more codes than the length allows
+		}
 		if n == 0 {
 			t.maxcode[l] = -1
 		} else {
@@ -73,9 +76,6 @@ func newHuffTable(counts [16]int, vals []byte) (*huffTable, error) {
 				}
 			}
 			t.maxcode[l] = code + n - 1
-		}
-		if code+n > 1<<l {
-			return nil, errors.New("bad Huffman table")
 		}
 		code, k = (code+n)<<1, k+n
 	}
@@ -422,7 +422,7 @@ func (b *bitReader) decode(t *huffTable) (byte, error) {
 			b.acc <<= uint(l)
 			b.n -= uint(l)
 			k := t.valptr[l] + code - t.mincode[l]
-			if int(k) >= len(t.vals) {
+			if k < 0 || int(k) >= len(t.vals) {
 				break
 			}
 			return t.vals[k], nil
