@@ -13,7 +13,7 @@ import (
 
 // Set by the linker (see Makefile).
 var (
-	version = "dev"
+	version = "0.1.0-dev" // the Makefile sets the release tag's version (v1.2.3 → 1.2.3)
 	commit  = "unknown"
 )
 
