@@ -215,7 +215,7 @@ func TestFaultImagesRSS(t *testing.T) {
 			switch {
 			case args[0] == "dataset" && args[1] == "import":
 				// Import skips what does not decode and says so.
-				if want := "imported 1 images"; ok && !bytes.Contains(out, []byte(want)) {
+				if want := "imported 1 new"; ok && !bytes.Contains(out, []byte(want)) {
 					t.Errorf("dataset import %s: %v, %s; want %q", name, err, out, want)
 				}
 				if !ok && !bytes.Contains(out, []byte("exceeds the 24 Mpx limit")) {
