@@ -182,7 +182,7 @@ func TestReviewFromCamera(t *testing.T) {
 	if flip.Label == "" || flip.Previous == "" || flip.Label == flip.Previous {
 		t.Errorf("flip item %+v", flip)
 	}
-	if _, err := os.Stat(filepath.Join(state, "review", "index.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(state, "review", flip.ID+".png")); err != nil {
 		t.Error(err)
 	}
 }

@@ -77,6 +77,13 @@ var migrations = []string{
 		key   TEXT PRIMARY KEY, -- current_version, migrated_samples, migrated_models, ...
 		value TEXT NOT NULL
 	);`,
+	// 2: the review queue of unsure frames (review.go): one row per item,
+	// the item as JSON; ids sort by time. A fleet-adopted version's origin
+	// lives in its versions.meta JSON ("origin").
+	`CREATE TABLE review (
+		id   TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64), -- review/<id>.png
+		item TEXT NOT NULL -- JSON: time, reason, label, previous, classes, scores, model_version
+	);`,
 }
 
 // openDB opens (creating) the state database of a state directory and

@@ -29,6 +29,7 @@ const (
 const (
 	metaMigratedSamples = "migrated_samples" // journal.jsonl and settings.json
 	metaMigratedModels  = "migrated_models"  // models/<version>/meta.json and models/current
+	metaMigratedReview  = "migrated_review"  // review/index.json
 )
 
 // record is one line of the legacy journal.

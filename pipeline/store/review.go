@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,18 +26,18 @@ import (
 // The review queue keeps frames the model was unsure about, for a person
 // to file into a class (they become samples) or discard. Layout:
 //
-//	review/index.json   the items, oldest first (written atomically)
-//	review/<id>.png     each item's image at model input size
+//	state.db, table review   the items (one row each, the item as JSON)
+//	review/<id>.png          each item's image at model input size
 //
-// An image is durable before the index names it; opening drops index
-// entries whose image is missing and removes images and temp files the
-// index does not name, so a crash at any moment leaves a queue that opens.
-// The API (Add, List, Item, Image, File, Discard) hides the layout so the
-// queue can move into another store later.
+// An image is durable before the row that names it commits; opening drops
+// rows whose image is missing and removes images and temp files no row
+// names, so a crash at any moment leaves a queue that opens. A queue kept
+// by an older alphad in review/index.json moves into the table once (the
+// file stays behind, untouched).
 
 const (
 	reviewDir   = "review"
-	reviewIndex = "index.json"
+	reviewIndex = "index.json" // the queue of an older alphad, migrated once
 	// DefaultReviewSize is how many items the queue keeps by default.
 	DefaultReviewSize = 200
 	// MaxReviewSize bounds review.size.
@@ -86,6 +87,7 @@ type reviewFile struct {
 // Review is the bounded queue of unsure frames of a State. Its methods are
 // safe for concurrent use.
 type Review struct {
+	db      *sql.DB
 	dir     string
 	log     *slog.Logger
 	samples *Store
@@ -98,40 +100,110 @@ type Review struct {
 // Review is the state directory's review queue.
 func (s *State) Review() *Review { return s.review }
 
-// openReview opens (creating if needed) the queue in dir, repairing what
-// a crash left behind.
-func openReview(dir string, samples *Store, log *slog.Logger) (*Review, error) {
+// openReview opens (creating if needed) the queue in dir with its rows in
+// db, repairing what a crash left behind.
+func openReview(db *sql.DB, dir string, samples *Store, log *slog.Logger) (*Review, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: review: %w", err)
 	}
-	r := &Review{dir: dir, log: log, samples: samples, size: DefaultReviewSize}
-	p := filepath.Join(dir, reviewIndex)
-	data, err := os.ReadFile(p)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("store: review: %w", err)
-	default:
-		var f reviewFile
-		if err := json.Unmarshal(data, &f); err != nil {
-			// The index is written atomically: a bad one was not written
-			// by alphad. The queue is a convenience: start afresh.
-			log.Warn("store: review index unreadable, starting an empty queue", "file", p, "err", err)
+	r := &Review{db: db, dir: dir, log: log, samples: samples, size: DefaultReviewSize}
+	items, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	if items, err = r.migrateIndex(items); err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		if !validReviewID(it.ID) {
+			log.Warn("store: review: dropping an item with a bad id", "id", it.ID)
+			continue
 		}
-		for _, it := range f.Items {
-			if !validReviewID(it.ID) {
-				log.Warn("store: review: dropping an item with a bad id", "id", it.ID)
-				continue
-			}
-			if _, err := os.Stat(r.imagePath(it.ID)); err != nil {
-				log.Warn("store: review: item image missing, dropping item", "id", it.ID, "err", err)
-				continue
-			}
-			r.items = append(r.items, it)
+		if _, err := os.Stat(r.imagePath(it.ID)); err != nil {
+			log.Warn("store: review: item image missing, dropping item", "id", it.ID, "err", err)
+			continue
+		}
+		r.items = append(r.items, it)
+	}
+	if len(r.items) != len(items) {
+		if err := r.save(); err != nil {
+			return nil, err
 		}
 	}
 	r.sweep()
 	return r, nil
+}
+
+// load reads the rows, oldest first.
+func (r *Review) load() ([]ReviewItem, error) {
+	rows, err := r.db.Query(`SELECT id, item FROM review ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: review: %w", err)
+	}
+	var items []ReviewItem
+	for rows.Next() {
+		var id, js string
+		if err := rows.Scan(&id, &js); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: review: %w", err)
+		}
+		var it ReviewItem
+		if err := json.Unmarshal([]byte(js), &it); err != nil {
+			r.log.Warn("store: review: dropping an unreadable item", "id", id, "err", err)
+			continue
+		}
+		it.ID = id
+		items = append(items, it)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("store: review: %w", err)
+	}
+	return items, nil
+}
+
+// migrateIndex moves an older alphad's review/index.json into the table,
+// once (recorded in meta; the file stays as it was).
+func (r *Review) migrateIndex(items []ReviewItem) ([]ReviewItem, error) {
+	done, err := metaValue(r.db, metaMigratedReview)
+	if err != nil {
+		return nil, fmt.Errorf("store: review: %w", err)
+	}
+	if done != "" {
+		return items, nil
+	}
+	p := filepath.Join(r.dir, reviewIndex)
+	data, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("store: review: %w", err)
+	}
+	if err == nil {
+		var f reviewFile
+		if err := json.Unmarshal(data, &f); err != nil {
+			// The index was written atomically: a bad one was not written
+			// by alphad. The queue is a convenience: start afresh.
+			r.log.Warn("store: review index unreadable, not migrated", "file", p, "err", err)
+		}
+		for _, it := range f.Items {
+			if validReviewID(it.ID) && r.find(items, it.ID) < 0 {
+				items = append(items, it)
+			}
+		}
+		slices.SortFunc(items, func(a, b ReviewItem) int { return strings.Compare(a.ID, b.ID) })
+	}
+	err = inTx(r.db, func(tx *sql.Tx) error {
+		if err := writeReview(tx, items); err != nil {
+			return err
+		}
+		return setMeta(tx, metaMigratedReview, formatTime(time.Now()))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: review: migrating %s: %w", p, err)
+	}
+	return items, nil
+}
+
+func (r *Review) find(items []ReviewItem, id string) int {
+	return slices.IndexFunc(items, func(it ReviewItem) bool { return it.ID == id })
 }
 
 // sweep removes files the index does not name (temp files, images of a
@@ -165,19 +237,30 @@ func newReviewID(t time.Time) string {
 
 func (r *Review) imagePath(id string) string { return filepath.Join(r.dir, id+".png") }
 
-func (r *Review) index(id string) int {
-	return slices.IndexFunc(r.items, func(it ReviewItem) bool { return it.ID == id })
+func (r *Review) index(id string) int { return r.find(r.items, id) }
+
+// save replaces the rows with the queue in memory in one transaction; on
+// failure the caller restores the queue in memory.
+func (r *Review) save() error {
+	if err := inTx(r.db, func(tx *sql.Tx) error { return writeReview(tx, r.items) }); err != nil {
+		return fmt.Errorf("store: review: %w", err)
+	}
+	return nil
 }
 
-// save writes the index atomically; on failure the queue in memory is
-// restored to prev by the caller.
-func (r *Review) save() error {
-	b, err := json.Marshal(reviewFile{Version: 1, Items: r.items})
-	if err != nil {
-		return fmt.Errorf("store: review index: %w", err)
+// writeReview makes the review table hold items (at most MaxReviewSize).
+func writeReview(tx *sql.Tx, items []ReviewItem) error {
+	if _, err := tx.Exec(`DELETE FROM review`); err != nil {
+		return err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(r.dir, reviewIndex), b, 0o644); err != nil {
-		return fmt.Errorf("store: review index: %w", err)
+	for _, it := range items {
+		js, err := json.Marshal(it)
+		if err != nil {
+			return fmt.Errorf("item %s: %w", it.ID, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO review (id, item) VALUES (?, ?)`, it.ID, string(js)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -36,8 +36,7 @@
 //	backbones/names.json       installed (pulled) backbones: name → hash and source
 //	models/v000001/head.bin    a trained version's head
 //	models/lock                flock around writes to models/ and backbones/
-//	review/index.json          the review queue of unsure frames (review.go)
-//	review/<id>.png            a queued frame at model input size
+//	review/<id>.png            a queued frame at model input size (its row: table review)
 //
 // Older layouts are migrated when opened: the samples journal
 // (samples/journal.jsonl), settings.json, and the version folders'
@@ -140,7 +139,7 @@ func (s *State) open(fsys fileSystem) error {
 	if s.samples, err = openSamples(s.db, filepath.Join(s.dir, samplesDir), fsys, s.log); err != nil {
 		return err
 	}
-	s.review, err = openReview(filepath.Join(s.dir, reviewDir), s.samples, s.log)
+	s.review, err = openReview(s.db, filepath.Join(s.dir, reviewDir), s.samples, s.log)
 	return err
 }
 
