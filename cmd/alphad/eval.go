@@ -103,14 +103,14 @@ func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
+	bar := newProgress(d.stderr, "embedding")
 	ds, err := store.EmbedStore(cmd.Context(), state, store.TrainOptions{
 		Backbone: data, BackboneSource: source, NewEngine: newEngine, Engine: eopts, Views: views,
 		Progress: func(p store.Progress) {
-			if p.Done == p.Total {
-				fmt.Fprintf(d.stderr, "embedded %d images\n", p.Total)
-			}
+			bar.update(float64(p.Done)/float64(max(p.Total, 1)), "", fmt.Sprintf("%d/%d images", p.Done, p.Total))
 		},
 	})
+	bar.done()
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
@@ -125,7 +125,12 @@ func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
 		ds.Samples = slices.DeleteFunc(ds.Samples, func(s head.Sample) bool { return s.Label >= f.classes })
 		ds.Classes = ds.Classes[:f.classes]
 	}
+	bar = newProgress(d.stderr, "eval")
+	f.cv.Progress = func(done, total int) {
+		bar.update(float64(done)/float64(total), "", fmt.Sprintf("fold %d/%d", done, total))
+	}
 	res, err := head.CrossValidate(cmd.Context(), ds.Samples, len(ds.Classes), f.cfg, f.cv)
+	bar.done()
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}

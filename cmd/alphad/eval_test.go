@@ -29,7 +29,7 @@ func TestEvalCLI(t *testing.T) {
 		{[]string{"eval", sd, "--backbone", bb}, 1, "", "need at least 2 classes"},
 		{[]string{"dataset", "import", sd, filepath.Join(tmp, "in")}, 0, "added ", ""},
 		{[]string{"eval", sd, "--backbone", bb, "--format", "xml"}, 2, "", "--format"},
-		{[]string{"eval", sd, "--backbone", bb, "--folds", "11"}, 1, "", "embedded 40 images"}, // plain and mirrored (the default augmentation)
+		{[]string{"eval", sd, "--backbone", bb, "--folds", "11"}, 1, "", "embedding 100 %  40/40 images"}, // plain and mirrored (the default augmentation)
 		{[]string{"eval", sd, "--backbone", bb, "--classes", "3"}, 2, "", "--classes 3: want 2..2"},
 		{[]string{"eval", sd, "--backbone", bb, "--add-class"}, 1, "", "adding a class needs 3 classes"},
 		{append([]string{"eval", sd, "--backbone", bb, "--folds", "2", "--repeats", "1"}, small...), 0, "cross-validation: 2 folds × 1 repeats on 20 samples", ""},

@@ -29,6 +29,9 @@ type CVOptions struct {
 	// heads score the held-out samples of the other classes
 	// (CVResult.AddClass).
 	AddClass bool `json:"add_class,omitempty"`
+	// Progress, if set, is called after each fold with the runs done and
+	// their total (Folds × Repeats).
+	Progress func(done, total int) `json:"-"`
 }
 
 // AddClassScore is the accuracy on the held-out samples of the classes a
@@ -217,6 +220,9 @@ func CrossValidate(ctx context.Context, samples []Sample, classes int, cfg Confi
 				if v != VariantTTA || len(test[0].Views) > 0 {
 					runs[v] = append(runs[v], float64(hits[v])/float64(len(test)))
 				}
+			}
+			if o.Progress != nil {
+				o.Progress(len(res.Runs), o.Folds*o.Repeats)
 			}
 		}
 	}
