@@ -29,8 +29,9 @@ import (
 //	native   threads 2  median 5.1 ms  p90 5.4 ms  min 4.9 ms  0 allocs  cpu 10.2 ms
 //	speedup  native threads 2/1 1.86x  (min 1.90x, cpu 1.07x)
 //
-// The engines and thread counts are timed round-robin (one inference
-// each per round) so that all see the same machine load. cpu is the
+// An engine's thread counts are timed round-robin (one inference each per
+// round) so that they see the same machine load; engines one after the
+// other. cpu is the
 // process CPU time per inference: on a busy machine the wall times grow
 // with the load, the CPU time much less; min is the least loaded run.
 func newBenchCmd(d *deps) *cobra.Command {
@@ -61,16 +62,21 @@ func newBenchCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
-			// results[e][t] is engine e with threads[t], timed round-robin.
-			var combos []benchCombo
+			// results[e][t] is engine e with threads[t]. One engine's thread
+			// counts are timed round-robin; engines one after another, so that
+			// one engine's idle worker threads (XNNPACK's spin before they
+			// sleep) do not take the CPU from the next engine's runs.
+			var all []benchResult
 			for _, e := range selected {
+				var combos []benchCombo
 				for _, th := range threads {
 					combos = append(combos, benchCombo{e: e, opts: engine.Options{Threads: th}})
 				}
-			}
-			all, err := benchInterleaved(m, combos, runs)
-			if err != nil {
-				return fmt.Errorf("bench: %w", err)
+				r, err := benchInterleaved(m, combos, runs)
+				if err != nil {
+					return fmt.Errorf("bench: %w", err)
+				}
+				all = append(all, r...)
 			}
 			results := make([][]benchResult, len(selected))
 			for i, e := range selected {
