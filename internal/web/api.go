@@ -104,6 +104,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	frames, stop := s.dev.WatchFrames()
 	defer stop()
+	serveMJPEG(w, r, fl, frames)
+}
+
+// serveMJPEG writes frames as MJPEG (multipart/x-mixed-replace) until the
+// client goes.
+func serveMJPEG(w http.ResponseWriter, r *http.Request, fl http.Flusher, frames <-chan []byte) {
 	const boundary = "alphadframe"
 	w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
 	w.Header().Set("Cache-Control", "no-store")

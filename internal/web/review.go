@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/alphad/alphad/internal/control"
@@ -157,24 +156,7 @@ func (s *Server) cameraStream(w http.ResponseWriter, r *http.Request) {
 	}
 	frames, stop := rd.WatchCamera()
 	defer stop()
-	const boundary = "alphadframe"
-	w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	fl.Flush()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case jpg := <-frames:
-			if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", boundary, len(jpg)); err != nil {
-				return
-			}
-			w.Write(jpg)
-			io.WriteString(w, "\r\n")
-			fl.Flush()
-		}
-	}
+	serveMJPEG(w, r, fl, frames)
 }
 
 // reviewEvent is the SSE "review" event: the queue changed.
