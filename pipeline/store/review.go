@@ -329,16 +329,23 @@ func (r *Review) Add(it ReviewItem, img image.Image) (ReviewItem, []string, erro
 	if err := atomicfile.WriteFile(r.imagePath(it.ID), buf.Bytes(), 0o644); err != nil {
 		return ReviewItem{}, nil, fmt.Errorf("store: review: %w", err)
 	}
+	// One transaction adds the item and drops the oldest beyond the size,
+	// so a crash never leaves more items than the size.
 	prev := r.items
-	r.items = append(slices.Clone(r.items), it)
+	items := append(slices.Clone(r.items), it)
+	drop := max(len(items)-r.size, 0)
+	var gone []string
+	for _, old := range items[:drop] {
+		gone = append(gone, old.ID)
+	}
+	r.items = items[drop:]
 	if err := r.save(); err != nil {
 		r.items = prev
 		os.Remove(r.imagePath(it.ID))
 		return ReviewItem{}, nil, err
 	}
-	gone, err := r.trimLocked(r.size)
-	if err != nil {
-		r.log.Warn("store: review: dropping the oldest items", "err", err)
+	for _, id := range gone {
+		os.Remove(r.imagePath(id))
 	}
 	return it, gone, nil
 }
