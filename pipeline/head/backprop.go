@@ -78,10 +78,12 @@ func (t *trainer) epoch(rows []row) (loss, acc float64) {
 	return sumLoss / float64(len(rows)), float64(correct) / float64(len(rows))
 }
 
-// lossAndGrad sets t.gbuf to the gradient of the training objective on
-// batch (weighted, label-smoothed cross-entropy averaged over the batch,
-// plus L2/2·‖W‖²) and returns the summed plain cross-entropy, the number of
-// correct predictions and the objective itself.
+// lossAndGrad sets t.gbuf to the gradient of the data term of the
+// training objective on batch (weighted, label-smoothed cross-entropy
+// averaged over the batch) and returns the summed plain cross-entropy, the
+// number of correct predictions and the data term itself. The L2 term
+// (L2/2·‖W‖² on the weight matrices) is added by adam, in the same pass
+// over the parameters as the step (see addL2 for it on its own).
 func (t *trainer) lossAndGrad(batch []row, dropout bool) (plain float64, correct int, objective float64) {
 	h, g := t.h, t.grad
 	clear(t.gbuf)
@@ -170,15 +172,20 @@ func (t *trainer) lossAndGrad(batch []row, dropout bool) (plain float64, correct
 			axpy(row, d[i], x[i])
 		}
 	}
-	if l2 := float32(t.cfg.L2); l2 > 0 {
-		var sq float64
-		for _, p := range [][2][]float32{{g.W1, h.W1}, {g.W2, h.W2}} {
-			axpy(p[0], l2, p[1])
-			sq += float64(dot(p[1], p[1]))
-		}
-		objective += 0.5 * float64(l2) * sq
-	}
 	return plain, correct, objective
+}
+
+// addL2 adds the gradient of the L2 term to t.gbuf and returns the term:
+// what adam folds into its step, for the gradient check.
+func (t *trainer) addL2() float64 {
+	h, g := t.h, t.grad
+	l2 := float32(t.cfg.L2)
+	var sq float64
+	for _, p := range [][2][]float32{{g.W1, h.W1}, {g.W2, h.W2}} {
+		axpy(p[0], l2, p[1])
+		sq += float64(dot(p[1], p[1]))
+	}
+	return 0.5 * float64(l2) * sq
 }
 
 // grow makes the per-sample scratch hold n samples.
@@ -203,43 +210,24 @@ const (
 	epsilon = 1e-7
 )
 
-// adam applies one Adam step with the gradient in t.gbuf.
+// adam applies one Adam step with the gradient in t.gbuf plus the L2
+// term's (on the weight matrices).
 func (t *trainer) adam() {
 	t.step++
 	c1 := 1 - math.Pow(beta1, float64(t.step))
 	c2 := 1 - math.Pow(beta2, float64(t.step))
 	lr := float32(t.cfg.LearningRate * math.Sqrt(c2) / c1)
 	eps := float32(epsilon * math.Sqrt(c2))
-	adamStep(t.params, t.gbuf, t.m, t.v, lr, eps)
-}
-
-func adamStep(w, g, m, v []float32, lr, eps float32) {
-	n := len(w)
-	g, m, v = g[:n], m[:n], v[:n]
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		ww, gg, mm, vv := w[i:i+4:i+4], g[i:i+4:i+4], m[i:i+4:i+4], v[i:i+4:i+4]
-		m0 := beta1*mm[0] + (1-beta1)*gg[0]
-		m1 := beta1*mm[1] + (1-beta1)*gg[1]
-		m2 := beta1*mm[2] + (1-beta1)*gg[2]
-		m3 := beta1*mm[3] + (1-beta1)*gg[3]
-		v0 := beta2*vv[0] + (1-beta2)*gg[0]*gg[0]
-		v1 := beta2*vv[1] + (1-beta2)*gg[1]*gg[1]
-		v2 := beta2*vv[2] + (1-beta2)*gg[2]*gg[2]
-		v3 := beta2*vv[3] + (1-beta2)*gg[3]*gg[3]
-		mm[0], mm[1], mm[2], mm[3] = m0, m1, m2, m3
-		vv[0], vv[1], vv[2], vv[3] = v0, v1, v2, v3
-		ww[0] -= lr * m0 / (sqrt32(v0) + eps)
-		ww[1] -= lr * m1 / (sqrt32(v1) + eps)
-		ww[2] -= lr * m2 / (sqrt32(v2) + eps)
-		ww[3] -= lr * m3 / (sqrt32(v3) + eps)
-	}
-	for ; i < n; i++ {
-		gi := g[i]
-		mi := beta1*m[i] + (1-beta1)*gi
-		vi := beta2*v[i] + (1-beta2)*gi*gi
-		m[i], v[i] = mi, vi
-		w[i] -= lr * mi / (sqrt32(vi) + eps)
+	l2 := float32(t.cfg.L2)
+	// params and gbuf are W1, B1, W2, B2 in a row (see view).
+	h := t.h
+	w1, b1, w2 := len(h.W1), len(h.B1), len(h.W2)
+	for _, seg := range []struct {
+		lo, hi int
+		l2     float32
+	}{{0, w1, l2}, {w1, w1 + b1, 0}, {w1 + b1, w1 + b1 + w2, l2}, {w1 + b1 + w2, len(t.params), 0}} {
+		lo, hi := seg.lo, seg.hi
+		adamStep(t.params[lo:hi], t.gbuf[lo:hi], t.m[lo:hi], t.v[lo:hi], lr, eps, seg.l2)
 	}
 }
 

@@ -29,8 +29,9 @@ func dot(a, b []float32) float32 {
 	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
-// axpy does dst[i] += alpha*x[i]; len(x) must be ≥ len(dst).
-func axpy(dst []float32, alpha float32, x []float32) {
+// axpyGo does dst[i] += alpha*x[i]; len(x) must be ≥ len(dst). axpy is
+// it, or an assembly version.
+func axpyGo(dst []float32, alpha float32, x []float32) {
 	n := len(dst)
 	x = x[:n]
 	i := 0
@@ -96,10 +97,10 @@ func gemv(dst, w, b, x []float32) {
 	}
 }
 
-// gemm2x4 computes the dot products of two inputs x0, x1 with four weight
-// rows at once (8 accumulators, each x and w element loaded once):
-// o[2k+s] = Σ rk[i]*xs[i].
-func gemm2x4(o *[8]float32, x0, x1, r0, r1, r2, r3 []float32) {
+// gemm2x4Go computes the dot products of two inputs x0, x1 with four
+// weight rows at once (8 accumulators, each x and w element loaded once):
+// o[2k+s] = Σ rk[i]*xs[i]. gemm2x4 is it, or an assembly version.
+func gemm2x4Go(o *[8]float32, x0, x1, r0, r1, r2, r3 []float32) {
 	n := len(x0)
 	x1, r0, r1, r2, r3 = x1[:n], r0[:n], r1[:n], r2[:n], r3[:n]
 	var a0, a1, a2, a3, b0, b1, b2, b3 float32
@@ -118,8 +119,9 @@ func gemm2x4(o *[8]float32, x0, x1, r0, r1, r2, r3 []float32) {
 	*o = [8]float32{a0, b0, a1, b1, a2, b2, a3, b3}
 }
 
-// axpy4 does dst[i] += a0*x0[i] + a1*x1[i] + a2*x2[i] + a3*x3[i].
-func axpy4(dst []float32, a0, a1, a2, a3 float32, x0, x1, x2, x3 []float32) {
+// axpy4Go does dst[i] += a0*x0[i] + a1*x1[i] + a2*x2[i] + a3*x3[i].
+// axpy4 is it, or an assembly version.
+func axpy4Go(dst []float32, a0, a1, a2, a3 float32, x0, x1, x2, x3 []float32) {
 	n := len(dst)
 	x0, x1, x2, x3 = x0[:n], x1[:n], x2[:n], x3[:n]
 	for i := range dst {
@@ -156,5 +158,42 @@ func gemmRows(dst [][]float32, w, b []float32, xs [][]float32) {
 			d1[j] = b[j] + dot(r, x1)
 			d0[j] = b[j] + dot(r, x0)
 		}
+	}
+}
+
+// adamStepGo applies one Adam step to the parameters w with gradient g
+// plus l2·w (the L2 term's), moments m and v, step size lr and epsilon
+// eps (both bias-corrected). adamStep is it, or an assembly version.
+func adamStepGo(w, g, m, v []float32, lr, eps, l2 float32) {
+	n := len(w)
+	g, m, v = g[:n], m[:n], v[:n]
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		ww, gg, mm, vv := w[i:i+4:i+4], g[i:i+4:i+4], m[i:i+4:i+4], v[i:i+4:i+4]
+		g0 := gg[0] + l2*ww[0]
+		g1 := gg[1] + l2*ww[1]
+		g2 := gg[2] + l2*ww[2]
+		g3 := gg[3] + l2*ww[3]
+		m0 := beta1*mm[0] + (1-beta1)*g0
+		m1 := beta1*mm[1] + (1-beta1)*g1
+		m2 := beta1*mm[2] + (1-beta1)*g2
+		m3 := beta1*mm[3] + (1-beta1)*g3
+		v0 := beta2*vv[0] + (1-beta2)*g0*g0
+		v1 := beta2*vv[1] + (1-beta2)*g1*g1
+		v2 := beta2*vv[2] + (1-beta2)*g2*g2
+		v3 := beta2*vv[3] + (1-beta2)*g3*g3
+		mm[0], mm[1], mm[2], mm[3] = m0, m1, m2, m3
+		vv[0], vv[1], vv[2], vv[3] = v0, v1, v2, v3
+		ww[0] -= lr * m0 / (sqrt32(v0) + eps)
+		ww[1] -= lr * m1 / (sqrt32(v1) + eps)
+		ww[2] -= lr * m2 / (sqrt32(v2) + eps)
+		ww[3] -= lr * m3 / (sqrt32(v3) + eps)
+	}
+	for ; i < n; i++ {
+		gi := g[i] + l2*w[i]
+		mi := beta1*m[i] + (1-beta1)*gi
+		vi := beta2*v[i] + (1-beta2)*gi*gi
+		m[i], v[i] = mi, vi
+		w[i] -= lr * mi / (sqrt32(vi) + eps)
 	}
 }

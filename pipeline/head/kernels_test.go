@@ -58,3 +58,66 @@ func TestKernels(t *testing.T) {
 		})
 	}
 }
+
+// TestTrainingKernels checks gemm2x4, axpy, axpy4 and adamStep (assembly where
+// the CPU has it) against plain loops in float64, for lengths with and
+// without a tail.
+func TestTrainingKernels(t *testing.T) {
+	near := func(got float32, want float64) bool { return math.Abs(float64(got)-want) <= 1e-4*(1+math.Abs(want)) }
+	for _, n := range []int{1, 5, 8, 9, 16, 100, 1283} {
+		x0, x1 := seq(n, 1), seq(n, 2)
+		r := [4][]float32{seq(n, 3), seq(n, 4), seq(n, 5), seq(n, 6)}
+		var o [8]float32
+		gemm2x4(&o, x0, x1, r[0], r[1], r[2], r[3])
+		for k := range 4 {
+			for s, x := range [][]float32{x0, x1} {
+				if want := refDot(x, r[k]); !near(o[2*k+s], want) {
+					t.Errorf("n=%d: gemm2x4 o[%d] = %v, want %v", n, 2*k+s, o[2*k+s], want)
+				}
+			}
+		}
+		dst := seq(n, 7)
+		want := make([]float64, n)
+		for i := range want {
+			want[i] = float64(dst[i]) - 1.5*float64(x0[i])
+		}
+		axpy(dst, -1.5, x0)
+		for i := range dst {
+			if !near(dst[i], want[i]) {
+				t.Fatalf("n=%d: axpy[%d] = %v, want %v", n, i, dst[i], want[i])
+			}
+		}
+		dst = seq(n, 7)
+		a := [4]float32{0.5, -1.25, 2, 0.75}
+		for i := range want {
+			want[i] = float64(dst[i])
+			for k := range 4 {
+				want[i] += float64(a[k]) * float64(r[k][i])
+			}
+		}
+		axpy4(dst, a[0], a[1], a[2], a[3], r[0], r[1], r[2], r[3])
+		for i := range dst {
+			if !near(dst[i], want[i]) {
+				t.Fatalf("n=%d: axpy4[%d] = %v, want %v", n, i, dst[i], want[i])
+			}
+		}
+		w, g, m, v := seq(n, 8), seq(n, 9), seq(n, 10), seq(n, 11)
+		for i := range v {
+			v[i] *= v[i]
+		}
+		const lr, eps, l2 = 0.01, 1e-7, 0.05
+		ww, mm, vv := make([]float64, n), make([]float64, n), make([]float64, n)
+		for i := range ww {
+			gi := float64(g[i]) + l2*float64(w[i])
+			mm[i] = beta1*float64(m[i]) + (1-beta1)*gi
+			vv[i] = beta2*float64(v[i]) + (1-beta2)*gi*gi
+			ww[i] = float64(w[i]) - lr*mm[i]/(math.Sqrt(vv[i])+eps)
+		}
+		adamStep(w, g, m, v, lr, eps, l2)
+		for i := range w {
+			if !near(w[i], ww[i]) || !near(m[i], mm[i]) || !near(v[i], vv[i]) {
+				t.Fatalf("n=%d: adam [%d] w m v = %v %v %v, want %v %v %v", n, i, w[i], m[i], v[i], ww[i], mm[i], vv[i])
+			}
+		}
+	}
+}

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // Config holds the training hyperparameters. Start from DefaultConfig.
@@ -194,6 +195,8 @@ type Report struct {
 	// PrototypeWeight is the weight of the nearest-class-mean term in
 	// the returned head (Config.Prototypes, grown for few samples).
 	PrototypeWeight float64 `json:"prototype_weight,omitempty"`
+	// Timings are the wall and CPU time of the phases.
+	Timings *Timings `json:"timings,omitempty"`
 }
 
 // Train fits a new head to samples of classes 0..classes-1. progress, if
@@ -215,34 +218,50 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 	}
 	members := max(cfg.Ensemble, 1)
 	finals, bests := make([]*Head, members), make([]*Head, members)
-	reps, errs := make([]*Report, members), make([]error, members)
-	// The members are independent (own generator, same split): they train
-	// side by side, as many at once as there are CPUs; the result does not
-	// depend on how many run at once.
+	reps, rngs := make([]*Report, members), make([]*rand.Rand, members)
+	reports := make([]func(Epoch), members)
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(1, min(members, runtime.GOMAXPROCS(0))))
 	for k := range members {
-		r := newRNG(cfg.Seed + uint64(k)*0x9e3779b9)
-		var report func(Epoch)
+		rngs[k] = newRNG(cfg.Seed + uint64(k)*0x9e3779b9)
 		if progress != nil {
-			report = func(e Epoch) {
+			reports[k] = func(e Epoch) {
 				e.Member, e.Members = k+1, members
 				mu.Lock()
 				defer mu.Unlock()
 				progress(e)
 			}
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			finals[k], bests[k], reps[k], errs[k] = trainOne(ctx, samples, trainIdx, val, in, classes, cfg, r, report)
-		}()
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	var tm Timings
+	watch := startWatch()
+	// The members are independent (own generator, same split): they train
+	// side by side, all at once (the Go scheduler shares the CPUs among
+	// them: three heads on two cores take 1.5 head-times, not 2), first
+	// their validated runs, then their refits. The result does not depend
+	// on how many run at once.
+	err = eachMember(members, func(k int) (err error) {
+		bests[k], reps[k], err = trainValidated(ctx, samples, trainIdx, val, in, classes, cfg, rngs[k], reports[k])
+		return err
+	})
+	if err != nil {
 		return nil, nil, err
+	}
+	tm.Heads = watch.lap()
+	refit := len(val) > 0 && cfg.Refit
+	err = eachMember(members, func(k int) (err error) {
+		if !refit {
+			finals[k] = bests[k].Clone()
+			return nil
+		}
+		finals[k], err = trainRefit(ctx, samples, in, classes, cfg, reps[k].BestEpoch, rngs[k], reports[k])
+		reps[k].Refit = true
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if refit {
+		tm.Refit = watch.lap()
 	}
 	rep := reps[0]
 	final := merge(finals)
@@ -279,7 +298,66 @@ func Train(ctx context.Context, samples []Sample, classes int, cfg Config, progr
 		rep.Final, rep.On = evaluate(final, all, classes, true), "training"
 	}
 	rep.Members = members
+	tm.Calibrate = watch.lap()
+	rep.Timings = &tm
 	return final, rep, nil
+}
+
+// eachMember runs fn(k) for every member k at once and joins their
+// errors.
+func eachMember(members int, fn func(k int) error) error {
+	errs := make([]error, members)
+	var wg sync.WaitGroup
+	for k := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[k] = fn(k)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Seconds is the wall and CPU time of a phase; CPU is the whole
+// process's (user + system, all threads).
+type Seconds struct {
+	Wall float64 `json:"wall"`
+	CPU  float64 `json:"cpu"`
+}
+
+// Timings are where Train's time went.
+type Timings struct {
+	Heads     Seconds `json:"heads"`          // every member's validated run (early stopping)
+	Refit     Seconds `json:"refit,omitzero"` // their refits on all samples
+	Calibrate Seconds `json:"calibrate"`      // merging, prototypes, temperature, final metrics
+}
+
+// stopwatch measures consecutive phases.
+type stopwatch struct {
+	t   time.Time
+	cpu float64
+}
+
+func startWatch() stopwatch { return stopwatch{time.Now(), ProcessCPUSeconds()} }
+
+// lap returns the time since the last lap (or the start) and starts the
+// next one.
+func (s *stopwatch) lap() Seconds {
+	t, c := time.Now(), ProcessCPUSeconds()
+	d := Seconds{Wall: t.Sub(s.t).Seconds(), CPU: c - s.cpu}
+	s.t, s.cpu = t, c
+	return d
+}
+
+// ProcessCPUSeconds is the process's CPU time so far (user + system, all
+// threads).
+func ProcessCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // fitTemperature returns the temperature T that minimises the
@@ -370,11 +448,9 @@ func merge(hs []*Head) *Head {
 	return m
 }
 
-// trainOne trains one head: on trainIdx with early stopping on val, then,
-// with cfg.Refit, a fresh one on every sample for the best epoch count.
-// It returns the head to use, the best head of the validated run and the
-// report (without Final).
-func trainOne(ctx context.Context, samples []Sample, trainIdx []int, val []row, in, classes int, cfg Config, r *rand.Rand, progress func(Epoch)) (final, best *Head, rep *Report, err error) {
+// trainValidated trains one head on trainIdx with early stopping on val
+// and returns its best weights and the report (without Final).
+func trainValidated(ctx context.Context, samples []Sample, trainIdx []int, val []row, in, classes int, cfg Config, r *rand.Rand, progress func(Epoch)) (best *Head, rep *Report, err error) {
 	h, _ := New(in, cfg.Hidden, classes, r.Uint64())
 	rows := trainingRows(samples, trainIdx, classes, cfg.ClassWeights)
 	t := newTrainer(h, cfg, r)
@@ -384,7 +460,7 @@ func trainOne(ctx context.Context, samples []Sample, trainIdx []int, val []row, 
 	since := 0
 	for e := 1; e <= cfg.Epochs; e++ {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, nil, fmt.Errorf("head: train: %w", err)
+			return nil, nil, fmt.Errorf("head: train: %w", err)
 		}
 		loss, acc := t.epoch(rows)
 		ep := Epoch{Epoch: e, Epochs: cfg.Epochs, TrainLoss: loss, TrainAccuracy: acc}
@@ -410,27 +486,25 @@ func trainOne(ctx context.Context, samples []Sample, trainIdx []int, val []row, 
 			break
 		}
 	}
-	if len(val) == 0 || !cfg.Refit {
-		return best.Clone(), best, rep, nil
-	}
-	all := make([]int, len(samples))
-	for i := range all {
-		all[i] = i
-	}
-	rows = trainingRows(samples, all, classes, cfg.ClassWeights)
-	h, _ = New(in, cfg.Hidden, classes, r.Uint64())
-	t = newTrainer(h, cfg, r)
-	for e := 1; e <= rep.BestEpoch; e++ {
+	return best, rep, nil
+}
+
+// trainRefit trains a fresh head on every sample for epochs epochs (the
+// validated run's best), with r continuing the validated run's generator.
+func trainRefit(ctx context.Context, samples []Sample, in, classes int, cfg Config, epochs int, r *rand.Rand, progress func(Epoch)) (*Head, error) {
+	rows := trainingRows(samples, allIndices(len(samples)), classes, cfg.ClassWeights)
+	h, _ := New(in, cfg.Hidden, classes, r.Uint64())
+	t := newTrainer(h, cfg, r)
+	for e := 1; e <= epochs; e++ {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, nil, fmt.Errorf("head: train: %w", err)
+			return nil, fmt.Errorf("head: train: %w", err)
 		}
 		loss, acc := t.epoch(rows)
 		if progress != nil {
-			progress(Epoch{Epoch: e, Epochs: rep.BestEpoch, TrainLoss: loss, TrainAccuracy: acc, Refit: true})
+			progress(Epoch{Epoch: e, Epochs: epochs, TrainLoss: loss, TrainAccuracy: acc, Refit: true})
 		}
 	}
-	rep.Refit = true
-	return h.Clone(), best, rep, nil
+	return h.Clone(), nil
 }
 
 // trainingRows lists the embeddings (with views) of samples[idx] with
