@@ -47,6 +47,9 @@ func newModelShowCmd(d *deps) *cobra.Command {
 				if tr.EmbedCPUSeconds+tr.TrainCPUSeconds > 0 {
 					fmt.Fprintf(out, "cpu       embedding %.2f s (%d engines), training %.2f s\n", tr.EmbedCPUSeconds, max(tr.Workers, 1), tr.TrainCPUSeconds)
 				}
+				if tr.Phases != nil {
+					fmt.Fprintf(out, "phases    %s\n", phasesText(tr.Phases))
+				}
 			}
 			if c := v.Config; c != nil {
 				fmt.Fprintf(out, "options   hidden %d, epochs %d, batch %d, lr %g, validation %g, seed %d, patience %d, l2 %g, label smoothing %g, dropout %g, class weights %v, refit %v, ensemble %d\n",

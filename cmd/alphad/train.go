@@ -92,6 +92,9 @@ func newTrainCmd(d *deps) *cobra.Command {
 				return printJSON(d.stdout, trainResult(v))
 			}
 			fmt.Fprintf(d.stdout, "model %s: %d samples, %d classes, backbone %s\n", v.Name, v.Samples, len(v.Labels), v.Backbone.Hash)
+			if tr := v.Training; tr != nil && tr.Phases != nil {
+				fmt.Fprintf(d.stdout, "time %s (%d embeddings computed)\n", phasesText(tr.Phases), tr.Embedded)
+			}
 			return writeReport(d, v)
 		},
 	}
@@ -102,6 +105,16 @@ func newTrainCmd(d *deps) *cobra.Command {
 	f.IntVar(&threads, "threads", 0, "engine threads (0 = all CPUs)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON {version, classes, samples, backbone, epochs, best_epoch, stopped_early, accuracy, accuracy_on, loss, per_class}")
 	return cmd
+}
+
+// phasesText is a training's time per phase, wall and CPU seconds.
+func phasesText(p *store.Phases) string {
+	s := fmt.Sprintf("wall/cpu s: embed %.2f/%.2f, heads %.2f/%.2f, refit %.2f/%.2f, calibrate %.2f/%.2f",
+		p.Embed.Wall, p.Embed.CPU, p.Heads.Wall, p.Heads.CPU, p.Refit.Wall, p.Refit.CPU, p.Calibrate.Wall, p.Calibrate.CPU)
+	if p.Save != (head.Seconds{}) {
+		s += fmt.Sprintf(", save %.2f/%.2f", p.Save.Wall, p.Save.CPU)
+	}
+	return s
 }
 
 // trainDetail is the text beside the progress bar.

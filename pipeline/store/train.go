@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/alphad/alphad/pipeline/engine"
@@ -271,12 +270,12 @@ func Train(ctx context.Context, state *State, opts TrainOptions) (Version, []Ski
 	if opts.Keep > 0 {
 		models.Keep = opts.Keep
 	}
-	t0, c0 := time.Now(), cpuSeconds()
+	t0, c0 := time.Now(), head.ProcessCPUSeconds()
 	ds, err := EmbedStore(ctx, state, opts)
 	if err != nil {
 		return Version{}, ds.skippedOrNil(), err
 	}
-	t1, c1 := time.Now(), cpuSeconds()
+	t1, c1 := time.Now(), head.ProcessCPUSeconds()
 	var progress func(head.Epoch)
 	if opts.Progress != nil {
 		progress = func(e head.Epoch) { opts.Progress(Progress{Phase: "train", Done: e.Epoch, Total: e.Epochs, Epoch: &e}) }
@@ -289,7 +288,14 @@ func Train(ctx context.Context, state *State, opts TrainOptions) (Version, []Ski
 	if err != nil {
 		return Version{}, ds.Skipped, err
 	}
-	t2, c2 := time.Now(), cpuSeconds()
+	t2, c2 := time.Now(), head.ProcessCPUSeconds()
+	phases := &Phases{Embed: head.Seconds{Wall: t1.Sub(t0).Seconds(), CPU: c1 - c0}}
+	if tm := rep.Timings; tm != nil {
+		phases.Heads, phases.Refit, phases.Calibrate = tm.Heads, tm.Refit, tm.Calibrate
+	}
+	// The unknown rule's calibration is the rest of the train phase.
+	phases.Calibrate.Wall += max(0, t2.Sub(t1).Seconds()-phases.Heads.Wall-phases.Refit.Wall-phases.Calibrate.Wall)
+	phases.Calibrate.CPU += max(0, c2-c1-phases.Heads.CPU-phases.Refit.CPU-phases.Calibrate.CPU)
 	ref, err := models.PutBackbone(opts.Backbone, opts.BackboneSource)
 	if err != nil {
 		return Version{}, ds.Skipped, err
@@ -304,8 +310,17 @@ func Train(ctx context.Context, state *State, opts TrainOptions) (Version, []Ski
 		Training: &TrainingInfo{
 			SamplesPerClass: perClass, Views: len(opts.Views), Embedded: ds.Embedded,
 			EmbedSeconds: t1.Sub(t0).Seconds(), TrainSeconds: t2.Sub(t1).Seconds(),
-			EmbedCPUSeconds: c1 - c0, TrainCPUSeconds: c2 - c1, Workers: ds.Workers,
+			EmbedCPUSeconds: c1 - c0, TrainCPUSeconds: c2 - c1, Workers: ds.Workers, Phases: phases,
 		}}, h)
+	if err == nil {
+		// Saving is timed after the version is written: only the
+		// returned copy has it.
+		saved := *phases
+		saved.Save = head.Seconds{Wall: time.Since(t2).Seconds(), CPU: head.ProcessCPUSeconds() - c2}
+		tr := *v.Training
+		tr.Phases = &saved
+		v.Training = &tr
+	}
 	return v, ds.Skipped, err
 }
 
@@ -322,15 +337,21 @@ type TrainingInfo struct {
 	EmbedCPUSeconds float64 `json:"embed_cpu_seconds,omitempty"`
 	TrainCPUSeconds float64 `json:"train_cpu_seconds,omitempty"`
 	Workers         int     `json:"embed_workers,omitempty"` // engines embedding in parallel
+	Phases          *Phases `json:"phases,omitempty"`
 }
 
-// cpuSeconds is the process's CPU time so far (user + system).
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+// Phases are the wall and CPU time of a training's phases: embedding
+// (reading the backbone, starting the engines, embedding what the cache
+// lacks), the heads' validated runs, their refits on all samples,
+// calibration (merging the ensemble, prototypes, temperature, the unknown
+// rule) and saving the version (only in the Version Train returns: it is
+// measured after the version is written).
+type Phases struct {
+	Embed     head.Seconds `json:"embed"`
+	Heads     head.Seconds `json:"heads"`
+	Refit     head.Seconds `json:"refit"`
+	Calibrate head.Seconds `json:"calibrate"`
+	Save      head.Seconds `json:"save,omitzero"`
 }
 
 // Dataset is a store's samples embedded under one backbone.
