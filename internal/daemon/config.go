@@ -129,6 +129,12 @@ type TrainingConfig struct {
 	Ensemble       int     `yaml:"ensemble"`
 	Calibrate      bool    `yaml:"calibrate"`
 	Prototypes     float64 `yaml:"prototypes"`
+	// Threads are the backbone engines embedding samples in parallel
+	// while training (alphad train --threads); 0 = one per CPU. Training
+	// embeds with model.engine (alphad train --engine), the engine
+	// inference uses, so that both see the same embeddings; its backbone
+	// is model.path's or model.backbone's (alphad train --backbone).
+	Threads int `yaml:"threads"`
 }
 
 // HeadConfig is the head training configuration these settings make.
@@ -186,6 +192,7 @@ func (c ImagesConfig) Limits() stillimage.Limits {
 const (
 	maxBurst        = 10000
 	maxKeepVersions = 1000
+	maxTrainThreads = 64 // as model.threads and alphad train --threads
 )
 
 // Bounds of the images settings: a 1 GB Raspberry Pi must decode what
@@ -485,6 +492,9 @@ func (c Config) validate() []FieldError {
 	}
 	if !(t.Prototypes >= 0 && t.Prototypes <= head.MaxPrototype) {
 		add("training.prototypes", fmt.Sprintf("%v is not in [0, %d]", t.Prototypes, head.MaxPrototype))
+	}
+	if t.Threads < 0 || t.Threads > maxTrainThreads {
+		add("training.threads", fmt.Sprintf("%d is not in 0..%d (0 = one per CPU)", t.Threads, maxTrainThreads))
 	}
 	if c.Panel.Enabled {
 		section("panel", c.Panel.Config.Validate())

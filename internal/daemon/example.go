@@ -67,6 +67,7 @@ training:                # defaults for training started by the button or MQTT
   ensemble: 3            # heads trained and merged into one (0 or 1 = one head)
   calibrate: true        # temperature scaling: probabilities that mean what they say
   prototypes: 2          # nearest-class-mean blend below 20 samples per class (weight·((20/n)³−1)); 0 = off
+  threads: 0             # engines embedding in parallel while training (model.engine); 0 = one per CPU
 
 panel:                   # GPIO buttons and status LED (see firmware-config/README.md)
   enabled: false         # off: no GPIO is touched

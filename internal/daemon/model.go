@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 
 	"github.com/alphad/alphad/internal/control"
@@ -13,6 +14,16 @@ import (
 
 func (d *Daemon) engineOptions() engine.Options {
 	return engine.Options{Threads: d.cfg.Model.Threads}
+}
+
+// trainEngineOptions are the options of the engines training embeds
+// with: training.threads of them, one per CPU by default.
+func (d *Daemon) trainEngineOptions() engine.Options {
+	t := d.cfg.Training.Threads
+	if t <= 0 {
+		t = runtime.NumCPU()
+	}
+	return engine.Options{Threads: t}
 }
 
 // loadStartModel loads model.path, else the state directory's current

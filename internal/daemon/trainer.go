@@ -167,7 +167,7 @@ func (d *Daemon) train(ctx context.Context, backbone []byte, src string, cfg hea
 		report(ev)
 	}
 	v, skipped, err := store.Train(ctx, d.state, store.TrainOptions{
-		Backbone: backbone, BackboneSource: src, NewEngine: d.opts.Engine, Engine: d.engineOptions(),
+		Backbone: backbone, BackboneSource: src, NewEngine: d.opts.Engine, Engine: d.trainEngineOptions(),
 		Config: cfg, Views: views, Keep: d.cfg.Training.KeepVersions, Progress: onProgress,
 	})
 	for _, s := range skipped {
