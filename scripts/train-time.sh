@@ -50,6 +50,8 @@ timed() { # label engine state: one timed `alphad train`
   wall=$(sed -n 's/^TIME \([^ ]*\) .*/\1/p' <<<"$out")
   cpu=$(sed -n 's/^TIME [^ ]* \([^ ]*\) \([^ ]*\)/\1 \2/p' <<<"$out" | awk '{printf "%.2f", $1 + $2}')
   phases=$(sed -n 's/^time wall\/cpu s: //p' <<<"$out")
+  # An alphad from before per-phase timings: its embedding/training split.
+  [ -n "$phases" ] || phases=$("$BIN" --state-dir "$3" model show | grep -E '^(timings|cpu) ' | tr -s ' ' | paste -sd';')
   if [ -n "${SUMMARY:-}" ]; then
     printf '%s, %s: %s s wall, %s s CPU (process)\n' "$1" "$2" "$wall" "$cpu"
   else
