@@ -14,13 +14,16 @@
 # mean, blend: their mean), few-shot rows (5/10/20 per class, with and
 # without the prototype blend, plain head), adding a class, and the
 # training views (crops: 4, none: 1; the default is flip: 2); then the
-# open set: the default rps model on photos of no known class.
+# open set: the default rps model on photos of no known class. Last, the
+# time of a first training and of a retraining (scripts/train-time.sh on
+# the first engine compiled in, xnnpack when it is; EVAL_TIME=0: not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/alphad}
 SHARED=$(cd "${ALPHAD_SHARED:-../shared}" 2>/dev/null && pwd) || { echo "eval: shared data not found (set ALPHAD_SHARED)" >&2; exit 1; }
 EVAL_DIR=${EVAL_DIR:-.cache/eval}
 EVAL_JOBS=${EVAL_JOBS:-1}
+EVAL_TIME=${EVAL_TIME:-1}
 [ -x "$BIN" ] || { echo "eval: $BIN not built (make build)" >&2; exit 1; }
 mkdir -p "$EVAL_DIR"
 out=$(mktemp -d)
@@ -98,3 +101,7 @@ echo "differently (mirror averaging, nearest class mean, their blend). \"add …
 echo "classes with the head trained without the last class → with it. UNKNOWN: held-out photos of known classes"
 echo "the decision (confidence ≥ 0.6 and calibrated class-mean similarity) rejects; for open-set rows, the share"
 echo "of foreign photos rejected. TRAIN s: median wall time of one training (noisy on a shared machine)."
+if [ "$EVAL_TIME" != 0 ]; then
+  eng=$("$BIN" version | sed -n 's/^engines: \([^,]*\).*/\1/p')
+  SUMMARY=1 BIN=$BIN scripts/train-time.sh "$eng" || echo "eval: scripts/train-time.sh failed" >&2
+fi

@@ -11,7 +11,7 @@
 # the version). On a shared machine run it under the CPU lock:
 #
 #   flock /tmp/alphad-cpu.lock scripts/train-time.sh [ENGINE...]
-#   SUMMARY=1 scripts/train-time.sh xnnpack     (one line per run: make eval)
+#   SUMMARY=1 scripts/train-time.sh xnnpack     (one line per engine: make eval)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/alphad}
@@ -53,13 +53,14 @@ timed() { # label engine state: one timed `alphad train`
   # An alphad from before per-phase timings: its embedding/training split.
   [ -n "$phases" ] || phases=$("$BIN" --state-dir "$3" model show | grep -E '^(timings|cpu) ' | tr -s ' ' | paste -sd';')
   if [ -n "${SUMMARY:-}" ]; then
-    printf '%s, %s: %s s wall, %s s CPU (process)\n' "$1" "$2" "$wall" "$cpu"
+    line+="${line:+; }$1 $wall s wall / $cpu s CPU"
   else
     printf '== %s, %s: %s s wall, %s s CPU (process)\n   phases wall/cpu s: %s\n' "$1" "$2" "$wall" "$cpu" "$phases"
   fi
 }
 
 for eng in "${engines[@]}"; do
+  line=
   state "$tmp/first-$eng" "$tmp/all"
   timed "first training of $(count "$tmp/all") samples" "$eng" "$tmp/first-$eng"
   state "$tmp/retrain-$eng" "$tmp/first"
@@ -67,5 +68,6 @@ for eng in "${engines[@]}"; do
   "$BIN" --state-dir "$tmp/retrain-$eng" dataset import "$tmp/later" >/dev/null 2>&1
   timed "retraining after $(count "$tmp/later") new samples ($(count "$tmp/all") in all)" "$eng" "$tmp/retrain-$eng"
   rm -rf "$tmp/first-$eng" "$tmp/retrain-$eng"
+  [ -z "${SUMMARY:-}" ] || echo "training time ($eng, rps_picam, process): $line (load $(cut -d' ' -f1 /proc/loadavg))"
 done
 [ -n "${SUMMARY:-}" ] || echo "(load average $(cut -d' ' -f1-3 /proc/loadavg); wall times on a shared machine are noisy: compare the CPU times)"

@@ -2,13 +2,15 @@ package store
 
 // Tracker turns the Progress of one training run into one monotonic
 // fraction of the whole run (0..1): embedding is the first 40 %, the
-// heads of an ensemble and the refit on all samples share the next 58 %
-// in turn, and the last 2 % is the commit. Epoch counters restart for
-// every head; the fraction never goes back. The daemon (MQTT, web app)
-// and the CLI's progress bar read the same numbers from it.
+// heads of an ensemble and their refits on all samples share the next
+// 58 % (the heads train side by side: their epochs count together), and
+// the last 2 % is the commit. The fraction never goes back. The daemon
+// (MQTT, web app) and the CLI's progress bar read the same numbers from
+// it.
 type Tracker struct {
 	refit bool
 	last  float64
+	runs  []float64 // fraction done of each head's validated run, then of each refit
 }
 
 // NewTracker returns a tracker for a run; refit says whether the head
@@ -25,15 +27,27 @@ func (t *Tracker) Update(p Progress) (float64, bool) {
 	case p.Phase == "train" && p.Epoch != nil:
 		e := p.Epoch
 		members := max(e.Members, 1)
-		runs := float64(members)
-		if t.refit {
-			runs++
+		if len(t.runs) != 2*members {
+			t.runs = make([]float64, 2*members)
 		}
-		run := float64(max(e.Member, 1) - 1)
+		k := min(max(e.Member, 1), members) - 1
 		if e.Refit {
-			run = float64(members)
+			// The validated runs are over (early stopping ends them
+			// before Epochs).
+			for i := range members {
+				t.runs[i] = 1
+			}
+			k += members
 		}
-		f = 0.40 + 0.58*(run+float64(e.Epoch)/float64(max(e.Epochs, 1)))/runs
+		t.runs[k] = max(t.runs[k], float64(e.Epoch)/float64(max(e.Epochs, 1)))
+		n, sum := members, 0.0
+		if t.refit {
+			n *= 2
+		}
+		for _, r := range t.runs[:n] {
+			sum += r
+		}
+		f = 0.40 + 0.58*sum/float64(n)
 	default:
 		return t.last, false
 	}
