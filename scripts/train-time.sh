@@ -45,7 +45,7 @@ state() { # dir images: a state directory with the backbone and the images
 
 timed() { # label engine state: one timed `alphad train`
   local out
-  out=$( { /usr/bin/time -f "TIME %e %U %S" "$BIN" --state-dir "$3" train --engine "$2" | grep '^time '; } 2>&1 | grep -E '^(TIME|time) ')
+  out=$( { /usr/bin/time -f "TIME %e %U %S" "$BIN" --state-dir "$3" train --engine "$2" | grep '^time ' || true; } 2>&1 | grep -E '^(TIME|time) ' || true)
   local wall cpu phases
   wall=$(sed -n 's/^TIME \([^ ]*\) .*/\1/p' <<<"$out")
   cpu=$(sed -n 's/^TIME [^ ]* \([^ ]*\) \([^ ]*\)/\1 \2/p' <<<"$out" | awk '{printf "%.2f", $1 + $2}')
