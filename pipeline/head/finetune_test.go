@@ -1,0 +1,180 @@
+package head
+
+import (
+	"context"
+	"math"
+	"testing"
+)
+
+// smallTail is a random tail with pre-activations spread over both kinks
+// of ReLU6.
+func smallTail(in, out int, seed uint64) *Tail {
+	r := newRNG(seed)
+	t := &Tail{In: in, Out: out, Clip: 6, W: make([]float32, in*out), B: make([]float32, out)}
+	for i := range t.W {
+		t.W[i] = float32(4 * (2*r.Float64() - 1))
+	}
+	for i := range t.B {
+		t.B[i] = float32(2 * (2*r.Float64() - 1))
+	}
+	return t
+}
+
+// TestTailGradient checks the gradient of the training objective with
+// respect to the tail's scale and shift (inputGrad, then poolGrad)
+// against central finite differences, through a hidden layer and
+// without one.
+func TestTailGradient(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"hidden", Config{Hidden: 6, BatchSize: 4, LabelSmoothing: 0.1}},
+		{"regression", Config{Hidden: 0, BatchSize: 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const in, out, positions = 3, 5, 4
+			tail := smallTail(in, out, 2)
+			r := newRNG(5)
+			var zs [][]float32
+			var labels []int
+			for b := range 4 {
+				x := make([]float32, positions*in)
+				for i := range x {
+					x[i] = float32(r.Float64())
+				}
+				z := make([]float32, positions*out)
+				tail.Pre(z, x)
+				zs, labels = append(zs, z), append(labels, b%3)
+			}
+			h, err := New(out, tc.cfg.Hidden, 3, 9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := newTrainer(h, tc.cfg, newRNG(1))
+			s := identityScale(out)
+			for o := range out {
+				s.Gamma[o] = 0.8 + 0.1*float32(o)
+				s.Beta[o] = 0.3 - 0.2*float32(o)
+			}
+			objective := func() float64 {
+				batch := make([]row, len(zs))
+				for b, z := range zs {
+					e := make([]float32, out)
+					tail.pool(e, z, s)
+					batch[b] = row{x: e, label: labels[b], weight: 0.5 + float32(b)/4}
+				}
+				_, _, obj := tr.lossAndGrad(batch, false)
+				return obj
+			}
+			objective()
+			g := Scale{Gamma: make([]float32, out), Beta: make([]float32, out)}
+			dx := make([]float32, out)
+			for b, z := range zs {
+				tr.inputGrad(dx, b)
+				tail.poolGrad(g, dx, z, s)
+			}
+			const eps = 1e-3
+			nonzero := 0
+			for _, p := range []struct {
+				name       string
+				param, got []float32
+			}{{"gamma", s.Gamma, g.Gamma}, {"beta", s.Beta, g.Beta}} {
+				for o := range p.param {
+					old := p.param[o]
+					p.param[o] = old + eps
+					up := objective()
+					p.param[o] = old - eps
+					down := objective()
+					p.param[o] = old
+					num := (up - down) / (2 * eps)
+					if d := math.Abs(num - float64(p.got[o])); d > 5e-3*(1+math.Abs(num)) {
+						t.Errorf("%s[%d]: analytic %.6g, numeric %.6g", p.name, o, p.got[o], num)
+					}
+					if p.got[o] != 0 {
+						nonzero++
+					}
+				}
+			}
+			if nonzero < out {
+				t.Errorf("only %d of %d gradients are nonzero: the test does not exercise the tail", nonzero, 2*out)
+			}
+		})
+	}
+}
+
+// TestTailFold checks that folding a scale into the tail computes the
+// same embedding as applying it.
+func TestTailFold(t *testing.T) {
+	tail := smallTail(4, 6, 3)
+	s := identityScale(6)
+	for o := range 6 {
+		s.Gamma[o], s.Beta[o] = 1.5-0.2*float32(o), 0.5-0.25*float32(o)
+	}
+	x := make([]float32, 9*4)
+	for i := range x {
+		x[i] = float32(i%7) / 3
+	}
+	z := make([]float32, 9*6)
+	tail.Pre(z, x)
+	want := make([]float32, 6)
+	tail.pool(want, z, s)
+	f := tail.Fold(s)
+	f.Pre(z, x)
+	got := make([]float32, 6)
+	f.pool(got, z, identityScale(6))
+	for o := range got {
+		if math.Abs(float64(got[o]-want[o])) > 1e-5 {
+			t.Errorf("channel %d: folded %g, applied %g", o, got[o], want[o])
+		}
+	}
+}
+
+// TestFineTuneLearns checks that fine-tuning moves the tail toward
+// separating classes the pretrained tail mixes, and that it keeps the
+// pretrained tail with mode frozen.
+func TestFineTuneLearns(t *testing.T) {
+	const in, out, positions = 4, 8, 4
+	tail := smallTail(in, out, 7)
+	r := newRNG(11)
+	var samples []TailSample
+	for i := range 60 {
+		c := i % 2
+		x := make([]float32, positions*in)
+		for k := range x {
+			x[k] = float32(r.NormFloat64()*0.5) + float32(c)*0.4*float32(k%in)
+		}
+		z := make([]float32, positions*out)
+		tail.Pre(z, x)
+		samples = append(samples, TailSample{Label: c, Z: [][]float32{z}})
+	}
+	cfg := DefaultConfig()
+	cfg.Hidden = 0
+	ft := DefaultFineTune(FineTuneScale)
+	ft.LearningRate = 1e-2
+	s, rep, err := FineTune(context.Background(), tail, samples, 2, cfg, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := 0.0
+	for o := range out {
+		moved += math.Abs(float64(s.Gamma[o]-1)) + math.Abs(float64(s.Beta[o]))
+	}
+	if rep.Epochs == 0 || moved == 0 {
+		t.Errorf("fine-tuning ran %d epochs and moved the tail by %g", rep.Epochs, moved)
+	}
+	ft.Mode = FineTuneFrozen
+	s, _, err = FineTune(context.Background(), tail, samples, 2, cfg, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for o := range out {
+		if s.Gamma[o] != 1 || s.Beta[o] != 0 {
+			t.Fatalf("frozen: channel %d has gamma %g beta %g", o, s.Gamma[o], s.Beta[o])
+		}
+	}
+	ft.Mode = "bogus"
+	if _, _, err := FineTune(context.Background(), tail, samples, 2, cfg, ft); err == nil {
+		t.Error("mode bogus: no error")
+	}
+}
