@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -83,7 +84,7 @@ func newEvalCmd(d *deps) *cobra.Command {
 
 // evalCV cross-validates the training options on the store's samples.
 func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
-	if err := f.cfg.Validate(); err != nil {
+	if err := errors.Join(f.cfg.Validate(), f.finetune.Validate()); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("eval: %w", err)}
 	}
 	views, err := store.Augmentation(f.augment)
@@ -136,7 +137,7 @@ func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
 		ds.Classes = ds.Classes[:f.classes]
 	}
 	if tail != nil {
-		f.cv.Features = tailFeatures(tail.Tail, ds.Samples, len(ds.Classes), f.cfg, f.finetune)
+		f.cv.Features = tailFeatures(d.log, tail.Tail, ds.Samples, len(ds.Classes), f.cfg, f.finetune)
 	}
 	bar = newProgress(d.stderr, "eval")
 	f.cv.Progress = func(done, total int) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/alphad/alphad/pipeline/tflite"
@@ -151,19 +152,90 @@ func identityScale(n int) Scale {
 	return s
 }
 
-// Fold returns the tail computing t with s applied: each output row of
-// the weights and its bias times Gamma, plus Beta on the bias.
-func (t *Tail) Fold(s Scale) *Tail {
+// Adaptation is what fine-tuning changes in a tail: a per-channel scale
+// and shift of the pre-activation and, with Rank > 0, a low-rank update
+// of the weights (LoRA): Gamma·((W + Atᵀ·B)·x + bias) + Beta enters the
+// activation. Tail.Fold turns it into an ordinary tail.
+type Adaptation struct {
+	Scale
+	Rank  int
+	At, B []float32 // Rank×Out and Rank×In
+}
+
+// Identity is the adaptation that changes nothing.
+func (t *Tail) Identity() Adaptation { return Adaptation{Scale: identityScale(t.Out)} }
+
+// Fold returns the tail computing t with a applied: the low-rank update
+// added to the weights, then each output row of the weights and its bias
+// times Gamma, plus Beta on the bias.
+func (t *Tail) Fold(a Adaptation) *Tail {
 	f := &Tail{In: t.In, Out: t.Out, Clip: t.Clip, W: make([]float32, len(t.W)), B: make([]float32, len(t.B))}
-	for o := range t.Out {
-		g := s.Gamma[o]
-		for i, w := range t.W[o*t.In : (o+1)*t.In] {
-			f.W[o*t.In+i] = g * w
+	copy(f.W, t.W)
+	for k := range a.Rank {
+		at, b := a.At[k*t.Out:(k+1)*t.Out], a.B[k*t.In:(k+1)*t.In]
+		for o, v := range at {
+			axpy(f.W[o*t.In:(o+1)*t.In], v, b)
 		}
-		f.B[o] = g*t.B[o] + s.Beta[o]
+	}
+	for o := range t.Out {
+		g := a.Gamma[o]
+		row := f.W[o*t.In : (o+1)*t.In]
+		for i := range row {
+			row[i] *= g
+		}
+		f.B[o] = g*t.B[o] + a.Beta[o]
 	}
 	return f
 }
+
+// lowRank adds the low-rank update of a to the pre-activations z of one
+// view (P × Out) whose input activations are x (P × In), leaving B·x in
+// y (P × Rank).
+func (t *Tail) lowRank(z, y, x []float32, a *Adaptation) {
+	r := a.Rank
+	for p := range len(x) / t.In {
+		xp, yp, zp := x[p*t.In:(p+1)*t.In], y[p*r:(p+1)*r], z[p*t.Out:(p+1)*t.Out]
+		for k := range r {
+			yp[k] = dot(a.B[k*t.In:(k+1)*t.In], xp)
+			axpy(zp, yp[k], a.At[k*t.Out:(k+1)*t.Out])
+		}
+	}
+}
+
+// lowRankGrad adds to g (At and B) the gradient of the loss with respect
+// to the low-rank update, given dx (its gradient with respect to the
+// embedding), the view's pre-activations z with the update, y = B·x and
+// x, under identity scale. dz is scratch (len Out), dy len Rank.
+func (t *Tail) lowRankGrad(g *Adaptation, dx, z, y, x, dz []float32, a *Adaptation) {
+	r := a.Rank
+	p := len(x) / t.In
+	inv := 1 / float32(p)
+	var dy [maxRank]float32
+	for q := range p {
+		zq, yq, xq := z[q*t.Out:(q+1)*t.Out], y[q*r:(q+1)*r], x[q*t.In:(q+1)*t.In]
+		for o, u := range zq {
+			if u <= 0 || (t.Clip > 0 && u >= t.Clip) {
+				dz[o] = 0
+			} else {
+				dz[o] = dx[o] * inv
+			}
+		}
+		for k := range r {
+			axpy(g.At[k*t.Out:(k+1)*t.Out], yq[k], dz)
+			dy[k] = dot(a.At[k*t.Out:(k+1)*t.Out], dz)
+		}
+		for k := range r {
+			if dy[k] != 0 {
+				axpy(g.B[k*t.In:(k+1)*t.In], dy[k], xq)
+			}
+		}
+	}
+}
+
+// MaxRank bounds the rank of a low-rank adaptation.
+const MaxRank = maxRank
+
+const maxRank = 64
 
 // act is the tail's activation.
 func (t *Tail) act(u float32) float32 {
@@ -212,15 +284,18 @@ func (t *Tail) poolGrad(gs Scale, dx, z []float32, s Scale) {
 	}
 }
 
-// TailSample is one labelled sample as pre-activations of a tail: Z[0]
-// is the stored image, the others its augmented views (P × Out each).
+// TailSample is one labelled sample for fine-tuning a tail: per view
+// (0: the stored image, then its augmented views), the activations X
+// entering the tail (P × In) and the pretrained tail's pre-activations Z
+// (P × Out).
 type TailSample struct {
 	Label int
-	Z     [][]float32
+	X, Z  [][]float32
 }
 
 // TailSamples computes the pre-activations of samples whose X and Views
-// are the activations entering t (P × In each), on all CPUs.
+// are the activations entering t (P × In each; kept, not copied), on all
+// CPUs.
 func TailSamples(t *Tail, samples []Sample) []TailSample {
 	out := make([]TailSample, len(samples))
 	var wg sync.WaitGroup
@@ -231,8 +306,8 @@ func TailSamples(t *Tail, samples []Sample) []TailSample {
 			defer wg.Done()
 			for i := range work {
 				s := samples[i]
-				ts := TailSample{Label: s.Label}
-				for _, x := range append([][]float32{s.X}, s.Views...) {
+				ts := TailSample{Label: s.Label, X: append([][]float32{s.X}, s.Views...)}
+				for _, x := range ts.X {
 					z := make([]float32, len(x)/t.In*t.Out)
 					t.Pre(z, x)
 					ts.Z = append(ts.Z, z)
@@ -249,16 +324,33 @@ func TailSamples(t *Tail, samples []Sample) []TailSample {
 	return out
 }
 
-// Embed returns the samples' embeddings under t adapted by s (X from
-// Z[0], Views from the others).
-func (t *Tail) Embed(samples []TailSample, s Scale) []Sample {
+// embedView writes the embedding of view v of s under a into e; z and y
+// are scratch (P × Out, P × Rank) used with a low-rank update, and left
+// holding its pre-activations and B·x.
+func (t *Tail) embedView(e []float32, s TailSample, v int, a *Adaptation, z, y []float32) {
+	if a.Rank == 0 {
+		t.pool(e, s.Z[v], a.Scale)
+		return
+	}
+	copy(z, s.Z[v])
+	t.lowRank(z, y, s.X[v], a)
+	t.pool(e, z, a.Scale)
+}
+
+// Embed returns the samples' embeddings under t adapted by a (X from
+// view 0, Views from the others).
+func (t *Tail) Embed(samples []TailSample, a Adaptation) []Sample {
 	out := make([]Sample, len(samples))
+	var z, y []float32
 	for i, ts := range samples {
 		out[i].Label = ts.Label
-		for k, z := range ts.Z {
+		for v := range ts.Z {
+			if a.Rank > 0 && len(z) != len(ts.Z[v]) {
+				z, y = make([]float32, len(ts.Z[v])), make([]float32, len(ts.Z[v])/t.Out*a.Rank)
+			}
 			e := make([]float32, t.Out)
-			t.pool(e, z, s)
-			if k == 0 {
+			t.embedView(e, ts, v, &a, z, y)
+			if v == 0 {
 				out[i].X = e
 			} else {
 				out[i].Views = append(out[i].Views, e)
@@ -273,6 +365,7 @@ const (
 	FineTuneNone   = "none"   // the backbone's own embeddings (no tail in float)
 	FineTuneFrozen = "frozen" // the float tail, unchanged: the control for the others
 	FineTuneScale  = "scale"  // per-channel scale and shift of the tail's pre-activation
+	FineTuneLoRA   = "lora"   // a low-rank update of the tail's weights (Rank)
 )
 
 // FineTuneConfig configures FineTune. Start from DefaultFineTune.
@@ -287,13 +380,14 @@ type FineTuneConfig struct {
 	Patience     int     `json:"patience"`
 	LearningRate float64 `json:"learning_rate"` // Adam, for the tail's parameters
 	// L2 pulls the tail's parameters back to the pretrained ones
-	// (Gamma 1, Beta 0): L2/2·‖θ − θ₀‖².
-	L2 float64 `json:"l2"`
+	// (Gamma 1, Beta 0, no low-rank update): L2/2·‖θ − θ₀‖².
+	L2   float64 `json:"l2"`
+	Rank int     `json:"rank,omitempty"` // of the low-rank update (mode lora)
 }
 
 // DefaultFineTune returns the defaults of a mode.
 func DefaultFineTune(mode string) FineTuneConfig {
-	return FineTuneConfig{Mode: mode, Warmup: 10, Epochs: 20, Patience: 5, LearningRate: 1e-3, L2: 1e-3}
+	return FineTuneConfig{Mode: mode, Warmup: 10, Epochs: 20, Patience: 5, LearningRate: 1e-2, L2: 1e-3, Rank: 8}
 }
 
 // Validate lists every bad field.
@@ -303,9 +397,9 @@ func (c FineTuneConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("head: fine-tune %s = %v: %s", field, v, want))
 	}
 	switch c.Mode {
-	case FineTuneNone, FineTuneFrozen, FineTuneScale:
+	case FineTuneNone, FineTuneFrozen, FineTuneScale, FineTuneLoRA:
 	default:
-		bad("mode", c.Mode, "want none, frozen or scale")
+		bad("mode", c.Mode, "want none, frozen, scale or lora")
 	}
 	if c.Warmup < 0 || c.Warmup > MaxEpochs {
 		bad("warmup", c.Warmup, fmt.Sprintf("want 0..%d", MaxEpochs))
@@ -321,6 +415,9 @@ func (c FineTuneConfig) Validate() error {
 	}
 	if !(c.L2 >= 0 && c.L2 <= MaxL2) {
 		bad("l2", c.L2, fmt.Sprintf("want 0 ≤ v ≤ %d", MaxL2))
+	}
+	if c.Mode == FineTuneLoRA && (c.Rank < 1 || c.Rank > MaxRank) {
+		bad("rank", c.Rank, fmt.Sprintf("want 1..%d", MaxRank))
 	}
 	return errors.Join(errs...)
 }
@@ -340,17 +437,17 @@ type FineTuneReport struct {
 // and cfg.Seed, so a head trained afterwards on the adapted embeddings
 // validates on samples the tail did not see. Mode frozen returns the
 // identity.
-func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, cfg Config, ft FineTuneConfig) (Scale, *FineTuneReport, error) {
-	s := identityScale(t.Out)
+func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, cfg Config, ft FineTuneConfig) (Adaptation, *FineTuneReport, error) {
+	best := t.Identity()
 	rep := &FineTuneReport{}
 	if err := errors.Join(cfg.Validate(), ft.Validate()); err != nil {
-		return s, nil, err
+		return best, nil, err
 	}
-	if ft.Mode != FineTuneScale {
-		return s, rep, nil
+	if ft.Mode != FineTuneScale && ft.Mode != FineTuneLoRA {
+		return best, rep, nil
 	}
 	if len(samples) == 0 {
-		return s, nil, errors.New("head: fine-tune: no samples")
+		return best, nil, errors.New("head: fine-tune: no samples")
 	}
 	// Train's split: it depends only on the labels' order and the seed.
 	plain := make([]Sample, len(samples))
@@ -359,18 +456,19 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 	}
 	trainIdx, valIdx := split(plain, classes, cfg.Validation, newRNG(cfg.Seed^0x5eed))
 	type ref struct {
-		z      []float32
+		s      int // sample
+		v      int // view
 		label  int
 		weight float32
 	}
 	var rows, val []ref
 	for _, i := range trainIdx {
-		for _, z := range samples[i].Z {
-			rows = append(rows, ref{z: z, label: samples[i].Label, weight: 1})
+		for v := range samples[i].Z {
+			rows = append(rows, ref{s: i, v: v, label: samples[i].Label, weight: 1})
 		}
 	}
 	for _, i := range valIdx {
-		val = append(val, ref{z: samples[i].Z[0], label: samples[i].Label, weight: 1})
+		val = append(val, ref{s: i, label: samples[i].Label, weight: 1})
 	}
 	if cfg.ClassWeights {
 		count := make([]int, classes)
@@ -384,23 +482,47 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 	r := newRNG(cfg.Seed + 0xf17e)
 	h, err := New(t.Out, cfg.Hidden, classes, r.Uint64())
 	if err != nil {
-		return s, nil, err
+		return best, nil, err
 	}
 	tr := newTrainer(h, cfg, r)
-	// The tail's parameters: Gamma then Beta in one slice, with Adam.
-	params := make([]float32, 2*t.Out)
-	copy(params, s.Gamma)
-	s = Scale{Gamma: params[:t.Out:t.Out], Beta: params[t.Out:]}
-	grad := make([]float32, 2*t.Out)
-	gs := Scale{Gamma: grad[:t.Out:t.Out], Beta: grad[t.Out:]}
-	m, v := make([]float32, 2*t.Out), make([]float32, 2*t.Out)
+	// The tail's parameters in one slice (Gamma, Beta or At, B), their
+	// pretrained values, gradient and Adam moments.
+	var a, g Adaptation
+	var params, init, grad []float32
+	p0 := len(samples[0].Z[0]) / t.Out // positions
+	if ft.Mode == FineTuneScale {
+		params, grad = make([]float32, 2*t.Out), make([]float32, 2*t.Out)
+		a = Adaptation{Scale: Scale{Gamma: params[:t.Out:t.Out], Beta: params[t.Out:]}}
+		g = Adaptation{Scale: Scale{Gamma: grad[:t.Out:t.Out], Beta: grad[t.Out:]}}
+		copy(a.Gamma, best.Gamma)
+	} else {
+		k := ft.Rank
+		params, grad = make([]float32, k*(t.Out+t.In)), make([]float32, k*(t.Out+t.In))
+		a = Adaptation{Scale: best.Scale, Rank: k, At: params[:k*t.Out:k*t.Out], B: params[k*t.Out:]}
+		g = Adaptation{Rank: k, At: grad[:k*t.Out:k*t.Out], B: grad[k*t.Out:]}
+		// LoRA's initialisation: the down projection random, the up
+		// projection zero, so training starts at the pretrained tail.
+		glorot(r, a.B, t.In, k)
+		best.Rank, best.At, best.B = k, make([]float32, len(a.At)), slices.Clone(a.B)
+	}
+	init = slices.Clone(params)
+	m, v := make([]float32, len(params)), make([]float32, len(params))
+	bestParams := slices.Clone(params)
 	step := 0
-	best := identityScale(t.Out)
+	// Per batch slot: the embedding and, with a low-rank update, the
+	// pre-activations and B·x.
+	emb, zs, ys := make([][]float32, cfg.BatchSize), make([][]float32, cfg.BatchSize), make([][]float32, cfg.BatchSize)
+	for i := range emb {
+		emb[i] = make([]float32, t.Out)
+		if a.Rank > 0 {
+			zs[i], ys[i] = make([]float32, p0*t.Out), make([]float32, p0*a.Rank)
+		}
+	}
 	valLoss := func() float64 {
 		vr := make([]row, len(val))
 		for i, x := range val {
 			e := make([]float32, t.Out)
-			t.pool(e, x.z, s)
+			t.embedView(e, samples[x.s], 0, &a, zs[0], ys[0])
 			vr[i] = row{x: e, label: x.label, weight: 1}
 		}
 		return evaluate(h, vr, classes, false).Loss
@@ -411,11 +533,7 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 	for i := range order {
 		order[i] = i
 	}
-	emb := make([][]float32, cfg.BatchSize)
-	for i := range emb {
-		emb[i] = make([]float32, t.Out)
-	}
-	dx := make([]float32, t.Out)
+	dx, dz := make([]float32, t.Out), make([]float32, t.Out)
 	batch := make([]row, 0, cfg.BatchSize)
 	for e := 1; e <= ft.Warmup+ft.Epochs; e++ {
 		if err := ctx.Err(); err != nil {
@@ -427,7 +545,7 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 			idx := order[start:min(start+cfg.BatchSize, len(order))]
 			batch = batch[:0]
 			for b, i := range idx {
-				t.pool(emb[b], rows[i].z, s)
+				t.embedView(emb[b], samples[rows[i].s], rows[i].v, &a, zs[b], ys[b])
 				batch = append(batch, row{x: emb[b], label: rows[i].label, weight: rows[i].weight})
 			}
 			tr.lossAndGrad(batch, cfg.Dropout > 0)
@@ -435,12 +553,16 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 				clear(grad)
 				for b, i := range idx {
 					tr.inputGrad(dx, b)
-					t.poolGrad(gs, dx, rows[i].z, s)
+					s := samples[rows[i].s]
+					if a.Rank == 0 {
+						t.poolGrad(g.Scale, dx, s.Z[rows[i].v], a.Scale)
+					} else {
+						t.lowRankGrad(&g, dx, zs[b], ys[b], s.X[rows[i].v], dz, &a)
+					}
 				}
 				if l2 := float32(ft.L2); l2 > 0 {
-					for o := range t.Out {
-						gs.Gamma[o] += l2 * (s.Gamma[o] - 1)
-						gs.Beta[o] += l2 * s.Beta[o]
+					for j, p := range params {
+						grad[j] += l2 * (p - init[j])
 					}
 				}
 				step++
@@ -459,18 +581,20 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 		}
 		rep.Epochs = e - ft.Warmup
 		if len(val) == 0 {
-			copy(best.Gamma, s.Gamma)
-			copy(best.Beta, s.Beta)
+			copy(bestParams, params)
 			rep.BestEpoch = rep.Epochs
 			continue
 		}
 		if l := valLoss(); l < bestLoss {
 			bestLoss, since, rep.BestEpoch, rep.ValLoss = l, 0, rep.Epochs, l
-			copy(best.Gamma, s.Gamma)
-			copy(best.Beta, s.Beta)
+			copy(bestParams, params)
 		} else if since++; ft.Patience > 0 && since >= ft.Patience {
 			break
 		}
+	}
+	if rep.BestEpoch > 0 {
+		copy(params, bestParams)
+		best = a
 	}
 	return best, rep, nil
 }

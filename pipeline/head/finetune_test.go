@@ -119,13 +119,104 @@ func TestTailFold(t *testing.T) {
 	tail.Pre(z, x)
 	want := make([]float32, 6)
 	tail.pool(want, z, s)
-	f := tail.Fold(s)
+	f := tail.Fold(Adaptation{Scale: s})
 	f.Pre(z, x)
 	got := make([]float32, 6)
 	f.pool(got, z, identityScale(6))
 	for o := range got {
 		if math.Abs(float64(got[o]-want[o])) > 1e-5 {
 			t.Errorf("channel %d: folded %g, applied %g", o, got[o], want[o])
+		}
+	}
+}
+
+// TestLowRankGradient checks the gradient of the training objective with
+// respect to the low-rank update (inputGrad, then lowRankGrad) against
+// central finite differences.
+func TestLowRankGradient(t *testing.T) {
+	const in, out, positions, rank = 3, 5, 4, 2
+	tail := smallTail(in, out, 2)
+	r := newRNG(5)
+	var samples []TailSample
+	for b := range 4 {
+		x := make([]float32, positions*in)
+		for i := range x {
+			x[i] = float32(r.Float64())
+		}
+		z := make([]float32, positions*out)
+		tail.Pre(z, x)
+		samples = append(samples, TailSample{Label: b % 3, X: [][]float32{x}, Z: [][]float32{z}})
+	}
+	cfg := Config{Hidden: 6, BatchSize: 4}
+	h, err := New(out, cfg.Hidden, 3, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTrainer(h, cfg, newRNG(1))
+	a := tail.Identity()
+	a.Rank, a.At, a.B = rank, make([]float32, rank*out), make([]float32, rank*in)
+	for i := range a.At {
+		a.At[i] = float32(r.Float64() - 0.5)
+	}
+	for i := range a.B {
+		a.B[i] = float32(r.Float64() - 0.5)
+	}
+	zs, ys := make([][]float32, 4), make([][]float32, 4)
+	objective := func() float64 {
+		batch := make([]row, len(samples))
+		for b, s := range samples {
+			zs[b], ys[b] = make([]float32, positions*out), make([]float32, positions*rank)
+			e := make([]float32, out)
+			tail.embedView(e, s, 0, &a, zs[b], ys[b])
+			batch[b] = row{x: e, label: s.Label, weight: 1}
+		}
+		_, _, obj := tr.lossAndGrad(batch, false)
+		return obj
+	}
+	objective()
+	g := Adaptation{Rank: rank, At: make([]float32, rank*out), B: make([]float32, rank*in)}
+	dx, dz := make([]float32, out), make([]float32, out)
+	for b, s := range samples {
+		tr.inputGrad(dx, b)
+		tail.lowRankGrad(&g, dx, zs[b], ys[b], s.X[0], dz, &a)
+	}
+	const eps = 1e-3
+	nonzero := 0
+	for _, p := range []struct {
+		name       string
+		param, got []float32
+	}{{"At", a.At, g.At}, {"B", a.B, g.B}} {
+		for i := range p.param {
+			old := p.param[i]
+			p.param[i] = old + eps
+			up := objective()
+			p.param[i] = old - eps
+			down := objective()
+			p.param[i] = old
+			num := (up - down) / (2 * eps)
+			if d := math.Abs(num - float64(p.got[i])); d > 5e-3*(1+math.Abs(num)) {
+				t.Errorf("%s[%d]: analytic %.6g, numeric %.6g", p.name, i, p.got[i], num)
+			}
+			if p.got[i] != 0 {
+				nonzero++
+			}
+		}
+	}
+	if nonzero < rank*(in+out)/2 {
+		t.Errorf("only %d of %d gradients are nonzero: the test does not exercise the tail", nonzero, rank*(in+out))
+	}
+	// Folding the update into the weights computes the same embedding.
+	f := tail.Fold(a)
+	for _, s := range samples {
+		want, got := make([]float32, out), make([]float32, out)
+		tail.embedView(want, s, 0, &a, zs[0], ys[0])
+		z := make([]float32, positions*out)
+		f.Pre(z, s.X[0])
+		f.pool(got, z, identityScale(out))
+		for o := range got {
+			if math.Abs(float64(got[o]-want[o])) > 1e-5 {
+				t.Errorf("folded channel %d: %g, applied %g", o, got[o], want[o])
+			}
 		}
 	}
 }
@@ -146,7 +237,7 @@ func TestFineTuneLearns(t *testing.T) {
 		}
 		z := make([]float32, positions*out)
 		tail.Pre(z, x)
-		samples = append(samples, TailSample{Label: c, Z: [][]float32{z}})
+		samples = append(samples, TailSample{Label: c, X: [][]float32{x}, Z: [][]float32{z}})
 	}
 	cfg := DefaultConfig()
 	cfg.Hidden = 0
@@ -161,7 +252,19 @@ func TestFineTuneLearns(t *testing.T) {
 		moved += math.Abs(float64(s.Gamma[o]-1)) + math.Abs(float64(s.Beta[o]))
 	}
 	if rep.Epochs == 0 || moved == 0 {
-		t.Errorf("fine-tuning ran %d epochs and moved the tail by %g", rep.Epochs, moved)
+		t.Errorf("scale: fine-tuning ran %d epochs and moved the tail by %g", rep.Epochs, moved)
+	}
+	ft.Mode, ft.Rank = FineTuneLoRA, 2
+	s, rep, err = FineTune(context.Background(), tail, samples, 2, cfg, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved = 0
+	for _, v := range s.At {
+		moved += math.Abs(float64(v))
+	}
+	if rep.Epochs == 0 || s.Rank != 2 || moved == 0 {
+		t.Errorf("lora: fine-tuning ran %d epochs and moved the tail by %g (rank %d)", rep.Epochs, moved, s.Rank)
 	}
 	ft.Mode = FineTuneFrozen
 	s, _, err = FineTune(context.Background(), tail, samples, 2, cfg, ft)
