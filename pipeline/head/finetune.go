@@ -498,8 +498,8 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 	} else {
 		k := ft.Rank
 		params, grad = make([]float32, k*(t.Out+t.In)), make([]float32, k*(t.Out+t.In))
-		a = Adaptation{Scale: best.Scale, Rank: k, At: params[:k*t.Out:k*t.Out], B: params[k*t.Out:]}
-		g = Adaptation{Rank: k, At: grad[:k*t.Out:k*t.Out], B: grad[k*t.Out:]}
+		a = Adaptation{Scale: best.Scale, Rank: k, At: params[: k*t.Out : k*t.Out], B: params[k*t.Out:]}
+		g = Adaptation{Rank: k, At: grad[: k*t.Out : k*t.Out], B: grad[k*t.Out:]}
 		// LoRA's initialisation: the down projection random, the up
 		// projection zero, so training starts at the pretrained tail.
 		glorot(r, a.B, t.In, k)
