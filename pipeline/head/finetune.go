@@ -533,6 +533,15 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 	for i := range order {
 		order[i] = i
 	}
+	// The warmup's embeddings do not change: computed once.
+	var fixed [][]float32
+	if ft.Warmup > 0 {
+		fixed = make([][]float32, len(rows))
+		for i, rw := range rows {
+			fixed[i] = make([]float32, t.Out)
+			t.embedView(fixed[i], samples[rw.s], rw.v, &a, zs[0], ys[0])
+		}
+	}
 	dx, dz := make([]float32, t.Out), make([]float32, t.Out)
 	batch := make([]row, 0, cfg.BatchSize)
 	for e := 1; e <= ft.Warmup+ft.Epochs; e++ {
@@ -545,8 +554,13 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 			idx := order[start:min(start+cfg.BatchSize, len(order))]
 			batch = batch[:0]
 			for b, i := range idx {
-				t.embedView(emb[b], samples[rows[i].s], rows[i].v, &a, zs[b], ys[b])
-				batch = append(batch, row{x: emb[b], label: rows[i].label, weight: rows[i].weight})
+				x := emb[b]
+				if joint {
+					t.embedView(x, samples[rows[i].s], rows[i].v, &a, zs[b], ys[b])
+				} else {
+					x = fixed[i]
+				}
+				batch = append(batch, row{x: x, label: rows[i].label, weight: rows[i].weight})
 			}
 			tr.lossAndGrad(batch, cfg.Dropout > 0)
 			if joint {
