@@ -3,6 +3,7 @@ package head
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -279,5 +280,91 @@ func TestFineTuneLearns(t *testing.T) {
 	ft.Mode = "bogus"
 	if _, _, err := FineTune(context.Background(), tail, samples, 2, cfg, ft); err == nil {
 		t.Error("mode bogus: no error")
+	}
+}
+
+// TestFineTuneBounds: every numeric fine-tuning option has a bound; the
+// bound itself passes and one past it is refused naming the field.
+func TestFineTuneBounds(t *testing.T) {
+	for _, tc := range []struct {
+		field     string
+		set       func(*FineTuneConfig, float64)
+		max, over float64
+	}{
+		{"warmup", func(c *FineTuneConfig, v float64) { c.Warmup = int(v) }, MaxEpochs, MaxEpochs + 1},
+		{"warmup", func(c *FineTuneConfig, v float64) { c.Warmup = int(v) }, 0, -1},
+		{"epochs", func(c *FineTuneConfig, v float64) { c.Epochs = int(v) }, MaxEpochs, MaxEpochs + 1},
+		{"patience", func(c *FineTuneConfig, v float64) { c.Patience = int(v) }, MaxPatience, MaxPatience + 1},
+		{"learning_rate", func(c *FineTuneConfig, v float64) { c.LearningRate = v }, MaxLearnRate - 1, MaxLearnRate},
+		{"learning_rate", func(c *FineTuneConfig, v float64) { c.LearningRate = v }, 1e-9, math.NaN()},
+		{"l2", func(c *FineTuneConfig, v float64) { c.L2 = v }, MaxL2, MaxL2 + 0.5},
+		{"rank", func(c *FineTuneConfig, v float64) { c.Rank = int(v) }, MaxRank, MaxRank + 1},
+		{"rank", func(c *FineTuneConfig, v float64) { c.Rank = int(v) }, 1, 0},
+	} {
+		c := DefaultFineTune(FineTuneLoRA)
+		tc.set(&c, tc.max)
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s = %v: %v", tc.field, tc.max, err)
+		}
+		tc.set(&c, tc.over)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "fine-tune "+tc.field+" = ") {
+			t.Errorf("%s = %v: got %v, want an error naming the field", tc.field, tc.over, err)
+		}
+	}
+}
+
+// benchTail is MobileNetV2's tail shape (Conv_1: 320 → 1280 on 7×7) with
+// n samples of two views.
+func benchTail(n int) (*Tail, []TailSample) {
+	const in, out, positions = 320, 1280, 49
+	tail := smallTail(in, out, 1)
+	for i := range tail.W {
+		tail.W[i] /= 40
+	}
+	r := newRNG(3)
+	samples := make([]TailSample, n)
+	for i := range samples {
+		samples[i].Label = i % 5
+		for range 2 {
+			x := make([]float32, positions*in)
+			for k := range x {
+				x[k] = float32(r.Float64() * 3)
+			}
+			z := make([]float32, positions*out)
+			tail.Pre(z, x)
+			samples[i].X, samples[i].Z = append(samples[i].X, x), append(samples[i].Z, z)
+		}
+	}
+	return tail, samples
+}
+
+// BenchmarkTailPre is the pre-activations of one view (the one-off cost
+// per sample view before fine-tuning: 49×320×1280 multiply-adds).
+func BenchmarkTailPre(b *testing.B) {
+	tail, samples := benchTail(1)
+	z := make([]float32, len(samples[0].Z[0]))
+	b.ResetTimer()
+	for b.Loop() {
+		tail.Pre(z, samples[0].X[0])
+	}
+}
+
+// BenchmarkFineTune is one joint epoch (warmup 0, patience off, no
+// validation) over 50 samples × 2 views, per mode: ns/op divided by 100
+// is the cost of one training row.
+func BenchmarkFineTune(b *testing.B) {
+	tail, samples := benchTail(50)
+	cfg := DefaultConfig()
+	cfg.Validation = 0
+	for _, mode := range []string{FineTuneScale, FineTuneLoRA} {
+		b.Run(mode, func(b *testing.B) {
+			ft := DefaultFineTune(mode)
+			ft.Warmup, ft.Epochs, ft.Patience = 0, 1, 0
+			for b.Loop() {
+				if _, _, err := FineTune(context.Background(), tail, samples, 5, cfg, ft); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
