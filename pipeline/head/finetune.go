@@ -75,6 +75,9 @@ func FindTail(m *tflite.Model) (*Tail, int, error) {
 	if b < 0 || !m.Tensors[b].IsConst() || m.Tensors[b].NumElements() != w.Shape[0] {
 		return nil, 0, errors.New("head: tail: the last convolution has no constant bias")
 	}
+	if producer(conv.Inputs[0]) == nil {
+		return nil, 0, errors.New("head: tail: the last convolution reads the model's input (no backbone before it)")
+	}
 	t := &Tail{In: w.Shape[3], Out: w.Shape[0], Clip: clip}
 	var err error
 	if t.W, err = constFloats(w, 0); err != nil {
