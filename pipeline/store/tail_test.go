@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/head"
+	"github.com/alphad/alphad/pipeline/tflite"
 )
 
 // TestTailMatchesBackbone: MobileNetV2's tail (Conv_1, ReLU6, average
@@ -84,5 +86,53 @@ func TestTailMatchesBackbone(t *testing.T) {
 	}
 	if again.Embedded != 0 || !slices.Equal(again.Samples[0].X, td.Samples[0].X) {
 		t.Errorf("second EmbedTail computed %d activations (want 0, from the cache) or differs", again.Embedded)
+	}
+}
+
+// TestFindTailModels: the tail is found in the float and quantized
+// MobileNetV2 files alphad ships with (full classifiers and features-only
+// exports) with the same shape, and the dequantized float model's
+// weights equal the quantized model's, dequantized.
+func TestFindTailModels(t *testing.T) {
+	var ref *head.Tail
+	for _, name := range []string{"mobilenet_v2_1.0_224_quant.tflite", "mobilenet_v2_1.0_224_quant_features.tflite",
+		"mobilenet_v2_1.0_224_dequant_f32.tflite", "mobilenet_v2_1.0_224_dequant_f32_features.tflite",
+		"tf2_mobilenet_v2_1.0_224_ptq.tflite"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(testshared.Path(t, "models", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := tflite.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fm, _, err := backboneModel(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tail, at, err := head.FindTail(fm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tail.In != 320 || tail.Out != 1280 || tail.Clip != 6 || fm.Tensors[at].NumElements() != 7*7*320 {
+				t.Fatalf("tail %d→%d clip %g at %v", tail.In, tail.Out, tail.Clip, fm.Tensors[at].Shape)
+			}
+			if ref == nil {
+				ref = tail
+				return
+			}
+			if strings.HasPrefix(name, "tf2_") {
+				return // other weights (int8 per channel)
+			}
+			// The dequantized float model holds the quantized weights.
+			var worst float64
+			for i, w := range tail.W {
+				worst = max(worst, math.Abs(float64(w-ref.W[i])))
+			}
+			if worst > 1e-3 {
+				t.Errorf("weights differ from the quantized model's by up to %g", worst)
+			}
+		})
 	}
 }
