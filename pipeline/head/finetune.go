@@ -240,29 +240,34 @@ const MaxRank = maxRank
 
 const maxRank = 64
 
-// act is the tail's activation.
-func (t *Tail) act(u float32) float32 {
-	if u < 0 {
-		return 0
-	}
-	if t.Clip > 0 && u > t.Clip {
+// clip is the activation's upper bound (+Inf for a plain ReLU).
+func (t *Tail) clip() float32 {
+	if t.Clip > 0 {
 		return t.Clip
 	}
-	return u
+	return float32(math.Inf(1))
 }
 
 // pool writes the embedding of pre-activations z (P × Out) under s into
 // dst (len Out): the mean over positions of act(Gamma·z + Beta).
 func (t *Tail) pool(dst, z []float32, s Scale) {
 	clear(dst)
-	p := len(z) / t.Out
-	for q := range p {
-		row := z[q*t.Out : (q+1)*t.Out]
+	n := len(dst)
+	g, b := s.Gamma[:n], s.Beta[:n]
+	hi := t.clip()
+	for q := range len(z) / n {
+		row := z[q*n : (q+1)*n]
 		for o, v := range row {
-			dst[o] += t.act(s.Gamma[o]*v + s.Beta[o])
+			u := g[o]*v + b[o]
+			if u < 0 {
+				u = 0
+			} else if u > hi {
+				u = hi
+			}
+			dst[o] += u
 		}
 	}
-	inv := 1 / float32(p)
+	inv := 1 / float32(len(z)/n)
 	for o := range dst {
 		dst[o] *= inv
 	}
@@ -271,18 +276,19 @@ func (t *Tail) pool(dst, z []float32, s Scale) {
 // poolGrad adds to gs the gradient of the loss with respect to s, given
 // dx, its gradient with respect to the embedding of pre-activations z.
 func (t *Tail) poolGrad(gs Scale, dx, z []float32, s Scale) {
-	p := len(z) / t.Out
-	inv := 1 / float32(p)
-	for q := range p {
-		row := z[q*t.Out : (q+1)*t.Out]
+	n := len(dx)
+	g, b := s.Gamma[:n], s.Beta[:n]
+	dg, db := gs.Gamma[:n], gs.Beta[:n]
+	inv := 1 / float32(len(z)/n)
+	hi := t.clip()
+	for q := range len(z) / n {
+		row := z[q*n : (q+1)*n]
 		for o, v := range row {
-			u := s.Gamma[o]*v + s.Beta[o]
-			if u <= 0 || (t.Clip > 0 && u >= t.Clip) {
-				continue
+			if u := g[o]*v + b[o]; u > 0 && u < hi {
+				d := dx[o] * inv
+				dg[o] += d * v
+				db[o] += d
 			}
-			d := dx[o] * inv
-			gs.Gamma[o] += d * v
-			gs.Beta[o] += d
 		}
 	}
 }
