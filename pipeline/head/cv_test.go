@@ -211,7 +211,7 @@ func TestCrossValidateFeatures(t *testing.T) {
 	samples := positive(blobs(2, 20, 8, 0.4, 3), 2)
 	for i := range samples {
 		for j := range samples[i].X {
-			samples[i].X[j] = float32(newRNG(uint64(i*8+j)).Float64())
+			samples[i].X[j] = float32(newRNG(uint64(i*8 + j)).Float64())
 		}
 	}
 	cfg := DefaultConfig()
