@@ -13,10 +13,11 @@
 # variants of the same heads (tta: mirror averaging, ncm: nearest class
 # mean, blend: their mean), few-shot rows (5/10/20 per class, with and
 # without the prototype blend, plain head), adding a class, and the
-# training views (crops: 4, none: 1; the default is flip: 2); then the
-# open set: the default rps model on photos of no known class. Last, the
-# time of a first training and of a retraining (scripts/train-time.sh on
-# the first engine compiled in, xnnpack when it is; EVAL_TIME=0: not).
+# training views (crops: 4, none: 1; the default is flip: 2), fine-tuning
+# the backbone's last 1×1 conv (--finetune); then the open set: the
+# default rps model on photos of no known class. Last, the time of a first
+# training and of a retraining (scripts/train-time.sh on the first engine
+# compiled in, xnnpack when it is; EVAL_TIME=0: not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/alphad}
@@ -88,6 +89,16 @@ row flowers_tf "first 4 classes, add the 4th" --classes 4 --add-class
 for ds in rps_picam flowers_tf; do
   row "$ds" "augment crops (4 views)" --augment crops
   row "$ds" "augment none (1 view)" --augment none
+done
+# Fine-tuning beyond the head on cached Conv_1 inputs (7×7×320 per view):
+# the float tail unchanged (the control), a per-channel scale and shift of
+# Conv_1's pre-activation, a rank-8 update of its weights.
+for ds in rps_picam flowers_tf; do
+  row "$ds" "fine-tune: float tail, frozen" --finetune frozen
+  row "$ds" "fine-tune: Conv_1 scale+shift" --finetune scale
+  row "$ds" "fine-tune: Conv_1 LoRA rank 8" --finetune lora
+  row "$ds" "10 per class, fine-tune scale+shift" --per-class 10 --finetune scale
+  row "$ds" "10 per class, fine-tune LoRA rank 8" --per-class 10 --finetune lora
 done
 wait
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +31,12 @@ type evalFlags struct {
 	reject             []string
 	threshold          float64
 	classes            int
+	finetune           head.FineTuneConfig
 }
 
 func newEvalCmd(d *deps) *cobra.Command {
-	f := evalFlags{cfg: head.DefaultConfig(), augment: store.DefaultAugmentation, format: "text"}
+	f := evalFlags{cfg: head.DefaultConfig(), augment: store.DefaultAugmentation, format: "text",
+		finetune: head.DefaultFineTune(head.FineTuneNone)}
 	cmd := &cobra.Command{
 		Use:   "eval [--test DIR] [--reject DIR]... [training options]",
 		Short: "Measure the training options by cross-validation on the dataset, or the current model on labelled images",
@@ -72,6 +75,7 @@ func newEvalCmd(d *deps) *cobra.Command {
 	fl.Float64Var(&f.threshold, "threshold", decide.DefaultSmoothConfig().Threshold, "confidence below which a decision is unknown (as the daemon; the calibrated rule applies too)")
 	fl.StringVar(&f.test, "test", "", "score the current model on DIR/<label>/*.{jpg,png,bmp} instead of cross-validating")
 	fl.StringArrayVar(&f.reject, "reject", nil, "score the current model on DIR's images (recursively), which show no known class: the share called unknown")
+	addFineTuneFlags(cmd, &f.finetune)
 	fl.StringVar(&f.format, "format", "text", "text, json, or row (one table row, for scripts/eval.sh)")
 	fl.StringVar(&f.name, "name", "", "row name (--format row)")
 	fl.BoolFunc("json", "same as --format json", func(string) error { f.format = "json"; return nil })
@@ -80,7 +84,7 @@ func newEvalCmd(d *deps) *cobra.Command {
 
 // evalCV cross-validates the training options on the store's samples.
 func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
-	if err := f.cfg.Validate(); err != nil {
+	if err := errors.Join(f.cfg.Validate(), f.finetune.Validate()); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("eval: %w", err)}
 	}
 	views, err := store.Augmentation(f.augment)
@@ -104,12 +108,19 @@ func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
 		return fmt.Errorf("eval: %w", err)
 	}
 	bar := newProgress(d.stderr, "embedding")
-	ds, err := store.EmbedStore(cmd.Context(), state, store.TrainOptions{
+	topts := store.TrainOptions{
 		Backbone: data, BackboneSource: source, NewEngine: newEngine, Engine: eopts, Views: views,
 		Progress: func(p store.Progress) {
 			bar.update(float64(p.Done)/float64(max(p.Total, 1)), "", fmt.Sprintf("%d/%d images", p.Done, p.Total))
 		},
-	})
+	}
+	var ds *store.Dataset
+	var tail *store.TailDataset
+	if f.finetune.Mode == head.FineTuneNone {
+		ds, err = store.EmbedStore(cmd.Context(), state, topts)
+	} else if tail, err = store.EmbedTail(cmd.Context(), state, topts); err == nil {
+		ds = tail.Dataset
+	}
 	bar.done()
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
@@ -124,6 +135,9 @@ func evalCV(cmd *cobra.Command, d *deps, f evalFlags) error {
 		}
 		ds.Samples = slices.DeleteFunc(ds.Samples, func(s head.Sample) bool { return s.Label >= f.classes })
 		ds.Classes = ds.Classes[:f.classes]
+	}
+	if tail != nil {
+		f.cv.Features = tailFeatures(d.log, tail.Tail, ds.Samples, len(ds.Classes), f.cfg, f.finetune)
 	}
 	bar = newProgress(d.stderr, "eval")
 	f.cv.Progress = func(done, total int) {

@@ -29,6 +29,9 @@ func TestEvalCLI(t *testing.T) {
 		{[]string{"eval", sd, "--backbone", bb}, 1, "", "need at least 2 classes"},
 		{[]string{"dataset", "import", sd, filepath.Join(tmp, "in")}, 0, "added ", ""},
 		{[]string{"eval", sd, "--backbone", bb, "--format", "xml"}, 2, "", "--format"},
+		{[]string{"eval", sd, "--backbone", bb, "--finetune", "all"}, 2, "", "fine-tune mode = all: want none, frozen, scale or lora"},
+		{[]string{"eval", sd, "--backbone", bb, "--finetune", "lora", "--finetune-rank", "0"}, 2, "", "fine-tune rank = 0"},
+		{[]string{"eval", sd, "--backbone", bb, "--finetune", "scale"}, 1, "", "head: tail: the last convolution reads the model's input"},
 		{[]string{"eval", sd, "--backbone", bb, "--folds", "11"}, 1, "", "embedding 100 %  40/40 images"}, // plain and mirrored (the default augmentation)
 		{[]string{"eval", sd, "--backbone", bb, "--classes", "3"}, 2, "", "--classes 3: want 2..2"},
 		{[]string{"eval", sd, "--backbone", bb, "--add-class"}, 1, "", "adding a class needs 3 classes"},

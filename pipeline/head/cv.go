@@ -29,6 +29,12 @@ type CVOptions struct {
 	// heads score the held-out samples of the other classes
 	// (CVResult.AddClass).
 	AddClass bool `json:"add_class,omitempty"`
+	// Features, if set, re-embeds the samples for each run: it gets the
+	// indices (into CrossValidate's samples) of the run's training
+	// samples and its training seed, and returns every sample, in order,
+	// embedded by features fitted on those alone (e.g. a fine-tuned
+	// backbone tail, FineTune).
+	Features func(ctx context.Context, train []int, seed uint64) ([]Sample, error) `json:"-"`
 	// Progress, if set, is called after each fold with the runs done and
 	// their total (Folds × Repeats).
 	Progress func(done, total int) `json:"-"`
@@ -137,23 +143,37 @@ func CrossValidate(ctx context.Context, samples []Sample, classes int, cfg Confi
 			}
 		}
 		for k := range o.Folds {
-			var train, test []Sample
-			for i, s := range samples {
-				if fold[i] == k {
-					test = append(test, s)
-				} else {
-					train = append(train, s)
+			var trainIdx []int
+			for i := range samples {
+				if fold[i] != k {
+					trainIdx = append(trainIdx, i)
 				}
 			}
 			if o.PerClass > 0 {
-				train = limitPerClass(train, classes, o.PerClass, rng)
+				trainIdx = limitPerClass(samples, trainIdx, classes, o.PerClass, rng)
 			}
 			c := cfg
 			c.Seed = cfg.Seed + uint64(r)
+			start := time.Now()
+			all := samples
+			if o.Features != nil {
+				var err error
+				if all, err = o.Features(ctx, trainIdx, c.Seed); err != nil {
+					return nil, fmt.Errorf("head: cross-validation repeat %d fold %d: %w", r+1, k+1, err)
+				}
+			}
+			var train, test []Sample
+			for _, i := range trainIdx {
+				train = append(train, all[i])
+			}
+			for i, s := range all {
+				if fold[i] == k {
+					test = append(test, s)
+				}
+			}
 			if c.Validation > 0 && len(train) < 4*classes {
 				c.Validation = 0 // too few to hold any out
 			}
-			start := time.Now()
 			h, _, err := Train(ctx, train, classes, c, nil)
 			if err != nil {
 				return nil, fmt.Errorf("head: cross-validation repeat %d fold %d: %w", r+1, k+1, err)
@@ -278,15 +298,16 @@ func addClassRun(ctx context.Context, train, test []Sample, classes int, cfg Con
 	return float64(b) / float64(max(n, 1)), float64(a) / float64(max(n, 1)), nil
 }
 
-// limitPerClass keeps at most n random samples of each class.
-func limitPerClass(s []Sample, classes, n int, r *rand.Rand) []Sample {
-	perm := r.Perm(len(s))
+// limitPerClass keeps at most n random ones of each class among the
+// samples listed in idx.
+func limitPerClass(s []Sample, idx []int, classes, n int, r *rand.Rand) []int {
+	perm := r.Perm(len(idx))
 	count := make([]int, classes)
-	var out []Sample
-	for _, i := range perm {
-		if count[s[i].Label] < n {
+	var out []int
+	for _, p := range perm {
+		if i := idx[p]; count[s[i].Label] < n {
 			count[s[i].Label]++
-			out = append(out, s[i])
+			out = append(out, i)
 		}
 	}
 	return out

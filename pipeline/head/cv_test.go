@@ -202,3 +202,45 @@ func scaled(h *Head, t float64) *Head {
 	c.scaleLogits(float32(1 / t))
 	return c
 }
+
+// TestCrossValidateFeatures: the Features hook is called once per run
+// with the run's training samples (at most PerClass of each class) and
+// seed, and the heads train and score on the samples it returns.
+func TestCrossValidateFeatures(t *testing.T) {
+	// Pure noise: no head beats chance on these embeddings.
+	samples := positive(blobs(2, 20, 8, 0.4, 3), 2)
+	for i := range samples {
+		for j := range samples[i].X {
+			samples[i].X[j] = float32(newRNG(uint64(i*8 + j)).Float64())
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Hidden, cfg.Epochs, cfg.LearningRate, cfg.Ensemble = 8, 20, 0.01, 1
+	calls := 0
+	o := CVOptions{Folds: 4, Repeats: 1, Unknown: -1, PerClass: 6}
+	o.Features = func(_ context.Context, train []int, seed uint64) ([]Sample, error) {
+		calls++
+		count := make([]int, 2)
+		for _, i := range train {
+			count[samples[i].Label]++
+		}
+		if count[0] > 6 || count[1] > 6 || seed != cfg.Seed {
+			t.Errorf("run %d: %v training samples per class (want ≤ 6), seed %d", calls, count, seed)
+		}
+		// Features that give the label away: perfect accuracy.
+		out := make([]Sample, len(samples))
+		for i, s := range samples {
+			x := make([]float32, 8)
+			x[s.Label] = 1
+			out[i] = Sample{Label: s.Label, X: x}
+		}
+		return out, nil
+	}
+	res, err := CrossValidate(context.Background(), samples, 2, cfg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 4 || res.Accuracy != 1 {
+		t.Errorf("%d calls, accuracy %.3f; want 4 and 1 (the hook's features)", calls, res.Accuracy)
+	}
+}

@@ -378,9 +378,6 @@ func EmbedStore(ctx context.Context, state *State, opts TrainOptions) (*Dataset,
 	if _, err := CheckDataset(st); err != nil {
 		return nil, err
 	}
-	if opts.Prepare == nil {
-		opts.Prepare = ImageFill
-	}
 	full, err := tflite.Parse(opts.Backbone)
 	if err != nil {
 		return nil, fmt.Errorf("store: backbone %s: %w", opts.BackboneSource, err)
@@ -389,7 +386,16 @@ func EmbedStore(ctx context.Context, state *State, opts TrainOptions) (*Dataset,
 	if err != nil {
 		return nil, err
 	}
-	hash := HashBytes(opts.Backbone)
+	return embedModel(ctx, state, opts, fm, HashBytes(opts.Backbone))
+}
+
+// embedModel embeds every sample of the state's store with model fm (a
+// part of the backbone opts.Backbone), caching under key.
+func embedModel(ctx context.Context, state *State, opts TrainOptions, fm *tflite.Model, key string) (*Dataset, error) {
+	st := state.Samples()
+	if opts.Prepare == nil {
+		opts.Prepare = ImageFill
+	}
 	// One engine per worker, each on one thread: whole images in
 	// parallel (decoding included) beat one image on several threads.
 	workers, eopts := 1, opts.Engine
@@ -403,14 +409,14 @@ func EmbedStore(ctx context.Context, state *State, opts TrainOptions) (*Dataset,
 		}
 	}()
 	for range workers {
-		b, err := head.NewBackbone(fm, hash, opts.NewEngine, eopts)
+		b, err := head.NewBackbone(fm, key, opts.NewEngine, eopts)
 		if err != nil {
 			return nil, err
 		}
 		bbs = append(bbs, b)
 	}
 	bb := bbs[0]
-	cache, err := state.Embeddings(hash, bb.Dim())
+	cache, err := state.Embeddings(key, bb.Dim())
 	if err != nil {
 		return nil, err
 	}
