@@ -597,7 +597,7 @@ func FineTune(ctx context.Context, t *Tail, samples []TailSample, classes int, c
 				step++
 				c1 := 1 - math.Pow(beta1, float64(step))
 				c2 := 1 - math.Pow(beta2, float64(step))
-				adamStep(params, grad, m, v, float32(ft.LearningRate*math.Sqrt(c2)/c1), float32(epsilon*math.Sqrt(c2)))
+				adamStep(params, grad, m, v, float32(ft.LearningRate*math.Sqrt(c2)/c1), float32(epsilon*math.Sqrt(c2)), 0)
 			}
 			tr.adam()
 		}
