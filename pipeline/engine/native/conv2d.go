@@ -57,23 +57,32 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	src, dst := p.f32(in), p.f32(out)
 	if kh == 1 && kw == 1 && wy.stride == 1 && wx.stride == 1 && wy.pad == 0 && wx.pad == 0 {
 		m := n * h * w
-		rows := func(u0, u1 int) { g.unitRows(dst, cout, src, cin, m, u0, u1) }
-		units := g.units(m)
-		j := p.pool.newJob(units, m*cout*cin, rows)
+		gr := g.grid(m, p.pool.threads, false)
+		items := func(i0, i1 int) { g.gridItems(gr, dst, cout, src, cin, i0, i1) }
+		j := p.pool.newJob(gr.items(), m*cout*cin, items)
 		return func() { p.pool.runJob(j) }, nil
 	}
 
+	// Each item gathers its own rows of the im2col matrix and multiplies
+	// them at once: one pass over the pool per image, the rows still in
+	// cache when the GEMM reads them.
 	m := wy.out * wx.out
 	cols := alignedF32(m * k)
 	gather := im2col{y: wy, x: wx, c: cin}
+	gr := g.grid(m, p.pool.threads, true)
 	var batch int
-	fill := func(y0, y1 int) { gather.fill(cols, src[batch*h*w*cin:], y0, y1) }
-	rows := func(u0, u1 int) { g.unitRows(dst[batch*m*cout:], cout, cols, k, m, u0, u1) }
-	fillJob, rowsJob := p.pool.newJob(wy.out, m*k, fill), p.pool.newJob(g.units(m), m*cout*k, rows)
+	items := func(i0, i1 int) {
+		img, out := src[batch*h*w*cin:], dst[batch*m*cout:]
+		for i := i0; i < i1; i++ {
+			m0, m1, p0, p1 := gr.item(i, g.kern.mr)
+			gather.fill(cols, img, m0, m1)
+			g.block(out, cout, cols, k, m0, m1, p0, p1)
+		}
+	}
+	j := p.pool.newJob(gr.items(), m*cout*k, items)
 	return func() {
 		for batch = 0; batch < n; batch++ {
-			p.pool.runJob(fillJob)
-			p.pool.runJob(rowsJob)
+			p.pool.runJob(j)
 		}
 	}, nil
 }
@@ -86,29 +95,43 @@ type im2col struct {
 	c    int
 }
 
-// fill writes the rows of output lines [oy0,oy1).
-func (g *im2col) fill(cols, src []float32, oy0, oy1 int) {
-	k := g.y.filter * g.x.filter * g.c
-	for oy := oy0; oy < oy1; oy++ {
-		for ox := 0; ox < g.x.out; ox++ {
-			row := cols[(oy*g.x.out+ox)*k : (oy*g.x.out+ox+1)*k]
-			for ky := 0; ky < g.y.filter; ky++ {
-				iy := oy*g.y.stride - g.y.pad + ky*g.y.dilation
-				seg := row[ky*g.x.filter*g.c : (ky+1)*g.x.filter*g.c]
-				if iy < 0 || iy >= g.y.in {
+// fill writes rows [r0,r1) of cols (output pixels in raster order).
+func (g *im2col) fill(cols, src []float32, r0, r1 int) {
+	kw, c := g.x.filter, g.c
+	k := g.y.filter * kw * c
+	for r := r0; r < r1; r++ {
+		oy, ox := r/g.x.out, r%g.x.out
+		row := cols[r*k : (r+1)*k]
+		ix0 := ox*g.x.stride - g.x.pad
+		for ky := 0; ky < g.y.filter; ky++ {
+			iy := oy*g.y.stride - g.y.pad + ky*g.y.dilation
+			seg := row[ky*kw*c : (ky+1)*kw*c]
+			if iy < 0 || iy >= g.y.in {
+				clear(seg)
+				continue
+			}
+			line := src[iy*g.x.in*c : (iy+1)*g.x.in*c]
+			if g.x.dilation == 1 {
+				// Taps [kx0,kx1) are inside the image and adjacent in
+				// the input: one copy.
+				kx0, kx1 := max(0, -ix0), min(kw, g.x.in-ix0)
+				if kx1 <= kx0 {
 					clear(seg)
 					continue
 				}
-				for kx := 0; kx < g.x.filter; kx++ {
-					ix := ox*g.x.stride - g.x.pad + kx*g.x.dilation
-					cell := seg[kx*g.c : (kx+1)*g.c]
-					if ix < 0 || ix >= g.x.in {
-						clear(cell)
-						continue
-					}
-					off := (iy*g.x.in + ix) * g.c
-					copy(cell, src[off:off+g.c])
+				clear(seg[:kx0*c])
+				copy(seg[kx0*c:kx1*c], line[(ix0+kx0)*c:(ix0+kx1)*c])
+				clear(seg[kx1*c:])
+				continue
+			}
+			for kx := 0; kx < kw; kx++ {
+				ix := ix0 + kx*g.x.dilation
+				cell := seg[kx*c : (kx+1)*c]
+				if ix < 0 || ix >= g.x.in {
+					clear(cell)
+					continue
 				}
+				copy(cell, line[ix*c:(ix+1)*c])
 			}
 		}
 	}

@@ -31,6 +31,7 @@ type pool struct {
 	threads int
 	quit    atomic.Bool
 	workers []*worker
+	jobs    []*job         // every job newJob made, in order (for the op profile)
 	wg      sync.WaitGroup // live worker goroutines
 	_       [64]byte
 	state   atomic.Uint64       // gen<<32 | index of the next chunk to claim
@@ -46,6 +47,7 @@ type job struct {
 	fn     func(lo, hi int)
 	n      int
 	chunks int
+	work   int // the op's work as newJob was told it
 }
 
 // bounds is the range of chunk i.
@@ -97,7 +99,9 @@ func (p *pool) newJob(n, work int, fn func(lo, hi int)) *job {
 	if work < poolMinWork {
 		chunks = 1
 	}
-	return &job{fn: fn, n: n, chunks: chunks}
+	j := &job{fn: fn, n: n, chunks: chunks, work: work}
+	p.jobs = append(p.jobs, j)
+	return j
 }
 
 // runJob runs j across the pool and returns when all its chunks are done.
