@@ -98,41 +98,53 @@ type im2col struct {
 // fill writes rows [r0,r1) of cols (output pixels in raster order).
 func (g *im2col) fill(cols, src []float32, r0, r1 int) {
 	kw, c := g.x.filter, g.c
-	k := g.y.filter * kw * c
+	seg := kw * c
+	k := g.y.filter * seg
+	if r1 <= r0 {
+		return
+	}
+	_ = cols[r1*k-1]
+	oy, ox := r0/g.x.out, r0%g.x.out
 	for r := r0; r < r1; r++ {
-		oy, ox := r/g.x.out, r%g.x.out
-		row := cols[r*k : (r+1)*k]
+		row := cols[r*k : (r+1)*k : (r+1)*k]
 		ix0 := ox*g.x.stride - g.x.pad
+		// Taps [kx0,kx1) are inside the image; undilated, they are
+		// adjacent in the input.
+		kx0, kx1 := max(0, -ix0), min(kw, g.x.in-ix0)
+		inside := g.x.dilation == 1 && kx0 == 0 && kx1 == kw
 		for ky := 0; ky < g.y.filter; ky++ {
 			iy := oy*g.y.stride - g.y.pad + ky*g.y.dilation
-			seg := row[ky*kw*c : (ky+1)*kw*c]
+			out := row[ky*seg : (ky+1)*seg : (ky+1)*seg]
 			if iy < 0 || iy >= g.y.in {
-				clear(seg)
+				clear(out)
 				continue
 			}
 			line := src[iy*g.x.in*c : (iy+1)*g.x.in*c]
-			if g.x.dilation == 1 {
-				// Taps [kx0,kx1) are inside the image and adjacent in
-				// the input: one copy.
-				kx0, kx1 := max(0, -ix0), min(kw, g.x.in-ix0)
-				if kx1 <= kx0 {
-					clear(seg)
-					continue
+			if inside {
+				in := line[ix0*c : ix0*c+seg]
+				if seg <= 16 {
+					// A few elements: a loop beats memmove's call.
+					for i := range out {
+						out[i] = in[i]
+					}
+				} else {
+					copy(out, in)
 				}
-				clear(seg[:kx0*c])
-				copy(seg[kx0*c:kx1*c], line[(ix0+kx0)*c:(ix0+kx1)*c])
-				clear(seg[kx1*c:])
 				continue
 			}
 			for kx := 0; kx < kw; kx++ {
 				ix := ix0 + kx*g.x.dilation
-				cell := seg[kx*c : (kx+1)*c]
+				cell := out[kx*c : (kx+1)*c]
 				if ix < 0 || ix >= g.x.in {
 					clear(cell)
 					continue
 				}
 				copy(cell, line[ix*c:(ix+1)*c])
 			}
+		}
+		if ox++; ox == g.x.out {
+			ox = 0
+			oy++
 		}
 	}
 }

@@ -91,6 +91,15 @@ func newPool(threads int) *pool {
 // waiting for them costs about what a second thread saves (~10 µs).
 const poolMinWork = 64 << 10
 
+// elemWork is roughly how many GEMM multiply-adds one element of an
+// element-wise or pooling op costs in time (measured: an ADD element
+// ~0.5–1 ns, a GEMM multiply-add ~0.03 ns with AVX-512): such ops pass
+// elements·elemWork as their work, so that mid-sized ones split too.
+const elemWork = 16
+
+// elemBlock is the grain, in elements, element-wise ops split into.
+const elemBlock = 4096
+
 // newJob prepares fn over [0,n) for run; build it in prepare, not per run.
 // work is the op's total work in multiply-adds (or elements): a job under
 // poolMinWork runs whole on the calling thread.
