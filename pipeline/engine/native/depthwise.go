@@ -256,13 +256,16 @@ func (d *dwConv) row3x3(dst, src, w []float32, oy, iy, ix, xo, n int) {
 			b := d.bias[ch]
 			p := unsafe.Pointer(&src[iy*row+ix*c+ch])
 			o := unsafe.Pointer(&dst[(oy*d.x.out+xo)*c+ch])
-			for range n {
+			for i := 0; ; {
 				p1 := unsafe.Add(p, rs)
 				p2 := unsafe.Add(p1, rs)
 				s := b + *(*float32)(p)*w00 + *(*float32)(unsafe.Add(p, cs))*w01 + *(*float32)(unsafe.Add(p, 2*cs))*w02
 				s += *(*float32)(p1)*w10 + *(*float32)(unsafe.Add(p1, cs))*w11 + *(*float32)(unsafe.Add(p1, 2*cs))*w12
 				s += *(*float32)(p2)*w20 + *(*float32)(unsafe.Add(p2, cs))*w21 + *(*float32)(unsafe.Add(p2, 2*cs))*w22
 				*(*float32)(o) = min(max(s, lo), hi)
+				if i++; i == n {
+					break // no pointer past the last pixel (checkptr)
+				}
 				p = unsafe.Add(p, step)
 				o = unsafe.Add(o, cs)
 			}
