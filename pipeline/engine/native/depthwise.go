@@ -64,10 +64,28 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	d.shiftWeights()
 	src, dst := p.f32(in), p.f32(out)
 	var batch int
-	rows := func(lo, hi int) {
-		d.rows(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], lo, hi)
+	// Items are row bands times channel blocks: a small map with many
+	// channels (7×7×960) has too few rows to share evenly by rows alone.
+	// Channel blocks are whole multiples of eight (the vector width), so
+	// every channel takes the same path however the op is cut.
+	bands, blocks := d.y.out, 1
+	if want := p.pool.threads * chunksPerThread; p.pool.threads > 1 && d.fast() && d.edges != nil && bands < want {
+		blocks = min((want+bands-1)/bands, max(c/16, 1))
 	}
-	j := p.pool.newJob(d.y.out, d.y.out*d.x.out*oc*kh*kw, rows)
+	items := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r, b := i%bands, i/bands
+			c0, c1 := c*b/blocks/8*8, c*(b+1)/blocks/8*8
+			if b == blocks-1 {
+				c1 = c
+			}
+			d.band(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], r, r+1, c0, c1)
+		}
+	}
+	if blocks == 1 {
+		items = func(lo, hi int) { d.rows(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], lo, hi) }
+	}
+	j := p.pool.newJob(bands*blocks, d.y.out*d.x.out*oc*kh*kw, items)
 	return func() {
 		for batch = 0; batch < n; batch++ {
 			p.pool.runJob(j)
@@ -103,28 +121,14 @@ func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*d.y.stride - d.y.pad
 		if fast && d.edges != nil {
-			// Every pixel, border ones too, as a 3×3 window inside the
-			// image with weights shifted to match (see shiftWeights).
-			iy := min(max(iy0, 0), d.y.in-3)
-			dy := iy - iy0
-			for ox := 0; ox < xlo; ox++ {
-				ix0 := ox*d.x.stride - d.x.pad
-				ix := min(max(ix0, 0), d.x.in-3)
-				d.row3x3(dst, src, d.shifted(dy, ix-ix0), oy, iy, ix, ox, 1)
-			}
-			d.row3x3(dst, src, d.shifted(dy, 0), oy, iy, xlo*d.x.stride-d.x.pad, xlo, xhi-xlo)
-			for ox := xhi; ox < d.x.out; ox++ {
-				ix0 := ox*d.x.stride - d.x.pad
-				ix := min(max(ix0, 0), d.x.in-3)
-				d.row3x3(dst, src, d.shifted(dy, ix-ix0), oy, iy, ix, ox, 1)
-			}
+			d.line(dst, src, oy, xlo, xhi, 0, d.c)
 			continue
 		}
 		if fast && iy0 >= 0 && iy0+3 <= d.y.in && xhi > xlo {
 			for ox := 0; ox < xlo; ox++ {
 				d.pixel(dst[(oy*d.x.out+ox)*oc:(oy*d.x.out+ox+1)*oc], src, iy0, ox*d.x.stride-d.x.pad)
 			}
-			d.row3x3(dst, src, d.w, oy, iy0, xlo*d.x.stride-d.x.pad, xlo, xhi-xlo)
+			d.row3x3(dst, src, d.w, oy, iy0, xlo*d.x.stride-d.x.pad, xlo, xhi-xlo, 0, d.c)
 			for ox := xhi; ox < d.x.out; ox++ {
 				d.pixel(dst[(oy*d.x.out+ox)*oc:(oy*d.x.out+ox+1)*oc], src, iy0, ox*d.x.stride-d.x.pad)
 			}
@@ -139,6 +143,36 @@ func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 			}
 			d.pixel(o, src, iy0, ix0)
 		}
+	}
+}
+
+// band computes channels [c0,c1) of output lines [oy0,oy1) of a fast
+// filter with shifted weights (shiftWeights has prepared d.edges).
+func (d *dwConv) band(dst, src []float32, oy0, oy1, c0, c1 int) {
+	xlo := min((d.x.pad+d.x.stride-1)/d.x.stride, d.x.out)
+	xhi := max(min((d.x.in-3+d.x.pad)/d.x.stride+1, d.x.out), xlo) // in ≥ 3
+	for oy := oy0; oy < oy1; oy++ {
+		d.line(dst, src, oy, xlo, xhi, c0, c1)
+	}
+}
+
+// line computes channels [c0,c1) of output line oy: every pixel, border
+// ones too, as a 3×3 window inside the image with weights shifted to
+// match (see shiftWeights); [xlo,xhi) are the interior columns.
+func (d *dwConv) line(dst, src []float32, oy, xlo, xhi, c0, c1 int) {
+	iy0 := oy*d.y.stride - d.y.pad
+	iy := min(max(iy0, 0), d.y.in-3)
+	dy := iy - iy0
+	for ox := 0; ox < xlo; ox++ {
+		ix0 := ox*d.x.stride - d.x.pad
+		ix := min(max(ix0, 0), d.x.in-3)
+		d.row3x3(dst, src, d.shifted(dy, ix-ix0), oy, iy, ix, ox, 1, c0, c1)
+	}
+	d.row3x3(dst, src, d.shifted(dy, 0), oy, iy, xlo*d.x.stride-d.x.pad, xlo, xhi-xlo, c0, c1)
+	for ox := xhi; ox < d.x.out; ox++ {
+		ix0 := ox*d.x.stride - d.x.pad
+		ix := min(max(ix0, 0), d.x.in-3)
+		d.row3x3(dst, src, d.shifted(dy, ix-ix0), oy, iy, ix, ox, 1, c0, c1)
 	}
 }
 
@@ -208,15 +242,16 @@ func (d *dwConv) shifted(dy, dx int) []float32 { return d.edges[(dy+2)*5+dx+2] }
 // while every channel of the block passes over them.
 const dwBlock = 16
 
-// row3x3 computes n output pixels of line oy from column xo on, for a
-// 3×3, multiplier-1 filter with weights w ([9][c]): the first pixel's
-// window starts at input row iy, column ix, both inside the image with
-// the whole window, and each further pixel's one stride to the right.
+// row3x3 computes channels [cbeg,cend) of n output pixels of line oy
+// from column xo on, for a 3×3, multiplier-1 filter with weights w
+// ([9][c]): the first pixel's window starts at input row iy, column ix,
+// inside the image with the whole window, and each further pixel's one
+// stride to the right.
 // Channel by channel (or eight at a time with the assembly row8), the nine
 // weights stay in registers while the window slides along the line.
 // Bounds are checked once up front; the loops walk raw pointers.
-func (d *dwConv) row3x3(dst, src, w []float32, oy, iy, ix, xo, n int) {
-	if n <= 0 {
+func (d *dwConv) row3x3(dst, src, w []float32, oy, iy, ix, xo, n, cbeg, cend int) {
+	if n <= 0 || cend <= cbeg {
 		return
 	}
 	c := d.c
@@ -232,17 +267,17 @@ func (d *dwConv) row3x3(dst, src, w []float32, oy, iy, ix, xo, n int) {
 	rs := uintptr(row) * 4
 	lo, hi := d.lo, d.hi
 	wp := unsafe.Pointer(unsafe.SliceData(w))
-	c0 := 0
+	c0 := cbeg
 	if d.vec {
 		p := unsafe.Pointer(&src[iy*row+ix*c])
 		o := unsafe.Pointer(&dst[(oy*d.x.out+xo)*c])
-		for ; c0+8 <= c; c0 += 8 {
+		for ; c0+8 <= cend; c0 += 8 {
 			dwRow8((*float32)(unsafe.Add(o, 4*c0)), (*float32)(unsafe.Add(p, 4*c0)), (*float32)(unsafe.Add(wp, 4*c0)),
 				&d.bias[c0], n, int(cs), int(rs), int(step), lo, hi)
 		}
 	}
-	for ; c0 < c; c0 += dwBlock {
-		for ch := c0; ch < min(c0+dwBlock, c); ch++ {
+	for ; c0 < cend; c0 += dwBlock {
+		for ch := c0; ch < min(c0+dwBlock, cend); ch++ {
 			wc := unsafe.Add(wp, 4*ch)
 			w00 := *(*float32)(wc)
 			w01 := *(*float32)(unsafe.Add(wc, cs))

@@ -66,6 +66,8 @@ func TestDepthwiseConv2D(t *testing.T) {
 		{1, 5, 2, 16, 3, 3, 1, 3, 3, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // same, vector channels
 		{1, 4, 1, 8, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone},   // one column
 		{1, 2, 2, 8, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActNone},   // image smaller than the window
+		{1, 5, 5, 44, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // few rows, many channels: row bands × channel blocks
+		{1, 7, 6, 60, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // same, stride 2
 	}
 	for i, tc := range tests {
 		for _, threads := range []int{1, 2} {
