@@ -63,20 +63,28 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 		return func() { p.pool.runJob(j) }, nil
 	}
 
-	// Each item gathers its own rows of the im2col matrix and multiplies
-	// them at once: one pass over the pool per image, the rows still in
-	// cache when the GEMM reads them.
+	// Each item gathers its own rows of the im2col matrix a block at a
+	// time into a scratch slot of its own and multiplies them at once:
+	// the block is still in cache when the GEMM reads it, and one pass
+	// over the pool covers an image. Blocks are whole mr-row units, so the
+	// tiles fall where an unsplit product puts them.
 	m := wy.out * wx.out
-	cols := alignedF32(m * k)
 	gather := im2col{y: wy, x: wx, c: cin}
 	gr := g.grid(m, p.pool.threads, true)
+	mr := g.kern.mr
+	blockRows := max(mr, (16<<10)/k/mr*mr)
+	cols := alignedF32(gr.items() * blockRows * k)
 	var batch int
 	items := func(i0, i1 int) {
 		img, out := src[batch*h*w*cin:], dst[batch*m*cout:]
 		for i := i0; i < i1; i++ {
-			m0, m1, p0, p1 := gr.item(i, g.kern.mr)
-			gather.fill(cols, img, m0, m1)
-			g.block(out, cout, cols, k, m0, m1, p0, p1)
+			m0, m1, p0, p1 := gr.item(i, mr)
+			slot := cols[i*blockRows*k : (i+1)*blockRows*k]
+			for b0 := m0; b0 < m1; b0 += blockRows {
+				b1 := min(b0+blockRows, m1)
+				gather.fill(slot, img, b0, b1, b0)
+				g.block(out[b0*cout:], cout, slot, k, 0, b1-b0, p0, p1)
+			}
 		}
 	}
 	j := p.pool.newJob(gr.items(), m*cout*k, items)
@@ -95,56 +103,56 @@ type im2col struct {
 	c    int
 }
 
-// fill writes rows [r0,r1) of cols (output pixels in raster order).
-func (g *im2col) fill(cols, src []float32, r0, r1 int) {
+// fill writes the rows of output pixels [r0,r1) (raster order) into
+// cols, pixel r at row r-base.
+func (g *im2col) fill(cols, src []float32, r0, r1, base int) {
 	kw, c := g.x.filter, g.c
 	seg := kw * c
 	k := g.y.filter * seg
 	if r1 <= r0 {
 		return
 	}
-	_ = cols[r1*k-1]
-	oy, ox := r0/g.x.out, r0%g.x.out
-	for r := r0; r < r1; r++ {
-		row := cols[r*k : (r+1)*k : (r+1)*k]
-		ix0 := ox*g.x.stride - g.x.pad
-		// Taps [kx0,kx1) are inside the image; undilated, they are
-		// adjacent in the input.
-		kx0, kx1 := max(0, -ix0), min(kw, g.x.in-ix0)
-		inside := g.x.dilation == 1 && kx0 == 0 && kx1 == kw
+	cols = cols[:(r1-base)*k]
+	for r := r0; r < r1; {
+		// One output line at a time: the input lines of its taps are
+		// found once.
+		oy, ox0 := r/g.x.out, r%g.x.out
+		ox1 := min(g.x.out, ox0+r1-r)
 		for ky := 0; ky < g.y.filter; ky++ {
 			iy := oy*g.y.stride - g.y.pad + ky*g.y.dilation
-			out := row[ky*seg : (ky+1)*seg : (ky+1)*seg]
 			if iy < 0 || iy >= g.y.in {
-				clear(out)
+				for ox := ox0; ox < ox1; ox++ {
+					q := (r + ox - ox0 - base) * k
+					clear(cols[q+ky*seg : q+(ky+1)*seg])
+				}
 				continue
 			}
 			line := src[iy*g.x.in*c : (iy+1)*g.x.in*c]
-			if inside {
-				in := line[ix0*c : ix0*c+seg]
-				if seg <= 16 {
-					// A few elements: a loop beats memmove's call.
-					for i := range out {
-						out[i] = in[i]
+			for ox := ox0; ox < ox1; ox++ {
+				q := (r+ox-ox0-base)*k + ky*seg
+				out := cols[q : q+seg : q+seg]
+				ix0 := ox*g.x.stride - g.x.pad
+				if g.x.dilation == 1 && ix0 >= 0 && ix0+kw <= g.x.in {
+					// The taps are adjacent in the input.
+					in := line[ix0*c : ix0*c+seg]
+					if seg == 9 { // 3×3 over RGB, the usual first layer
+						*(*[9]float32)(out) = *(*[9]float32)(in)
+					} else {
+						copy(out, in)
 					}
-				} else {
-					copy(out, in)
-				}
-				continue
-			}
-			for kx := 0; kx < kw; kx++ {
-				ix := ix0 + kx*g.x.dilation
-				cell := out[kx*c : (kx+1)*c]
-				if ix < 0 || ix >= g.x.in {
-					clear(cell)
 					continue
 				}
-				copy(cell, line[ix*c:(ix+1)*c])
+				for kx := 0; kx < kw; kx++ {
+					ix := ix0 + kx*g.x.dilation
+					cell := out[kx*c : (kx+1)*c]
+					if ix < 0 || ix >= g.x.in {
+						clear(cell)
+						continue
+					}
+					copy(cell, line[ix*c:(ix+1)*c])
+				}
 			}
 		}
-		if ox++; ox == g.x.out {
-			ox = 0
-			oy++
-		}
+		r += ox1 - ox0
 	}
 }
