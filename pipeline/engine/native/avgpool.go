@@ -14,5 +14,6 @@ func prepareAveragePool2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() { k.pool(false) }, nil
+	j := k.job(p, false)
+	return func() { p.pool.runJob(j) }, nil
 }

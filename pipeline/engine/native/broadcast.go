@@ -1,6 +1,8 @@
 package native
 
 import (
+	"math"
+
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -67,12 +69,11 @@ func prepareBinary(p *plan, op *tflite.Operator, kind binKind, act tflite.Activa
 	}
 	if bin.pattern == 1 {
 		// Same shapes: split the flat arrays over the pool.
-		const chunk = 4096
 		fn := func(lo, hi int) {
-			s, e := lo*chunk, min(hi*chunk, no)
+			s, e := lo*elemBlock, min(hi*elemBlock, no)
 			binFlat(bin.kind, bin.dst[s:e], bin.a[s:e], bin.b[s:e], bin.lo, bin.hi)
 		}
-		j := p.pool.newJob((no+chunk-1)/chunk, no, fn)
+		j := p.pool.newJob((no+elemBlock-1)/elemBlock, no*elemWork, fn)
 		return func() { p.pool.runJob(j) }, nil
 	}
 	return bin.run, nil
@@ -123,6 +124,18 @@ func (bin *binOp) run() {
 
 func binFlat(kind binKind, dst, a, b []float32, lo, hi float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
+	if kind == binAdd && math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1) {
+		// No activation (residual adds): no clamp, four at a time.
+		i := 0
+		for ; i+4 <= len(dst); i += 4 {
+			d, x, y := dst[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
+			d[0], d[1], d[2], d[3] = x[0]+y[0], x[1]+y[1], x[2]+y[2], x[3]+y[3]
+		}
+		for ; i < len(dst); i++ {
+			dst[i] = a[i] + b[i]
+		}
+		return
+	}
 	if kind == binAdd {
 		for i := range dst {
 			dst[i] = min(max(a[i]+b[i], lo), hi)

@@ -57,23 +57,40 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	src, dst := p.f32(in), p.f32(out)
 	if kh == 1 && kw == 1 && wy.stride == 1 && wx.stride == 1 && wy.pad == 0 && wx.pad == 0 {
 		m := n * h * w
-		rows := func(u0, u1 int) { g.unitRows(dst, cout, src, cin, m, u0, u1) }
-		units := g.units(m)
-		j := p.pool.newJob(units, m*cout*cin, rows)
+		gr := g.grid(m, p.pool.threads, false)
+		items := func(i0, i1 int) { g.gridItems(gr, dst, cout, src, cin, i0, i1) }
+		j := p.pool.newJob(gr.items(), m*cout*cin, items)
 		return func() { p.pool.runJob(j) }, nil
 	}
 
+	// Each item gathers its own rows of the im2col matrix a block at a
+	// time into a scratch slot of its own and multiplies them at once:
+	// the block is still in cache when the GEMM reads it, and one pass
+	// over the pool covers an image. Blocks are whole mr-row units, so the
+	// tiles fall where an unsplit product puts them.
 	m := wy.out * wx.out
-	cols := alignedF32(m * k)
 	gather := im2col{y: wy, x: wx, c: cin}
+	gr := g.grid(m, p.pool.threads, true)
+	mr := g.kern.mr
+	blockRows := max(mr, (16<<10)/k/mr*mr)
+	cols := alignedF32(gr.items() * blockRows * k)
 	var batch int
-	fill := func(y0, y1 int) { gather.fill(cols, src[batch*h*w*cin:], y0, y1) }
-	rows := func(u0, u1 int) { g.unitRows(dst[batch*m*cout:], cout, cols, k, m, u0, u1) }
-	fillJob, rowsJob := p.pool.newJob(wy.out, m*k, fill), p.pool.newJob(g.units(m), m*cout*k, rows)
+	items := func(i0, i1 int) {
+		img, out := src[batch*h*w*cin:], dst[batch*m*cout:]
+		for i := i0; i < i1; i++ {
+			m0, m1, p0, p1 := gr.item(i, mr)
+			slot := cols[i*blockRows*k : (i+1)*blockRows*k]
+			for b0 := m0; b0 < m1; b0 += blockRows {
+				b1 := min(b0+blockRows, m1)
+				gather.fill(slot, img, b0, b1, b0)
+				g.block(out[b0*cout:], cout, slot, k, 0, b1-b0, p0, p1)
+			}
+		}
+	}
+	j := p.pool.newJob(gr.items(), m*cout*k, items)
 	return func() {
 		for batch = 0; batch < n; batch++ {
-			p.pool.runJob(fillJob)
-			p.pool.runJob(rowsJob)
+			p.pool.runJob(j)
 		}
 	}, nil
 }
@@ -86,30 +103,56 @@ type im2col struct {
 	c    int
 }
 
-// fill writes the rows of output lines [oy0,oy1).
-func (g *im2col) fill(cols, src []float32, oy0, oy1 int) {
-	k := g.y.filter * g.x.filter * g.c
-	for oy := oy0; oy < oy1; oy++ {
-		for ox := 0; ox < g.x.out; ox++ {
-			row := cols[(oy*g.x.out+ox)*k : (oy*g.x.out+ox+1)*k]
-			for ky := 0; ky < g.y.filter; ky++ {
-				iy := oy*g.y.stride - g.y.pad + ky*g.y.dilation
-				seg := row[ky*g.x.filter*g.c : (ky+1)*g.x.filter*g.c]
-				if iy < 0 || iy >= g.y.in {
-					clear(seg)
+// fill writes the rows of output pixels [r0,r1) (raster order) into
+// cols, pixel r at row r-base.
+func (g *im2col) fill(cols, src []float32, r0, r1, base int) {
+	kw, c := g.x.filter, g.c
+	seg := kw * c
+	k := g.y.filter * seg
+	if r1 <= r0 {
+		return
+	}
+	cols = cols[:(r1-base)*k]
+	for r := r0; r < r1; {
+		// One output line at a time: the input lines of its taps are
+		// found once.
+		oy, ox0 := r/g.x.out, r%g.x.out
+		ox1 := min(g.x.out, ox0+r1-r)
+		for ky := 0; ky < g.y.filter; ky++ {
+			iy := oy*g.y.stride - g.y.pad + ky*g.y.dilation
+			if iy < 0 || iy >= g.y.in {
+				for ox := ox0; ox < ox1; ox++ {
+					q := (r + ox - ox0 - base) * k
+					clear(cols[q+ky*seg : q+(ky+1)*seg])
+				}
+				continue
+			}
+			line := src[iy*g.x.in*c : (iy+1)*g.x.in*c]
+			for ox := ox0; ox < ox1; ox++ {
+				q := (r+ox-ox0-base)*k + ky*seg
+				out := cols[q : q+seg : q+seg]
+				ix0 := ox*g.x.stride - g.x.pad
+				if g.x.dilation == 1 && ix0 >= 0 && ix0+kw <= g.x.in {
+					// The taps are adjacent in the input.
+					in := line[ix0*c : ix0*c+seg]
+					if seg == 9 { // 3×3 over RGB, the usual first layer
+						*(*[9]float32)(out) = *(*[9]float32)(in)
+					} else {
+						copy(out, in)
+					}
 					continue
 				}
-				for kx := 0; kx < g.x.filter; kx++ {
-					ix := ox*g.x.stride - g.x.pad + kx*g.x.dilation
-					cell := seg[kx*g.c : (kx+1)*g.c]
+				for kx := 0; kx < kw; kx++ {
+					ix := ix0 + kx*g.x.dilation
+					cell := out[kx*c : (kx+1)*c]
 					if ix < 0 || ix >= g.x.in {
 						clear(cell)
 						continue
 					}
-					off := (iy*g.x.in + ix) * g.c
-					copy(cell, src[off:off+g.c])
+					copy(cell, line[ix*c:(ix+1)*c])
 				}
 			}
 		}
+		r += ox1 - ox0
 	}
 }

@@ -93,3 +93,28 @@ func TestConv2DUnsupported(t *testing.T) {
 	b.op(tflite.OpConv2D, &tflite.Conv2DOptions{StrideH: 1, StrideW: 1}, []int{x, f}, []int{y})
 	assertUnsupported(t, newErr(b.io([]int{x}, []int{y})), "CONV_2D")
 }
+
+// BenchmarkConvStem times the two halves of MobileNetV2's first
+// convolution (224×224×3 → 112×112×32, 3×3 stride 2, im2col k = 27): the
+// gather of the im2col rows and the GEMM on them, one thread.
+func BenchmarkConvStem(b *testing.B) {
+	r := seeded(1)
+	wy := newWindow(224, 3, 2, 1, tflite.PaddingSame)
+	wx := newWindow(224, 3, 2, 1, tflite.PaddingSame)
+	g := im2col{y: wy, x: wx, c: 3}
+	m, k := wy.out*wx.out, 27
+	src := randF32(r, 224*224*3)
+	cols := alignedF32(m * k)
+	dst := alignedF32(m * 32)
+	gm := newGemm(gemmKernels()[0], randF32(r, 32*k), 32, k, randF32(r, 32), 0, 6)
+	b.Run("gather", func(b *testing.B) {
+		for b.Loop() {
+			g.fill(cols, src, 0, m, 0)
+		}
+	})
+	b.Run("gemm", func(b *testing.B) {
+		for b.Loop() {
+			gm.rows(dst, 32, cols, k, 0, m)
+		}
+	})
+}

@@ -61,12 +61,31 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 		return nil, err
 	}
 	d.w = p.f32(filt)
+	d.shiftWeights()
 	src, dst := p.f32(in), p.f32(out)
 	var batch int
-	rows := func(lo, hi int) {
-		d.rows(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], lo, hi)
+	// Items are row bands times channel blocks: a small map with many
+	// channels (7×7×960) has too few rows to share evenly by rows alone.
+	// Channel blocks are whole multiples of eight (the vector width), so
+	// every channel takes the same path however the op is cut.
+	bands, blocks := d.y.out, 1
+	if want := p.pool.threads * chunksPerThread; p.pool.threads > 1 && d.fast() && d.edges != nil && bands < want {
+		blocks = min((want+bands-1)/bands, max(c/16, 1))
 	}
-	j := p.pool.newJob(d.y.out, d.y.out*d.x.out*oc*kh*kw, rows)
+	items := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r, b := i%bands, i/bands
+			c0, c1 := c*b/blocks/8*8, c*(b+1)/blocks/8*8
+			if b == blocks-1 {
+				c1 = c
+			}
+			d.band(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], r, r+1, c0, c1)
+		}
+	}
+	if blocks == 1 {
+		items = func(lo, hi int) { d.rows(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], lo, hi) }
+	}
+	j := p.pool.newJob(bands*blocks, d.y.out*d.x.out*oc*kh*kw, items)
 	return func() {
 		for batch = 0; batch < n; batch++ {
 			p.pool.runJob(j)
@@ -80,13 +99,16 @@ type dwConv struct {
 	c, mult int
 	w, bias []float32
 	lo, hi  float32
-	vec     bool // run 8-channel blocks with row8 (AVX2+FMA)
+	vec     bool // run 8-channel blocks with dwRow8 (AVX2+FMA, NEON)
+	// edges holds the weights shifted for border windows, by (dy+2)*5+dx+2
+	// (see shiftWeights); nil: border pixels go tap by tap.
+	edges *[25][]float32
 }
 
 // rows computes output lines [oy0,oy1).
 func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 	oc := d.c * d.mult
-	fast := d.mult == 1 && d.y.filter == 3 && d.x.filter == 3 && d.y.dilation == 1 && d.x.dilation == 1
+	fast := d.fast()
 	// Output columns [xlo,xhi) have their whole window inside the image:
 	// ox·stride-pad ≥ 0 and ox·stride-pad+3 ≤ in. When the image is
 	// narrower than the window (in-3+pad < 0) there are none; Go's division
@@ -98,11 +120,15 @@ func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 	}
 	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*d.y.stride - d.y.pad
+		if fast && d.edges != nil {
+			d.line(dst, src, oy, xlo, xhi, 0, d.c)
+			continue
+		}
 		if fast && iy0 >= 0 && iy0+3 <= d.y.in && xhi > xlo {
 			for ox := 0; ox < xlo; ox++ {
 				d.pixel(dst[(oy*d.x.out+ox)*oc:(oy*d.x.out+ox+1)*oc], src, iy0, ox*d.x.stride-d.x.pad)
 			}
-			d.row3x3(dst, src, oy, iy0, xlo, xhi)
+			d.row3x3(dst, src, d.w, oy, iy0, xlo*d.x.stride-d.x.pad, xlo, xhi-xlo, 0, d.c)
 			for ox := xhi; ox < d.x.out; ox++ {
 				d.pixel(dst[(oy*d.x.out+ox)*oc:(oy*d.x.out+ox+1)*oc], src, iy0, ox*d.x.stride-d.x.pad)
 			}
@@ -120,41 +146,139 @@ func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 	}
 }
 
+// band computes channels [c0,c1) of output lines [oy0,oy1) of a fast
+// filter with shifted weights (shiftWeights has prepared d.edges).
+func (d *dwConv) band(dst, src []float32, oy0, oy1, c0, c1 int) {
+	xlo := min((d.x.pad+d.x.stride-1)/d.x.stride, d.x.out)
+	xhi := max(min((d.x.in-3+d.x.pad)/d.x.stride+1, d.x.out), xlo) // in ≥ 3
+	for oy := oy0; oy < oy1; oy++ {
+		d.line(dst, src, oy, xlo, xhi, c0, c1)
+	}
+}
+
+// line computes channels [c0,c1) of output line oy: every pixel, border
+// ones too, as a 3×3 window inside the image with weights shifted to
+// match (see shiftWeights); [xlo,xhi) are the interior columns.
+func (d *dwConv) line(dst, src []float32, oy, xlo, xhi, c0, c1 int) {
+	iy0 := oy*d.y.stride - d.y.pad
+	iy := min(max(iy0, 0), d.y.in-3)
+	dy := iy - iy0
+	for ox := 0; ox < xlo; ox++ {
+		ix0 := ox*d.x.stride - d.x.pad
+		ix := min(max(ix0, 0), d.x.in-3)
+		d.row3x3(dst, src, d.shifted(dy, ix-ix0), oy, iy, ix, ox, 1, c0, c1)
+	}
+	d.row3x3(dst, src, d.shifted(dy, 0), oy, iy, xlo*d.x.stride-d.x.pad, xlo, xhi-xlo, c0, c1)
+	for ox := xhi; ox < d.x.out; ox++ {
+		ix0 := ox*d.x.stride - d.x.pad
+		ix := min(max(ix0, 0), d.x.in-3)
+		d.row3x3(dst, src, d.shifted(dy, ix-ix0), oy, iy, ix, ox, 1, c0, c1)
+	}
+}
+
+// fast reports whether the filter is 3×3, multiplier 1, undilated: the
+// shape the row kernels run.
+func (d *dwConv) fast() bool {
+	return d.mult == 1 && d.y.filter == 3 && d.x.filter == 3 && d.y.dilation == 1 && d.x.dilation == 1
+}
+
+// shiftWeights prepares the border pixels of a fast filter: a window that
+// hangs over the image edge by dy rows and dx columns is moved inside
+// (window start clamped to [0, in-3]) and run with weights shifted by
+// (dy, dx), zero where a tap would fall outside the image. Every border
+// pixel then takes the row kernel instead of the tap-by-tap loop. It needs
+// an image at least 3×3 and windows at most 2 outside; otherwise rows
+// keeps the tap-by-tap path.
+func (d *dwConv) shiftWeights() {
+	if !d.fast() || d.y.in < 3 || d.x.in < 3 {
+		return
+	}
+	shifts := func(wn window) map[int]bool {
+		s := map[int]bool{0: true}
+		for o := 0; o < wn.out; o++ {
+			i0 := o*wn.stride - wn.pad
+			s[min(max(i0, 0), wn.in-3)-i0] = true
+		}
+		return s
+	}
+	dys, dxs := shifts(d.y), shifts(d.x)
+	for dy := range dys {
+		for dx := range dxs {
+			if dy < -2 || dy > 2 || dx < -2 || dx > 2 {
+				return
+			}
+		}
+	}
+	c := d.c
+	var edges [25][]float32
+	for dy := range dys {
+		for dx := range dxs {
+			if dy == 0 && dx == 0 {
+				edges[12] = d.w
+				continue
+			}
+			w := alignedF32(9 * c)
+			for ky := range 3 {
+				for kx := range 3 {
+					sy, sx := ky+dy, kx+dx
+					if sy < 0 || sy >= 3 || sx < 0 || sx >= 3 {
+						continue
+					}
+					copy(w[(ky*3+kx)*c:(ky*3+kx+1)*c], d.w[(sy*3+sx)*c:(sy*3+sx+1)*c])
+				}
+			}
+			edges[(dy+2)*5+dx+2] = w
+		}
+	}
+	d.edges = &edges
+}
+
+// shifted is the weight set for a window moved by (dy, dx) (see
+// shiftWeights).
+func (d *dwConv) shifted(dy, dx int) []float32 { return d.edges[(dy+2)*5+dx+2] }
+
 // dwBlock is the channel block row3x3 sweeps at a time: one 64-byte cache
 // line of each input pixel, so the three input rows of a block stay in L1
 // while every channel of the block passes over them.
 const dwBlock = 16
 
-// row3x3 computes the interior columns [xlo,xhi) of output line oy for a
-// 3×3, multiplier-1 filter whose window rows iy0..iy0+2 are inside the
-// image. Channel by channel (or eight at a time with AVX2), the nine
+// row3x3 computes channels [cbeg,cend) of n output pixels of line oy
+// from column xo on, for a 3×3, multiplier-1 filter with weights w
+// ([9][c]): the first pixel's window starts at input row iy, column ix,
+// inside the image with the whole window, and each further pixel's one
+// stride to the right.
+// Channel by channel (or eight at a time with the assembly row8), the nine
 // weights stay in registers while the window slides along the line.
 // Bounds are checked once up front; the loops walk raw pointers.
-func (d *dwConv) row3x3(dst, src []float32, oy, iy0, xlo, xhi int) {
+func (d *dwConv) row3x3(dst, src, w []float32, oy, iy, ix, xo, n, cbeg, cend int) {
+	if n <= 0 || cend <= cbeg {
+		return
+	}
 	c := d.c
 	row := d.x.in * c
-	ix := xlo*d.x.stride - d.x.pad
-	// Last elements touched: input (iy0+2, ix of column xhi-1 plus 2,
-	// channel c-1) and output (oy, xhi-1, c-1).
-	_ = src[(iy0+2)*row+((xhi-1)*d.x.stride-d.x.pad+2)*c+c-1]
-	_ = dst[(oy*d.x.out+xhi-1)*c+c-1]
-	_ = d.w[9*c-1]
+	// Last elements touched: input (iy+2, the last window's column plus
+	// 2, channel c-1) and output (oy, xo+n-1, c-1).
+	_ = src[(iy+2)*row+((n-1)*d.x.stride+ix+2)*c+c-1]
+	_ = dst[(oy*d.x.out+xo+n-1)*c+c-1]
+	_ = w[9*c-1]
 	_ = d.bias[c-1]
 	step := uintptr(d.x.stride*c) * 4
 	cs := uintptr(c) * 4
 	rs := uintptr(row) * 4
-	n := xhi - xlo
 	lo, hi := d.lo, d.hi
-	w := unsafe.Pointer(unsafe.SliceData(d.w))
-	c0 := 0
+	wp := unsafe.Pointer(unsafe.SliceData(w))
+	c0 := cbeg
 	if d.vec {
-		for ; c0+8 <= c; c0 += 8 {
-			d.row8(dst, src, oy, iy0, xlo, n, c0)
+		p := unsafe.Pointer(&src[iy*row+ix*c])
+		o := unsafe.Pointer(&dst[(oy*d.x.out+xo)*c])
+		for ; c0+8 <= cend; c0 += 8 {
+			dwRow8((*float32)(unsafe.Add(o, 4*c0)), (*float32)(unsafe.Add(p, 4*c0)), (*float32)(unsafe.Add(wp, 4*c0)),
+				&d.bias[c0], n, int(cs), int(rs), int(step), lo, hi)
 		}
 	}
-	for ; c0 < c; c0 += dwBlock {
-		for ch := c0; ch < min(c0+dwBlock, c); ch++ {
-			wc := unsafe.Add(w, 4*ch)
+	for ; c0 < cend; c0 += dwBlock {
+		for ch := c0; ch < min(c0+dwBlock, cend); ch++ {
+			wc := unsafe.Add(wp, 4*ch)
 			w00 := *(*float32)(wc)
 			w01 := *(*float32)(unsafe.Add(wc, cs))
 			w02 := *(*float32)(unsafe.Add(wc, 2*cs))
@@ -165,15 +289,18 @@ func (d *dwConv) row3x3(dst, src []float32, oy, iy0, xlo, xhi int) {
 			w21 := *(*float32)(unsafe.Add(wc, 7*cs))
 			w22 := *(*float32)(unsafe.Add(wc, 8*cs))
 			b := d.bias[ch]
-			p := unsafe.Pointer(&src[iy0*row+ix*c+ch])
-			o := unsafe.Pointer(&dst[(oy*d.x.out+xlo)*c+ch])
-			for range n {
+			p := unsafe.Pointer(&src[iy*row+ix*c+ch])
+			o := unsafe.Pointer(&dst[(oy*d.x.out+xo)*c+ch])
+			for i := 0; ; {
 				p1 := unsafe.Add(p, rs)
 				p2 := unsafe.Add(p1, rs)
 				s := b + *(*float32)(p)*w00 + *(*float32)(unsafe.Add(p, cs))*w01 + *(*float32)(unsafe.Add(p, 2*cs))*w02
 				s += *(*float32)(p1)*w10 + *(*float32)(unsafe.Add(p1, cs))*w11 + *(*float32)(unsafe.Add(p1, 2*cs))*w12
 				s += *(*float32)(p2)*w20 + *(*float32)(unsafe.Add(p2, cs))*w21 + *(*float32)(unsafe.Add(p2, 2*cs))*w22
 				*(*float32)(o) = min(max(s, lo), hi)
+				if i++; i == n {
+					break // no pointer past the last pixel (checkptr)
+				}
 				p = unsafe.Add(p, step)
 				o = unsafe.Add(o, cs)
 			}

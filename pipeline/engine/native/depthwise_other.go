@@ -6,5 +6,7 @@ package native
 // on this platform.
 func haveDWRow8() bool { return false }
 
-// row8 is never called here (haveDWRow8 is false).
-func (d *dwConv) row8(dst, src []float32, oy, iy0, xlo, n, ch int) {}
+// dwRow8 is never called here (haveDWRow8 is false).
+func dwRow8(dst *float32, src *float32, w *float32, bias *float32, n int, cs int, rs int, step int, lo, hi float32) {
+	panic("native: no depthwise row kernel on this platform")
+}

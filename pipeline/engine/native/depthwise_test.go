@@ -66,6 +66,8 @@ func TestDepthwiseConv2D(t *testing.T) {
 		{1, 5, 2, 16, 3, 3, 1, 3, 3, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // same, vector channels
 		{1, 4, 1, 8, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone},   // one column
 		{1, 2, 2, 8, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActNone},   // image smaller than the window
+		{1, 5, 5, 44, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // few rows, many channels: row bands × channel blocks
+		{1, 7, 6, 60, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // same, stride 2
 	}
 	for i, tc := range tests {
 		for _, threads := range []int{1, 2} {
@@ -91,24 +93,34 @@ func TestDepthwiseConv2D(t *testing.T) {
 	}
 }
 
-// TestDepthwiseRowPaths checks the scalar and the vector (AVX2) interior
-// row paths against the reference loop directly.
+// TestDepthwiseRowPaths checks the scalar and the vector (AVX2) row
+// paths, with border pixels tap by tap or through shifted weights, against
+// the reference loop directly.
 func TestDepthwiseRowPaths(t *testing.T) {
 	for _, vec := range []bool{false, haveDWRow8()} {
-		for _, stride := range []int{1, 2} {
-			t.Run(fmt.Sprintf("vec%v/stride%d", vec, stride), func(t *testing.T) {
-				r := seeded(uint64(stride))
-				h, w, c := 10, 13, 27
-				in, filt, bias := randF32(r, h*w*c), randF32(r, 9*c), randF32(r, c)
-				want, oh, ow := depthwiseRef(in, 1, h, w, c, filt, 3, 3, 1, bias, stride, stride, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
-				d := &dwConv{
-					y: newWindow(h, 3, stride, 1, tflite.PaddingSame), x: newWindow(w, 3, stride, 1, tflite.PaddingSame),
-					c: c, mult: 1, w: filt, bias: bias, lo: 0, hi: 6, vec: vec,
-				}
-				got := make([]float32, oh*ow*c)
-				d.rows(got, in, 0, oh)
-				closeTo(t, got, want, 1e-5)
-			})
+		for _, tc := range []struct{ stride, h, w int }{{1, 10, 13}, {2, 10, 13}, {2, 11, 7}, {1, 3, 3}, {2, 3, 4}} {
+			stride, h, w := tc.stride, tc.h, tc.w
+			for _, edges := range []bool{false, true} {
+				t.Run(fmt.Sprintf("vec%v/stride%d/%dx%d/edges%v", vec, stride, h, w, edges), func(t *testing.T) {
+					r := seeded(uint64(stride))
+					c := 27
+					in, filt, bias := randF32(r, h*w*c), randF32(r, 9*c), randF32(r, c)
+					want, oh, ow := depthwiseRef(in, 1, h, w, c, filt, 3, 3, 1, bias, stride, stride, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
+					d := &dwConv{
+						y: newWindow(h, 3, stride, 1, tflite.PaddingSame), x: newWindow(w, 3, stride, 1, tflite.PaddingSame),
+						c: c, mult: 1, w: filt, bias: bias, lo: 0, hi: 6, vec: vec,
+					}
+					if edges {
+						d.shiftWeights()
+						if d.edges == nil {
+							t.Fatal("no shifted weights for a 3×3 SAME filter")
+						}
+					}
+					got := make([]float32, oh*ow*c)
+					d.rows(got, in, 0, oh)
+					closeTo(t, got, want, 1e-5)
+				})
+			}
 		}
 	}
 }
@@ -122,6 +134,7 @@ func BenchmarkDepthwise3x3(b *testing.B) {
 				x: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
 				c: s.c, mult: 1, w: randF32(r, 9*s.c), bias: randF32(r, s.c), lo: 0, hi: 6, vec: haveDWRow8(),
 			}
+			d.shiftWeights()
 			src := randF32(r, s.hw*s.hw*s.c)
 			dst := make([]float32, d.y.out*d.x.out*s.c)
 			b.ReportAllocs()

@@ -38,6 +38,14 @@ func prepareDequantize(p *plan, op *tflite.Operator) (runFunc, error) {
 		return nil, err
 	}
 	signed := it.Type == tflite.Int8
+	if len(scales) == 1 {
+		// Element by element: split over the pool in blocks of elemBlock.
+		j := p.pool.newJob((len(dst)+elemBlock-1)/elemBlock, len(dst)*elemWork, func(b0, b1 int) {
+			lo, hi := b0*elemBlock, min(b1*elemBlock, len(dst))
+			dequantize(dst[lo:hi], src[lo:hi], signed, scales, zps, inner)
+		})
+		return func() { p.pool.runJob(j) }, nil
+	}
 	return func() { dequantize(dst, src, signed, scales, zps, inner) }, nil
 }
 

@@ -12,6 +12,7 @@ import (
 // Engine runs one model with the pure-Go kernels. Build it with New.
 type Engine struct {
 	runs    []runFunc
+	opJobs  [][]*job // the pool jobs each op's run uses (for the op profile)
 	inputs  [][]byte
 	outputs [][]byte
 	pool    *pool
@@ -47,6 +48,7 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 	views, arena := layout(m, bo.separate)
 	p := &plan{model: m, views: views, pool: newPool(opts.Threads), kern: bo.kern, qdot: bo.qdot}
 	e := &Engine{pool: p.pool, arena: arena}
+	nj := 0
 	for _, op := range m.Operators {
 		prep, ok := kernels[op.Op]
 		if !ok {
@@ -59,6 +61,8 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 			return nil, fmt.Errorf("native: %w", err)
 		}
 		e.runs = append(e.runs, run)
+		e.opJobs = append(e.opJobs, p.pool.jobs[nj:len(p.pool.jobs):len(p.pool.jobs)])
+		nj = len(p.pool.jobs)
 	}
 	for _, t := range m.Inputs {
 		e.inputs = append(e.inputs, p.bytes(t))

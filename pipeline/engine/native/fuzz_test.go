@@ -130,12 +130,17 @@ func (g geometry) checkDepthwise(t *testing.T, seed uint64, threads int) {
 	// CPU has).
 	if g.mult == 1 {
 		for _, vec := range []bool{false, haveDWRow8()} {
-			d := &dwConv{y: newWindow(g.h, g.kh, g.sh, g.dh, g.pad), x: newWindow(g.w, g.kw, g.sw, g.dw, g.pad),
-				c: g.c, mult: 1, w: filt, bias: bias, lo: 0, hi: 6, vec: vec}
-			rows := make([]float32, oh*ow*oc)
-			d.rows(rows, in, 0, oh)
-			if i, ok := within(rows, want, 1e-4); !ok {
-				t.Fatalf("depthwise rows %+v vec %v: element %d = %g, reference %g", g, vec, i, rows[i], want[i])
+			for _, edges := range []bool{false, true} {
+				d := &dwConv{y: newWindow(g.h, g.kh, g.sh, g.dh, g.pad), x: newWindow(g.w, g.kw, g.sw, g.dw, g.pad),
+					c: g.c, mult: 1, w: filt, bias: bias, lo: 0, hi: 6, vec: vec}
+				if edges {
+					d.shiftWeights()
+				}
+				rows := make([]float32, oh*ow*oc)
+				d.rows(rows, in, 0, oh)
+				if i, ok := within(rows, want, 1e-4); !ok {
+					t.Fatalf("depthwise rows %+v vec %v edges %v: element %d = %g, reference %g", g, vec, edges, i, rows[i], want[i])
+				}
 			}
 		}
 	}

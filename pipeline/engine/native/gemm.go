@@ -124,6 +124,61 @@ func (g *gemm) unitRows(c []float32, ldc int, a []float32, lda, m, u0, u1 int) {
 // column split, for products with few rows).
 func (g *gemm) panels() int { return (g.n + g.kern.nr - 1) / g.kern.nr }
 
+// gemmGrid is how an m-row product is cut into items for the worker pool:
+// rc row chunks of whole mr-row units times cc column chunks of whole
+// panels. Items are numbered row chunk fastest, so that items claimed one
+// after the other share their panels of B; with one thread there is one
+// item, the whole product.
+//
+// The cut follows the larger operand: a product whose a (m×k) outweighs
+// its B (k×n) is cut by rows (each thread reads its rows of a once and
+// all of B, which stays in its cache), one whose B outweighs a, typical
+// of the small feature maps late in a network and of the classifier, by
+// columns (each thread streams only its panels of B, the bulk of the
+// memory traffic, and reads all of the small a).
+type gemmGrid struct {
+	m, units, panels int
+	rc, cc           int
+}
+
+// grid cuts an m-row product for threads threads; rowsOnly forbids a
+// column cut (an im2col convolution fills its rows of a per item).
+func (g *gemm) grid(m, threads int, rowsOnly bool) gemmGrid {
+	gr := gemmGrid{m: m, units: g.units(m), panels: g.panels(), rc: 1, cc: 1}
+	if threads <= 1 {
+		return gr
+	}
+	want := threads * chunksPerThread
+	if !rowsOnly && m*g.k < g.k*g.n && gr.panels >= threads {
+		gr.cc = min(gr.panels, want)
+		gr.rc = min(gr.units, max(1, want/gr.cc))
+	} else {
+		gr.rc = min(gr.units, want)
+		if !rowsOnly && gr.rc < want {
+			gr.cc = min(gr.panels, max(1, want/gr.rc))
+		}
+	}
+	return gr
+}
+
+// items is the number of items the grid cuts the product into.
+func (gr gemmGrid) items() int { return gr.rc * gr.cc }
+
+// item returns the rows [m0,m1) and panels [p0,p1) of item i.
+func (gr gemmGrid) item(i, mr int) (m0, m1, p0, p1 int) {
+	r, c := i%gr.rc, i/gr.rc
+	u0, u1 := gr.units*r/gr.rc, gr.units*(r+1)/gr.rc
+	return u0 * mr, min(u1*mr, gr.m), gr.panels * c / gr.cc, gr.panels * (c + 1) / gr.cc
+}
+
+// gridItems computes items [i0,i1) of grid gr of the product c = a·B.
+func (g *gemm) gridItems(gr gemmGrid, c []float32, ldc int, a []float32, lda, i0, i1 int) {
+	for i := i0; i < i1; i++ {
+		m0, m1, p0, p1 := gr.item(i, g.kern.mr)
+		g.block(c, ldc, a, lda, m0, m1, p0, p1)
+	}
+}
+
 // rows computes rows [m0,m1) of c: c[i*ldc+j] = clamp(bias[j] +
 // Σ_kk a[i*lda+kk]·B[kk][j], lo, hi) for j < n. It allocates nothing.
 func (g *gemm) rows(c []float32, ldc int, a []float32, lda, m0, m1 int) {

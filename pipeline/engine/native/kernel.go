@@ -22,8 +22,9 @@ package native
 //     input shares storage with an output (p.sameStorage); the arena never
 //     shares an output with a live input except for RESHAPE/SQUEEZE aliases.
 //   - Parallel work: in prepare, j := p.pool.newJob(n, work, fn) with fn
-//     a func(lo, hi int) and work the op's multiply-adds (small jobs run
-//     inline); inside the runFunc, p.pool.runJob(j) splits [0,n)
+//     a func(lo, hi int) and work the op's multiply-adds, or elements ×
+//     elemWork for element-wise and pooling ops (small jobs run inline);
+//     a GEMM cuts its items with gemm.grid; inside the runFunc, p.pool.runJob(j) splits [0,n)
 //     into chunks over the worker pool (or runs fn(0,n) inline with one
 //     thread) and returns when all chunks are done.
 //   - Quantized dispatch: a float prepareFunc whose input is uint8/int8 calls

@@ -14,5 +14,6 @@ func prepareMaxPool2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() { k.pool(true) }, nil
+	j := k.job(p, true)
+	return func() { p.pool.runJob(j) }, nil
 }

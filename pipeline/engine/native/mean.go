@@ -46,6 +46,14 @@ func prepareMean(p *plan, op *tflite.Operator) (runFunc, error) {
 	if p.tensor(out).NumElements() != os[0]*os[1]*os[2]*os[3] {
 		return nil, p.unsupported(op, "output shape %v does not match reduced %v", p.tensor(out).Shape, os)
 	}
+	if k.so[1] == 0 && k.so[2] == 0 && k.so[3] == 1 {
+		// A global pool: split over channel blocks.
+		c := is[3]
+		j := p.pool.newJob((c+poolBlock-1)/poolBlock, len(k.src)*elemWork, func(b0, b1 int) {
+			k.global(b0*poolBlock, min(b1*poolBlock, c))
+		})
+		return func() { p.pool.runJob(j) }, nil
+	}
 	return k.run, nil
 }
 
@@ -77,36 +85,46 @@ type meanKernel struct {
 }
 
 func (k *meanKernel) run() {
-	dst := k.dst
-	clear(dst)
 	// Fast path: reduce over the middle two axes of NHWC (global pool).
 	if k.so[1] == 0 && k.so[2] == 0 && k.so[3] == 1 {
-		c := k.is[3]
-		s := 0
-		for i0 := 0; i0 < k.is[0]; i0++ {
-			o := dst[i0*k.so[0] : i0*k.so[0]+c]
-			for n := k.is[1] * k.is[2]; n > 0; n-- {
-				row := k.src[s : s+c]
-				for i, v := range row {
-					o[i] += v
-				}
-				s += c
-			}
-		}
-	} else {
-		s := 0
-		for i0 := 0; i0 < k.is[0]; i0++ {
-			for i1 := 0; i1 < k.is[1]; i1++ {
-				for i2 := 0; i2 < k.is[2]; i2++ {
-					for i3 := 0; i3 < k.is[3]; i3++ {
-						dst[i0*k.so[0]+i1*k.so[1]+i2*k.so[2]+i3*k.so[3]] += k.src[s]
-						s++
-					}
+		k.global(0, k.is[3])
+		return
+	}
+	dst := k.dst
+	clear(dst)
+	s := 0
+	for i0 := 0; i0 < k.is[0]; i0++ {
+		for i1 := 0; i1 < k.is[1]; i1++ {
+			for i2 := 0; i2 < k.is[2]; i2++ {
+				for i3 := 0; i3 < k.is[3]; i3++ {
+					dst[i0*k.so[0]+i1*k.so[1]+i2*k.so[2]+i3*k.so[3]] += k.src[s]
+					s++
 				}
 			}
 		}
 	}
 	for i := range dst {
 		dst[i] *= k.inv
+	}
+}
+
+// global is the fast path of a reduction over the middle two axes of NHWC
+// (a global pool), for channels [c0,c1).
+func (k *meanKernel) global(c0, c1 int) {
+	c := k.is[3]
+	for i0 := 0; i0 < k.is[0]; i0++ {
+		o := k.dst[i0*k.so[0]+c0 : i0*k.so[0]+c1]
+		clear(o)
+		s := i0 * k.is[1] * k.is[2] * c
+		for n := k.is[1] * k.is[2]; n > 0; n-- {
+			row := k.src[s+c0 : s+c1]
+			for i, v := range row {
+				o[i] += v
+			}
+			s += c
+		}
+		for i := range o {
+			o[i] *= k.inv
+		}
 	}
 }

@@ -50,7 +50,10 @@ func preparePad(p *plan, op *tflite.Operator) (runFunc, error) {
 		}
 	}
 	k := &padKernel{src: p.bytes(in), dst: p.bytes(out), is: is, os: os, before: bf, esize: it.Type.Size(), fill: fill}
-	return k.run, nil
+	// Split over output rows (the first two dimensions): each row is
+	// filled, then its input pixels copied in.
+	j := p.pool.newJob(os[0]*os[1], len(k.dst)/k.esize*elemWork, k.rows)
+	return func() { p.pool.runJob(j) }, nil
 }
 
 // padAmounts reads the leading paddings of a constant [rank,2] int32/int64
@@ -103,25 +106,29 @@ type padKernel struct {
 	fill           byte
 }
 
-func (k *padKernel) run() {
-	dst := k.dst
-	if k.fill == 0 {
-		clear(dst)
-	} else {
-		for i := range dst {
-			dst[i] = k.fill
-		}
-	}
-	row := k.is[3] * k.esize
-	s := 0
-	for i0 := 0; i0 < k.is[0]; i0++ {
-		for i1 := 0; i1 < k.is[1]; i1++ {
-			for i2 := 0; i2 < k.is[2]; i2++ {
-				o := (((i0+k.before[0])*k.os[1]+i1+k.before[1])*k.os[2]+i2+k.before[2])*k.os[3] + k.before[3]
-				o *= k.esize
-				copy(dst[o:o+row], k.src[s:s+row])
-				s += row
+// rows writes output rows [r0,r1), row r being (r/os[1], r%os[1]) in the
+// first two dimensions.
+func (k *padKernel) rows(r0, r1 int) {
+	rowOut := k.os[2] * k.os[3] * k.esize
+	seg := k.is[3] * k.esize
+	for r := r0; r < r1; r++ {
+		dst := k.dst[r*rowOut : (r+1)*rowOut]
+		if k.fill == 0 {
+			clear(dst)
+		} else {
+			for i := range dst {
+				dst[i] = k.fill
 			}
+		}
+		i0, i1 := r/k.os[1]-k.before[0], r%k.os[1]-k.before[1]
+		if i0 < 0 || i0 >= k.is[0] || i1 < 0 || i1 >= k.is[1] {
+			continue
+		}
+		s := ((i0*k.is[1] + i1) * k.is[2]) * seg
+		for i2 := 0; i2 < k.is[2]; i2++ {
+			o := ((i2+k.before[2])*k.os[3] + k.before[3]) * k.esize
+			copy(dst[o:o+seg], k.src[s:s+seg])
+			s += seg
 		}
 	}
 }

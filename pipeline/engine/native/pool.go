@@ -31,6 +31,7 @@ type pool struct {
 	threads int
 	quit    atomic.Bool
 	workers []*worker
+	jobs    []*job         // every job newJob made, in order (for the op profile)
 	wg      sync.WaitGroup // live worker goroutines
 	_       [64]byte
 	state   atomic.Uint64       // gen<<32 | index of the next chunk to claim
@@ -46,6 +47,7 @@ type job struct {
 	fn     func(lo, hi int)
 	n      int
 	chunks int
+	work   int // the op's work as newJob was told it
 }
 
 // bounds is the range of chunk i.
@@ -89,6 +91,15 @@ func newPool(threads int) *pool {
 // waiting for them costs about what a second thread saves (~10 µs).
 const poolMinWork = 64 << 10
 
+// elemWork is roughly how many GEMM multiply-adds one element of an
+// element-wise or pooling op costs in time (measured: an ADD element
+// ~0.5–1 ns, a GEMM multiply-add ~0.03 ns with AVX-512): such ops pass
+// elements·elemWork as their work, so that mid-sized ones split too.
+const elemWork = 16
+
+// elemBlock is the grain, in elements, element-wise ops split into.
+const elemBlock = 4096
+
 // newJob prepares fn over [0,n) for run; build it in prepare, not per run.
 // work is the op's total work in multiply-adds (or elements): a job under
 // poolMinWork runs whole on the calling thread.
@@ -97,7 +108,9 @@ func (p *pool) newJob(n, work int, fn func(lo, hi int)) *job {
 	if work < poolMinWork {
 		chunks = 1
 	}
-	return &job{fn: fn, n: n, chunks: chunks}
+	j := &job{fn: fn, n: n, chunks: chunks, work: work}
+	p.jobs = append(p.jobs, j)
+	return j
 }
 
 // runJob runs j across the pool and returns when all its chunks are done.

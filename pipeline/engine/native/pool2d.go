@@ -45,9 +45,23 @@ func preparePool2D(p *plan, op *tflite.Operator) (*pool2d, error) {
 	return k, nil
 }
 
-// pool runs the pool; max selects MAX_POOL_2D, else the average over the
-// taps inside the image (TFLite excludes padding from the count).
-func (k *pool2d) pool(isMax bool) {
+// poolBlock is the channel block a pooling job is split into.
+const poolBlock = 64
+
+// job splits the pool over channel blocks (each output element depends on
+// its own channel only, so any split gives the same bits).
+func (k *pool2d) job(p *plan, isMax bool) *job {
+	blocks := (k.c + poolBlock - 1) / poolBlock
+	work := k.n * k.y.out * k.x.out * k.y.filter * k.x.filter * k.c * elemWork
+	return p.pool.newJob(blocks, work, func(b0, b1 int) {
+		k.channels(isMax, b0*poolBlock, min(b1*poolBlock, k.c))
+	})
+}
+
+// channels runs the pool for channels [c0,c1); isMax selects MAX_POOL_2D,
+// else the average over the taps inside the image (TFLite excludes
+// padding from the count).
+func (k *pool2d) channels(isMax bool, c0, c1 int) {
 	c := k.c
 	for b := 0; b < k.n; b++ {
 		src := k.src[b*k.y.in*k.x.in*c:]
@@ -57,7 +71,7 @@ func (k *pool2d) pool(isMax bool) {
 			for ox := 0; ox < k.x.out; ox++ {
 				x0 := max(ox*k.x.stride-k.x.pad, 0)
 				x1 := min(ox*k.x.stride-k.x.pad+k.x.filter, k.x.in)
-				o := k.dst[((b*k.y.out+oy)*k.x.out+ox)*c : ((b*k.y.out+oy)*k.x.out+ox+1)*c]
+				o := k.dst[((b*k.y.out+oy)*k.x.out+ox)*c+c0 : ((b*k.y.out+oy)*k.x.out+ox)*c+c1]
 				start := float32(0)
 				if isMax {
 					start = float32(math.Inf(-1))
@@ -67,7 +81,7 @@ func (k *pool2d) pool(isMax bool) {
 				}
 				for iy := y0; iy < y1; iy++ {
 					for ix := x0; ix < x1; ix++ {
-						in := src[(iy*k.x.in+ix)*c : (iy*k.x.in+ix+1)*c]
+						in := src[(iy*k.x.in+ix)*c+c0 : (iy*k.x.in+ix)*c+c1]
 						if isMax {
 							for i, v := range in {
 								o[i] = max(o[i], v)

@@ -38,5 +38,10 @@ func prepareQuantize(p *plan, op *tflite.Operator) (runFunc, error) {
 	}
 	scale, zp := float32(scales[0]), zps[0]
 	src, dst := p.f32(in), p.bytes(out)
-	return func() { qmath.QuantizeXNNPACK(dst, src, typ, scale, zp) }, nil
+	// Element by element: split over the pool in blocks of elemBlock.
+	j := p.pool.newJob((len(src)+elemBlock-1)/elemBlock, len(src)*elemWork, func(b0, b1 int) {
+		lo, hi := b0*elemBlock, min(b1*elemBlock, len(src))
+		qmath.QuantizeXNNPACK(dst[lo:hi], src[lo:hi], typ, scale, zp)
+	})
+	return func() { p.pool.runJob(j) }, nil
 }
