@@ -1,6 +1,7 @@
 package native
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
@@ -169,6 +170,11 @@ func TestQuantOpsOracle(t *testing.T) {
 			d, at, _ := compareQuant(got, want, parsed.Output(0).Type == tflite.Int8)
 			if d > tt.tol {
 				t.Errorf("max |diff| %d LSB at %d (got %d, want %d), tolerance %d", d, at, got[at], want[at], tt.tol)
+			}
+			// Split over two threads (where the op is large enough to
+			// split), the bytes must not change.
+			if got2 := runModel(t, parsed, in, 2); !bytes.Equal(got2, got) {
+				t.Errorf("2 threads differ from 1: %v vs %v", got2, got)
 			}
 		})
 	}

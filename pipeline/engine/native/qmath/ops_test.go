@@ -84,12 +84,12 @@ func TestPools(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := make([]byte, 4)
-			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 1)
-			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 1, 2)
+			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 1, 0, s.C)
+			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 1, 2, 0, s.C)
 			if !bytes.Equal(got, tt.avg) {
 				t.Errorf("AveragePool = %v, want %v", got, tt.avg)
 			}
-			MaxPool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 2)
+			MaxPool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 2, 0, s.C)
 			if !bytes.Equal(got, tt.maxv) {
 				t.Errorf("MaxPool = %v, want %v", got, tt.maxv)
 			}
