@@ -163,13 +163,30 @@ func convQuant(p *plan, op *tflite.Operator, nOut, chanAxis int, act tflite.Acti
 	return cp, nil
 }
 
+// convSplit is the least number of units a convolution is split into:
+// enough for the pool's chunks to balance (a few per thread).
+const convSplit = 32
+
 // runConv wraps a prepared conv as a runFunc split over the pool in blocks
-// of four output pixels (the GEMM tile height).
+// of four output pixels (the GEMM tile height) and, when there are too few
+// blocks to balance (the 7×7 layers, a fully connected layer's one row),
+// in ranges of output-channel groups as well. A unit is (channel range,
+// pixel block), pixel blocks innermost, so a chunk of units runs whole
+// blocks of one channel range per call.
 func runConv(p *plan, c *qmath.Conv, dst, src []byte) runFunc {
 	units := c.Units()
 	blocks := (units + 3) / 4
-	fn := func(lo, hi int) { c.Run(dst, src, lo*4, min(hi*4, units)) }
-	j := p.pool.newJob(blocks, c.Work(), fn)
+	groups := c.Groups()
+	split := min(groups, max(1, (convSplit+blocks-1)/blocks))
+	fn := func(u0, u1 int) {
+		for u := u0; u < u1; {
+			r, b := u/blocks, u%blocks
+			e := min(u1, (r+1)*blocks) // this channel range's blocks in the chunk
+			c.RunGroups(dst, src, b*4, min((b+e-u)*4, units), groups*r/split, groups*(r+1)/split)
+			u = e
+		}
+	}
+	j := p.pool.newJob(split*blocks, c.Work(), fn)
 	return func() { p.pool.runJob(j) }
 }
 

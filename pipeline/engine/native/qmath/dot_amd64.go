@@ -139,6 +139,36 @@ func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRe
 	}
 }
 
+// dw9q16rowu8 and dw9q16rowi8 are in dwq_amd64.s: dw9q16 over pixels
+// output pixels, the taps advancing step bytes and out ostep per pixel.
+//
+//go:noescape
+func dw9q16rowu8(out *byte, x *[9]*byte, w *int32, bias *int32, scale *float32, rq *dwRequant, n, pixels, step, ostep int)
+
+//go:noescape
+func dw9q16rowi8(out *byte, x *[9]*byte, w *int32, bias *int32, scale *float32, rq *dwRequant, n, pixels, step, ostep int)
+
+// dw9q16row runs dw9q16 on pixels consecutive output pixels of c channels
+// (a multiple of 16): pixel i writes out[i·c:] from x[t][i·step:].
+func dw9q16row(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool, c, pixels, step int) {
+	if pixels <= 0 || c < 16 || c%16 != 0 {
+		return
+	}
+	last := (pixels-1)*step + c
+	var p [9]*byte
+	for t := range x {
+		_ = x[t][last-1]
+		p[t] = &x[t][0]
+	}
+	_ = out[(pixels-1)*c+c-1]
+	_, _, _ = w[c*9-1], bias[c-1], scale[c-1]
+	if signed {
+		dw9q16rowi8(&out[0], &p, &w[0], &bias[0], &scale[0], rq, c, pixels, step, c)
+	} else {
+		dw9q16rowu8(&out[0], &p, &w[0], &bias[0], &scale[0], rq, c, pixels, step, c)
+	}
+}
+
 // udot4x16 and mlal4x16 are never called here (DotUDOT and DotMLAL are
 // arm64's); they run the portable forms for the tests of the packing.
 func udot4x16(acc *[64]int32, a *[4][kChunk]byte, w []byte)   { udot4x16Go(acc, a, w) }

@@ -24,6 +24,11 @@ func Dots() []Dot { return []Dot{DotSWAR} }
 // quad4x16 is never called here (DotQuads is not in Dots).
 func quad4x16(t *quadTile, w []int8) { panic("qmath: no VNNI kernel on this platform") }
 
+// dw9q16row is never called here (DotQuads is not in Dots).
+func dw9q16row(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool, c, pixels, step int) {
+	dw9q16rowGo(out, x, w, bias, scale, rq, signed, c, pixels, step)
+}
+
 // dw9q16 is never called here (DotQuads is not in Dots).
 func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool) {
 	dw9q16Go(out, x, w, bias, scale, rq, signed)
