@@ -417,16 +417,16 @@ func (c *Conv) runQuad(dst, src []byte, lo, hi, g0, g1 int) {
 			clear(rows[r][k : 4*kq])
 			t.a[r] = &rows[r][0]
 		}
-		for g := g0; g < g1; g++ {
-			c0 := g * quadCols
-			n := min(quadCols, oc-c0)
-			for r, px := range pix {
-				t.out[r] = &dst[px*oc+c0 : px*oc+c0+n][0]
-			}
-			t.zw, t.bf, t.scale = &c.zwQ[c0], &c.bfQ[c0], &c.scaleQ[c0]
-			t.mask = 1<<n - 1
-			quad4x16(&t, c.quad[g*kq*quadCols*4:(g+1)*kq*quadCols*4])
+		// Groups [g0, g1) in one call: outputs, zw, bf and scale start
+		// at channel c0 and step 16 per group; the mask is the last's.
+		c0 := g0 * quadCols
+		for r, px := range pix {
+			t.out[r] = &dst[px*oc+c0 : px*oc+oc][0]
 		}
+		t.zw, t.bf, t.scale = &c.zwQ[c0], &c.bfQ[c0], &c.scaleQ[c0]
+		_, _, _ = c.zwQ[g1*quadCols-1], c.bfQ[g1*quadCols-1], c.scaleQ[g1*quadCols-1]
+		t.mask = 1<<min(quadCols, oc-(g1-1)*quadCols) - 1
+		quad4x16n(&t, c.quad[g0*kq*quadCols*4:g1*kq*quadCols*4], kq, g1-g0)
 	}
 }
 

@@ -98,7 +98,7 @@ func Dots() []Dot {
 // quad4x16asm is in vnni_amd64.s.
 //
 //go:noescape
-func quad4x16asm(t *quadTile, w *int8, quads int)
+func quad4x16asm(t *quadTile, w *int8, quads, groups int)
 
 // quad4x16 runs one VNNI tile: t is filled in (rows of 4·quads bytes,
 // output, requantization and 16 entries of zw, bf and scale), w is the
@@ -108,7 +108,19 @@ func quad4x16(t *quadTile, w []int8) {
 	if quads == 0 {
 		return
 	}
-	quad4x16asm(t, &w[0], quads)
+	quad4x16asm(t, &w[0], quads, 1)
+}
+
+// quad4x16n runs groups consecutive VNNI tiles (see quad4x16): w holds
+// their panels of quads quads each, in order; t's outputs and zw, bf and
+// scale are those of the first group, and the following groups use the
+// next 16 of each; t.mask applies to the last group.
+func quad4x16n(t *quadTile, w []int8, quads, groups int) {
+	if quads == 0 || groups == 0 {
+		return
+	}
+	_ = w[groups*quads*quadCols*4-1]
+	quad4x16asm(t, &w[0], quads, groups)
 }
 
 // dw9q16u8 and dw9q16i8 are in dwq_amd64.s (see dw9q16Go).

@@ -97,6 +97,11 @@ func requant16(dst *[16]int32, acc, zw, bf []int32, scale []float32, p *requantP
 	requant16asm(&dst[0], &acc[0], &zw[0], &bf[0], &scale[0], p)
 }
 
+// quad4x16n is never called here (DotQuads is not in Dots).
+func quad4x16n(t *quadTile, w []int8, quads, groups int) {
+	panic("qmath: no VNNI kernel on this platform")
+}
+
 // quad4x16 is never called here (DotQuads is not in Dots).
 func quad4x16(t *quadTile, w []int8) { panic("qmath: no VNNI kernel on this platform") }
 
