@@ -595,6 +595,16 @@ func (c *Conv) gatherRows(dst, src []byte, b, oy, ox int) int64 {
 	left := min(max(-ix, 0), s.KW)                 // columns left of the input
 	right := min(max(ix+s.KW-s.InW, 0), s.KW-left) // columns right of it
 	var sum int64
+	if run <= 16 && s.KH <= 64 && left == 0 && right == 0 && len(dst)+16 <= cap(dst) {
+		// Short filter rows (the first layer's 3×3×3): two words each,
+		// the bytes past the row written over by the next row (or by
+		// the caller's padding), masked out of the sum.
+		last := ((b*s.InH+oy*s.StrideH-s.PadTop+(s.KH-1)*s.DilationH)*s.InW+ix)*s.InC + 16
+		iy0 := oy*s.StrideH - s.PadTop
+		if iy0 >= 0 && iy0+(s.KH-1)*s.DilationH < s.InH && last <= len(src) {
+			return c.gatherShort(dst[:cap(dst)], src, ((b*s.InH+iy0)*s.InW+ix)*s.InC, run)
+		}
+	}
 	zeros := int64(c.zxU)
 	for ky := 0; ky < s.KH; ky++ {
 		d := dst[ky*run : (ky+1)*run]
@@ -614,6 +624,39 @@ func (c *Conv) gatherRows(dst, src []byte, b, oy, ox int) int64 {
 		}
 	}
 	return sum
+}
+
+// gatherShort is gatherRows for an interior pixel whose filter rows are
+// at most 16 bytes: each row is two 8-byte words from src at off, off +
+// row stride, ...; dst must have 16 bytes of room past the last row.
+func (c *Conv) gatherShort(dst, src []byte, off, run int) int64 {
+	s := c.s
+	const lanes = 0x00ff00ff00ff00ff
+	f := uint64(c.flipIn) * 0x0101010101010101
+	stride := s.DilationH * s.InW * s.InC
+	m0, m1 := ^uint64(0), uint64(0)
+	if run < 8 {
+		m0 = 1<<(8*run) - 1
+	} else if run > 8 {
+		m1 = 1<<(8*(run-8)) - 1
+		if run == 16 {
+			m1 = ^uint64(0)
+		}
+	}
+	var acc uint64
+	for ky := 0; ky < s.KH; ky++ {
+		w0 := binary.LittleEndian.Uint64(src[off:]) ^ f
+		w1 := binary.LittleEndian.Uint64(src[off+8:]) ^ f
+		o := ky * run
+		binary.LittleEndian.PutUint64(dst[o:], w0)
+		binary.LittleEndian.PutUint64(dst[o+8:], w1)
+		w0 &= m0
+		w1 &= m1
+		// A lane takes 4·255 per row: KH ≤ 64 rows stay below 2^16.
+		acc += w0&lanes + w0>>8&lanes + w1&lanes + w1>>8&lanes
+		off += stride
+	}
+	return int64(acc&0xffff + acc>>16&0xffff + acc>>32&0xffff + acc>>48)
 }
 
 // fillByte sets every byte of d to v.
