@@ -185,3 +185,29 @@ func dw9q16row(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *d
 // arm64's); they run the portable forms for the tests of the packing.
 func udot4x16(acc *[64]int32, a *[4][kChunk]byte, w []byte)   { udot4x16Go(acc, a, w) }
 func mlal4x16(acc *[64]int32, a *[4][kChunk]byte, w []uint16) { mlal4x16Go(acc, a, w) }
+
+// addVecU8 and addVecI8 are in add_amd64.s: AddXNNPACK on n elements (a
+// multiple of 8) of unsigned or signed bytes.
+//
+//go:noescape
+func addVecU8(dst, a, b *byte, n int, p *addVec)
+
+//go:noescape
+func addVecI8(dst, a, b *byte, n int, p *addVec)
+
+// addVector runs AddXNNPACK's vector kernel (AVX2) over the whole groups of
+// 8 elements of dst (a and b as long) and returns how many it did; the
+// inputs and the output are of one type.
+func addVector(dst, a, b []byte, p *XNNPACKAddParams) int {
+	n := len(dst) &^ 7
+	if n == 0 || !haveDot() || p.In1 != p.Out || p.In2 != p.Out {
+		return 0
+	}
+	_, _ = a[n-1], b[n-1]
+	if p.Out == Int8 {
+		addVecI8(&dst[0], &a[0], &b[0], n, &p.vec)
+	} else {
+		addVecU8(&dst[0], &a[0], &b[0], n, &p.vec)
+	}
+	return n
+}

@@ -114,3 +114,6 @@ func dw9q16row(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *d
 func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool) {
 	dw9q16Go(out, x, w, bias, scale, rq, signed)
 }
+
+// addVector has no vector kernel here: AddXNNPACK's table loop does it all.
+func addVector(dst, a, b []byte, p *XNNPACKAddParams) int { return 0 }
