@@ -402,6 +402,10 @@ func (c *Conv) runQuad(dst, src []byte, lo, hi, g0, g1 int) {
 	// A 1×1 convolution of unsigned bytes whose rows are whole quads
 	// reads its rows in place.
 	direct := c.oneByOne && c.flipIn == 0 && k%4 == 0
+	// The coordinates of pixel lo, then stepped along (no division per
+	// pixel).
+	s := &c.s
+	ox, oy, b := lo%s.OutW, (lo/s.OutW)%s.OutH, lo/(s.OutW*s.OutH)
 	var pix [4]int
 	for p0 := lo; p0 < hi; p0 += 4 {
 		for r := range pix {
@@ -413,8 +417,20 @@ func (c *Conv) runQuad(dst, src []byte, lo, hi, g0, g1 int) {
 				t.a[r] = &row[0]
 				continue
 			}
-			t.rowSum[r] = int32(c.gather(rows[r][:k], src, pix[r], 0, k))
-			clear(rows[r][k : 4*kq])
+			if p0+r < hi {
+				t.rowSum[r] = int32(c.gatherAt(rows[r][:k], src, pix[r], b, oy, ox))
+				clear(rows[r][k : 4*kq])
+				if ox++; ox == s.OutW {
+					ox = 0
+					if oy++; oy == s.OutH {
+						oy = 0
+						b++
+					}
+				}
+			} else {
+				t.rowSum[r] = t.rowSum[r-1]
+				copy(rows[r][:4*kq], rows[r-1][:4*kq])
+			}
 			t.a[r] = &rows[r][0]
 		}
 		// Groups [g0, g1) in one call: outputs, zw, bf and scale start
@@ -545,6 +561,19 @@ func (c *Conv) store(dst []byte, acc *[8]uint64, rowSum *[4]int64, pix *[4]int, 
 			out[j] = byte(clamp(c.mult[c0+j].Mul(v)+c.zoU, c.loU, c.hiU)) ^ c.flipOut
 		}
 	}
+}
+
+// gatherAt is gather of the whole row of output pixel pix, whose batch,
+// row and column the caller knows.
+func (c *Conv) gatherAt(dst, src []byte, pix, b, oy, ox int) int64 {
+	s := c.s
+	if c.oneByOne {
+		return copyFlip(dst, src[pix*s.InC:pix*s.InC+c.k], c.flipIn)
+	}
+	if s.DilationW == 1 {
+		return c.gatherRows(dst, src, b, oy, ox)
+	}
+	return c.gather(dst, src, pix, 0, c.k)
 }
 
 // gather writes elements [k0, k1) of the im2col row of output pixel pix
