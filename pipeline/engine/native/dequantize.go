@@ -38,26 +38,7 @@ func prepareDequantize(p *plan, op *tflite.Operator) (runFunc, error) {
 		return nil, err
 	}
 	signed := it.Type == tflite.Int8
-	if len(scales) > 1 {
-		return func() { dequantize(dst, src, signed, scales, zps, inner) }, nil
-	}
-	// Per tensor, every output is a function of one byte: tabulate it
-	// (with dequantize itself, so the values are the same) and split the
-	// look-ups over the pool.
-	var all [256]byte
-	for i := range all {
-		all[i] = byte(i)
-	}
-	table := make([]float32, 256)
-	dequantize(table, all[:], signed, scales, zps, inner)
-	src = src[:len(dst)]
-	j := elementwise(p, len(dst), 2, func(lo, hi int) {
-		d := dst[lo:hi]
-		for i, b := range src[lo:hi] {
-			d[i] = table[b]
-		}
-	})
-	return func() { p.pool.runJob(j) }, nil
+	return func() { dequantize(dst, src, signed, scales, zps, inner) }, nil
 }
 
 // affine returns the per-channel scales and zero points of tensor t (one

@@ -37,8 +37,6 @@ func prepareQuantize(p *plan, op *tflite.Operator) (runFunc, error) {
 		return nil, p.unsupported(op, "per-channel output quantization")
 	}
 	scale, zp := float32(scales[0]), zps[0]
-	n := ot.NumElements()
-	src, dst := p.f32(in)[:n], p.bytes(out)[:n]
-	j := elementwise(p, n, 2, func(lo, hi int) { qmath.QuantizeXNNPACK(dst[lo:hi], src[lo:hi], typ, scale, zp) })
-	return func() { p.pool.runJob(j) }, nil
+	src, dst := p.f32(in), p.bytes(out)
+	return func() { qmath.QuantizeXNNPACK(dst, src, typ, scale, zp) }, nil
 }
