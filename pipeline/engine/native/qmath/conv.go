@@ -334,7 +334,7 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) { c.RunGroups(dst, src, lo, hi, 
 // of output pixels [lo, hi). Disjoint ranges may run concurrently. It
 // allocates nothing.
 func (c *Conv) RunGroups(dst, src []byte, lo, hi, g0, g1 int) {
-	s := c.s
+	s := &c.s
 	// Slicing checks the sizes without touching memory: an index
 	// expression here would be a read, under the race detector, of the
 	// last output byte while another worker writes it.
@@ -566,7 +566,7 @@ func (c *Conv) store(dst []byte, acc *[8]uint64, rowSum *[4]int64, pix *[4]int, 
 // gatherAt is gather of the whole row of output pixel pix, whose batch,
 // row and column the caller knows.
 func (c *Conv) gatherAt(dst, src []byte, pix, b, oy, ox int) int64 {
-	s := c.s
+	s := &c.s
 	if c.oneByOne {
 		return copyFlip(dst, src[pix*s.InC:pix*s.InC+c.k], c.flipIn)
 	}
@@ -580,7 +580,7 @@ func (c *Conv) gatherAt(dst, src []byte, pix, b, oy, ox int) int64 {
 // into dst in the unsigned domain (taps outside the input read as the input
 // zero point) and returns their sum.
 func (c *Conv) gather(dst, src []byte, pix, k0, k1 int) int64 {
-	s := c.s
+	s := &c.s
 	if c.oneByOne {
 		row := src[pix*s.InC+k0 : pix*s.InC+k1]
 		return copyFlip(dst, row, c.flipIn)
@@ -618,7 +618,7 @@ func (c *Conv) gather(dst, src []byte, pix, k0, k1 int) int64 {
 // one contiguous run of KW·InC input bytes, clipped at the left and right
 // edges, where the zero point fills in.
 func (c *Conv) gatherRows(dst, src []byte, b, oy, ox int) int64 {
-	s := c.s
+	s := &c.s
 	run := s.KW * s.InC
 	ix := ox*s.StrideW - s.PadLeft
 	left := min(max(-ix, 0), s.KW)                 // columns left of the input
@@ -659,7 +659,7 @@ func (c *Conv) gatherRows(dst, src []byte, b, oy, ox int) int64 {
 // at most 16 bytes: each row is two 8-byte words from src at off, off +
 // row stride, ...; dst must have 16 bytes of room past the last row.
 func (c *Conv) gatherShort(dst, src []byte, off, run int) int64 {
-	s := c.s
+	s := &c.s
 	const lanes = 0x00ff00ff00ff00ff
 	f := uint64(c.flipIn) * 0x0101010101010101
 	stride := s.DilationH * s.InW * s.InC

@@ -169,7 +169,7 @@ const dwBlock = 256
 // Run computes output pixels [lo, hi) of dst from src. Disjoint ranges may
 // run concurrently. It allocates nothing.
 func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
-	s := d.s
+	s := &d.s
 	// Slicing checks the sizes without touching memory: an index
 	// expression here would be a read, under the race detector, of the
 	// last output byte while another worker writes it.
@@ -236,7 +236,7 @@ func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
 // at most max, whose nine taps all lie inside the input, when the fused
 // AVX-512 kernel takes whole 16-channel blocks; 0 otherwise.
 func (d *Depthwise) interiorRun(oy, ox, limit int) int {
-	s := d.s
+	s := &d.s
 	if d.w16 == nil || s.InC%16 != 0 {
 		return 0
 	}
@@ -260,7 +260,7 @@ func (d *Depthwise) interiorRun(oy, ox, limit int) int {
 // interiorRow computes n output pixels from (oy, ox) along the row, all
 // inside the input (interiorRun), with the fused kernel.
 func (d *Depthwise) interiorRow(out, src []byte, b, oy, ox, n int) {
-	s := d.s
+	s := &d.s
 	c := s.InC
 	iy, ix := oy*s.StrideH-s.PadTop, ox*s.StrideW-s.PadLeft
 	step := s.StrideW * c
@@ -279,7 +279,7 @@ func (d *Depthwise) interiorRow(out, src []byte, b, oy, ox, n int) {
 // row of the zero point (padRow), which adds nothing. It reports false,
 // doing nothing, for other geometries.
 func (d *Depthwise) interior3x3(out, src []byte, b, oy, ox int) bool {
-	s := d.s
+	s := &d.s
 	if d.biasIn == nil {
 		return false
 	}
