@@ -45,3 +45,41 @@ func TestDequantize(t *testing.T) {
 		})
 	}
 }
+
+// TestDequantizeThreads dequantizes a tensor large enough to split over
+// two threads (by its per-tensor table) and checks every value against the
+// formula.
+func TestDequantizeThreads(t *testing.T) {
+	for _, typ := range []tflite.TensorType{tflite.Uint8, tflite.Int8} {
+		t.Run(typ.String(), func(t *testing.T) {
+			shape := []int{1, 100, 100, 3}
+			var b modelBuilder
+			x := b.tensor(typ, shape, nil)
+			b.m.Tensors[x].Quant = &tflite.Quantization{Scale: []float32{0.0173}, ZeroPoint: []int64{7}}
+			y := b.f32(shape...)
+			b.op(tflite.OpDequantize, nil, []int{x}, []int{y})
+			e, err := New(b.io([]int{x}, []int{y}), engine.Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			in := e.Input(0)
+			for i := range in {
+				in[i] = byte(i * 7)
+			}
+			if err := e.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+			got := engine.Float32s(e.Output(0))
+			for i, v := range in {
+				q := int32(v)
+				if typ == tflite.Int8 {
+					q = int32(int8(v))
+				}
+				if want := float32(float64(float32(0.0173)) * float64(q-7)); got[i] != want {
+					t.Fatalf("element %d (byte %d) = %g, want %g", i, v, got[i], want)
+				}
+			}
+		})
+	}
+}

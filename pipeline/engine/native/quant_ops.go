@@ -81,6 +81,23 @@ func qact(p *plan, op *tflite.Operator, act tflite.Activation, o qtensor) (lo, h
 	return lo, hi, nil
 }
 
+// qElemWork is the work newJob counts for one element of a quantized
+// element-wise op (a table look-up or two, a clamp): about what 16
+// multiply-adds of the integer GEMM cost, so an op worth splitting is split.
+// (The float kernels weigh their elements alike.)
+const qElemWork = 16
+
+// elemLine is the unit element-wise jobs split on: one cache line, so two
+// threads never write the same line.
+const elemLine = 64
+
+// elementwise prepares fn over elements [0,n) as a pool job split on whole
+// cache lines, each element weighing weight times qElemWork.
+func elementwise(p *plan, n, weight int, fn func(lo, hi int)) *job {
+	lines := (n + elemLine - 1) / elemLine
+	return p.pool.newJob(lines, n*weight*qElemWork, func(lo, hi int) { fn(lo*elemLine, min(hi*elemLine, n)) })
+}
+
 // convQuant gathers the quantization of a CONV_2D, DEPTHWISE_CONV_2D or
 // FULLY_CONNECTED: input, output, filter zero points and the multipliers
 // (per channel along axis chanAxis of the filter when it has several
@@ -147,13 +164,30 @@ func convQuant(p *plan, op *tflite.Operator, nOut, chanAxis int, act tflite.Acti
 	return cp, nil
 }
 
+// convSplit is the least number of units a convolution is split into:
+// enough for the pool's chunks to balance (a few per thread).
+const convSplit = 32
+
 // runConv wraps a prepared conv as a runFunc split over the pool in blocks
-// of four output pixels (the GEMM tile height).
+// of four output pixels (the GEMM tile height) and, when there are too few
+// blocks to balance (the 7×7 layers, a fully connected layer's one row),
+// in ranges of output-channel groups as well. A unit is (channel range,
+// pixel block), pixel blocks innermost, so a chunk of units runs whole
+// blocks of one channel range per call.
 func runConv(p *plan, c *qmath.Conv, dst, src []byte) runFunc {
 	units := c.Units()
 	blocks := (units + 3) / 4
-	fn := func(lo, hi int) { c.Run(dst, src, lo*4, min(hi*4, units)) }
-	j := p.pool.newJob(blocks, c.Work(), fn)
+	groups := c.Groups()
+	split := min(groups, max(1, (convSplit+blocks-1)/blocks))
+	fn := func(u0, u1 int) {
+		for u := u0; u < u1; {
+			r, b := u/blocks, u%blocks
+			e := min(u1, (r+1)*blocks) // this channel range's blocks in the chunk
+			c.RunGroups(dst, src, b*4, min((b+e-u)*4, units), groups*r/split, groups*(r+1)/split)
+			u = e
+		}
+	}
+	j := p.pool.newJob(split*blocks, c.Work(), fn)
 	return func() { p.pool.runJob(j) }
 }
 
@@ -316,17 +350,17 @@ func prepareQuantAdd(p *plan, op *tflite.Operator) (runFunc, error) {
 	xparams, xok := qmath.NewXNNPACKAddParams(q[0].typ, q[1].typ, q[2].typ, q[0].scale, q[1].scale, q[2].scale, q[0].zero, q[1].zero, q[2].zero, lo, hi)
 	xok = xok && fp32Requant
 	da, db, dst := p.bytes(a), p.bytes(b), p.bytes(out)
-	const chunk = 4096
-	fn := func(lo, hi int) {
-		s, e := lo*chunk, min(hi*chunk, n)
+	weight := 1
+	if !xok {
+		weight = 4 // three fixed-point multiplies per element
+	}
+	j := elementwise(p, n, weight, func(s, e int) {
 		if xok {
 			qmath.AddXNNPACK(dst[s:e], da[s:e], db[s:e], &xparams)
 			return
 		}
 		qmath.Add(dst[s:e], da[s:e], db[s:e], &params)
-	}
-	parts := (n + chunk - 1) / chunk
-	j := p.pool.newJob(parts, n, fn)
+	})
 	return func() { p.pool.runJob(j) }, nil
 }
 
@@ -335,7 +369,7 @@ func prepareQuantMul(p *plan, op *tflite.Operator) (runFunc, error) {
 	if opts, ok := op.Options.(*tflite.MulOptions); ok {
 		act = opts.Activation
 	}
-	q, _, lo, hi, err := quantBinary(p, op, act, "*")
+	q, n, lo, hi, err := quantBinary(p, op, act, "*")
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +377,8 @@ func prepareQuantMul(p *plan, op *tflite.Operator) (runFunc, error) {
 	mp := &qmath.MulParams{In1: q[0].typ, In2: q[1].typ, Out: q[2].typ, In1Zero: q[0].zero, In2Zero: q[1].zero, OutZero: q[2].zero,
 		Scale: float32(q[0].scale*q[1].scale) / q[2].scale, Lo: lo, Hi: hi}
 	da, db, dst := p.bytes(a), p.bytes(b), p.bytes(out)
-	return func() { qmath.Mul(dst, da, db, mp) }, nil
+	j := elementwise(p, n, 2, func(s, e int) { qmath.Mul(dst[s:e], da[s:e], db[s:e], mp) })
+	return func() { p.pool.runJob(j) }, nil
 }
 
 func prepareQuantMean(p *plan, op *tflite.Operator) (runFunc, error) {
@@ -413,12 +448,20 @@ func prepareQuantMean(p *plan, op *tflite.Operator) (runFunc, error) {
 		mp.Mode = qmath.MeanXNNPACK
 	}
 	src, dst := p.bytes(in), p.bytes(out)
-	// The sizes were checked above, so Mean cannot fail.
-	return func() { _ = qmath.Mean(dst, src, mp) }, nil
+	if len(src) < mp.Outer*mp.Reduce*mp.Inner || len(dst) < mp.Outer*mp.Inner {
+		return nil, p.unsupported(op, "input %d bytes, output %d bytes for %d×%d×%d", len(src), len(dst), mp.Outer, mp.Reduce, mp.Inner)
+	}
+	// Split on the kept inner axis (the channels of a global pool) in
+	// blocks of one cache line.
+	blocks := (mp.Inner + elemLine - 1) / elemLine
+	j := p.pool.newJob(blocks, mp.Outer*mp.Reduce*mp.Inner*qElemWork, func(lo, hi int) {
+		qmath.MeanInner(dst, src, mp, lo*elemLine, min(hi*elemLine, mp.Inner))
+	})
+	return func() { p.pool.runJob(j) }, nil
 }
 
 // prepareQuantPool2D is shared by AVERAGE_POOL_2D and MAX_POOL_2D.
-func prepareQuantPool2D(p *plan, op *tflite.Operator, kernel func(dst, src []byte, t qmath.Type, s *qmath.PoolShape, lo, hi int32, y0, y1 int)) (runFunc, error) {
+func prepareQuantPool2D(p *plan, op *tflite.Operator, kernel func(dst, src []byte, t qmath.Type, s *qmath.PoolShape, lo, hi int32, y0, y1, c0, c1 int)) (runFunc, error) {
 	if err := p.checkIO(op, 1, 1); err != nil {
 		return nil, err
 	}
@@ -454,8 +497,18 @@ func prepareQuantPool2D(p *plan, op *tflite.Operator, kernel func(dst, src []byt
 	s := &qmath.PoolShape{Batch: n, InH: h, InW: w, C: c, OutH: wy.out, OutW: wx.out, KH: opts.FilterHeight, KW: opts.FilterWidth,
 		StrideH: wy.stride, StrideW: wx.stride, PadTop: wy.pad, PadLeft: wx.pad}
 	src, dst := p.bytes(in), p.bytes(out)
-	fn := func(y0, y1 int) { kernel(dst, src, it.typ, s, lo, hi, y0, y1) }
-	j := p.pool.newJob(wy.out, n*wy.out*wx.out*c*opts.FilterHeight*opts.FilterWidth, fn)
+	// Units are (output row, block of one cache line of channels), rows
+	// outermost: a global pool (one output row) still splits.
+	cb := (c + elemLine - 1) / elemLine
+	fn := func(u0, u1 int) {
+		for u := u0; u < u1; {
+			y, b := u/cb, u%cb
+			e := min(u1, (y+1)*cb) // the rest of this row's blocks in the range
+			kernel(dst, src, it.typ, s, lo, hi, y, y+1, b*elemLine, min((b+e-u)*elemLine, c))
+			u = e
+		}
+	}
+	j := p.pool.newJob(wy.out*cb, n*wy.out*wx.out*c*opts.FilterHeight*opts.FilterWidth*qElemWork/4, fn)
 	return func() { p.pool.runJob(j) }, nil
 }
 
@@ -597,8 +650,10 @@ func prepareQuantRelu(p *plan, op *tflite.Operator) (runFunc, error) {
 	}
 	rp := &qmath.ReluParams{T: it.typ, InZero: it.zero, OutZero: ot.zero,
 		Mult: qmath.QuantizeMultiplier(float64(it.scale) / float64(ot.scale)), Lo: lo, Hi: hi}
-	src, dst := p.bytes(in), p.bytes(out)
-	return func() { qmath.Relu(dst, src, rp) }, nil
+	n := p.tensor(out).NumElements()
+	src, dst := p.bytes(in)[:n], p.bytes(out)[:n]
+	j := elementwise(p, n, 2, func(s, e int) { qmath.Relu(dst[s:e], src[s:e], rp) })
+	return func() { p.pool.runJob(j) }, nil
 }
 
 // prepareQuantLUT handles the elementwise ops TFLite computes through a
@@ -617,8 +672,14 @@ func prepareQuantLUT(p *plan, op *tflite.Operator, f func(float32) float32) (run
 		return nil, p.unsupported(op, "input %s %v, output %s %v", it.typ, p.tensor(in).Shape, ot.typ, p.tensor(out).Shape)
 	}
 	l := qmath.NewLUT(it.typ, ot.typ, it.scale, it.zero, ot.scale, ot.zero, f)
-	src, dst := p.bytes(in), p.bytes(out)
-	return func() { l.Run(dst, src) }, nil
+	return runLUT(p, l, p.bytes(out), p.bytes(in)), nil
+}
+
+// runLUT runs a table over src into dst, split over the pool.
+func runLUT(p *plan, l *qmath.LUT, dst, src []byte) runFunc {
+	n := min(len(dst), len(src))
+	j := elementwise(p, n, 1, func(s, e int) { l.Run(dst[s:e], src[s:e]) })
+	return func() { p.pool.runJob(j) }
 }
 
 func prepareQuantLogistic(p *plan, op *tflite.Operator) (runFunc, error) {
@@ -648,6 +709,6 @@ func prepareQuantRequantize(p *plan, op *tflite.Operator) (runFunc, error) {
 		return nil, p.unsupported(op, "input shape %v, output shape %v", p.tensor(in).Shape, p.tensor(out).Shape)
 	}
 	rp := qmath.NewRequantizeParams(it.typ, ot.typ, it.scale, ot.scale, it.zero, ot.zero)
-	src, dst := p.bytes(in), p.bytes(out)
-	return func() { qmath.Requantize(dst, src, &rp) }, nil
+	// Every output byte is a function of one input byte: tabulate it.
+	return runLUT(p, qmath.NewRequantizeLUT(&rp), p.bytes(out), p.bytes(in)), nil
 }

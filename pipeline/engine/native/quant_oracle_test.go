@@ -1,6 +1,7 @@
 package native
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
@@ -69,6 +70,15 @@ func TestQuantOpsOracle(t *testing.T) {
 			&tflite.Operator{Op: tflite.OpMean, Version: 1, Options: &tflite.ReducerOptions{KeepDims: true}}, 0},
 		{"mean int8 hw same quantization", []*tflite.Tensor{qt(i8, []int{1, 6, 6, 256}, 0.1, -3), {Type: tflite.Int32, Shape: []int{2}, Data: []byte{1, 0, 0, 0, 2, 0, 0, 0}}, qt(i8, []int{1, 256}, 0.1, -3)},
 			&tflite.Operator{Op: tflite.OpMean, Version: 2, Options: &tflite.ReducerOptions{}}, 0},
+		// Large enough to split over two threads (checked below).
+		{"add uint8 28x28x32", []*tflite.Tensor{qt(u8, []int{1, 28, 28, 32}, 0.41, 122), qt(u8, []int{1, 28, 28, 32}, 0.27, 130), qt(u8, []int{1, 28, 28, 32}, 0.52, 127)},
+			&tflite.Operator{Op: tflite.OpAdd, Version: 1, Options: &tflite.AddOptions{}}, 0},
+		{"avgpool uint8 global 7x7x1280", []*tflite.Tensor{qt(u8, []int{1, 7, 7, 1280}, 0.02, 0), qt(u8, []int{1, 1, 1, 1280}, 0.02, 0)},
+			&tflite.Operator{Op: tflite.OpAveragePool2D, Version: 1, Options: &tflite.Pool2DOptions{Padding: tflite.PaddingValid, StrideW: 2, StrideH: 2, FilterWidth: 7, FilterHeight: 7}}, 0},
+		{"mean int8 hw 7x7x1280", []*tflite.Tensor{qt(i8, []int{1, 7, 7, 1280}, 0.02, -128), {Type: tflite.Int32, Shape: []int{2}, Data: []byte{1, 0, 0, 0, 2, 0, 0, 0}}, qt(i8, []int{1, 1280}, 0.01, -120)},
+			&tflite.Operator{Op: tflite.OpMean, Version: 2, Options: &tflite.ReducerOptions{}}, 0},
+		{"requantize uint8 to int8 224x224x3", []*tflite.Tensor{qt(u8, []int{1, 224, 224, 3}, 1.0/255, 0), qt(i8, []int{1, 224, 224, 3}, 1.0/255, -128)},
+			&tflite.Operator{Op: tflite.OpQuantize, Version: 2}, 0},
 		{"mean uint8 hw keep", []*tflite.Tensor{qt(u8, []int{1, 5, 5, 8}, 0.1, 30), {Type: tflite.Int32, Shape: []int{2}, Data: []byte{1, 0, 0, 0, 2, 0, 0, 0}}, qt(u8, []int{1, 1, 1, 8}, 0.05, 7)},
 			&tflite.Operator{Op: tflite.OpMean, Version: 1, Options: &tflite.ReducerOptions{KeepDims: true}}, 0},
 	}
@@ -170,6 +180,11 @@ func TestQuantOpsOracle(t *testing.T) {
 			if d > tt.tol {
 				t.Errorf("max |diff| %d LSB at %d (got %d, want %d), tolerance %d", d, at, got[at], want[at], tt.tol)
 			}
+			// Split over two threads (where the op is large enough to
+			// split), the bytes must not change.
+			if got2 := runModel(t, parsed, in, 2); !bytes.Equal(got2, got) {
+				t.Errorf("2 threads differ from 1: %v vs %v", got2, got)
+			}
 		})
 	}
 }
@@ -234,6 +249,9 @@ func TestQuantizeFloatOracle(t *testing.T) {
 				}
 			}
 			t.Logf("engine QUANTIZE kernel: %d of %d values differ from the runtime", differ, n)
+			if eng2 := runModel(t, parsed, in, 2); !bytes.Equal(eng2, eng) {
+				t.Errorf("QUANTIZE over 2 threads differs from 1 thread")
+			}
 		})
 	}
 }

@@ -57,6 +57,22 @@ type XNNPACKAddParams struct {
 	M1, M2           int32
 	Shift            uint
 	Lo, Hi           int32
+	// t1 and t2 are each input byte's scaled term,
+	// M·(value-zero), with the rounding constant in t1: AddXNNPACK adds
+	// two table entries instead of multiplying (the same int32 sums).
+	t1, t2 [256]int32
+	vec    addVec
+}
+
+// addVec is XNNPACKAddParams as the vector kernel reads it (layout shared
+// with add_amd64.s).
+type addVec struct {
+	z1, z2, m1, m2 int32    // 0
+	round, zo      int32    // 16
+	lo, hi         int32    // 24
+	shift          uint64   // 32: the shift count (the low 64 bits of an XMM)
+	_              uint64   // 40
+	pick           [16]byte // 48: the low byte of each 32-bit lane
 }
 
 // NewXNNPACKAddParams computes the parameters from the tensor scales and
@@ -73,18 +89,29 @@ func NewXNNPACKAddParams(in1, in2, out Type, s1, s2, so float32, z1, z2, zo, lo,
 	scaled := func(r float32) int32 {
 		return int32(math.RoundToEven(float64(math.Float32frombits(math.Float32bits(r) + uint32(shift)<<23))))
 	}
-	return XNNPACKAddParams{In1: in1, In2: in2, Out: out, In1Zero: z1, In2Zero: z2, OutZero: zo,
-		M1: scaled(r1), M2: scaled(r2), Shift: shift, Lo: lo, Hi: hi}, true
+	p := XNNPACKAddParams{In1: in1, In2: in2, Out: out, In1Zero: z1, In2Zero: z2, OutZero: zo,
+		M1: scaled(r1), M2: scaled(r2), Shift: shift, Lo: lo, Hi: hi}
+	round := int32(1) << (p.Shift - 1)
+	for b := range 256 {
+		p.t1[b] = p.M1*(in1.Value(byte(b))-z1) + round
+		p.t2[b] = p.M2 * (in2.Value(byte(b)) - z2)
+	}
+	p.vec = addVec{z1: z1, z2: z2, m1: p.M1, m2: p.M2, round: round, zo: zo, lo: lo, hi: hi, shift: uint64(shift),
+		pick: [16]byte{0, 4, 8, 12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80}}
+	return p, true
 }
 
 // AddXNNPACK is XNNPACK's quantized elementwise ADD of equal-shaped a and b.
 func AddXNNPACK(dst, a, b []byte, p *XNNPACKAddParams) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	round := int32(1) << (p.Shift - 1)
+	if done := addVector(dst, a, b, p); done > 0 {
+		dst, a, b = dst[done:], a[done:], b[done:]
+	}
+	t1, t2 := &p.t1, &p.t2
+	shift, zo, lo, hi := p.Shift&31, p.OutZero, p.Lo, p.Hi
 	for i := range dst {
-		acc := p.M1*(p.In1.Value(a[i])-p.In1Zero) + p.M2*(p.In2.Value(b[i])-p.In2Zero)
-		v := (acc+round)>>p.Shift + p.OutZero
-		dst[i] = p.Out.Byte(clamp(v, p.Lo, p.Hi))
+		v := (t1[a[i]]+t2[b[i]])>>shift + zo
+		dst[i] = byte(min(max(v, lo), hi))
 	}
 }

@@ -1,6 +1,7 @@
 package qmath
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -315,24 +316,42 @@ func (c *Conv) Work() int { return c.Units() * c.s.OutC * c.k }
 // kChunk is the slice of the dot product gathered at a time (on the stack).
 const kChunk = 2048
 
+// Groups is the number of output-channel groups of the kernel this
+// convolution runs (16 channels, or 4 in the portable GEMM): the second
+// axis RunGroups splits on.
+func (c *Conv) Groups() int {
+	if c.packed != nil {
+		return c.groups
+	}
+	return (c.s.OutC + dotCols - 1) / dotCols
+}
+
 // Run computes output pixels [lo, hi) of dst from src. Disjoint ranges may
 // run concurrently. It allocates nothing.
-func (c *Conv) Run(dst, src []byte, lo, hi int) {
-	s := c.s
+func (c *Conv) Run(dst, src []byte, lo, hi int) { c.RunGroups(dst, src, lo, hi, 0, c.Groups()) }
+
+// RunGroups computes the output channels of groups [g0, g1) (see Groups)
+// of output pixels [lo, hi). Disjoint ranges may run concurrently. It
+// allocates nothing.
+func (c *Conv) RunGroups(dst, src []byte, lo, hi, g0, g1 int) {
+	s := &c.s
 	// Slicing checks the sizes without touching memory: an index
 	// expression here would be a read, under the race detector, of the
 	// last output byte while another worker writes it.
 	src, dst = src[:s.inLen()], dst[:s.outLen()]
+	if lo >= hi || g0 >= g1 {
+		return
+	}
 	if c.quad != nil {
-		c.runQuad(dst, src, lo, hi)
+		c.runQuad(dst, src, lo, hi, g0, g1)
 		return
 	}
 	if c.dot != nil {
-		c.runDot(dst, src, lo, hi)
+		c.runDot(dst, src, lo, hi, g0, g1)
 		return
 	}
 	if c.udot != nil || c.mlal != nil {
-		c.runNEON(dst, src, lo, hi)
+		c.runNEON(dst, src, lo, hi, g0, g1)
 		return
 	}
 	var rows [4][kChunk]byte
@@ -348,7 +367,7 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) {
 			for r := range 4 {
 				rowSum[r] = c.gather(rows[r][:k], src, pix[r], 0, k)
 			}
-			for g := 0; g < c.groups; g++ {
+			for g := g0; g < g1; g++ {
 				acc = [8]uint64{}
 				kernel4x4(&acc, rows[0][:k], rows[1][:k], rows[2][:k], rows[3][:k], c.packed[g*k:(g+1)*k])
 				c.store(dst, &acc, &rowSum, &pix, p0, hi, g)
@@ -356,7 +375,7 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) {
 			continue
 		}
 		// Long dot products: gather chunk by chunk for every group.
-		for g := 0; g < c.groups; g++ {
+		for g := g0; g < g1; g++ {
 			acc = [8]uint64{}
 			rowSum = [4]int64{}
 			for k0 := 0; k0 < k; k0 += kChunk {
@@ -374,44 +393,67 @@ func (c *Conv) Run(dst, src []byte, lo, hi int) {
 
 // runQuad is Run on the VNNI tile (4 pixels × 16 channels), which
 // requantizes and stores the bytes itself.
-func (c *Conv) runQuad(dst, src []byte, lo, hi int) {
+func (c *Conv) runQuad(dst, src []byte, lo, hi, g0, g1 int) {
 	var rows [4][kChunk]byte
 	k := c.k
 	kq := (k + 3) / 4
 	oc := c.s.OutC
-	groups := (oc + quadCols - 1) / quadCols
 	t := quadTile{zero: c.zoU, lo: float32(c.loU - c.zoU), hi: float32(c.hiU - c.zoU), flip: int32(c.flipOut)}
+	// A 1×1 convolution of unsigned bytes whose rows are whole quads
+	// reads its rows in place.
+	direct := c.oneByOne && c.flipIn == 0 && k%4 == 0
+	// The coordinates of pixel lo, then stepped along (no division per
+	// pixel).
+	s := &c.s
+	ox, oy, b := lo%s.OutW, (lo/s.OutW)%s.OutH, lo/(s.OutW*s.OutH)
 	var pix [4]int
 	for p0 := lo; p0 < hi; p0 += 4 {
 		for r := range pix {
 			// Rows past hi repeat the last one: the same bytes stored twice.
 			pix[r] = min(p0+r, hi-1)
-			t.rowSum[r] = int32(c.gather(rows[r][:k], src, pix[r], 0, k))
-			clear(rows[r][k : 4*kq])
+			if direct {
+				row := src[pix[r]*k : pix[r]*k+k]
+				t.rowSum[r] = int32(sumBytes(row))
+				t.a[r] = &row[0]
+				continue
+			}
+			if p0+r < hi {
+				t.rowSum[r] = int32(c.gatherAt(rows[r][:k], src, pix[r], b, oy, ox))
+				clear(rows[r][k : 4*kq])
+				if ox++; ox == s.OutW {
+					ox = 0
+					if oy++; oy == s.OutH {
+						oy = 0
+						b++
+					}
+				}
+			} else {
+				t.rowSum[r] = t.rowSum[r-1]
+				copy(rows[r][:4*kq], rows[r-1][:4*kq])
+			}
 			t.a[r] = &rows[r][0]
 		}
-		for g := range groups {
-			c0 := g * quadCols
-			n := min(quadCols, oc-c0)
-			for r, px := range pix {
-				t.out[r] = &dst[px*oc+c0 : px*oc+c0+n][0]
-			}
-			t.zw, t.bf, t.scale = &c.zwQ[c0], &c.bfQ[c0], &c.scaleQ[c0]
-			t.mask = 1<<n - 1
-			quad4x16(&t, c.quad[g*kq*quadCols*4:(g+1)*kq*quadCols*4])
+		// Groups [g0, g1) in one call: outputs, zw, bf and scale start
+		// at channel c0 and step 16 per group; the mask is the last's.
+		c0 := g0 * quadCols
+		for r, px := range pix {
+			t.out[r] = &dst[px*oc+c0 : px*oc+oc][0]
 		}
+		t.zw, t.bf, t.scale = &c.zwQ[c0], &c.bfQ[c0], &c.scaleQ[c0]
+		_, _, _ = c.zwQ[g1*quadCols-1], c.bfQ[g1*quadCols-1], c.scaleQ[g1*quadCols-1]
+		t.mask = 1<<min(quadCols, oc-(g1-1)*quadCols) - 1
+		quad4x16n(&t, c.quad[g0*kq*quadCols*4:g1*kq*quadCols*4], kq, g1-g0)
 	}
 }
 
 // runDot is Run on the 16-bit vector tile (4 pixels × 16 channels).
-func (c *Conv) runDot(dst, src []byte, lo, hi int) {
+func (c *Conv) runDot(dst, src []byte, lo, hi, g0, g1 int) {
 	var rows [4][kChunk]byte
 	var pairs [4][kChunk / 2]uint32
 	var acc [64]int32
 	var rowSum [4]int64
 	k := c.k
 	kp := (k + 1) / 2
-	groups := (c.s.OutC + dotCols - 1) / dotCols
 	for p0 := lo; p0 < hi; p0 += 4 {
 		var pix [4]int
 		for r := range pix {
@@ -419,7 +461,7 @@ func (c *Conv) runDot(dst, src []byte, lo, hi int) {
 			rowSum[r] = c.gather(rows[r][:k], src, pix[r], 0, k)
 			pairRow(pairs[r][:kp], rows[r][:k])
 		}
-		for g := 0; g < groups; g++ {
+		for g := g0; g < g1; g++ {
 			dot4x16(&acc, pairs[0][:kp], pairs[1][:kp], pairs[2][:kp], pairs[3][:kp], c.dot[g*kp*dotCols*2:(g+1)*kp*dotCols*2])
 			c.storeDot(dst, &acc, &rowSum, &pix, p0, hi, g)
 		}
@@ -428,12 +470,11 @@ func (c *Conv) runDot(dst, src []byte, lo, hi int) {
 
 // runNEON is Run on the arm64 NEON tiles (4 pixels × 16 channels, UDOT
 // or UMLAL), whose accumulators storeDot requantizes.
-func (c *Conv) runNEON(dst, src []byte, lo, hi int) {
+func (c *Conv) runNEON(dst, src []byte, lo, hi, g0, g1 int) {
 	var rows [4][kChunk]byte
 	var acc [64]int32
 	var rowSum [4]int64
 	k, kp := c.k, c.kPad
-	groups := (c.s.OutC + dotCols - 1) / dotCols
 	for p0 := lo; p0 < hi; p0 += 4 {
 		var pix [4]int
 		for r := range pix {
@@ -441,7 +482,7 @@ func (c *Conv) runNEON(dst, src []byte, lo, hi int) {
 			rowSum[r] = c.gather(rows[r][:k], src, pix[r], 0, k)
 			clear(rows[r][k:kp])
 		}
-		for g := 0; g < groups; g++ {
+		for g := g0; g < g1; g++ {
 			if c.udot != nil {
 				udot4x16(&acc, &rows, c.udot[g*kp*dotCols:(g+1)*kp*dotCols])
 			} else {
@@ -522,11 +563,24 @@ func (c *Conv) store(dst []byte, acc *[8]uint64, rowSum *[4]int64, pix *[4]int, 
 	}
 }
 
+// gatherAt is gather of the whole row of output pixel pix, whose batch,
+// row and column the caller knows.
+func (c *Conv) gatherAt(dst, src []byte, pix, b, oy, ox int) int64 {
+	s := &c.s
+	if c.oneByOne {
+		return copyFlip(dst, src[pix*s.InC:pix*s.InC+c.k], c.flipIn)
+	}
+	if s.DilationW == 1 {
+		return c.gatherRows(dst, src, b, oy, ox)
+	}
+	return c.gather(dst, src, pix, 0, c.k)
+}
+
 // gather writes elements [k0, k1) of the im2col row of output pixel pix
 // into dst in the unsigned domain (taps outside the input read as the input
 // zero point) and returns their sum.
 func (c *Conv) gather(dst, src []byte, pix, k0, k1 int) int64 {
-	s := c.s
+	s := &c.s
 	if c.oneByOne {
 		row := src[pix*s.InC+k0 : pix*s.InC+k1]
 		return copyFlip(dst, row, c.flipIn)
@@ -534,6 +588,9 @@ func (c *Conv) gather(dst, src []byte, pix, k0, k1 int) int64 {
 	ox := pix % s.OutW
 	oy := (pix / s.OutW) % s.OutH
 	b := pix / (s.OutW * s.OutH)
+	if k0 == 0 && k1 == c.k && s.DilationW == 1 {
+		return c.gatherRows(dst, src, b, oy, ox)
+	}
 	var sum int64
 	for k := k0; k < k1; {
 		tap, ci := k/s.InC, k%s.InC
@@ -556,22 +613,131 @@ func (c *Conv) gather(dst, src []byte, pix, k0, k1 int) int64 {
 	return sum
 }
 
+// gatherRows is gather of a whole im2col row when the filter's columns
+// are adjacent input pixels (no horizontal dilation): each filter row is
+// one contiguous run of KW·InC input bytes, clipped at the left and right
+// edges, where the zero point fills in.
+func (c *Conv) gatherRows(dst, src []byte, b, oy, ox int) int64 {
+	s := &c.s
+	run := s.KW * s.InC
+	ix := ox*s.StrideW - s.PadLeft
+	left := min(max(-ix, 0), s.KW)                 // columns left of the input
+	right := min(max(ix+s.KW-s.InW, 0), s.KW-left) // columns right of it
+	var sum int64
+	if run <= 16 && s.KH <= 64 && left == 0 && right == 0 && len(dst)+16 <= cap(dst) {
+		// Short filter rows (the first layer's 3×3×3): two words each,
+		// the bytes past the row written over by the next row (or by
+		// the caller's padding), masked out of the sum.
+		last := ((b*s.InH+oy*s.StrideH-s.PadTop+(s.KH-1)*s.DilationH)*s.InW+ix)*s.InC + 16
+		iy0 := oy*s.StrideH - s.PadTop
+		if iy0 >= 0 && iy0+(s.KH-1)*s.DilationH < s.InH && last <= len(src) {
+			return c.gatherShort(dst[:cap(dst)], src, ((b*s.InH+iy0)*s.InW+ix)*s.InC, run)
+		}
+	}
+	zeros := int64(c.zxU)
+	for ky := 0; ky < s.KH; ky++ {
+		d := dst[ky*run : (ky+1)*run]
+		iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
+		if iy < 0 || iy >= s.InH {
+			fillByte(d, c.zxU)
+			sum += zeros * int64(run)
+			continue
+		}
+		l, r := left*s.InC, run-right*s.InC
+		fillByte(d[:l], c.zxU)
+		fillByte(d[r:], c.zxU)
+		sum += zeros * int64(l+run-r)
+		if l < r {
+			off := ((b*s.InH+iy)*s.InW+ix)*s.InC + l
+			sum += copyFlip(d[l:r], src[off:off+r-l], c.flipIn)
+		}
+	}
+	return sum
+}
+
+// gatherShort is gatherRows for an interior pixel whose filter rows are
+// at most 16 bytes: each row is two 8-byte words from src at off, off +
+// row stride, ...; dst must have 16 bytes of room past the last row.
+func (c *Conv) gatherShort(dst, src []byte, off, run int) int64 {
+	s := &c.s
+	const lanes = 0x00ff00ff00ff00ff
+	f := uint64(c.flipIn) * 0x0101010101010101
+	stride := s.DilationH * s.InW * s.InC
+	m0, m1 := ^uint64(0), uint64(0)
+	if run < 8 {
+		m0 = 1<<(8*run) - 1
+	} else if run > 8 {
+		m1 = 1<<(8*(run-8)) - 1
+		if run == 16 {
+			m1 = ^uint64(0)
+		}
+	}
+	var acc uint64
+	for ky := 0; ky < s.KH; ky++ {
+		w0 := binary.LittleEndian.Uint64(src[off:]) ^ f
+		w1 := binary.LittleEndian.Uint64(src[off+8:]) ^ f
+		o := ky * run
+		binary.LittleEndian.PutUint64(dst[o:], w0)
+		binary.LittleEndian.PutUint64(dst[o+8:], w1)
+		w0 &= m0
+		w1 &= m1
+		// A lane takes 4·255 per row: KH ≤ 64 rows stay below 2^16.
+		acc += w0&lanes + w0>>8&lanes + w1&lanes + w1>>8&lanes
+		off += stride
+	}
+	return int64(acc&0xffff + acc>>16&0xffff + acc>>32&0xffff + acc>>48)
+}
+
+// fillByte sets every byte of d to v.
+func fillByte(d []byte, v byte) {
+	for i := range d {
+		d[i] = v
+	}
+}
+
 // copyFlip copies src to dst XORing every byte with flip and returns the
-// sum of the copied bytes.
+// sum of the copied bytes. It works on eight bytes at a time: the sum adds
+// the even and the odd bytes of each word in 16-bit lanes, emptied before
+// they can overflow.
 func copyFlip(dst, src []byte, flip byte) int64 {
 	dst = dst[:len(src)]
+	const lanes = 0x00ff00ff00ff00ff
+	f := uint64(flip) * 0x0101010101010101
 	var sum uint64
-	if flip == 0 {
-		copy(dst, src)
-		for _, b := range src {
-			sum += uint64(b)
+	n := len(src) &^ 7
+	for i := 0; i < n; {
+		var acc uint64
+		// 128 words add at most 2·255·128 < 2^16 to a lane.
+		for e := min(n, i+8*128); i < e; i += 8 {
+			w := binary.LittleEndian.Uint64(src[i:]) ^ f
+			binary.LittleEndian.PutUint64(dst[i:], w)
+			acc += w&lanes + w>>8&lanes
 		}
-		return int64(sum)
+		sum += acc&0xffff + acc>>16&0xffff + acc>>32&0xffff + acc>>48
 	}
-	for i, b := range src {
-		b ^= flip
+	for i := n; i < len(src); i++ {
+		b := src[i] ^ flip
 		dst[i] = b
 		sum += uint64(b)
+	}
+	return int64(sum)
+}
+
+// sumBytes is the sum of the bytes of b (copyFlip's sum without the copy).
+func sumBytes(b []byte) int64 {
+	const lanes = 0x00ff00ff00ff00ff
+	var sum uint64
+	n := len(b) &^ 7
+	for i := 0; i < n; {
+		var acc uint64
+		for e := min(n, i+8*128); i < e; i += 8 {
+			w := binary.LittleEndian.Uint64(b[i:])
+			acc += w&lanes + w>>8&lanes
+		}
+		sum += acc&0xffff + acc>>16&0xffff + acc>>32&0xffff + acc>>48
+	}
+	for _, v := range b[n:] {
+		sum += uint64(v)
 	}
 	return int64(sum)
 }

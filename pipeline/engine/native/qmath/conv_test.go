@@ -112,6 +112,17 @@ func TestConv(t *testing.T) {
 					if !bytes.Equal(got, want) {
 						t.Fatalf("%s: out %s fp32 %v: fast conv differs from reference at %d", dot, out, mode.fp32, firstDiff(got, want))
 					}
+					// In pixel × channel-group pieces: odd pixel ranges
+					// and every group on its own.
+					clear(got)
+					for g := range c.Groups() {
+						for lo := 0; lo < c.Units(); lo += 3 {
+							c.RunGroups(got, src, lo, min(lo+3, c.Units()), g, g+1)
+						}
+					}
+					if !bytes.Equal(got, want) {
+						t.Fatalf("%s: out %s fp32 %v: conv by groups differs from reference at %d", dot, out, mode.fp32, firstDiff(got, want))
+					}
 				}
 			}
 		})

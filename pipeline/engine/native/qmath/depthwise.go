@@ -169,7 +169,7 @@ const dwBlock = 256
 // Run computes output pixels [lo, hi) of dst from src. Disjoint ranges may
 // run concurrently. It allocates nothing.
 func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
-	s := d.s
+	s := &d.s
 	// Slicing checks the sizes without touching memory: an index
 	// expression here would be a read, under the race detector, of the
 	// last output byte while another worker writes it.
@@ -179,6 +179,11 @@ func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
 		ox := pix % s.OutW
 		oy := (pix / s.OutW) % s.OutH
 		b := pix / (s.OutW * s.OutH)
+		if n := d.interiorRun(oy, ox, hi-pix); n > 0 {
+			d.interiorRow(dst[pix*s.OutC:(pix+n)*s.OutC], src, b, oy, ox, n)
+			pix += n - 1
+			continue
+		}
 		out := dst[pix*s.OutC : (pix+1)*s.OutC]
 		if d.interior3x3(out, src, b, oy, ox) {
 			continue
@@ -227,13 +232,54 @@ func (d *Depthwise) Run(dst, src []byte, lo, hi int) {
 	}
 }
 
+// interiorRun is the number of output pixels from (oy, ox) along the row,
+// at most max, whose nine taps all lie inside the input, when the fused
+// AVX-512 kernel takes whole 16-channel blocks; 0 otherwise.
+func (d *Depthwise) interiorRun(oy, ox, limit int) int {
+	s := &d.s
+	if d.w16 == nil || s.InC%16 != 0 {
+		return 0
+	}
+	iy := oy*s.StrideH - s.PadTop
+	if iy < 0 || iy+2*s.DilationH >= s.InH {
+		return 0
+	}
+	ix := ox*s.StrideW - s.PadLeft
+	if ix < 0 {
+		return 0
+	}
+	// The last column whose taps end inside the input.
+	last := s.InW - 1 - 2*s.DilationW + s.PadLeft
+	if last < 0 {
+		return 0
+	}
+	end := min(last/s.StrideW+1, s.OutW) // one past the last such column
+	return max(0, min(end-ox, limit))
+}
+
+// interiorRow computes n output pixels from (oy, ox) along the row, all
+// inside the input (interiorRun), with the fused kernel.
+func (d *Depthwise) interiorRow(out, src []byte, b, oy, ox, n int) {
+	s := &d.s
+	c := s.InC
+	iy, ix := oy*s.StrideH-s.PadTop, ox*s.StrideW-s.PadLeft
+	step := s.StrideW * c
+	span := (n-1)*step + c
+	var x [9][]byte
+	for t := range x {
+		off := ((b*s.InH+iy+t/3*s.DilationH)*s.InW + ix + t%3*s.DilationW) * c
+		x[t] = src[off : off+span]
+	}
+	dw9q16row(out, &x, d.w16, d.biasIn, d.fscale, &d.rq, d.flipIn != 0, c, n, step)
+}
+
 // interior3x3 computes one output pixel of a 3×3 filter with depth
 // multiplier 1, accumulating all nine taps in a register with the input
 // zero point folded into the bias (biasIn); taps outside the input read a
 // row of the zero point (padRow), which adds nothing. It reports false,
 // doing nothing, for other geometries.
 func (d *Depthwise) interior3x3(out, src []byte, b, oy, ox int) bool {
-	s := d.s
+	s := &d.s
 	if d.biasIn == nil {
 		return false
 	}

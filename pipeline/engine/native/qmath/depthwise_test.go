@@ -25,6 +25,9 @@ func TestDepthwise(t *testing.T) {
 		{"wide", 3, 3, dwBlock + 40, 1, 3, 1, 1, 1, Uint8, false},
 		{"3x3 s1 i8 tail", 6, 5, 16 + 8 + 3, 1, 3, 1, 1, 1, Int8, true},
 		{"3x3 s2 u8 48", 7, 7, 48, 1, 3, 2, 1, 1, Uint8, false},
+		// Rows of interior pixels (the fused row kernel), in both types.
+		{"3x3 s1 i8 32 rows", 6, 11, 32, 1, 3, 1, 1, 1, Int8, true},
+		{"3x3 s2 valid u8 16 rows", 9, 12, 16, 1, 3, 2, 1, 0, Uint8, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

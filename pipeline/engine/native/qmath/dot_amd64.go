@@ -98,7 +98,7 @@ func Dots() []Dot {
 // quad4x16asm is in vnni_amd64.s.
 //
 //go:noescape
-func quad4x16asm(t *quadTile, w *int8, quads int)
+func quad4x16asm(t *quadTile, w *int8, quads, groups int)
 
 // quad4x16 runs one VNNI tile: t is filled in (rows of 4·quads bytes,
 // output, requantization and 16 entries of zw, bf and scale), w is the
@@ -108,7 +108,19 @@ func quad4x16(t *quadTile, w []int8) {
 	if quads == 0 {
 		return
 	}
-	quad4x16asm(t, &w[0], quads)
+	quad4x16asm(t, &w[0], quads, 1)
+}
+
+// quad4x16n runs groups consecutive VNNI tiles (see quad4x16): w holds
+// their panels of quads quads each, in order; t's outputs and zw, bf and
+// scale are those of the first group, and the following groups use the
+// next 16 of each; t.mask applies to the last group.
+func quad4x16n(t *quadTile, w []int8, quads, groups int) {
+	if quads == 0 || groups == 0 {
+		return
+	}
+	_ = w[groups*quads*quadCols*4-1]
+	quad4x16asm(t, &w[0], quads, groups)
 }
 
 // dw9q16u8 and dw9q16i8 are in dwq_amd64.s (see dw9q16Go).
@@ -139,7 +151,63 @@ func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRe
 	}
 }
 
+// dw9q16rowu8 and dw9q16rowi8 are in dwq_amd64.s: dw9q16 over pixels
+// output pixels, the taps advancing step bytes and out ostep per pixel.
+//
+//go:noescape
+func dw9q16rowu8(out *byte, x *[9]*byte, w *int32, bias *int32, scale *float32, rq *dwRequant, n, pixels, step, ostep int)
+
+//go:noescape
+func dw9q16rowi8(out *byte, x *[9]*byte, w *int32, bias *int32, scale *float32, rq *dwRequant, n, pixels, step, ostep int)
+
+// dw9q16row runs dw9q16 on pixels consecutive output pixels of c channels
+// (a multiple of 16): pixel i writes out[i·c:] from x[t][i·step:].
+func dw9q16row(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool, c, pixels, step int) {
+	if pixels <= 0 || c < 16 || c%16 != 0 {
+		return
+	}
+	last := (pixels-1)*step + c
+	var p [9]*byte
+	for t := range x {
+		_ = x[t][last-1]
+		p[t] = &x[t][0]
+	}
+	_ = out[(pixels-1)*c+c-1]
+	_, _, _ = w[c*9-1], bias[c-1], scale[c-1]
+	if signed {
+		dw9q16rowi8(&out[0], &p, &w[0], &bias[0], &scale[0], rq, c, pixels, step, c)
+	} else {
+		dw9q16rowu8(&out[0], &p, &w[0], &bias[0], &scale[0], rq, c, pixels, step, c)
+	}
+}
+
 // udot4x16 and mlal4x16 are never called here (DotUDOT and DotMLAL are
 // arm64's); they run the portable forms for the tests of the packing.
 func udot4x16(acc *[64]int32, a *[4][kChunk]byte, w []byte)   { udot4x16Go(acc, a, w) }
 func mlal4x16(acc *[64]int32, a *[4][kChunk]byte, w []uint16) { mlal4x16Go(acc, a, w) }
+
+// addVecU8 and addVecI8 are in add_amd64.s: AddXNNPACK on n elements (a
+// multiple of 8) of unsigned or signed bytes.
+//
+//go:noescape
+func addVecU8(dst, a, b *byte, n int, p *addVec)
+
+//go:noescape
+func addVecI8(dst, a, b *byte, n int, p *addVec)
+
+// addVector runs AddXNNPACK's vector kernel (AVX2) over the whole groups of
+// 8 elements of dst (a and b as long) and returns how many it did; the
+// inputs and the output are of one type.
+func addVector(dst, a, b []byte, p *XNNPACKAddParams) int {
+	n := len(dst) &^ 7
+	if n == 0 || !haveDot() || p.In1 != p.Out || p.In2 != p.Out {
+		return 0
+	}
+	_, _ = a[n-1], b[n-1]
+	if p.Out == Int8 {
+		addVecI8(&dst[0], &a[0], &b[0], n, &p.vec)
+	} else {
+		addVecU8(&dst[0], &a[0], &b[0], n, &p.vec)
+	}
+	return n
+}

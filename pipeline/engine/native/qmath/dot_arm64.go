@@ -97,10 +97,23 @@ func requant16(dst *[16]int32, acc, zw, bf []int32, scale []float32, p *requantP
 	requant16asm(&dst[0], &acc[0], &zw[0], &bf[0], &scale[0], p)
 }
 
+// quad4x16n is never called here (DotQuads is not in Dots).
+func quad4x16n(t *quadTile, w []int8, quads, groups int) {
+	panic("qmath: no VNNI kernel on this platform")
+}
+
 // quad4x16 is never called here (DotQuads is not in Dots).
 func quad4x16(t *quadTile, w []int8) { panic("qmath: no VNNI kernel on this platform") }
+
+// dw9q16row is never called here (DotQuads is not in Dots).
+func dw9q16row(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool, c, pixels, step int) {
+	dw9q16rowGo(out, x, w, bias, scale, rq, signed, c, pixels, step)
+}
 
 // dw9q16 is never called here (DotQuads is not in Dots).
 func dw9q16(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool) {
 	dw9q16Go(out, x, w, bias, scale, rq, signed)
 }
+
+// addVector has no vector kernel here: AddXNNPACK's table loop does it all.
+func addVector(dst, a, b []byte, p *XNNPACKAddParams) int { return 0 }

@@ -63,6 +63,14 @@ func Mean(dst, src []byte, p *MeanParams) error {
 	if p.Reduce < 1 || len(src) < p.Outer*p.Reduce*p.Inner || len(dst) < p.Outer*p.Inner {
 		return fmt.Errorf("qmath: mean: bad sizes %d→%d for %d×%d×%d", len(src), len(dst), p.Outer, p.Reduce, p.Inner)
 	}
+	MeanInner(dst, src, p, 0, p.Inner)
+	return nil
+}
+
+// MeanInner computes the outputs of inner indices [i0, i1) of every outer
+// index; disjoint ranges may run concurrently. The sizes must have been
+// checked (Mean does); it allocates nothing.
+func MeanInner(dst, src []byte, p *MeanParams, i0, i1 int) {
 	n := int32(p.Reduce)
 	lo, hi := p.Out.Min(), p.Out.Max()
 	var m Multiplier
@@ -80,36 +88,46 @@ func Mean(dst, src []byte, p *MeanParams) error {
 	case MeanXNNPACK:
 		fscale = p.InScale / p.OutScale / float32(n)
 	}
+	flip, off := p.In.flip(), p.In.offset()
+	var acc [poolBlock]int32
 	for o := 0; o < p.Outer; o++ {
-		for i := 0; i < p.Inner; i++ {
-			var sum int32
+		for ib := i0; ib < i1; ib += poolBlock {
+			w := min(poolBlock, i1-ib)
+			a := acc[:w]
+			clear(a)
+			// Rows in order: the reads stream through memory.
 			for r := 0; r < p.Reduce; r++ {
-				sum += p.In.Value(src[(o*p.Reduce+r)*p.Inner+i])
-			}
-			var v int32
-			switch p.Mode {
-			case MeanMultiplier:
-				v = clamp(m.Mul(sum)+bias, lo, hi)
-			case MeanIntegerOps:
-				acc := m.Mul(sum - n*p.InZero)
-				if acc > 0 {
-					acc = (acc + n/2) / n
-				} else {
-					acc = (acc - n/2) / n
+				row := src[(o*p.Reduce+r)*p.Inner+ib:][:w]
+				for j, b := range row {
+					a[j] += int32(b ^ flip)
 				}
-				v = clamp(acc+p.OutZero, lo, hi)
-			case MeanFloat:
-				mean := float32(sum) / float32(n)
-				r := float32(math.Round(float64(float32(mean*fscale) + fbias)))
-				r += float32(p.OutZero)
-				v = int32(min(max(r, float32(lo)), float32(hi)))
-			case MeanXNNPACK:
-				v = fp32Quant(sum-n*p.InZero, fscale, p.OutZero, lo, hi)
-			case MeanTruncate:
-				v = clamp(sum/n, lo, hi)
 			}
-			dst[o*p.Inner+i] = p.Out.Byte(v)
+			for j, u := range a {
+				sum := u - n*off
+				var v int32
+				switch p.Mode {
+				case MeanMultiplier:
+					v = clamp(m.Mul(sum)+bias, lo, hi)
+				case MeanIntegerOps:
+					acc := m.Mul(sum - n*p.InZero)
+					if acc > 0 {
+						acc = (acc + n/2) / n
+					} else {
+						acc = (acc - n/2) / n
+					}
+					v = clamp(acc+p.OutZero, lo, hi)
+				case MeanFloat:
+					mean := float32(sum) / float32(n)
+					r := float32(math.Round(float64(float32(mean*fscale) + fbias)))
+					r += float32(p.OutZero)
+					v = int32(min(max(r, float32(lo)), float32(hi)))
+				case MeanXNNPACK:
+					v = fp32Quant(sum-n*p.InZero, fscale, p.OutZero, lo, hi)
+				case MeanTruncate:
+					v = clamp(sum/n, lo, hi)
+				}
+				dst[o*p.Inner+ib+j] = p.Out.Byte(v)
+			}
 		}
 	}
-	return nil
 }

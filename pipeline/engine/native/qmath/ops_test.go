@@ -84,12 +84,12 @@ func TestPools(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := make([]byte, 4)
-			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 1)
-			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 1, 2)
+			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 1, 0, s.C)
+			AveragePool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 1, 2, 0, s.C)
 			if !bytes.Equal(got, tt.avg) {
 				t.Errorf("AveragePool = %v, want %v", got, tt.avg)
 			}
-			MaxPool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 2)
+			MaxPool(got, tt.in, tt.typ, s, tt.lo, tt.hi, 0, 2, 0, s.C)
 			if !bytes.Equal(got, tt.maxv) {
 				t.Errorf("MaxPool = %v, want %v", got, tt.maxv)
 			}
@@ -244,6 +244,36 @@ func TestRelu(t *testing.T) {
 	Clamp(got, []byte{0, 10, 100, 250}, Uint8, 10, 130)
 	if want := []byte{10, 10, 100, 130}; !bytes.Equal(got, want) {
 		t.Errorf("Clamp = %v, want %v", got, want)
+	}
+}
+
+// TestAddXNNPACKExact holds AddXNNPACK (its vector kernel, then the table
+// loop for the tail) to XNNPACK's arithmetic written out element by
+// element, over random scales, zero points, clamps and lengths.
+func TestAddXNNPACKExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := range 200 {
+		typ := Type(i % 2)
+		s1, s2, so := 0.01+r.Float32(), 0.01+r.Float32(), 0.01+r.Float32()
+		z1, z2, zo := randZero(r, typ), randZero(r, typ), randZero(r, typ)
+		lo := typ.Min() + int32(r.IntN(40))
+		hi := typ.Max() - int32(r.IntN(40))
+		p, ok := NewXNNPACKAddParams(typ, typ, typ, s1, s2, so, z1, z2, zo, lo, hi)
+		if !ok {
+			continue
+		}
+		n := r.IntN(300)
+		a, b := randBytes(r, n), randBytes(r, n)
+		got := make([]byte, n)
+		AddXNNPACK(got, a, b, &p)
+		round := int32(1) << (p.Shift - 1)
+		for j := range n {
+			acc := p.M1*(typ.Value(a[j])-z1) + p.M2*(typ.Value(b[j])-z2)
+			want := typ.Byte(clamp((acc+round)>>p.Shift+zo, lo, hi))
+			if got[j] != want {
+				t.Fatalf("case %d (%s, n %d): element %d: %d + %d = %d, want %d", i, typ, n, j, a[j], b[j], got[j], want)
+			}
+		}
 	}
 }
 

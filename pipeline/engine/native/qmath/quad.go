@@ -117,3 +117,14 @@ func dw9q16Go(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dw
 		out[i] = byte((int32(math.Float32bits(f+12582912)) - 0x4B400000 + rq.zero) ^ rq.flip)
 	}
 }
+
+// dw9q16rowGo is the portable form of dw9q16row: dw9q16Go on each pixel.
+func dw9q16rowGo(out []byte, x *[9][]byte, w, bias []int32, scale []float32, rq *dwRequant, signed bool, c, pixels, step int) {
+	for i := range pixels {
+		var xi [9][]byte
+		for t := range x {
+			xi[t] = x[t][i*step : i*step+c]
+		}
+		dw9q16Go(out[i*c:(i+1)*c], &xi, w, bias, scale, rq, signed)
+	}
+}

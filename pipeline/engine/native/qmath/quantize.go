@@ -96,3 +96,15 @@ func Relu(dst, src []byte, p *ReluParams) {
 		dst[i] = p.T.Byte(clamp(v, p.Lo, p.Hi))
 	}
 }
+
+// NewRequantizeLUT tabulates Requantize with p over the 256 input bytes:
+// the same bytes, one table look-up each.
+func NewRequantizeLUT(p *RequantizeParams) *LUT {
+	l := &LUT{in: p.In}
+	var src [256]byte
+	for i := range src {
+		src[i] = byte(i)
+	}
+	Requantize(l.table[:], src[:], p)
+	return l
+}
