@@ -81,21 +81,15 @@ func qact(p *plan, op *tflite.Operator, act tflite.Activation, o qtensor) (lo, h
 	return lo, hi, nil
 }
 
-// qElemWork is the work newJob counts for one element of a quantized
-// element-wise op (a table look-up or two, a clamp): about what 16
-// multiply-adds of the integer GEMM cost, so an op worth splitting is split.
-// (The float kernels weigh their elements alike.)
-const qElemWork = 16
-
 // elemLine is the unit element-wise jobs split on: one cache line, so two
 // threads never write the same line.
 const elemLine = 64
 
 // elementwise prepares fn over elements [0,n) as a pool job split on whole
-// cache lines, each element weighing weight times qElemWork.
+// cache lines, each element weighing weight times elemWork.
 func elementwise(p *plan, n, weight int, fn func(lo, hi int)) *job {
 	lines := (n + elemLine - 1) / elemLine
-	return p.pool.newJob(lines, n*weight*qElemWork, func(lo, hi int) { fn(lo*elemLine, min(hi*elemLine, n)) })
+	return p.pool.newJob(lines, n*weight*elemWork, func(lo, hi int) { fn(lo*elemLine, min(hi*elemLine, n)) })
 }
 
 // convQuant gathers the quantization of a CONV_2D, DEPTHWISE_CONV_2D or
@@ -454,7 +448,7 @@ func prepareQuantMean(p *plan, op *tflite.Operator) (runFunc, error) {
 	// Split on the kept inner axis (the channels of a global pool) in
 	// blocks of one cache line.
 	blocks := (mp.Inner + elemLine - 1) / elemLine
-	j := p.pool.newJob(blocks, mp.Outer*mp.Reduce*mp.Inner*qElemWork, func(lo, hi int) {
+	j := p.pool.newJob(blocks, mp.Outer*mp.Reduce*mp.Inner*elemWork, func(lo, hi int) {
 		qmath.MeanInner(dst, src, mp, lo*elemLine, min(hi*elemLine, mp.Inner))
 	})
 	return func() { p.pool.runJob(j) }, nil
@@ -508,7 +502,7 @@ func prepareQuantPool2D(p *plan, op *tflite.Operator, kernel func(dst, src []byt
 			u = e
 		}
 	}
-	j := p.pool.newJob(wy.out*cb, n*wy.out*wx.out*c*opts.FilterHeight*opts.FilterWidth*qElemWork/4, fn)
+	j := p.pool.newJob(wy.out*cb, n*wy.out*wx.out*c*opts.FilterHeight*opts.FilterWidth*elemWork/4, fn)
 	return func() { p.pool.runJob(j) }, nil
 }
 
