@@ -40,12 +40,8 @@ func (s Settings) check() error {
 			return fmt.Errorf("camera.rotate %d is not 0, 90, 180 or 270", *c.Rotate)
 		}
 		if r := c.Crop; r != nil {
-			switch {
-			case r.Mode == "center" || r.Mode == "full":
-			case r.Mode != "roi":
-				return fmt.Errorf("camera.crop.mode %q is not center, full or roi", r.Mode)
-			case !(r.X >= 0 && r.Y >= 0 && r.W >= control.MinCrop/2 && r.H >= control.MinCrop/2 && r.X+r.W <= 1+1e-6 && r.Y+r.H <= 1+1e-6):
-				return fmt.Errorf("camera.crop %+v is not a region inside the frame", *r)
+			if err := r.Check(); err != nil {
+				return fmt.Errorf("camera.crop: %w", err)
 			}
 		}
 	}
