@@ -10,7 +10,6 @@ import (
 
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/internal/control"
-	"github.com/alphad/alphad/pipeline/store"
 )
 
 // halves is a 64×48 RGB24 frame, red on the left, blue on the right.
@@ -97,7 +96,7 @@ func TestCameraSettings(t *testing.T) {
 			t.Errorf("after set %s (%s): sample is %s, want %s", s.args, res.Message, got, s.want)
 		}
 	}
-	saved, err := store.ReadSettings(state)
+	saved, err := d.state.Settings()
 	if err != nil || saved.Camera == nil || *saved.Camera.Rotate != 270 || saved.Camera.Crop.H != 0.5 || *saved.Camera.Mirror {
 		t.Fatalf("settings.json: %+v %v", saved.Camera, err)
 	}
