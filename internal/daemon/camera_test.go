@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"image"
 	"image/jpeg"
 	"strings"
 	"testing"
@@ -200,4 +201,70 @@ func TestLiveViewFollowsCamera(t *testing.T) {
 	// Turned clockwise, the left half is on top.
 	waitView("camera view turned", whole, "red/blue", 360, 480)
 	waitView("live view turned: the left quarter of the turned frame", live, "red/blue", 224, 224)
+}
+
+// TestCameraFrameLimits: camera frames are held to the images: limits
+// like every other image. A frame over them is refused with an error
+// naming the camera and the size (the camera is reported down), and the
+// live view decodes MJPEG frames under the configured limits, not the
+// defaults.
+func TestCameraFrameLimits(t *testing.T) {
+	t.Run("raw frame", func(t *testing.T) {
+		cfg, eng, cam := imagenetConfig(t)
+		cfg.Images.MaxSide = 60 // the 64×48 frame is wider
+		cam.scenes["halves"] = []device.Frame{halves()}
+		cam.show("halves")
+		d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, d, nil)
+		var msg string
+		waitFor(t, 20*time.Second, "the camera refused", func() bool {
+			_, msg = d.cam.get()
+			return msg != ""
+		})
+		for _, want := range []string{cfg.Camera.Source, "64x48", "60-pixel limit", "images:"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("camera error %q does not say %q", msg, want)
+			}
+		}
+		if n := d.stats.frames.Load(); n != 0 {
+			t.Errorf("%d frames over the limits reached the frame loop", n)
+		}
+	})
+	t.Run("mjpeg live view", func(t *testing.T) {
+		cfg, eng, cam := imagenetConfig(t)
+		cfg.Images.MaxSide = 60
+		var jpg bytes.Buffer
+		if err := jpeg.Encode(&jpg, halvesImage(), nil); err != nil {
+			t.Fatal(err)
+		}
+		// An MJPEG frame whose size is known only from its header.
+		cam.scenes["mjpeg"] = []device.Frame{{Format: device.MJPEG, Data: jpg.Bytes()}}
+		cam.show("mjpeg")
+		d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, d, nil)
+		live, stop := d.WatchFrames()
+		defer stop()
+		waitFor(t, 20*time.Second, "the live view tried 5 frames", func() bool { return d.tap.encoded.Load() >= 5 })
+		select {
+		case <-live:
+			t.Error("the live view showed an MJPEG frame over the images: limits")
+		default:
+		}
+	})
+}
+
+// halvesImage is halves as an image.
+func halvesImage() *image.RGBA {
+	f := halves()
+	img := image.NewRGBA(image.Rect(0, 0, f.Width, f.Height))
+	for i, j := 0, 0; i < len(f.Data); i, j = i+3, j+4 {
+		img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = f.Data[i], f.Data[i+1], f.Data[i+2], 255
+	}
+	return img
 }
