@@ -484,6 +484,9 @@ func (o outputs) emit(e control.Event) {
 type modelSlot struct {
 	clf  *head.Classifier
 	info atomic.Pointer[modelInfo]
+	// swapping makes swapModel one at a time: a backbone a new version
+	// shares stays open until the version is in use.
+	swapping sync.Mutex
 }
 
 type modelInfo struct {
