@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -12,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -232,6 +235,13 @@ func TestReviewCrash(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// However the test ends (a t.Fatal below included), the writer
+		// does not outlive it.
+		t.Cleanup(func() { killChild(cmd) })
+		if os.Getenv(reviewCrashEarly) != "" { // TestReviewCrashCleanup
+			fmt.Printf("writer pid %d\n", cmd.Process.Pid)
+			t.Fatal("failing early on purpose")
+		}
 		// Kill it once it has queued a few items (images seen on disk).
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -239,13 +249,11 @@ func TestReviewCrash(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				cmd.Process.Kill()
 				t.Fatal("the writer did not get going")
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		cmd.Process.Kill()
-		cmd.Wait()
+		killChild(cmd)
 		s := openTestState(t, dir)
 		q := s.Review()
 		items := q.List()
@@ -262,6 +270,40 @@ func TestReviewCrash(t *testing.T) {
 		}
 		t.Logf("round %d: %d items after the kill", round, len(items))
 		s.Close()
+	}
+}
+
+// reviewCrashEarly makes TestReviewCrash fail right after starting its
+// writer (TestReviewCrashCleanup).
+const reviewCrashEarly = "ALPHAD_REVIEW_CRASH_EARLY"
+
+// TestReviewCrashCleanup: TestReviewCrash failing early (before its own
+// kill) still kills its writer process; it used to be left running,
+// writing into a removed temp directory.
+func TestReviewCrashCleanup(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReviewCrash$", "-test.v")
+	cmd.Env = append(os.Environ(), reviewCrashEarly+"=1")
+	out, err := cmd.CombinedOutput()
+	var pid int
+	for _, l := range strings.Split(string(out), "\n") {
+		if _, e := fmt.Sscanf(l, "writer pid %d", &pid); e == nil {
+			break
+		}
+	}
+	if err == nil || pid <= 0 || !strings.Contains(string(out), "failing early on purpose") {
+		t.Fatalf("TestReviewCrash did not fail early as asked (%v, writer pid %d):\n%s", err, pid, out)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("the writer (pid %d) outlived the failed test: signal 0 gave %v", pid, err)
+	}
+}
+
+// killChild kills a child process and reaps it; again is harmless.
+func killChild(cmd *exec.Cmd) {
+	cmd.Process.Kill()
+	if cmd.ProcessState == nil {
+		cmd.Wait()
 	}
 }
 

@@ -89,7 +89,7 @@ func TestSettingsSIGKILL(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		t.Cleanup(func() { killChild(cmd) })
 		acked, killAfter := -1, 3+round*7
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
