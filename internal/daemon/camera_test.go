@@ -135,11 +135,7 @@ func TestLiveViewFollowsCamera(t *testing.T) {
 	cfg, eng, cam := imagenetConfig(t)
 	cam.scenes["halves"] = []device.Frame{halves()}
 	cam.show("halves")
-	d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start(t, d, nil)
+	d := startOn(t, cfg, eng, cam)
 	live, stopLive := d.WatchFrames()
 	defer stopLive()
 	whole, stopWhole := d.WatchCamera()
@@ -214,11 +210,7 @@ func TestCameraFrameLimits(t *testing.T) {
 		cfg.Images.MaxSide = 60 // the 64×48 frame is wider
 		cam.scenes["halves"] = []device.Frame{halves()}
 		cam.show("halves")
-		d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new})
-		if err != nil {
-			t.Fatal(err)
-		}
-		start(t, d, nil)
+		d := startOn(t, cfg, eng, cam)
 		var msg string
 		waitFor(t, 20*time.Second, "the camera refused", func() bool {
 			_, msg = d.cam.get()
@@ -243,11 +235,7 @@ func TestCameraFrameLimits(t *testing.T) {
 		// An MJPEG frame whose size is known only from its header.
 		cam.scenes["mjpeg"] = []device.Frame{{Format: device.MJPEG, Data: jpg.Bytes()}}
 		cam.show("mjpeg")
-		d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new})
-		if err != nil {
-			t.Fatal(err)
-		}
-		start(t, d, nil)
+		d := startOn(t, cfg, eng, cam)
 		live, stop := d.WatchFrames()
 		defer stop()
 		waitFor(t, 20*time.Second, "the live view tried 5 frames", func() bool { return d.tap.encoded.Load() >= 5 })
@@ -267,4 +255,15 @@ func halvesImage() *image.RGBA {
 		img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = f.Data[i], f.Data[i+1], f.Data[i+2], 255
 	}
 	return img
+}
+
+// startOn runs a daemon with a fresh state directory on cam.
+func startOn(t *testing.T, cfg Config, eng testEngine, cam *sceneCam) *Daemon {
+	t.Helper()
+	d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, d, nil)
+	return d
 }
