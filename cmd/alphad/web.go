@@ -62,8 +62,8 @@ func newWebCmd(d *deps) *cobra.Command {
 		Use:   "password",
 		Short: "Set the web app's password (read from the terminal, or the first line of stdin)",
 		Long: "Set the password of the web app's login form. It is stored hashed (argon2id) in the state\n" +
-			"directory and applies at once, also to a running daemon. On a terminal it is asked twice\n" +
-			"without echo; otherwise the first line of standard input is the password.",
+			"directory and applies at once, also to a running daemon, whose web sessions all end. On a\n" +
+			"terminal it is asked twice without echo; otherwise the first line of standard input is the password.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := d.mkStateDir()

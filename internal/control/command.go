@@ -474,17 +474,39 @@ func parseCrop(raw json.RawMessage) (Crop, error) {
 	if len(f) != 4 {
 		return Crop{}, errors.New("needs all of x, y, w, h")
 	}
-	const eps = 1e-9
-	switch {
-	case c.X < 0 || c.Y < 0 || c.X > 1 || c.Y > 1:
-		return Crop{}, fmt.Errorf("x %v, y %v: want 0..1", c.X, c.Y)
-	case c.W < MinCrop || c.H < MinCrop:
-		return Crop{}, fmt.Errorf("w %v, h %v: want at least %v of the frame", c.W, c.H, MinCrop)
-	case c.X+c.W > 1+eps || c.Y+c.H > 1+eps:
-		return Crop{}, fmt.Errorf("x+w %v, y+h %v: the region must lie inside the frame (≤ 1)", c.X+c.W, c.Y+c.H)
+	if err := c.Check(); err != nil {
+		return Crop{}, err
 	}
 	c.W, c.H = min(c.W, 1-c.X), min(c.H, 1-c.Y)
 	return c, nil
+}
+
+// cropEps is the rounding a region's sides may carry: parseCrop clips
+// x+w and y+h to the frame, so w or h may lie this far below MinCrop.
+const cropEps = 1e-9
+
+// Check reports whether c is a crop the daemon can apply: mode center or
+// full, or roi with x, y in 0..1, each side at least MinCrop and the
+// region inside the frame. It is the one crop rule: the command layer
+// checks what a client sends with it, the state store what it saves and
+// reads back.
+func (c Crop) Check() error {
+	switch c.Mode {
+	case "center", "full":
+		return nil
+	case "roi":
+	default:
+		return fmt.Errorf("mode %q is not center, full or roi", c.Mode)
+	}
+	switch {
+	case !(c.X >= 0 && c.Y >= 0 && c.X <= 1 && c.Y <= 1):
+		return fmt.Errorf("x %v, y %v: want 0..1", c.X, c.Y)
+	case !(c.W >= MinCrop-cropEps && c.H >= MinCrop-cropEps):
+		return fmt.Errorf("w %v, h %v: want at least %v of the frame", c.W, c.H, MinCrop)
+	case !(c.X+c.W <= 1+cropEps && c.Y+c.H <= 1+cropEps):
+		return fmt.Errorf("x+w %v, y+h %v: the region must lie inside the frame (≤ 1)", c.X+c.W, c.Y+c.H)
+	}
+	return nil
 }
 
 func mapsKeys(m map[string]json.RawMessage) func(func(string) bool) {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"image"
 	"image/jpeg"
 	"strings"
 	"testing"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/internal/control"
-	"github.com/alphad/alphad/pipeline/store"
 )
 
 // halves is a 64×48 RGB24 frame, red on the left, blue on the right.
@@ -97,7 +97,7 @@ func TestCameraSettings(t *testing.T) {
 			t.Errorf("after set %s (%s): sample is %s, want %s", s.args, res.Message, got, s.want)
 		}
 	}
-	saved, err := store.ReadSettings(state)
+	saved, err := d.state.Settings()
 	if err != nil || saved.Camera == nil || *saved.Camera.Rotate != 270 || saved.Camera.Crop.H != 0.5 || *saved.Camera.Mirror {
 		t.Fatalf("settings.json: %+v %v", saved.Camera, err)
 	}
@@ -135,11 +135,7 @@ func TestLiveViewFollowsCamera(t *testing.T) {
 	cfg, eng, cam := imagenetConfig(t)
 	cam.scenes["halves"] = []device.Frame{halves()}
 	cam.show("halves")
-	d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start(t, d, nil)
+	d := startOn(t, cfg, eng, cam)
 	live, stopLive := d.WatchFrames()
 	defer stopLive()
 	whole, stopWhole := d.WatchCamera()
@@ -201,4 +197,73 @@ func TestLiveViewFollowsCamera(t *testing.T) {
 	// Turned clockwise, the left half is on top.
 	waitView("camera view turned", whole, "red/blue", 360, 480)
 	waitView("live view turned: the left quarter of the turned frame", live, "red/blue", 224, 224)
+}
+
+// TestCameraFrameLimits: camera frames are held to the images: limits
+// like every other image. A frame over them is refused with an error
+// naming the camera and the size (the camera is reported down), and the
+// live view decodes MJPEG frames under the configured limits, not the
+// defaults.
+func TestCameraFrameLimits(t *testing.T) {
+	t.Run("raw frame", func(t *testing.T) {
+		cfg, eng, cam := imagenetConfig(t)
+		cfg.Images.MaxSide = 60 // the 64×48 frame is wider
+		cam.scenes["halves"] = []device.Frame{halves()}
+		cam.show("halves")
+		d := startOn(t, cfg, eng, cam)
+		var msg string
+		waitFor(t, 20*time.Second, "the camera refused", func() bool {
+			_, msg = d.cam.get()
+			return msg != ""
+		})
+		for _, want := range []string{cfg.Camera.Source, "64x48", "60-pixel limit", "images:"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("camera error %q does not say %q", msg, want)
+			}
+		}
+		if n := d.stats.frames.Load(); n != 0 {
+			t.Errorf("%d frames over the limits reached the frame loop", n)
+		}
+	})
+	t.Run("mjpeg live view", func(t *testing.T) {
+		cfg, eng, cam := imagenetConfig(t)
+		cfg.Images.MaxSide = 60
+		var jpg bytes.Buffer
+		if err := jpeg.Encode(&jpg, halvesImage(), nil); err != nil {
+			t.Fatal(err)
+		}
+		// An MJPEG frame whose size is known only from its header.
+		cam.scenes["mjpeg"] = []device.Frame{{Format: device.MJPEG, Data: jpg.Bytes()}}
+		cam.show("mjpeg")
+		d := startOn(t, cfg, eng, cam)
+		live, stop := d.WatchFrames()
+		defer stop()
+		waitFor(t, 20*time.Second, "the live view tried 5 frames", func() bool { return d.tap.encoded.Load() >= 5 })
+		select {
+		case <-live:
+			t.Error("the live view showed an MJPEG frame over the images: limits")
+		default:
+		}
+	})
+}
+
+// halvesImage is halves as an image.
+func halvesImage() *image.RGBA {
+	f := halves()
+	img := image.NewRGBA(image.Rect(0, 0, f.Width, f.Height))
+	for i, j := 0, 0; i < len(f.Data); i, j = i+3, j+4 {
+		img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = f.Data[i], f.Data[i+1], f.Data[i+2], 255
+	}
+	return img
+}
+
+// startOn runs a daemon with a fresh state directory on cam.
+func startOn(t *testing.T, cfg Config, eng testEngine, cam *sceneCam) *Daemon {
+	t.Helper()
+	d, err := New(Options{Config: cfg, StateDir: t.TempDir(), Log: testLog(t), OpenCamera: cam.open, Engine: eng.new})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, d, nil)
+	return d
 }

@@ -172,10 +172,11 @@ type UIConfig struct {
 	StreamFPS float64 `yaml:"stream_fps"`
 }
 
-// ImagesConfig bounds every still image alphad decodes: samples added
-// over MQTT, the socket or the web, and the frames of dir: and image:
-// cameras (see package stillimage). Sizes are checked from the header
-// before any pixel is decoded.
+// ImagesConfig bounds every image alphad decodes: samples added over
+// MQTT, the socket or the web, the frames of dir: and image: cameras (see
+// package stillimage), and every camera's frames (a larger frame is
+// refused naming the camera and its size). Sizes are checked from the
+// header before any pixel is decoded.
 type ImagesConfig struct {
 	MaxPixels int `yaml:"max_pixels"`  // width × height
 	MaxSide   int `yaml:"max_side"`    // pixels per side

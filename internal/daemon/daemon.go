@@ -215,7 +215,7 @@ func New(o Options) (*Daemon, error) {
 	d.model.set(m, fromFile, d.versionValAcc(m, fromFile))
 	d.setAccuracyMetric(m, fromFile)
 	d.models.Keep = o.Config.Training.KeepVersions
-	if d.settings, err = openSettings(o.StateDir, o.Config.Smoothing, o.Config.Camera, d.st.Classes(), o.Log); err != nil {
+	if d.settings, err = openSettings(d.state, o.Config.Smoothing, o.Config.Camera, d.st.Classes(), o.Log); err != nil {
 		d.close(true, true)
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
@@ -484,6 +484,9 @@ func (o outputs) emit(e control.Event) {
 type modelSlot struct {
 	clf  *head.Classifier
 	info atomic.Pointer[modelInfo]
+	// swapping makes swapModel one at a time: a backbone a new version
+	// shares stays open until the version is in use.
+	swapping sync.Mutex
 }
 
 type modelInfo struct {

@@ -135,7 +135,7 @@ http:
 ui:
   stream_fps: 5 # the web app's live view (MJPEG), while a page watches
 
-images:                  # every still image decoded: uploads, dataset imports, dir: and image: cameras
+images:                  # every image decoded: uploads, dataset imports, dir: and image: cameras, camera frames
   max_pixels: 24000000   # width × height (a 6000×4000 photo); checked from the header, before decoding
   max_side: 16384        # pixels per side
   max_file_mb: 64        # encoded size

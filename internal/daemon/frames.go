@@ -11,6 +11,7 @@ import (
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/device/supervise"
 	"github.com/alphad/alphad/internal/control"
+	"github.com/alphad/alphad/internal/stillimage"
 	"github.com/alphad/alphad/pipeline/decide"
 	"github.com/alphad/alphad/pipeline/head"
 	"github.com/alphad/alphad/pipeline/preprocess"
@@ -131,7 +132,7 @@ func (m *mailbox) take(ctx context.Context, work *device.Frame) int {
 // returns when ctx ends, after closing the camera (waiting at most
 // cameraCloseTimeout), and closes camClosed.
 func (d *Daemon) capture(ctx context.Context, camClosed chan<- struct{}) error {
-	cam := supervise.New(d.opts.OpenCamera, supervise.Options{
+	cam := supervise.New(d.openBoundedCamera, supervise.Options{
 		FrameTimeout: frameTimeout,
 		MinBackoff:   d.cfg.Camera.Retry,
 		MaxBackoff:   max(cameraMaxBackoff, d.cfg.Camera.Retry),
@@ -209,6 +210,39 @@ func (d *Daemon) capture(ctx context.Context, camClosed chan<- struct{}) error {
 			timer.Reset(beatEvery)
 		}
 	}
+}
+
+// openBoundedCamera opens the camera with its frames held to the images:
+// limits (boundedCamera).
+func (d *Daemon) openBoundedCamera(ctx context.Context) (device.Camera, error) {
+	c, err := d.opts.OpenCamera(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return boundedCamera{Camera: c, source: d.cfg.Camera.Source, lim: d.cfg.Images.Limits()}, nil
+}
+
+// boundedCamera refuses frames over the images: limits, the bound every
+// image alphad decodes shares: a camera that delivers (or a driver that
+// negotiated) a larger frame fails with an error naming the camera and
+// the size, and the supervisor reports it and reopens. MJPEG frames
+// whose size is not known until decoded are checked from their header by
+// the preprocessor's decoder, under the same limits.
+type boundedCamera struct {
+	device.Camera
+	source string
+	lim    stillimage.Limits
+}
+
+func (c boundedCamera) Next(ctx context.Context) (device.Frame, error) {
+	f, err := c.Camera.Next(ctx)
+	if err != nil || f.Width <= 0 || f.Height <= 0 {
+		return f, err
+	}
+	if err := c.lim.Check(f.Width, f.Height); err != nil {
+		return device.Frame{}, fmt.Errorf("camera %s: frame %d: %w (images: max_pixels, max_side)", c.source, f.Seq, err)
+	}
+	return f, nil
 }
 
 // errSourceEnded stops the daemon without an error: the camera source
@@ -385,11 +419,20 @@ func sameInput(a, b *tflite.Tensor) bool {
 }
 
 // preprocessOptions is how frames become tensors now (the camera
-// settings: crop, mirror, rotation).
+// settings: crop, mirror, rotation; MJPEG frames decoded within the
+// images: limits).
 func (d *Daemon) preprocessOptions() preprocess.Options {
-	_, o := d.settings.camera()
-	o.Images = d.cfg.Images.Limits()
+	_, o := d.cameraOptions()
 	return o
+}
+
+// cameraOptions are preprocessOptions with the camera settings'
+// generation: every view of the camera (model input, samples, review
+// frames, live view) is made under them.
+func (d *Daemon) cameraOptions() (uint64, preprocess.Options) {
+	gen, o := d.settings.camera()
+	o.Images = d.cfg.Images.Limits()
+	return gen, o
 }
 
 func (d *Daemon) processFrame(fl *frameLoop, start time.Time) {

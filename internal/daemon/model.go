@@ -54,14 +54,19 @@ func (d *Daemon) backbone() ([]byte, string, error) {
 	return d.models.FindBackbone(d.cfg.Model.Backbone, d.cfg.Model.Path)
 }
 
-// swapModel loads version name ("" = current) and puts it in use.
+// swapModel loads version name ("" = current) and puts it in use. A
+// version on the backbone in use (a new training, an adopted publication
+// or a rollback on the same backbone) shares its engine: only a new head
+// is loaded, and the backbone stays open.
 func (d *Daemon) swapModel(name string) (*head.Model, error) {
-	m, err := d.models.Load(name, d.opts.Engine, d.engineOptions())
+	d.model.swapping.Lock()
+	defer d.model.swapping.Unlock()
+	m, err := d.models.LoadShared(name, d.model.clf.Model(), d.opts.Engine, d.engineOptions())
 	if err != nil {
 		return nil, err
 	}
 	wasFile := d.model.info.Load().fromFile
-	if old := d.model.set(m, "", d.versionValAcc(m, "")); old != nil {
+	if old := d.model.set(m, "", d.versionValAcc(m, "")); old != nil && old.Backbone != m.Backbone {
 		old.Close()
 	}
 	d.setAccuracyMetric(m, "")

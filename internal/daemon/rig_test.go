@@ -179,7 +179,7 @@ func testLog(t *testing.T) *slog.Logger {
 
 // installBackbone pulls the shared quantized features model into a state
 // directory as backbone name (through Pull, from a local path).
-func installBackbone(t *testing.T, stateDir, name string) {
+func installBackbone(t testing.TB, stateDir, name string) {
 	t.Helper()
 	src := testshared.Path(t, "models", "mobilenet_v2_1.0_224_quant_features.tflite")
 	models, err := store.OpenModels(stateDir)

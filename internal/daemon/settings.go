@@ -20,7 +20,7 @@ import (
 // the state directory, and every change through the command layer is
 // saved there. The frame loop picks changes up by generation.
 type settings struct {
-	dir string
+	db  settingsDB
 	log *slog.Logger
 	// camGen counts camera changes (crop, mirror, rotate): the frame loop
 	// and the live view rebuild their preprocessors when it moves.
@@ -32,12 +32,19 @@ type settings struct {
 	saved store.Settings
 }
 
-func openSettings(stateDir string, smooth decide.SmoothConfig, cam CameraConfig, classes []string, log *slog.Logger) (*settings, error) {
-	saved, err := store.ReadSettings(stateDir)
+// settingsDB is where the settings are saved: the owned state directory
+// (*store.State).
+type settingsDB interface {
+	Settings() (store.Settings, error)
+	SetSettings(store.Settings) error
+}
+
+func openSettings(db settingsDB, smooth decide.SmoothConfig, cam CameraConfig, classes []string, log *slog.Logger) (*settings, error) {
+	saved, err := db.Settings()
 	if err != nil {
 		return nil, err
 	}
-	s := &settings{dir: stateDir, log: log, gen: 1, saved: saved,
+	s := &settings{db: db, log: log, gen: 1, saved: saved,
 		cur: control.Settings{Threshold: smooth.Threshold, Window: smooth.Window, Camera: cameraDefaults(cam)}}
 	s.camGen.Store(1)
 	if c := saved.Camera; c != nil {
@@ -97,7 +104,7 @@ func (s *settings) update(threshold *float64, window int, teach string) (control
 	if teach != "" {
 		next.TeachClass, saved.Teach = teach, teach
 	}
-	if err := store.WriteSettings(s.dir, saved); err != nil {
+	if err := s.db.SetSettings(saved); err != nil {
 		return s.cur, fmt.Errorf("settings: %w", err)
 	}
 	s.cur, s.saved = next, saved
@@ -127,7 +134,7 @@ func (s *settings) updateCamera(crop *control.Crop, mirror *bool, rotate *int) (
 		next.Camera.Rotate, cam.Rotate = r, &r
 	}
 	saved.Camera = &cam
-	if err := store.WriteSettings(s.dir, saved); err != nil {
+	if err := s.db.SetSettings(saved); err != nil {
 		return s.cur, fmt.Errorf("settings: %w", err)
 	}
 	s.cur, s.saved = next, saved
@@ -203,7 +210,7 @@ func (s *settings) classDeleted(classes []string, deleted string) {
 	defer s.mu.Unlock()
 	saved := s.saved
 	saved.Teach = teach
-	if err := store.WriteSettings(s.dir, saved); err != nil {
+	if err := s.db.SetSettings(saved); err != nil {
 		s.log.Warn("settings", "err", err)
 		return
 	}

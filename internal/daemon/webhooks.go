@@ -119,18 +119,18 @@ func (d *Daemon) watch(whole bool) (frames <-chan []byte, stop func()) {
 // preprocessor when the camera settings (or, for the whole-frame view,
 // the frame size) change.
 type viewEncoder struct {
-	whole     bool
-	gen       uint64
-	fw, fh    int
-	p         *preprocess.Preprocessor
-	rgb       []byte
-	img       *image.RGBA
-	buf       bytes.Buffer
-	lastError string
+	whole  bool
+	gen    uint64
+	fw, fh int
+	p      *preprocess.Preprocessor
+	rgb    []byte
+	img    *image.RGBA
+	buf    bytes.Buffer
+	errs   uint64 // frames it could not encode (logged: the first and every 100th)
 }
 
 func (v *viewEncoder) encode(d *Daemon, f device.Frame) ([]byte, error) {
-	gen, opts := d.settings.camera()
+	gen, opts := d.cameraOptions()
 	if v.p == nil || gen != v.gen || v.whole && (f.Width != v.fw || f.Height != v.fh) {
 		w, h := liveSize, liveSize
 		if v.whole {
@@ -185,9 +185,10 @@ func (d *Daemon) encodeFrames(in chan device.Frame) {
 			}
 			jpg, err := views[i].encode(d, f)
 			if err != nil {
-				if err.Error() != views[i].lastError {
-					d.log.Warn("live view", "err", err)
-					views[i].lastError = err.Error()
+				// The error names its frame: log the first and every
+				// 100th, like classify, not every frame.
+				if views[i].errs++; views[i].errs%100 == 1 {
+					d.log.Warn("live view", "err", err, "failed_frames", views[i].errs)
 				}
 				continue
 			}

@@ -72,9 +72,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		w.Write(m)
 	}
 	fl.Flush()
-	keep := time.NewTicker(15 * time.Second)
-	defer keep.Stop()
-	for {
+	tick := time.NewTicker(sessionRecheck)
+	defer tick.Stop()
+	for ticks := 0; ; {
 		select {
 		case <-r.Context().Done():
 			return
@@ -87,12 +87,25 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				w.Write(<-ch)
 			}
 			fl.Flush()
-		case <-keep.C:
-			io.WriteString(w, ": keep-alive\n\n")
-			fl.Flush()
+		case <-tick.C:
+			if !s.sessionLive(r) {
+				return // logged out, or the password changed
+			}
+			if ticks++; ticks%keepAliveTicks == 0 {
+				io.WriteString(w, ": keep-alive\n\n")
+				fl.Flush()
+			}
 		}
 	}
 }
+
+// Streams (events, MJPEG) recheck their session every sessionRecheck, so
+// a logout or a password change ends them too; the event stream sends a
+// keep-alive comment every keepAliveTicks of them.
+const (
+	sessionRecheck = time.Second
+	keepAliveTicks = 15
+)
 
 // stream is GET /api/stream.mjpeg: the frames the model sees, as MJPEG
 // (multipart/x-mixed-replace), at ui.stream_fps.
@@ -104,21 +117,27 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	frames, stop := s.dev.WatchFrames()
 	defer stop()
-	serveMJPEG(w, r, fl, frames)
+	s.serveMJPEG(w, r, fl, frames)
 }
 
 // serveMJPEG writes frames as MJPEG (multipart/x-mixed-replace) until the
-// client goes.
-func serveMJPEG(w http.ResponseWriter, r *http.Request, fl http.Flusher, frames <-chan []byte) {
+// client goes or its session ends.
+func (s *Server) serveMJPEG(w http.ResponseWriter, r *http.Request, fl http.Flusher, frames <-chan []byte) {
 	const boundary = "alphadframe"
 	w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
+	tick := time.NewTicker(sessionRecheck)
+	defer tick.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-tick.C:
+			if !s.sessionLive(r) {
+				return
+			}
 		case jpg := <-frames:
 			if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", boundary, len(jpg)); err != nil {
 				return

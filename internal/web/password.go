@@ -23,7 +23,8 @@ import (
 // The web password: generated on the daemon's first start (shown once in
 // its log), set with `alphad ui password`, stored as an argon2id hash in
 // the state directory (PasswordFile). The daemon reads the file at every
-// password login, so a new password applies at once.
+// password login, so a new password applies at once, and a change of the
+// file ends every session (auth).
 
 // PasswordFile is the password hash's file name in the state directory.
 const PasswordFile = "web-password"
@@ -175,18 +176,19 @@ func (s *Server) passwordLogin(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusForbidden, "web: cross-origin request refused")
 		return
 	}
-	if s.loginThrottled(false) {
+	if s.loginThrottled(r, false) {
 		s.loginPage(w, http.StatusTooManyRequests, "Too many failed logins: try again in a minute.")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	pw := r.PostFormValue("password")
+	stamp := stampOf(s.passwordFile) // before the check: a change after it ends this session too
 	ok, err := s.verify(pw)
 	if err != nil && !errors.Is(err, ErrNoPassword) {
 		s.log.Error("web: password login", "err", err)
 	}
 	if !ok {
-		s.loginThrottled(true)
+		s.loginThrottled(r, true)
 		s.log.Warn("web: refused password login", "remote", r.RemoteAddr)
 		msg := "Wrong password."
 		if errors.Is(err, ErrNoPassword) {
@@ -195,12 +197,13 @@ func (s *Server) passwordLogin(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, http.StatusUnauthorized, msg)
 		return
 	}
-	s.startSession(w, r, "password")
+	s.startSession(w, r, "password", stamp)
 }
 
-// startSession sets a new session cookie and sends the browser to the app.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, how string) {
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.auth.newSession(), Path: "/", HttpOnly: true,
+// startSession sets a new session cookie, made under the password p, and
+// sends the browser to the app.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, how string, p passwordStamp) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.auth.newSession(p), Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(SessionTTL / time.Second)})
 	s.log.Info("web: login", "remote", r.RemoteAddr, "with", how)
 	http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -156,7 +156,7 @@ func (s *Server) cameraStream(w http.ResponseWriter, r *http.Request) {
 	}
 	frames, stop := rd.WatchCamera()
 	defer stop()
-	serveMJPEG(w, r, fl, frames)
+	s.serveMJPEG(w, r, fl, frames)
 }
 
 // reviewEvent is the SSE "review" event: the queue changed.

@@ -21,7 +21,6 @@ import (
 	"github.com/alphad/alphad/device"
 	"github.com/alphad/alphad/internal/control"
 	"github.com/alphad/alphad/internal/daemon"
-	"github.com/alphad/alphad/pipeline/store"
 )
 
 // halvesFrame is a 96×64 RGB24 frame, red on the left, blue on the right.
@@ -75,6 +74,22 @@ func colourRig(t *testing.T) *rig {
 
 // sampleColour records one sample over the control socket and says what
 // the centre of its image is (red, blue or mixed), then deletes it.
+// crop is the daemon's camera crop (status): the daemon takes a crop only
+// once the state directory saved it.
+func (r *rig) crop(t *testing.T) control.Crop {
+	t.Helper()
+	cam, _ := r.cli(t, "status", nil).Details["camera"].(map[string]any)
+	c := control.Crop{}
+	c.Mode, _ = cam["crop"].(string)
+	if reg, ok := cam["region"].(map[string]any); ok {
+		c.X, _ = reg["x"].(float64)
+		c.Y, _ = reg["y"].(float64)
+		c.W, _ = reg["w"].(float64)
+		c.H, _ = reg["h"].(float64)
+	}
+	return c
+}
+
 func (r *rig) sampleColour(t *testing.T) string {
 	t.Helper()
 	r.cli(t, control.Capture, map[string]any{"label": "probe", "count": 1})
@@ -163,14 +178,10 @@ func TestBrowserReviewAndCamera(t *testing.T) {
 	waitJS(t, ctx, "a drawn region", 20*time.Second, `!document.querySelector('#crop-save').disabled`)
 	shot(t, ctx, "phone-camera-drawn")
 	run(t, ctx, "save the region", 20*time.Second, chromedp.Click(chromedp.CSS(`#crop-save`)))
-	waitFor(t, "the crop saved", func() bool {
-		s, err := store.ReadSettings(r.stateDir)
-		return err == nil && s.Camera != nil && s.Camera.Crop != nil && s.Camera.Crop.Mode == "roi"
-	})
-	s, _ := store.ReadSettings(r.stateDir)
-	c := s.Camera.Crop
+	waitFor(t, "the crop saved", func() bool { return r.crop(t).Mode == "roi" })
+	c := r.crop(t)
 	if math.Abs(c.X-0.05) > 0.03 || math.Abs(c.Y-0.1) > 0.03 || math.Abs(c.W-0.4) > 0.03 || math.Abs(c.H-0.8) > 0.03 {
-		t.Errorf("saved crop %+v, want about x 0.05 y 0.1 w 0.4 h 0.8 (the drag)", *c)
+		t.Errorf("saved crop %+v, want about x 0.05 y 0.1 w 0.4 h 0.8 (the drag)", c)
 	}
 	if got := r.sampleColour(t); got != "red" {
 		t.Errorf("a sample after cropping the left half is %s, want red", got)
@@ -209,10 +220,7 @@ func TestBrowserReviewAndCamera(t *testing.T) {
 	waitJS(t, ctx, "the whole frame", 10*time.Second, `document.querySelector('#cam-view').naturalWidth === 480`)
 	drag(t, ctx, "#crop-area", [2]float64{0.6, 0.2}, [2]float64{0.95, 0.8}, false)
 	run(t, ctx, "save the region", 20*time.Second, chromedp.Click(chromedp.CSS(`#crop-save`)))
-	waitFor(t, "the new crop saved", func() bool {
-		s, err := store.ReadSettings(r.stateDir)
-		return err == nil && s.Camera.Crop.X > 0.5
-	})
+	waitFor(t, "the new crop saved", func() bool { return r.crop(t).X > 0.5 })
 	if got := r.sampleColour(t); got != "blue" {
 		t.Errorf("a sample after cropping the right half is %s, want blue", got)
 	}

@@ -48,7 +48,6 @@ const (
 	maxBody     = 64 << 10  // a command without files
 	maxBulkBody = 256 << 20 // POST /api/cmd/add_samples|import: base64 files (as the control socket)
 	maxUpload   = 64 << 20  // one multipart upload (images, a model zip)
-	loginFails  = 10        // failed logins per minute before 429
 )
 
 // Server is the web app. Build it with New, hand it to the daemon as an
@@ -66,9 +65,7 @@ type Server struct {
 
 	dev Device // set once by Bind, before the daemon runs
 
-	failMu    sync.Mutex
-	failStart time.Time
-	fails     int
+	throttle throttle // failed logins
 
 	train trainState
 }
@@ -186,7 +183,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 // also come from this server's pages (Origin).
 func (s *Server) session(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.auth.valid(r) {
+		if !s.sessionLive(r) {
 			if r.Method == http.MethodGet && (r.URL.Path == "/" || r.URL.Path == "/index.html") {
 				s.loginPage(w, http.StatusUnauthorized, "Log in with the device's password.")
 				return
@@ -291,18 +288,16 @@ func errorCode(err error) int {
 	return http.StatusUnprocessableEntity
 }
 
-// loginThrottled counts a failed login; true when there were too many
-// this minute.
-func (s *Server) loginThrottled(fail bool) bool {
-	s.failMu.Lock()
-	defer s.failMu.Unlock()
-	if now := s.now(); now.Sub(s.failStart) > time.Minute {
-		s.failStart, s.fails = now, 0
-	}
-	if fail {
-		s.fails++
-	}
-	return s.fails >= loginFails
+// loginThrottled counts a failed login from r's client; true when there
+// were too many this minute from it, or from all clients.
+func (s *Server) loginThrottled(r *http.Request, fail bool) bool {
+	return s.throttle.limited(s.now(), r.RemoteAddr, fail)
+}
+
+// sessionLive reports whether r carries a live session under the current
+// password.
+func (s *Server) sessionLive(r *http.Request) bool {
+	return s.auth.valid(r, stampOf(s.passwordFile))
 }
 
 // login is GET /login: with ?t= a one-time link; without, the login page.
@@ -312,17 +307,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, http.StatusOK, "Log in with the device's password.")
 		return
 	}
-	if s.loginThrottled(false) {
+	if s.loginThrottled(r, false) {
 		s.loginPage(w, http.StatusTooManyRequests, "Too many failed logins: try again in a minute.")
 		return
 	}
 	if !s.auth.useLink(tok) {
-		s.loginThrottled(true)
+		s.loginThrottled(r, true)
 		s.log.Warn("web: refused login link", "remote", r.RemoteAddr)
 		s.loginPage(w, http.StatusForbidden, "This login link is used or expired. Run <code>alphad ui url</code> on the device for a new one.")
 		return
 	}
-	s.startSession(w, r, "link")
+	s.startSession(w, r, "link", stampOf(s.passwordFile))
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -111,3 +111,36 @@ func cpuTime() time.Duration {
 func reportCPU(b *testing.B, since time.Duration) {
 	b.ReportMetric(float64(cpuTime()-since)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkReviewAdd: adding an unsure frame to a full review queue of n
+// items (what every queued frame does: PNG encode, atomic image write, one
+// transaction that inserts the item and drops the oldest).
+func BenchmarkReviewAdd(b *testing.B) {
+	for _, n := range []int{20, 200, 2000} {
+		b.Run(fmt.Sprintf("items=%d", n), func(b *testing.B) {
+			st, err := OpenState(filepath.Join(b.TempDir(), "state"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			q := st.Review()
+			if err := q.SetSize(n); err != nil {
+				b.Fatal(err)
+			}
+			img := reviewImage(1)
+			for i := range n {
+				if _, _, err := q.Add(unsure(i%50), img); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			cpu := cpuTime()
+			for i := range b.N {
+				if _, _, err := q.Add(unsure(i%50), img); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, cpu)
+		})
+	}
+}

@@ -146,7 +146,7 @@ func TestMigrateLegacyState(t *testing.T) {
 				t.Errorf("classify with the migrated current version: %+v, %v", p, err)
 			}
 			m.Close()
-			set, err := ReadSettings(dir)
+			set, err := st.Settings()
 			if err != nil || !reflect.DeepEqual(set, exp.Settings) {
 				t.Errorf("settings %+v, %v; want %+v", set, err, exp.Settings)
 			}
@@ -165,7 +165,7 @@ func TestMigrateLegacyState(t *testing.T) {
 			if err := s.Remove(got[0].ID); err != nil {
 				t.Fatal(err)
 			}
-			if err := WriteSettings(dir, Settings{Window: 9}); err != nil {
+			if err := st.SetSettings(Settings{Window: 9}); err != nil {
 				t.Fatal(err)
 			}
 			st.Close()
@@ -173,7 +173,7 @@ func TestMigrateLegacyState(t *testing.T) {
 			if n := len(st.Samples().Samples()); n != len(exp.Samples)-1 {
 				t.Errorf("after a removal and a reopen: %d samples, want %d", n, len(exp.Samples)-1)
 			}
-			if set, _ := ReadSettings(dir); set.Window != 9 || set.Threshold != nil {
+			if set, _ := st.Settings(); set.Window != 9 || set.Threshold != nil {
 				t.Errorf("settings after a change and a reopen: %+v", set)
 			}
 			if rep, err := st.Check(false); err != nil || rep.Problems() != 0 || len(rep.Orphans) != 0 {
@@ -220,7 +220,7 @@ func TestMigrateBadSettings(t *testing.T) {
 	if len(st.Samples().Samples()) == 0 {
 		t.Fatal("no samples migrated")
 	}
-	if set, err := ReadSettings(dir); err != nil || set != (Settings{}) {
+	if set, err := st.Settings(); err != nil || set != (Settings{}) {
 		t.Errorf("settings %+v, %v; want none", set, err)
 	}
 }

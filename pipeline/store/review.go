@@ -107,7 +107,7 @@ func openReview(db *sql.DB, dir string, samples *Store, log *slog.Logger) (*Revi
 		return nil, fmt.Errorf("store: review: %w", err)
 	}
 	r := &Review{db: db, dir: dir, log: log, samples: samples, size: DefaultReviewSize}
-	items, err := r.load()
+	items, drop, err := r.load()
 	if err != nil {
 		return nil, err
 	}
@@ -117,48 +117,49 @@ func openReview(db *sql.DB, dir string, samples *Store, log *slog.Logger) (*Revi
 	for _, it := range items {
 		if !validReviewID(it.ID) {
 			log.Warn("store: review: dropping an item with a bad id", "id", it.ID)
+			drop = append(drop, it.ID)
 			continue
 		}
 		if _, err := os.Stat(r.imagePath(it.ID)); err != nil {
 			log.Warn("store: review: item image missing, dropping item", "id", it.ID, "err", err)
+			drop = append(drop, it.ID)
 			continue
 		}
 		r.items = append(r.items, it)
 	}
-	if len(r.items) != len(items) {
-		if err := r.save(); err != nil {
-			return nil, err
-		}
+	if err := r.apply(nil, drop); err != nil {
+		return nil, err
 	}
 	r.sweep()
 	return r, nil
 }
 
-// load reads the rows, oldest first.
-func (r *Review) load() ([]ReviewItem, error) {
+// load reads the rows, oldest first, and the ids of rows it could not
+// read.
+func (r *Review) load() (items []ReviewItem, bad []string, err error) {
 	rows, err := r.db.Query(`SELECT id, item FROM review ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("store: review: %w", err)
+		return nil, nil, fmt.Errorf("store: review: %w", err)
 	}
-	var items []ReviewItem
 	for rows.Next() {
 		var id, js string
 		if err := rows.Scan(&id, &js); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("store: review: %w", err)
+			return nil, nil, fmt.Errorf("store: review: %w", err)
 		}
 		var it ReviewItem
 		if err := json.Unmarshal([]byte(js), &it); err != nil {
 			r.log.Warn("store: review: dropping an unreadable item", "id", id, "err", err)
+			bad = append(bad, id)
 			continue
 		}
 		it.ID = id
 		items = append(items, it)
 	}
 	if err := closeRows(rows); err != nil {
-		return nil, fmt.Errorf("store: review: %w", err)
+		return nil, nil, fmt.Errorf("store: review: %w", err)
 	}
-	return items, nil
+	return items, bad, nil
 }
 
 // migrateIndex moves an older alphad's review/index.json into the table,
@@ -239,13 +240,39 @@ func (r *Review) imagePath(id string) string { return filepath.Join(r.dir, id+".
 
 func (r *Review) index(id string) int { return r.find(r.items, id) }
 
-// save replaces the rows with the queue in memory in one transaction; on
-// failure the caller restores the queue in memory.
-func (r *Review) save() error {
-	if err := inTx(r.db, func(tx *sql.Tx) error { return writeReview(tx, r.items) }); err != nil {
+// apply changes the rows in one transaction: it inserts add (nil: none)
+// and deletes the rows of drop. The queue in memory changes only when it
+// returned nil.
+func (r *Review) apply(add *ReviewItem, drop []string) error {
+	if add == nil && len(drop) == 0 {
+		return nil
+	}
+	err := inTx(r.db, func(tx *sql.Tx) error {
+		if add != nil {
+			if err := insertReview(tx, *add); err != nil {
+				return err
+			}
+		}
+		for _, id := range drop {
+			if _, err := tx.Exec(`DELETE FROM review WHERE id = ?`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("store: review: %w", err)
 	}
 	return nil
+}
+
+func insertReview(tx *sql.Tx, it ReviewItem) error {
+	js, err := json.Marshal(it)
+	if err != nil {
+		return fmt.Errorf("item %s: %w", it.ID, err)
+	}
+	_, err = tx.Exec(`INSERT INTO review (id, item) VALUES (?, ?)`, it.ID, string(js))
+	return err
 }
 
 // writeReview makes the review table hold items (at most MaxReviewSize).
@@ -254,11 +281,7 @@ func writeReview(tx *sql.Tx, items []ReviewItem) error {
 		return err
 	}
 	for _, it := range items {
-		js, err := json.Marshal(it)
-		if err != nil {
-			return fmt.Errorf("item %s: %w", it.ID, err)
-		}
-		if _, err := tx.Exec(`INSERT INTO review (id, item) VALUES (?, ?)`, it.ID, string(js)); err != nil {
+		if err := insertReview(tx, it); err != nil {
 			return err
 		}
 	}
@@ -286,17 +309,15 @@ func (r *Review) trimLocked(n int) ([]string, error) {
 	if len(r.items) <= n {
 		return nil, nil
 	}
-	prev := r.items
 	drop := len(r.items) - n
 	var gone []string
 	for _, it := range r.items[:drop] {
 		gone = append(gone, it.ID)
 	}
-	r.items = slices.Clone(r.items[drop:])
-	if err := r.save(); err != nil {
-		r.items = prev
+	if err := r.apply(nil, gone); err != nil {
 		return nil, err
 	}
+	r.items = slices.Clone(r.items[drop:])
 	for _, id := range gone {
 		os.Remove(r.imagePath(id))
 	}
@@ -331,19 +352,16 @@ func (r *Review) Add(it ReviewItem, img image.Image) (ReviewItem, []string, erro
 	}
 	// One transaction adds the item and drops the oldest beyond the size,
 	// so a crash never leaves more items than the size.
-	prev := r.items
-	items := append(slices.Clone(r.items), it)
-	drop := max(len(items)-r.size, 0)
+	drop := max(len(r.items)+1-r.size, 0)
 	var gone []string
-	for _, old := range items[:drop] {
+	for _, old := range r.items[:drop] {
 		gone = append(gone, old.ID)
 	}
-	r.items = items[drop:]
-	if err := r.save(); err != nil {
-		r.items = prev
+	if err := r.apply(&it, gone); err != nil {
 		os.Remove(r.imagePath(it.ID))
 		return ReviewItem{}, nil, err
 	}
+	r.items = append(slices.Clone(r.items[drop:]), it)
 	for _, id := range gone {
 		os.Remove(r.imagePath(id))
 	}
@@ -432,13 +450,11 @@ func (r *Review) Discard(id string) error {
 }
 
 func (r *Review) removeLocked(i int) error {
-	prev := r.items
 	id := r.items[i].ID
-	r.items = slices.Delete(slices.Clone(r.items), i, i+1)
-	if err := r.save(); err != nil {
-		r.items = prev
+	if err := r.apply(nil, []string{id}); err != nil {
 		return err
 	}
+	r.items = slices.Delete(slices.Clone(r.items), i, i+1)
 	os.Remove(r.imagePath(id))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -12,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -106,6 +109,48 @@ func TestReviewBound(t *testing.T) {
 	}
 }
 
+// TestReviewAddChangesOneRow: adding to a full queue inserts the new row
+// and deletes the oldest, nothing else (it used to rewrite every row: 400
+// row changes per add at 200 items); filing or discarding deletes one row.
+func TestReviewAddChangesOneRow(t *testing.T) {
+	s := openTestState(t, t.TempDir())
+	defer s.Close()
+	q := s.Review()
+	for n := range DefaultReviewSize {
+		if _, _, err := q.Add(unsure(n%50), reviewImage(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := func() int {
+		t.Helper()
+		var n int
+		if err := s.db.QueryRow(`SELECT total_changes()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := changes()
+	oldest := q.List()[DefaultReviewSize-1]
+	it, gone, err := q.Add(unsure(7), reviewImage(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := changes() - before; d != 2 || len(gone) != 1 || gone[0] != oldest.ID {
+		t.Errorf("add to a full queue of %d: %d row changes (want 2: one insert, one delete), dropped %v (want %s)", DefaultReviewSize, d, gone, oldest.ID)
+	}
+	before = changes()
+	if err := q.Discard(it.ID); err != nil {
+		t.Fatal(err)
+	}
+	if d := changes() - before; d != 1 {
+		t.Errorf("discard: %d row changes, want 1", d)
+	}
+	var rows int
+	if err := s.db.QueryRow(`SELECT count(*) FROM review`).Scan(&rows); err != nil || rows != DefaultReviewSize-1 || q.Len() != rows {
+		t.Errorf("%d rows (%v), %d items; want %d", rows, err, q.Len(), DefaultReviewSize-1)
+	}
+}
+
 // TestReviewFileAndDiscard: filing makes a sample (Source review, the
 // item's time) and removes the item; discarding removes it; unknown or
 // path-like ids are refused.
@@ -190,6 +235,13 @@ func TestReviewCrash(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// However the test ends (a t.Fatal below included), the writer
+		// does not outlive it.
+		t.Cleanup(func() { killChild(cmd) })
+		if os.Getenv(reviewCrashEarly) != "" { // TestReviewCrashCleanup
+			fmt.Printf("writer pid %d\n", cmd.Process.Pid)
+			t.Fatal("failing early on purpose")
+		}
 		// Kill it once it has queued a few items (images seen on disk).
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -197,13 +249,11 @@ func TestReviewCrash(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				cmd.Process.Kill()
 				t.Fatal("the writer did not get going")
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		cmd.Process.Kill()
-		cmd.Wait()
+		killChild(cmd)
 		s := openTestState(t, dir)
 		q := s.Review()
 		items := q.List()
@@ -220,6 +270,40 @@ func TestReviewCrash(t *testing.T) {
 		}
 		t.Logf("round %d: %d items after the kill", round, len(items))
 		s.Close()
+	}
+}
+
+// reviewCrashEarly makes TestReviewCrash fail right after starting its
+// writer (TestReviewCrashCleanup).
+const reviewCrashEarly = "ALPHAD_REVIEW_CRASH_EARLY"
+
+// TestReviewCrashCleanup: TestReviewCrash failing early (before its own
+// kill) still kills its writer process; it used to be left running,
+// writing into a removed temp directory.
+func TestReviewCrashCleanup(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReviewCrash$", "-test.v")
+	cmd.Env = append(os.Environ(), reviewCrashEarly+"=1")
+	out, err := cmd.CombinedOutput()
+	var pid int
+	for _, l := range strings.Split(string(out), "\n") {
+		if _, e := fmt.Sscanf(l, "writer pid %d", &pid); e == nil {
+			break
+		}
+	}
+	if err == nil || pid <= 0 || !strings.Contains(string(out), "failing early on purpose") {
+		t.Fatalf("TestReviewCrash did not fail early as asked (%v, writer pid %d):\n%s", err, pid, out)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("the writer (pid %d) outlived the failed test: signal 0 gave %v", pid, err)
+	}
+}
+
+// killChild kills a child process and reaps it; again is harmless.
+func killChild(cmd *exec.Cmd) {
+	cmd.Process.Kill()
+	if cmd.ProcessState == nil {
+		cmd.Wait()
 	}
 }
 

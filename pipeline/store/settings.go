@@ -40,36 +40,48 @@ func (s Settings) check() error {
 			return fmt.Errorf("camera.rotate %d is not 0, 90, 180 or 270", *c.Rotate)
 		}
 		if r := c.Crop; r != nil {
-			switch {
-			case r.Mode == "center" || r.Mode == "full":
-			case r.Mode != "roi":
-				return fmt.Errorf("camera.crop.mode %q is not center, full or roi", r.Mode)
-			case !(r.X >= 0 && r.Y >= 0 && r.W >= control.MinCrop/2 && r.H >= control.MinCrop/2 && r.X+r.W <= 1+1e-6 && r.Y+r.H <= 1+1e-6):
-				return fmt.Errorf("camera.crop %+v is not a region inside the frame", *r)
+			if err := r.Check(); err != nil {
+				return fmt.Errorf("camera.crop: %w", err)
 			}
 		}
 	}
 	return nil
 }
 
-// ReadSettings reads the runtime settings of a state directory (zero
-// Settings when none were saved).
-func ReadSettings(stateDir string) (Settings, error) {
-	db, err := openDB(stateDir)
-	if err != nil {
-		return Settings{}, err
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT key, value FROM settings`)
+// Settings reads the saved runtime settings (zero Settings when none
+// were saved), through the owner's database connection.
+func (s *State) Settings() (Settings, error) {
+	set, err := readSettings(s.db)
 	if err != nil {
 		return Settings{}, fmt.Errorf("store: settings: %w", err)
+	}
+	return set, nil
+}
+
+// SetSettings saves the runtime settings in one transaction: a kill at
+// any moment leaves the previous or the new settings, never a mix.
+func (s *State) SetSettings(set Settings) error {
+	if err := set.check(); err != nil {
+		return fmt.Errorf("store: settings: %w", err)
+	}
+	if err := inTx(s.db, func(tx *sql.Tx) error { return writeSettings(tx, set) }); err != nil {
+		return fmt.Errorf("store: settings: %w", err)
+	}
+	return nil
+}
+
+// readSettings reads the settings rows and checks them.
+func readSettings(db *sql.DB) (Settings, error) {
+	rows, err := db.Query(`SELECT key, value FROM settings`)
+	if err != nil {
+		return Settings{}, err
 	}
 	var s Settings
 	for rows.Next() {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {
 			rows.Close()
-			return Settings{}, fmt.Errorf("store: settings: %w", err)
+			return Settings{}, err
 		}
 		var dst any
 		switch k {
@@ -86,35 +98,16 @@ func ReadSettings(stateDir string) (Settings, error) {
 		}
 		if err := json.Unmarshal([]byte(v), dst); err != nil {
 			rows.Close()
-			return Settings{}, fmt.Errorf("store: settings: %s = %q: %w", k, v, err)
+			return Settings{}, fmt.Errorf("%s = %q: %w", k, v, err)
 		}
 	}
 	if err := closeRows(rows); err != nil {
-		return Settings{}, fmt.Errorf("store: settings: %w", err)
+		return Settings{}, err
 	}
 	if err := s.check(); err != nil {
-		return Settings{}, fmt.Errorf("store: settings: %w", err)
+		return Settings{}, err
 	}
 	return s, nil
-}
-
-// WriteSettings saves the runtime settings in one transaction.
-func WriteSettings(stateDir string, s Settings) error {
-	if err := s.check(); err != nil {
-		return fmt.Errorf("store: settings: %w", err)
-	}
-	db, err := openDB(stateDir)
-	if err != nil {
-		return err
-	}
-	err = inTx(db, func(tx *sql.Tx) error { return writeSettings(tx, s) })
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("store: settings: %w", err)
-	}
-	return nil
 }
 
 // writeSettings replaces the settings rows with s.

@@ -465,6 +465,16 @@ func (m *Models) Head(name string) (*head.Head, error) {
 // Load builds a runnable model of version name ("" = current) with the
 // given engine.
 func (m *Models) Load(name string, newEngine engine.New, opts engine.Options) (*head.Model, error) {
+	return m.LoadShared(name, nil, newEngine, opts)
+}
+
+// LoadShared is Load that reuses the backbone of running, a model in use:
+// when version name is a trained head on the same backbone (by hash) as
+// running's head, the new model shares running.Backbone (its engine,
+// safe for concurrent use) instead of building a second one. The caller
+// then closes only one of the two models (Close closes the backbone).
+// Otherwise, or with running nil, it loads like Load.
+func (m *Models) LoadShared(name string, running *head.Model, newEngine engine.New, opts engine.Options) (*head.Model, error) {
 	if name == "" {
 		var err error
 		if name, err = m.CurrentName(); err != nil {
@@ -475,18 +485,25 @@ func (m *Models) Load(name string, newEngine engine.New, opts engine.Options) (*
 	if err != nil {
 		return nil, err
 	}
-	data, err := m.ReadBackbone(v.Backbone)
-	if err != nil {
-		return nil, fmt.Errorf("store: version %s: %w", name, err)
-	}
-	tm, err := tflite.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("store: version %s backbone: %w", name, err)
+	var tm *tflite.Model
+	if running != nil && running.Head != nil && v.Kind == KindHead && running.Backbone.Hash == v.Backbone.Hash {
+		tm = running.Backbone.Model // the feature model this backbone's head versions run on
+	} else {
+		running = nil
+		data, err := m.ReadBackbone(v.Backbone)
+		if err != nil {
+			return nil, fmt.Errorf("store: version %s: %w", name, err)
+		}
+		if tm, err = tflite.Parse(data); err != nil {
+			return nil, fmt.Errorf("store: version %s backbone: %w", name, err)
+		}
 	}
 	var h *head.Head
 	if v.Kind == KindHead {
-		if tm, _, err = head.FeatureModel(tm); err != nil {
-			return nil, fmt.Errorf("store: version %s: %w", name, err)
+		if running == nil {
+			if tm, _, err = head.FeatureModel(tm); err != nil {
+				return nil, fmt.Errorf("store: version %s: %w", name, err)
+			}
 		}
 		if h, err = m.Head(name); err != nil {
 			return nil, err
@@ -500,6 +517,9 @@ func (m *Models) Load(name string, newEngine engine.New, opts engine.Options) (*
 				return nil, fmt.Errorf("store: version %s: %w", name, err)
 			}
 		}
+	}
+	if running != nil {
+		return &head.Model{Version: name, Labels: v.Labels, Backbone: running.Backbone, Head: h, Unknown: v.Unknown}, nil
 	}
 	bb, err := head.NewBackbone(tm, v.Backbone.Hash, newEngine, opts)
 	if err != nil {

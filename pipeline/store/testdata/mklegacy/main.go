@@ -137,7 +137,7 @@ func run(out string) error {
 	}
 	th := 0.7
 	set := store.Settings{Threshold: &th, Window: 5, Teach: "sheet"}
-	if err := store.WriteSettings(dir, set); err != nil {
+	if err := st.SetSettings(set); err != nil {
 		return err
 	}
 	vs, cur, err := m.List()
