@@ -901,7 +901,8 @@ func (c *Client) encode(it item) (topic string, qos byte, retained bool, payload
 		payload, err = json.Marshal(trainResultMsg{header: c.hdr(), OK: r.OK, Error: r.Error, ModelVersion: r.ModelVersion,
 			Epochs: r.Epochs, Accuracy: finite(r.Accuracy), ValidationAccuracy: optional(r.ValidationAccuracy),
 			DurationS: r.Duration.Seconds(), SamplesPerClass: r.SamplesPerClass,
-			ClassAccuracy: r.ClassAccuracy, EmbedS: r.EmbedDuration.Seconds(), TrainS: r.TrainDuration.Seconds()})
+			ClassAccuracy: r.ClassAccuracy, EmbedS: r.EmbedDuration.Seconds(), TrainS: r.TrainDuration.Seconds(),
+			PhasesS: r.PhaseSeconds})
 		return c.t.trainResult, q, true, payload, err
 	case kindProgress:
 		c.mu.Lock()

@@ -403,9 +403,11 @@ func TestTopics(t *testing.T) {
 	if p := decode(t, sub.Wait("alphad/pi1/training/progress", 5*time.Second, nil)); p["epoch"] != 3.0 || p["validation_accuracy"] != 0.75 {
 		t.Errorf("progress = %v", p)
 	}
-	c.PublishTrainingResult(mqtt.TrainingResult{OK: true, ModelVersion: "v3", Epochs: 10, Accuracy: 0.9, ValidationAccuracy: 0.85, Duration: 1500 * time.Millisecond})
+	c.PublishTrainingResult(mqtt.TrainingResult{OK: true, ModelVersion: "v3", Epochs: 10, Accuracy: 0.9, ValidationAccuracy: 0.85, Duration: 1500 * time.Millisecond,
+		PhaseSeconds: map[string]float64{"embed": 1.25, "heads": 0.25}})
 	m := sub.Wait("alphad/pi1/training/result", 5*time.Second, nil)
-	if r := decode(t, m); r["ok"] != true || r["model_version"] != "v3" || r["duration_s"] != 1.5 {
+	if r := decode(t, m); r["ok"] != true || r["model_version"] != "v3" || r["duration_s"] != 1.5 ||
+		r["phases_s"].(map[string]any)["embed"] != 1.25 {
 		t.Errorf("training result = %v", r)
 	}
 

@@ -33,7 +33,8 @@ func (c *Client) Notify(ev control.Event) {
 		}
 		c.PublishTrainingResult(TrainingResult{OK: e.OK, Error: e.Error, ModelVersion: e.ModelVersion, Epochs: e.Epochs,
 			Accuracy: e.Accuracy, ValidationAccuracy: e.ValidationAccuracy, Duration: e.Duration, SamplesPerClass: e.SamplesPerClass,
-			ClassAccuracy: e.ClassAccuracy, EmbedDuration: e.EmbedDuration, TrainDuration: e.TrainDuration})
+			ClassAccuracy: e.ClassAccuracy, EmbedDuration: e.EmbedDuration, TrainDuration: e.TrainDuration,
+			PhaseSeconds: e.PhaseSeconds})
 	case control.ModelChanged:
 		c.SetClasses(e.Classes)
 		c.refreshDiagnostics()

@@ -84,6 +84,9 @@ type TrainingResult struct {
 	// unknown); EmbedDuration and TrainDuration split Duration by phase.
 	ClassAccuracy                map[string]float64
 	EmbedDuration, TrainDuration time.Duration
+	// PhaseSeconds is the wall time of each training phase (embed, heads,
+	// refit, calibrate; nil when unknown).
+	PhaseSeconds map[string]float64
 }
 
 // Wire formats. Every message carries "id" and "time" (RFC 3339, UTC).
@@ -163,6 +166,7 @@ type trainResultMsg struct {
 	ClassAccuracy      map[string]float64 `json:"class_accuracy,omitempty"`
 	EmbedS             float64            `json:"embed_s,omitempty"`
 	TrainS             float64            `json:"train_s,omitempty"`
+	PhasesS            map[string]float64 `json:"phases_s,omitempty"`
 }
 
 type resultMsg struct {

@@ -80,6 +80,9 @@ type TrainingResult struct {
 	// unknown); EmbedDuration and TrainDuration split Duration by phase.
 	ClassAccuracy                map[string]float64
 	EmbedDuration, TrainDuration time.Duration
+	// PhaseSeconds is the wall time of each training phase in seconds
+	// (embed, heads, refit, calibrate; nil when unknown).
+	PhaseSeconds map[string]float64
 }
 
 // ModelChanged reports the model in use (after a swap, import, rollback).

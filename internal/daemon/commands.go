@@ -342,6 +342,9 @@ func trainingDetails(r control.TrainingResult) map[string]any {
 	m := map[string]any{"model_version": r.ModelVersion, "epochs": r.Epochs, "accuracy": r.Accuracy,
 		"duration_s": r.Duration.Seconds(), "samples_per_class": r.SamplesPerClass,
 		"embed_s": r.EmbedDuration.Seconds(), "train_s": r.TrainDuration.Seconds()}
+	if r.PhaseSeconds != nil {
+		m["phases_s"] = r.PhaseSeconds
+	}
 	if r.ClassAccuracy != nil {
 		m["class_accuracy"] = r.ClassAccuracy
 	}

@@ -158,13 +158,17 @@ func testEndToEnd(t *testing.T, eng testEngine, rps string) {
 	rig.press("train")
 	res := sub.Wait(prefix+"training/result", 3*time.Minute, nil)
 	var tr struct {
-		OK           bool   `json:"ok"`
-		Error        string `json:"error"`
-		ModelVersion string `json:"model_version"`
+		OK           bool               `json:"ok"`
+		Error        string             `json:"error"`
+		ModelVersion string             `json:"model_version"`
+		Phases       map[string]float64 `json:"phases_s"`
 	}
 	json.Unmarshal(res.Payload, &tr)
 	if !tr.OK || tr.ModelVersion != "v000001" {
 		t.Fatalf("training result: %s", res.Payload)
+	}
+	if tr.Phases["embed"] <= 0 || tr.Phases["heads"] <= 0 {
+		t.Errorf("training result without per-phase timings: %s", res.Payload)
 	}
 
 	// Held-out frames: the subscriber must see the right label.

@@ -199,6 +199,10 @@ func (d *Daemon) train(ctx context.Context, backbone []byte, src string, cfg hea
 		if t := v.Training; t != nil {
 			res.EmbedDuration = time.Duration(t.EmbedSeconds * float64(time.Second))
 			res.TrainDuration = time.Duration(t.TrainSeconds * float64(time.Second))
+			if p := t.Phases; p != nil {
+				res.PhaseSeconds = map[string]float64{"embed": p.Embed.Wall, "heads": p.Heads.Wall,
+					"refit": p.Refit.Wall, "calibrate": p.Calibrate.Wall}
+			}
 		}
 		if r := v.Report; r != nil {
 			res.Epochs = len(r.Epochs)
