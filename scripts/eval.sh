@@ -34,7 +34,7 @@ plain=(--augment none --ensemble 1 --label-smoothing 0 --l2 0 --patience 0 --ref
 
 prepare() { # dataset: state dir with samples, backbone and embeddings
   local s=$EVAL_DIR/$1
-  if [ ! -s "$s/samples/journal.jsonl" ]; then
+  if [ ! -s "$s/state.db" ]; then
     echo "eval: importing $1 into $s" >&2
     "$BIN" --state-dir "$s" model pull --mirror "$SHARED/models/mobilenet_v2_1.0_224_quant.tflite" >/dev/null 2>&1
     "$BIN" --state-dir "$s" dataset import "$SHARED/datasets/$1" >/dev/null 2>&1
