@@ -142,12 +142,23 @@ func testEndToEnd(t *testing.T, eng testEngine, rps string) {
 	waitFor(t, 10*time.Second, "first frame", func() bool { return d.ready.Load() })
 	sub.Wait(prefix+"availability", 10*time.Second, func(m mqtttest.Message) bool { return string(m.Payload) == "online" })
 
-	// Teach: hold A on rock, B on paper, until a burst is full.
+	// Teach: hold A on rock, B on paper, until a burst is full. (Normally
+	// about a second; the bound only ends a hang — with the whole test suite
+	// on two cores, fsync-bound sample writes have taken over 30 s in CI.)
 	for _, c := range []struct{ button, label string }{{"a", "rock"}, {"b", "paper"}} {
 		cam.show(c.label + "-train")
 		waitFrames(t, d, 3) // let the mailbox drain the old scene
 		rig.hold(c.button)
-		waitFor(t, 30*time.Second, c.label+" samples", func() bool { return d.st.Counts()[c.label] >= perClass-2 })
+		t0 := time.Now()
+		func() {
+			defer func() {
+				if t.Failed() {
+					t.Logf("samples after %v: %v (frames %d)", time.Since(t0).Round(time.Millisecond), d.st.Counts(), d.stats.frames.Load())
+				}
+			}()
+			waitFor(t, 2*time.Minute, c.label+" samples", func() bool { return d.st.Counts()[c.label] >= perClass-2 })
+		}()
+		t.Logf("%s: %d samples in %v", c.label, d.st.Counts()[c.label], time.Since(t0).Round(time.Millisecond))
 		rig.release(c.button)
 	}
 	waitFor(t, 5*time.Second, "recording to end", func() bool { return d.rec.active() == "" })
