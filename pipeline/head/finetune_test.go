@@ -3,6 +3,7 @@ package head
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,22 @@ func smallTail(in, out int, seed uint64) *Tail {
 		t.B[i] = float32(2 * (2*r.Float64() - 1))
 	}
 	return t
+}
+
+// tailSamples makes n samples of random tail inputs (positions pixels,
+// one view each) with their pre-activations, labelled 0, 1, 2, 0, ….
+func tailSamples(tail *Tail, r *rand.Rand, n, positions int) []TailSample {
+	var samples []TailSample
+	for b := range n {
+		x := make([]float32, positions*tail.In)
+		for i := range x {
+			x[i] = float32(r.Float64())
+		}
+		z := make([]float32, positions*tail.Out)
+		tail.Pre(z, x)
+		samples = append(samples, TailSample{Label: b % 3, X: [][]float32{x}, Z: [][]float32{z}})
+	}
+	return samples
 }
 
 // TestTailGradient checks the gradient of the training objective with
@@ -39,14 +56,8 @@ func TestTailGradient(t *testing.T) {
 			r := newRNG(5)
 			var zs [][]float32
 			var labels []int
-			for b := range 4 {
-				x := make([]float32, positions*in)
-				for i := range x {
-					x[i] = float32(r.Float64())
-				}
-				z := make([]float32, positions*out)
-				tail.Pre(z, x)
-				zs, labels = append(zs, z), append(labels, b%3)
+			for b, s := range tailSamples(tail, r, 4, positions) {
+				zs, labels = append(zs, s.Z[0]), append(labels, b%3)
 			}
 			h, err := New(out, tc.cfg.Hidden, 3, 9)
 			if err != nil {
@@ -117,16 +128,7 @@ func TestLowRankGradient(t *testing.T) {
 	const in, out, positions, rank = 3, 5, 4, 2
 	tail := smallTail(in, out, 2)
 	r := newRNG(5)
-	var samples []TailSample
-	for b := range 4 {
-		x := make([]float32, positions*in)
-		for i := range x {
-			x[i] = float32(r.Float64())
-		}
-		z := make([]float32, positions*out)
-		tail.Pre(z, x)
-		samples = append(samples, TailSample{Label: b % 3, X: [][]float32{x}, Z: [][]float32{z}})
-	}
+	samples := tailSamples(tail, r, 4, positions)
 	cfg := Config{Hidden: 6, BatchSize: 4}
 	h, err := New(out, cfg.Hidden, 3, 9)
 	if err != nil {
