@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/alphad/alphad/pipeline/head"
-	"github.com/alphad/alphad/pipeline/tflite"
 )
 
 // TailDataset is a store's samples as the activations entering the
@@ -25,14 +24,7 @@ const tailCacheSuffix = "-tail"
 // activation cache in the state directory, and returns the activations
 // with the tail in float32.
 func EmbedTail(ctx context.Context, state *State, opts TrainOptions) (*TailDataset, error) {
-	if _, err := CheckDataset(state.Samples()); err != nil {
-		return nil, err
-	}
-	full, err := tflite.Parse(opts.Backbone)
-	if err != nil {
-		return nil, fmt.Errorf("store: backbone %s: %w", opts.BackboneSource, err)
-	}
-	fm, _, err := backboneModel(full)
+	fm, err := checkedFeatureModel(state, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -374,8 +374,18 @@ func (d *Dataset) skippedOrNil() []Skipped {
 // backbone opts.Backbone, reading and filling the state directory's
 // embedding cache: what Train and cross-validation start from.
 func EmbedStore(ctx context.Context, state *State, opts TrainOptions) (*Dataset, error) {
-	st := state.Samples()
-	if _, err := CheckDataset(st); err != nil {
+	fm, err := checkedFeatureModel(state, opts)
+	if err != nil {
+		return nil, err
+	}
+	return embedModel(ctx, state, opts, fm, HashBytes(opts.Backbone))
+}
+
+// checkedFeatureModel checks the state's samples and returns the feature
+// extractor of the backbone opts.Backbone: where EmbedStore and EmbedTail
+// start.
+func checkedFeatureModel(state *State, opts TrainOptions) (*tflite.Model, error) {
+	if _, err := CheckDataset(state.Samples()); err != nil {
 		return nil, err
 	}
 	full, err := tflite.Parse(opts.Backbone)
@@ -383,10 +393,7 @@ func EmbedStore(ctx context.Context, state *State, opts TrainOptions) (*Dataset,
 		return nil, fmt.Errorf("store: backbone %s: %w", opts.BackboneSource, err)
 	}
 	fm, _, err := backboneModel(full)
-	if err != nil {
-		return nil, err
-	}
-	return embedModel(ctx, state, opts, fm, HashBytes(opts.Backbone))
+	return fm, err
 }
 
 // embedModel embeds every sample of the state's store with model fm (a
