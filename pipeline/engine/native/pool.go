@@ -11,21 +11,29 @@ import (
 // work over. With one thread it runs everything on the calling goroutine.
 // It allocates nothing per run.
 //
-// A run splits [0,n) into chunks that the caller and the workers claim one
-// at a time from a shared counter, so a thread the OS deschedules (the
-// machine may be busy) delays the op by at most the chunk it holds: the
-// others take the rest. Between runs a worker spins for poolSpin, then
-// parks until the next run wakes it; within one Invoke the ops follow each
-// other closely, so the workers rarely park.
+// A run splits [0,n) into chunks, dealt out as one contiguous segment per
+// thread: thread t (the caller is thread 0) claims the chunks of its own
+// segment first, front to back, then helps with the others'. Because every
+// op deals its range the same way, a thread mostly reads what it wrote in
+// the op before (the same rows of the feature map, or the same channels)
+// and writes lines its own cache already holds: on a machine where a cache
+// line moving between cores costs ~250 ns, this is most of what a second
+// thread can gain. A thread the OS deschedules (the machine may be busy)
+// delays the op by at most the chunk it holds: the others take the rest of
+// its segment.
 //
-// The claim counter and the run's generation share one atomic word
-// (gen<<32 | next chunk). A worker reads the word, then the current task,
-// then claims a chunk by compare-and-swap on the word it read: the task
-// changes only after the generation has moved on, so a successful claim
-// always pairs a chunk with its own task.
+// Between runs a worker spins for poolSpin, then parks until the next run
+// wakes it; within one Invoke the ops follow each other closely, so the
+// workers rarely park.
 //
-// The claim word and the done counter sit on cache lines of their own
-// (every thread writes both, once per chunk), apart from the fields that
+// Each segment's claim word holds the run's generation and the next chunk
+// to claim (gen<<32 | chunk index). A worker reads the run's generation,
+// then a segment's word, then the current task, and claims by
+// compare-and-swap on the word it read. At the end of a run every segment
+// is closed (its index set to closedIdx) before the task may change, so a
+// successful claim always pairs a chunk with its own task.
+//
+// Every segment sits on cache lines of its own, apart from the fields that
 // are only read.
 type pool struct {
 	threads int
@@ -34,17 +42,23 @@ type pool struct {
 	jobs    []*job         // every job newJob made, in order (for the op profile)
 	wg      sync.WaitGroup // live worker goroutines
 	_       [64]byte
-	state   atomic.Uint64       // gen<<32 | index of the next chunk to claim
+	gen     atomic.Uint64       // the current run's generation
 	cur     atomic.Pointer[job] // the task of the current generation
 	_       [64]byte
-	done    atomic.Int64 // chunks finished in the current generation
-	_       [64]byte
+	segs    []segment // one per thread
+}
+
+// segment is one thread's share of a run's chunks.
+type segment struct {
+	state atomic.Uint64 // gen<<32 | index of the next chunk to claim
+	done  atomic.Int64  // chunks of this segment finished in the current generation
+	_     [112]byte
 }
 
 // job is one parallel loop, immutable while any run of it may be claimed:
 // fn over [0,n) in chunks chunks.
 type job struct {
-	fn     func(lo, hi int)
+	fn     func(lo, hi, thread int)
 	n      int
 	chunks int
 	work   int // the op's work as newJob was told it
@@ -53,14 +67,17 @@ type job struct {
 // bounds is the range of chunk i.
 func (j *job) bounds(i int) (lo, hi int) { return j.n * i / j.chunks, j.n * (i + 1) / j.chunks }
 
+// segEnd is the chunk past the last of segment s of j on a pool of
+// threads threads (segment s starts at segEnd(s-1)).
+func (j *job) segEnd(s, threads int) uint64 { return uint64(j.chunks * (s + 1) / threads) }
+
 // worker is the parking state of one worker goroutine.
 type worker struct {
 	asleep atomic.Bool
 	wake   chan struct{} // buffered 1
 }
 
-// closedIdx marks a generation no chunk can be claimed from (between
-// runs).
+// closedIdx marks a segment no chunk can be claimed from (between runs).
 const closedIdx = 1<<32 - 1
 
 // poolSpin is how long an idle worker polls for the next run before it
@@ -73,15 +90,18 @@ const poolSpin = 200 * time.Microsecond
 // claims and per-chunk setup.
 const chunksPerThread = 4
 
-// newPool starts threads-1 workers (the caller is the last thread).
+// newPool starts threads-1 workers (the caller is thread 0).
 func newPool(threads int) *pool {
 	p := &pool{threads: max(threads, 1)}
-	p.state.Store(closedIdx)
-	for range p.threads - 1 {
+	p.segs = make([]segment, p.threads)
+	for s := range p.segs {
+		p.segs[s].state.Store(closedIdx)
+	}
+	for t := range p.threads - 1 {
 		w := &worker{wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
 		p.wg.Add(1)
-		go p.work(w, 0)
+		go p.work(w, t+1)
 	}
 	return p
 }
@@ -104,6 +124,13 @@ const elemBlock = 4096
 // work is the op's total work in multiply-adds (or elements): a job under
 // poolMinWork runs whole on the calling thread.
 func (p *pool) newJob(n, work int, fn func(lo, hi int)) *job {
+	return p.newThreadJob(n, work, func(lo, hi, _ int) { fn(lo, hi) })
+}
+
+// newThreadJob is newJob for a fn that is told which thread runs it
+// (0 ≤ thread < p.threads; no two calls run at once with the same
+// thread), for per-thread scratch space.
+func (p *pool) newThreadJob(n, work int, fn func(lo, hi, thread int)) *job {
 	chunks := min(n, p.threads*chunksPerThread)
 	if work < poolMinWork {
 		chunks = 1
@@ -119,61 +146,84 @@ func (p *pool) runJob(j *job) {
 		return
 	}
 	if len(p.workers) == 0 || j.chunks <= 1 {
-		j.fn(0, j.n)
+		j.fn(0, j.n, 0)
 		return
 	}
-	gen := (p.state.Load()>>32 + 1) & closedIdx // wraps after 2^32 runs
-	p.done.Store(0)
+	gen := (p.gen.Load() + 1) & closedIdx // wraps after 2^32 runs
 	p.cur.Store(j)
-	p.state.Store(gen << 32)
+	start := uint64(0)
+	for s := range p.segs {
+		p.segs[s].done.Store(0)
+		p.segs[s].state.Store(gen<<32 | start)
+		start = j.segEnd(s, p.threads)
+	}
+	p.gen.Store(gen)
 	for _, w := range p.workers {
 		if w.asleep.Load() && w.asleep.CompareAndSwap(true, false) {
 			w.wake <- struct{}{}
 		}
 	}
-	p.claim(gen)
-	for spins := 0; p.done.Load() != int64(j.chunks); spins++ {
+	p.claim(gen, 0)
+	for spins := 0; p.finished() != int64(j.chunks); spins++ {
 		// Only chunks other threads hold are left: at most one each.
 		if spins > 64 {
 			runtime.Gosched() // a worker may be waiting for this P
 			spins = 0
 		}
 	}
-	p.state.Store(gen<<32 | closedIdx)
-}
-
-// claim runs chunks of generation gen until none is left.
-func (p *pool) claim(gen uint64) {
-	for {
-		s := p.state.Load()
-		if s>>32 != gen {
-			return
-		}
-		// Compare in uint64: closedIdx is -1 as a 32-bit int (arm).
-		i := s & closedIdx
-		j := p.cur.Load()
-		if i >= uint64(j.chunks) {
-			return
-		}
-		if !p.state.CompareAndSwap(s, s+1) {
-			continue
-		}
-		j.fn(j.bounds(int(i)))
-		p.done.Add(1)
+	for s := range p.segs {
+		p.segs[s].state.Store(gen<<32 | closedIdx)
 	}
 }
 
-// work is a worker goroutine: it joins every run after generation seen
-// until the pool closes.
-func (p *pool) work(w *worker, seen uint64) {
+// finished is the number of chunks done in the current run.
+func (p *pool) finished() int64 {
+	var n int64
+	for s := range p.segs {
+		n += p.segs[s].done.Load()
+	}
+	return n
+}
+
+// claim runs chunks of generation gen as thread t until none is left: its
+// own segment's first, then the other segments' in turn.
+func (p *pool) claim(gen uint64, t int) {
+	for k := range p.threads {
+		s := (t + k) % p.threads
+		seg := &p.segs[s]
+		for {
+			w := seg.state.Load()
+			if w>>32 != gen {
+				return // the run is over
+			}
+			// Compare in uint64: closedIdx is -1 as a 32-bit int (arm).
+			i := w & closedIdx
+			j := p.cur.Load()
+			if i >= j.segEnd(s, p.threads) {
+				break // this segment is taken: help the next
+			}
+			if !seg.state.CompareAndSwap(w, w+1) {
+				continue
+			}
+			lo, hi := j.bounds(int(i))
+			j.fn(lo, hi, t)
+			seg.done.Add(1)
+		}
+	}
+}
+
+// work is worker goroutine number t: it joins every run after generation
+// seen until the pool closes.
+func (p *pool) work(w *worker, t int) {
 	defer p.wg.Done()
+	var seen uint64
 	for !p.quit.Load() {
 		gen := p.wait(w, seen)
 		if gen == seen {
 			continue
 		}
 		seen = gen
-		p.claim(gen)
+		p.claim(gen, t)
 	}
 }
 
@@ -182,7 +232,7 @@ func (p *pool) work(w *worker, seen uint64) {
 func (p *pool) wait(w *worker, seen uint64) uint64 {
 	t0 := time.Now()
 	for spins := 0; ; spins++ {
-		if g := p.state.Load() >> 32; g != seen || p.quit.Load() {
+		if g := p.gen.Load(); g != seen || p.quit.Load() {
 			return g
 		}
 		if spins&255 == 255 && time.Since(t0) > poolSpin {
@@ -190,14 +240,14 @@ func (p *pool) wait(w *worker, seen uint64) uint64 {
 		}
 	}
 	w.asleep.Store(true)
-	if g := p.state.Load() >> 32; g != seen || p.quit.Load() {
+	if g := p.gen.Load(); g != seen || p.quit.Load() {
 		if w.asleep.CompareAndSwap(true, false) {
 			return g
 		}
 		// A run (or close) has claimed the wake-up: take its token.
 	}
 	<-w.wake
-	return p.state.Load() >> 32
+	return p.gen.Load()
 }
 
 // close stops the workers and waits for them to exit.

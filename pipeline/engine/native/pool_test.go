@@ -107,7 +107,7 @@ func TestPoolClosedGeneration(t *testing.T) {
 	if ran.Load() != 8 {
 		t.Fatalf("run covered %d of 8", ran.Load())
 	}
-	p.claim(p.state.Load() >> 32) // as a late worker would
+	p.claim(p.gen.Load(), 1) // as a late worker would
 	if ran.Load() != 8 {
 		t.Fatalf("a claim after the run ran %d more", ran.Load()-8)
 	}
