@@ -38,6 +38,7 @@ func newBenchCmd(d *deps) *cobra.Command {
 	var (
 		model, engines, oracle, threadList string
 		runs                               int
+		cold                               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench --model M [--runs N] [--threads N[,N...]] [--engine native,xnnpack] [--oracle run_tflite.js]",
@@ -72,7 +73,7 @@ func newBenchCmd(d *deps) *cobra.Command {
 				for _, th := range threads {
 					combos = append(combos, benchCombo{e: e, opts: engine.Options{Threads: th}})
 				}
-				r, err := benchInterleaved(m, combos, runs)
+				r, err := benchInterleaved(m, combos, runs, cold)
 				if err != nil {
 					return fmt.Errorf("bench: %w", err)
 				}
@@ -118,6 +119,7 @@ func newBenchCmd(d *deps) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&model, "model", "", "path of the .tflite model")
 	f.IntVar(&runs, "runs", 20, "timed inferences per engine (after one warm-up)")
+	f.BoolVar(&cold, "cold", false, "do not tell the engine an inference is coming (its worker threads are parked, as after an idle gap)")
 	f.StringVar(&threadList, "threads", "1", "threads per engine, or a comma list (1,2) to time each")
 	f.StringVar(&engines, "engine", "auto", "auto, one engine or a comma list ("+strings.Join(engineNames(), ", ")+")")
 	f.StringVar(&oracle, "oracle", "", "path of run_tflite.js: also time the real TFLite runtime (node, first thread count)")
@@ -161,6 +163,9 @@ func selectEngines(spec string) ([]engineEntry, error) {
 	return out, nil
 }
 
+// prewaker is an engine that can be told an inference is coming.
+type prewaker interface{ Prewake() }
+
 type benchResult struct {
 	median, p90, min float64 // ms
 	allocs           float64 // heap allocations per inference
@@ -178,8 +183,14 @@ type benchCombo struct {
 // every combo runs once in turn: on a shared machine the load changes
 // over seconds, and interleaving lets every combo see the same load, so
 // their ratios hold even when the absolute times do not.
-func benchInterleaved(m *tflite.Model, combos []benchCombo, runs int) ([]benchResult, error) {
+//
+// Each timed inference is prepared as the daemon prepares a frame's: the
+// engine is told an inference is coming (Prewake: the native engine's
+// parked workers wake; unless cold), then the input is written afresh,
+// then Invoke is timed.
+func benchInterleaved(m *tflite.Model, combos []benchCombo, runs int, cold bool) ([]benchResult, error) {
 	engs := make([]engine.Engine, len(combos))
+	rngs := make([]*rand.Rand, len(combos))
 	defer func() {
 		for _, eng := range engs {
 			if eng != nil {
@@ -187,16 +198,19 @@ func benchInterleaved(m *tflite.Model, combos []benchCombo, runs int) ([]benchRe
 			}
 		}
 	}()
+	fill := func(i int) {
+		for j := range m.Inputs {
+			fillInput(engs[i].Input(j), m.Input(j).Type, rngs[i])
+		}
+	}
 	for i, c := range combos {
 		eng, err := c.e.new(m, c.opts)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.e.name, err)
 		}
 		engs[i] = eng
-		rng := rand.New(rand.NewPCG(1, 2))
-		for j := range m.Inputs {
-			fillInput(eng.Input(j), m.Input(j).Type, rng)
-		}
+		rngs[i] = rand.New(rand.NewPCG(1, 2))
+		fill(i)
 		if err := eng.Invoke(); err != nil {
 			return nil, fmt.Errorf("%s: invoke: %w", c.e.name, err)
 		}
@@ -205,6 +219,10 @@ func benchInterleaved(m *tflite.Model, combos []benchCombo, runs int) ([]benchRe
 	cpu := make([]time.Duration, len(combos))
 	for range runs {
 		for i, eng := range engs {
+			if pw, ok := eng.(prewaker); ok && !cold {
+				pw.Prewake()
+			}
+			fill(i)
 			cpu0 := cputime.Process()
 			t0 := time.Now()
 			if err := eng.Invoke(); err != nil {

@@ -69,6 +69,10 @@ func NewBackbone(m *tflite.Model, hash string, newEngine engine.New, opts engine
 	return &Backbone{Model: m, Hash: hash, eng: eng}, nil
 }
 
+// prewaker is an engine that can be told an Invoke is coming (the native
+// engine wakes its parked worker goroutines).
+type prewaker interface{ Prewake() }
+
 // Dim is the length of the backbone's output.
 func (b *Backbone) Dim() int { return b.Model.Output(0).NumElements() }
 
@@ -85,6 +89,9 @@ func (b *Backbone) Embed(dst []float32, fill Fill) error {
 	defer b.mu.Unlock()
 	if b.closed {
 		return ErrClosed
+	}
+	if pw, ok := b.eng.(prewaker); ok {
+		pw.Prewake() // its workers wake while fill prepares the frame
 	}
 	if err := fill(b.eng.Input(0), b.Model.Input(0)); err != nil {
 		return fmt.Errorf("head: fill backbone input: %w", err)

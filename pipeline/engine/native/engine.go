@@ -100,6 +100,16 @@ func (e *Engine) Invoke() error {
 	return nil
 }
 
+// Prewake tells the engine an Invoke is coming soon — a frame has arrived
+// and its input is being prepared: parked worker goroutines wake now, so
+// that the first op does not wait for them. Without workers (one thread)
+// it does nothing. Like Invoke, it must not run concurrently with Close.
+func (e *Engine) Prewake() {
+	if !e.closed {
+		e.pool.prewake()
+	}
+}
+
 // Close stops the worker goroutines. It is safe to call twice.
 func (e *Engine) Close() error {
 	if !e.closed {

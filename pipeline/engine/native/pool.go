@@ -46,6 +46,10 @@ type pool struct {
 	cur     atomic.Pointer[job] // the task of the current generation
 	_       [64]byte
 	segs    []segment // one per thread
+	epoch   time.Time // spinUntil counts from here (monotonic)
+	// spinUntil is how long after epoch idle workers keep spinning
+	// rather than park (set by prewake).
+	spinUntil atomic.Int64
 }
 
 // segment is one thread's share of a run's chunks.
@@ -85,6 +89,10 @@ const closedIdx = 1<<32 - 1
 // than the gap between two frames.
 const poolSpin = 200 * time.Microsecond
 
+// prewakeSpin is how long workers woken by prewake spin waiting for the
+// run it announces: longer than preparing a frame's input takes.
+const prewakeSpin = 5 * time.Millisecond
+
 // chunksPerThread is how many chunks a run is split into per thread: more
 // balance the load when a thread is descheduled, fewer cost less in
 // claims and per-chunk setup.
@@ -92,7 +100,7 @@ const chunksPerThread = 4
 
 // newPool starts threads-1 workers (the caller is thread 0).
 func newPool(threads int) *pool {
-	p := &pool{threads: max(threads, 1)}
+	p := &pool{threads: max(threads, 1), epoch: time.Now()}
 	p.segs = make([]segment, p.threads)
 	for s := range p.segs {
 		p.segs[s].state.Store(closedIdx)
@@ -138,6 +146,23 @@ func (p *pool) newThreadJob(n, work int, fn func(lo, hi, thread int)) *job {
 	j := &job{fn: fn, n: n, chunks: chunks, work: work}
 	p.jobs = append(p.jobs, j)
 	return j
+}
+
+// prewake wakes parked workers and keeps them spinning for up to
+// prewakeSpin: a worker parked between frames takes ~0.2 ms to run again
+// (the OS, and on a VM the hypervisor, must wake its CPU), which the
+// first op of an Invoke would otherwise wait for. Call it when a run is
+// about to come, before work of the caller's own (preparing the input).
+func (p *pool) prewake() {
+	if len(p.workers) == 0 || p.quit.Load() {
+		return
+	}
+	p.spinUntil.Store(int64(time.Since(p.epoch) + prewakeSpin))
+	for _, w := range p.workers {
+		if w.asleep.Load() && w.asleep.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
+	}
 }
 
 // runJob runs j across the pool and returns when all its chunks are done.
@@ -228,14 +253,15 @@ func (p *pool) work(w *worker, t int) {
 }
 
 // wait returns the generation once it differs from seen (or the pool is
-// closing): spinning for poolSpin, then parked.
+// closing): spinning for poolSpin (or until the spin prewake asked for
+// ends, whichever is later), then parked.
 func (p *pool) wait(w *worker, seen uint64) uint64 {
 	t0 := time.Now()
 	for spins := 0; ; spins++ {
 		if g := p.gen.Load(); g != seen || p.quit.Load() {
 			return g
 		}
-		if spins&255 == 255 && time.Since(t0) > poolSpin {
+		if spins&255 == 255 && time.Since(t0) > poolSpin && time.Since(p.epoch) > time.Duration(p.spinUntil.Load()) {
 			break
 		}
 	}

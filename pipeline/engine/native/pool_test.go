@@ -2,6 +2,7 @@ package native
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,4 +130,36 @@ func TestPoolSmallJobInline(t *testing.T) {
 	if calls != 1 {
 		t.Fatalf("%d calls, want 1", calls)
 	}
+}
+
+// TestPoolPrewake checks that prewake wakes a parked worker (it is
+// awake before any run announces work) and that the run after it still
+// covers every index once; on one thread and after close it does nothing.
+func TestPoolPrewake(t *testing.T) {
+	p := newPool(2)
+	w := p.workers[0]
+	for !w.asleep.Load() {
+		runtime.Gosched() // the worker parks after poolSpin
+	}
+	p.prewake()
+	if w.asleep.Load() {
+		t.Fatal("worker still parked after prewake")
+	}
+	hits := make([]atomic.Int32, 64)
+	j := p.newJob(len(hits), poolMinWork, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			hits[i].Add(1)
+		}
+	})
+	p.runJob(j)
+	for i := range hits {
+		if got := hits[i].Load(); got != 1 {
+			t.Fatalf("index %d ran %d times", i, got)
+		}
+	}
+	p.close()
+	p.prewake() // closed: must not block on a worker that is gone
+	one := newPool(1)
+	defer one.close()
+	one.prewake()
 }
