@@ -170,11 +170,12 @@ const convSplit = 64
 // pool deals each thread a contiguous run of units, so a thread computes
 // a contiguous run of output pixels (every channel of them, but at the
 // two ends of its run), the same pixels the ops before and after it
-// split on (depthwise convolutions, element-wise ops). Cutting by
-// channels instead would leave each thread reading every pixel of its
-// input and writing half of every output pixel, which on a machine where
-// a cache line moving between cores costs ~250 ns loses most of what the
-// second thread gains on the small layers.
+// split on (depthwise convolutions, element-wise ops), and a chunk's
+// whole blocks run every channel group in one pass over their inputs.
+// Channel ranges outermost (as before) left each thread reading every
+// pixel of its input and writing part of every output pixel, and one
+// thread making a pass per range: the 7×7×960→160 projections took 58 µs
+// at one thread and 34 µs at two, against 43 and 26 µs now.
 func runConv(p *plan, c *qmath.Conv, dst, src []byte) runFunc {
 	units := c.Units()
 	blocks := (units + 3) / 4
