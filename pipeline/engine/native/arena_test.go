@@ -3,6 +3,9 @@ package native
 import (
 	"testing"
 	"unsafe"
+
+	"github.com/alphad/alphad/internal/testshared"
+	"github.com/alphad/alphad/pipeline/tflite"
 )
 
 func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
@@ -17,7 +20,7 @@ func overlap(a, b []byte) bool {
 
 func TestLayout(t *testing.T) {
 	m := chain()
-	views, arena := layout(m, false)
+	views, arena := layout(m, false, 1)
 	size := len(arena)
 	// Tensors: 0 x (input), 1 relu, 2 reshape(relu), 3 reshape(x), 4 add, 5 softmax (output).
 	if uintptrOf(views[1]) != uintptrOf(views[2]) || uintptrOf(views[0]) != uintptrOf(views[3]) {
@@ -54,5 +57,47 @@ func TestPlaceGreedy(t *testing.T) {
 	c.offset = place(c, []*buffer{a, b})
 	if a.offset != 0 || b.offset != alignUp(100) || c.offset != 0 {
 		t.Errorf("offsets %d %d %d, want 0 %d 0", a.offset, b.offset, c.offset, alignUp(100))
+	}
+}
+
+// TestLayoutCentered lays out the uint8 MobileNetV2 for two threads: the
+// operands of every op stay disjoint (and the model input apart from
+// everything), and the 112×112×96 expansion output shares its middle with
+// the stem convolution's output, whose bytes it reuses (placeCentered).
+func TestLayoutCentered(t *testing.T) {
+	m, err := tflite.ReadFile(testshared.Path(t, "models", "mobilenet_v2_1.0_224_quant.tflite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	views, arena := layout(m, false, 2)
+	_, packed := layout(m, false, 1)
+	t.Logf("arena %d bytes for two threads, %d packed", len(arena), len(packed))
+	in := m.Inputs[0]
+	for i, op := range m.Operators {
+		var ts []int
+		for _, x := range append(append([]int{}, op.Inputs...), op.Outputs...) {
+			if x >= 0 && views[x] != nil {
+				ts = append(ts, x)
+			}
+		}
+		for a, x := range ts {
+			for _, y := range ts[a+1:] {
+				alias := op.Op == tflite.OpReshape || op.Op == tflite.OpSqueeze || x == y
+				if !alias && overlap(views[x], views[y]) {
+					t.Errorf("op %d (%s): tensors %d and %d overlap", i, tflite.OpName(op.Op), x, y)
+				}
+			}
+			if x != in && overlap(views[x], views[in]) && !(op.Op == tflite.OpReshape && op.Inputs[0] == in) {
+				t.Errorf("op %d: tensor %d overlaps the model input", i, x)
+			}
+		}
+	}
+	mid := func(x int) int { return int(uintptrOf(views[x])-uintptrOf(arena)) + len(views[x])/2 }
+	stem, expand := m.Operators[0].Outputs[0], m.Operators[3].Outputs[0]
+	if !overlap(views[stem], views[expand]) {
+		t.Fatalf("the expansion output does not reuse the stem output's bytes")
+	}
+	if d := mid(stem) - mid(expand); d < -arenaAlign || d > arenaAlign {
+		t.Errorf("middles %d and %d differ by %d bytes, want at most %d", mid(stem), mid(expand), d, arenaAlign)
 	}
 }

@@ -76,6 +76,7 @@ func TestDeterministic(t *testing.T) {
 				{"after another input", buildOptions{}, 1, nil, b},
 				{"after another input, arena random", buildOptions{}, 1, random, b},
 				{"threads 2", buildOptions{}, 2, nil, nil},
+				{"threads 2, packed layout, arena random", buildOptions{packed: true}, 2, random, b},
 				{"threads 3, arena random", buildOptions{}, 3, random, b},
 			}
 			for _, v := range variants {
@@ -111,7 +112,7 @@ func TestLayoutDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	offsets := func() []int {
-		views, arena := layout(m, false)
+		views, arena := layout(m, false, 1)
 		base := uintptrOf(arena)
 		var off []int
 		for _, v := range views {

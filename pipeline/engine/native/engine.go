@@ -38,6 +38,7 @@ type buildOptions struct {
 	kern     gemmKernel // the GEMM micro-kernel
 	qdot     qmath.Dot  // the integer dot-product kernel (zero: the fastest)
 	separate bool       // no arena reuse (see layout)
+	packed   bool       // the one-thread arena layout whatever the threads
 }
 
 // build is New with chosen internals.
@@ -45,7 +46,11 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 	if m == nil {
 		return nil, errors.New("native: nil model")
 	}
-	views, arena := layout(m, bo.separate)
+	layoutThreads := opts.Threads
+	if bo.packed {
+		layoutThreads = 1
+	}
+	views, arena := layout(m, bo.separate, layoutThreads)
 	p := &plan{model: m, views: views, pool: newPool(opts.Threads), kern: bo.kern, qdot: bo.qdot}
 	e := &Engine{pool: p.pool, arena: arena}
 	nj := 0

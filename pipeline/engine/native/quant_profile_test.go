@@ -73,14 +73,16 @@ func quantOpProfile(b *testing.B, m *tflite.Model, input []byte, runs int) (med,
 }
 
 // BenchmarkQuantOpProfile prints, per operator of the quantized MobileNetV2
-// models, the median time at 1 and 2 threads and the loss against perfect
-// scaling (t2 - t1/2), largest first; b.N is the number of Invokes per
-// engine.
+// models (uint8 classifier and feature extractor, int8 post-training
+// quantized), the median time at 1 and 2 threads and the loss against
+// perfect scaling (t2 - t1/2), largest first; b.N is the number of
+// Invokes per engine.
 //
 //	go test -run '^$' -bench QuantOpProfile -benchtime 50x -v ./pipeline/engine/native/
 func BenchmarkQuantOpProfile(b *testing.B) {
 	for _, tc := range []struct{ model, input string }{
 		{"mobilenet_v2_1.0_224_quant.tflite", "grace_hopper_224_u8.raw"},
+		{"mobilenet_v2_1.0_224_quant_features.tflite", "grace_hopper_224_u8.raw"},
 		{"tf2_mobilenet_v2_1.0_224_ptq.tflite", "parrot_224_u8.raw"},
 	} {
 		b.Run(strings.TrimSuffix(tc.model, ".tflite"), func(b *testing.B) {

@@ -95,13 +95,7 @@ func MeanInner(dst, src []byte, p *MeanParams, i0, i1 int) {
 			w := min(poolBlock, i1-ib)
 			a := acc[:w]
 			clear(a)
-			// Rows in order: the reads stream through memory.
-			for r := 0; r < p.Reduce; r++ {
-				row := src[(o*p.Reduce+r)*p.Inner+ib:][:w]
-				for j, b := range row {
-					a[j] += int32(b ^ flip)
-				}
-			}
+			colSum(a, src[o*p.Reduce*p.Inner+ib:], p.Reduce, p.Inner, flip)
 			for j, u := range a {
 				sum := u - n*off
 				var v int32

@@ -40,12 +40,15 @@ func AveragePool(dst, src []byte, t Type, s *PoolShape, lo, hi int32, y0, y1, c0
 					m := min(poolBlock, c1-cb)
 					a := acc[:m]
 					clear(a)
-					for iy := iy0; iy < iy1; iy++ {
-						for ix := ix0; ix < ix1; ix++ {
-							row := src[((b*s.InH+iy)*s.InW+ix)*s.C+cb:][:m]
-							for j, v := range row {
-								a[j] += int32(v ^ flip)
-							}
+					switch {
+					case iy1 <= iy0 || ix1 <= ix0:
+						// An empty window: n is 0.
+					case ix1-ix0 == s.InW:
+						// Whole input rows: the window is one run of pixels.
+						colSum(a, src[((b*s.InH+iy0)*s.InW)*s.C+cb:], (iy1-iy0)*s.InW, s.C, flip)
+					default:
+						for iy := iy0; iy < iy1; iy++ {
+							colSum(a, src[((b*s.InH+iy)*s.InW+ix0)*s.C+cb:], ix1-ix0, s.C, flip)
 						}
 					}
 					o := out[cb : cb+m]
