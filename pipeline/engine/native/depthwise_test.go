@@ -186,24 +186,37 @@ func TestDepthwiseRowPaths(t *testing.T) {
 }
 
 func BenchmarkDepthwise3x3(b *testing.B) {
-	for _, s := range []struct{ hw, c, stride int }{{112, 32, 1}, {56, 144, 1}, {28, 192, 1}, {14, 576, 1}, {7, 960, 1}} {
-		b.Run(fmt.Sprintf("%dx%dx%d_s%d", s.hw, s.hw, s.c, s.stride), func(b *testing.B) {
-			r := seeded(1)
-			d := &dwConv{
-				y: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
-				x: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
-				c: s.c, mult: 1, w: randF32(r, 9*s.c), bias: randF32(r, s.c), lo: 0, hi: 6, vec: haveDWRow8(),
-			}
-			d.shiftWeights()
-			src := randF32(r, s.hw*s.hw*s.c)
-			dst := make([]float32, d.y.out*d.x.out*s.c)
-			b.ReportAllocs()
-			cpu0 := cputime.Process()
-			for b.Loop() {
-				d.rows(dst, src, 0, d.y.out)
-			}
-			b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
-		})
+	for _, s := range []struct{ hw, c, stride int }{{112, 32, 1}, {112, 96, 2}, {56, 144, 1}, {56, 144, 2}, {28, 192, 1}, {14, 384, 1}, {14, 576, 1}, {14, 576, 2}, {7, 960, 1}} {
+		// rows: the row kernel (dwRow8 per pixel run, shifted weight
+		// copies at the borders); lines: dwLine8, one call per line.
+		for _, path := range []string{"rows", "lines"} {
+			b.Run(fmt.Sprintf("%dx%dx%d_s%d/%s", s.hw, s.hw, s.c, s.stride, path), func(b *testing.B) {
+				r := seeded(1)
+				d := &dwConv{
+					y: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
+					x: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
+					c: s.c, mult: 1, w: randF32(r, 9*s.c), bias: randF32(r, s.c), lo: 0, hi: 6, vec: haveDWRow8(),
+				}
+				d.shiftWeights()
+				if path == "lines" && !(haveDWLine8() && d.padWeights()) {
+					b.Skip("no line kernel on this CPU")
+				}
+				src := randF32(r, s.hw*s.hw*s.c)
+				dst := make([]float32, d.y.out*d.x.out*s.c)
+				b.ReportAllocs()
+				cpu0 := cputime.Process()
+				for b.Loop() {
+					if path == "rows" {
+						d.rows(dst, src, 0, d.y.out)
+						continue
+					}
+					for oy := range d.y.out {
+						d.vline(dst, src, oy, 0, s.c)
+					}
+				}
+				b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			})
+		}
 	}
 }
 
