@@ -49,6 +49,7 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 		y: newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding),
 		x: newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding),
 		c: c, mult: mult, vec: p.kern.vector() && haveDWRow8(),
+		wide: p.kern.avx512 && haveDWLine16(),
 	}
 	if err := checkShape(p, op, out, n, d.y.out, d.x.out, oc); err != nil {
 		return nil, err
@@ -150,6 +151,7 @@ type dwConv struct {
 	w, bias []float32
 	lo, hi  float32
 	vec     bool // run 8-channel blocks with dwRow8 (AVX2+FMA, NEON)
+	wide    bool // lines take 16-channel blocks with dwLine16 (AVX-512)
 	// edges holds the weights shifted for border windows, by (dy+2)*5+dx+2
 	// (see shiftWeights); nil: border pixels go tap by tap.
 	edges *[25][]float32
@@ -338,7 +340,9 @@ func (d *dwConv) padWeights() bool {
 func abs(v int) int { return max(v, -v) }
 
 // vline computes channels [c0,c1) of output line oy of a filter
-// padWeights has prepared: whole blocks of eight with dwLine8, the rest
+// padWeights has prepared: whole blocks of sixteen with dwLine16 (when
+// d.wide), then of eight with dwLine8 (the same sums lane by lane, so the
+// bits do not depend on how the channels were cut), the rest
 // (fewer than eight, at the end of the channels) in Go, summed as
 // row3x3 sums them.
 func (d *dwConv) vline(dst, src []float32, oy, c0, c1 int) {
@@ -351,6 +355,12 @@ func (d *dwConv) vline(dst, src []float32, oy, c0, c1 int) {
 	o := dst[oy*d.x.out*c : (oy+1)*d.x.out*c]
 	w := d.pad[(1+dy)*5*c : (4+dy)*5*c]
 	_ = d.bias[c-1]
+	if d.wide {
+		if g16 := (c1 - c0) / 16; g16 > 0 {
+			dwLine16(&o[c0], &s[c0], &w[c0], &d.bias[c0], g16, &d.segs[0], c*4, row*4, 5*c*4, d.x.stride*c*4, d.lo, d.hi)
+			c0 += 16 * g16
+		}
+	}
 	groups := (c1 - c0) / 8
 	if groups > 0 {
 		dwLine8(&o[c0], &s[c0], &w[c0], &d.bias[c0], groups, &d.segs[0], c*4, row*4, 5*c*4, d.x.stride*c*4, d.lo, d.hi)

@@ -19,3 +19,12 @@ func haveDWLine8() bool { return false }
 func dwLine8(dst *float32, src *float32, w *float32, bias *float32, groups int, segs *dwSeg, cs int, rs int, wrs int, step int, lo, hi float32) {
 	panic("native: no depthwise line kernel on this platform")
 }
+
+// haveDWLine16 reports whether the sixteen-channel line kernel exists: not
+// on this platform.
+func haveDWLine16() bool { return false }
+
+// dwLine16 is never called here (haveDWLine16 is false).
+func dwLine16(dst *float32, src *float32, w *float32, bias *float32, groups int, segs *dwSeg, cs int, rs int, wrs int, step int, lo, hi float32) {
+	panic("native: no depthwise line kernel on this platform")
+}

@@ -188,8 +188,9 @@ func TestDepthwiseRowPaths(t *testing.T) {
 func BenchmarkDepthwise3x3(b *testing.B) {
 	for _, s := range []struct{ hw, c, stride int }{{112, 32, 1}, {112, 96, 2}, {56, 144, 1}, {56, 144, 2}, {28, 192, 1}, {14, 384, 1}, {14, 576, 1}, {14, 576, 2}, {7, 960, 1}} {
 		// rows: the row kernel (dwRow8 per pixel run, shifted weight
-		// copies at the borders); lines: dwLine8, one call per line.
-		for _, path := range []string{"rows", "lines"} {
+		// copies at the borders); lines: dwLine8, one call per line;
+		// lines16: dwLine16 (AVX-512).
+		for _, path := range []string{"rows", "lines", "lines16"} {
 			b.Run(fmt.Sprintf("%dx%dx%d_s%d/%s", s.hw, s.hw, s.c, s.stride, path), func(b *testing.B) {
 				r := seeded(1)
 				d := &dwConv{
@@ -198,7 +199,8 @@ func BenchmarkDepthwise3x3(b *testing.B) {
 					c: s.c, mult: 1, w: randF32(r, 9*s.c), bias: randF32(r, s.c), lo: 0, hi: 6, vec: haveDWRow8(),
 				}
 				d.shiftWeights()
-				if path == "lines" && !(haveDWLine8() && d.padWeights()) {
+				d.wide = path == "lines16"
+				if (path != "rows" && !(haveDWLine8() && d.padWeights())) || (d.wide && !haveDWLine16()) {
 					b.Skip("no line kernel on this CPU")
 				}
 				src := randF32(r, s.hw*s.hw*s.c)
