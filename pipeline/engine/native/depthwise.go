@@ -10,7 +10,10 @@ import (
 // layout, which is channel-contiguous like the NHWC activations. Each output
 // pixel is bias plus a sum of taps; a 3×3, multiplier-1 pixel whose window
 // lies inside the image takes a fast path that sums all nine taps per
-// channel in one pass.
+// channel in one pass. With the AVX2 or AVX-512 line kernels (dwLine8,
+// dwLine16), one call computes a whole output line of a channel block,
+// border pixels too (see padWeights); elsewhere the row kernels run the
+// interior and shifted weight copies the border (see shiftWeights).
 
 func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	if err := p.checkIO(op, 2, 1); err != nil {
@@ -98,8 +101,10 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 }
 
 // prepareLines is the run of a filter padWeights has prepared, on n
-// images: line by line with dwLine8, whose one call covers a whole line
-// of a channel block, border pixels included.
+// images: line by line with the line kernels, whose one call covers a
+// whole line of a channel block, border pixels included (the row kernels
+// take one call per run of pixels and per block of eight, which on the
+// small maps of late layers cost more than the sums themselves).
 //
 // The op is cut into items of row bands times blocks of eight channels,
 // numbered band fastest. When the producer of the input split its
