@@ -118,9 +118,10 @@ func (k *pool2d) channels(isMax bool, c0, c1 int) {
 
 // sumWindow writes into o[ch] the sum of src[base + r·rowStride + x·c +
 // ch] over rows r < rows and columns x < cols, adding the taps in that
-// order (row by row) from zero: the sums of a pooling window, eight
-// channels at a time in registers (each sum is still a plain sequential
-// sum, so the bits are those of adding tap by tap into o).
+// order (row by row) from zero: the sums of a pooling window, tap by tap
+// into o with addF32 where there is one, else eight channels at a time in
+// registers (each sum is a plain sequential sum either way: the same
+// bits).
 func sumWindow(o, src []float32, base, rows, cols, rowStride, c int) {
 	n := len(o)
 	if rows <= 0 || cols <= 0 {
@@ -129,6 +130,18 @@ func sumWindow(o, src []float32, base, rows, cols, rowStride, c int) {
 	}
 	_ = src[base+(rows-1)*rowStride+(cols-1)*c+n-1]
 	i := 0
+	if n8 := n / 8 * 8; n8 > 0 && haveAddF32() {
+		// Tap by tap into o with the vector add: the same sums.
+		clear(o[:n8])
+		for r := range rows {
+			off := base + r*rowStride
+			for range cols {
+				addF32(&o[0], &o[0], &src[off], n8)
+				off += c
+			}
+		}
+		i = n8
+	}
 	for ; i+8 <= n; i += 8 {
 		var s0, s1, s2, s3, s4, s5, s6, s7 float32
 		for r := range rows {
