@@ -68,12 +68,17 @@ func prepareBinary(p *plan, op *tflite.Operator, kind binKind, act tflite.Activa
 		bin.pattern = 5
 	}
 	if bin.pattern == 1 {
-		// Same shapes: split the flat arrays over the pool.
+		// Same shapes: split the flat arrays over the pool in whole cache
+		// lines, each chunk the same fraction of the tensor (not blocks of
+		// elemBlock, which leave a short last chunk): thread t takes the
+		// t-th share of the pixels, the rows the convolution before it
+		// (cut by rows) wrote on the same thread.
+		const line = 16 // float32s per 64-byte cache line
 		fn := func(lo, hi int) {
-			s, e := lo*elemBlock, min(hi*elemBlock, no)
+			s, e := lo*line, min(hi*line, no)
 			binFlat(bin.kind, bin.dst[s:e], bin.a[s:e], bin.b[s:e], bin.lo, bin.hi)
 		}
-		j := p.pool.newJob((no+elemBlock-1)/elemBlock, no*elemWork, fn)
+		j := p.pool.newJob((no+line-1)/line, no*elemWork, fn)
 		return func() { p.pool.runJob(j) }, nil
 	}
 	return bin.run, nil
@@ -125,8 +130,13 @@ func (bin *binOp) run() {
 func binFlat(kind binKind, dst, a, b []float32, lo, hi float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
 	if kind == binAdd && math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1) {
-		// No activation (residual adds): no clamp, four at a time.
+		// No activation (residual adds): no clamp, eight at a time with
+		// addF32 where there is one, else four at a time.
 		i := 0
+		if n8 := len(dst) / 8 * 8; n8 > 0 && haveAddF32() {
+			addF32(&dst[0], &a[0], &b[0], n8)
+			i = n8
+		}
 		for ; i+4 <= len(dst); i += 4 {
 			d, x, y := dst[i:i+4:i+4], a[i:i+4:i+4], b[i:i+4:i+4]
 			d[0], d[1], d[2], d[3] = x[0]+y[0], x[1]+y[1], x[2]+y[2], x[3]+y[3]

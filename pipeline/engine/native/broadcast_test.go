@@ -48,12 +48,14 @@ func testBinary(t *testing.T, code tflite.BuiltinOperator) {
 		as, bs, os []int
 		act        tflite.Activation
 	}{
-		{[]int{1, 4, 4, 8}, []int{1, 4, 4, 8}, []int{1, 4, 4, 8}, tflite.ActNone}, // same shape
-		{[]int{2, 3, 5}, []int{}, []int{2, 3, 5}, tflite.ActRelu6},                // scalar b
-		{[]int{1}, []int{3, 4}, []int{3, 4}, tflite.ActNone},                      // scalar a
-		{[]int{1, 3, 3, 6}, []int{6}, []int{1, 3, 3, 6}, tflite.ActRelu},          // channel b
-		{[]int{1, 1, 6}, []int{2, 5, 6}, []int{2, 5, 6}, tflite.ActNone},          // channel a
-		{[]int{2, 1, 4, 1}, []int{1, 3, 1, 5}, []int{2, 3, 4, 5}, tflite.ActNone}, // general
+		{[]int{1, 4, 4, 8}, []int{1, 4, 4, 8}, []int{1, 4, 4, 8}, tflite.ActNone},    // same shape
+		{[]int{1, 7, 7, 13}, []int{1, 7, 7, 13}, []int{1, 7, 7, 13}, tflite.ActNone}, // same shape: blocks of 32, of 8, a rest of 5
+		{[]int{1, 3, 3, 5}, []int{1, 3, 3, 5}, []int{1, 3, 3, 5}, tflite.ActRelu6},   // same shape, clamped
+		{[]int{2, 3, 5}, []int{}, []int{2, 3, 5}, tflite.ActRelu6},                   // scalar b
+		{[]int{1}, []int{3, 4}, []int{3, 4}, tflite.ActNone},                         // scalar a
+		{[]int{1, 3, 3, 6}, []int{6}, []int{1, 3, 3, 6}, tflite.ActRelu},             // channel b
+		{[]int{1, 1, 6}, []int{2, 5, 6}, []int{2, 5, 6}, tflite.ActNone},             // channel a
+		{[]int{2, 1, 4, 1}, []int{1, 3, 1, 5}, []int{2, 3, 4, 5}, tflite.ActNone},    // general
 	}
 	for i, tc := range tests {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
@@ -74,8 +76,10 @@ func testBinary(t *testing.T, code tflite.BuiltinOperator) {
 				opts = &tflite.MulOptions{Activation: tc.act}
 			}
 			b.op(code, opts, []int{x, y}, []int{z})
-			got := runF32(t, b.io([]int{x, y}, []int{z}), 1, a, bv)
+			m := b.io([]int{x, y}, []int{z})
+			got := runF32(t, m, 1, a, bv)
 			closeTo(t, got, want, 1e-6)
+			closeTo(t, runF32(t, m, 2, a, bv), got, 0)
 		})
 	}
 	t.Run("mismatch", func(t *testing.T) {

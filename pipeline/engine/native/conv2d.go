@@ -58,6 +58,11 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	if kh == 1 && kw == 1 && wy.stride == 1 && wx.stride == 1 && wy.pad == 0 && wx.pad == 0 {
 		m := n * h * w
 		gr := g.grid(m, p.pool.threads, false)
+		if gr.cc >= p.pool.threads {
+			// Items go row chunk fastest: each thread's segment is
+			// (mostly) whole column chunks, its own output channels.
+			p.markChanCut(out)
+		}
 		items := func(i0, i1 int) { g.gridItems(gr, dst, cout, src, cin, i0, i1) }
 		j := p.pool.newJob(gr.items(), m*cout*cin, items)
 		return func() { p.pool.runJob(j) }, nil

@@ -10,7 +10,10 @@ import (
 // layout, which is channel-contiguous like the NHWC activations. Each output
 // pixel is bias plus a sum of taps; a 3×3, multiplier-1 pixel whose window
 // lies inside the image takes a fast path that sums all nine taps per
-// channel in one pass.
+// channel in one pass. With the AVX2 or AVX-512 line kernels (dwLine8,
+// dwLine16), one call computes a whole output line of a channel block,
+// border pixels too (see padWeights); elsewhere the row kernels run the
+// interior and shifted weight copies the border (see shiftWeights).
 
 func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	if err := p.checkIO(op, 2, 1); err != nil {
@@ -49,6 +52,7 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 		y: newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding),
 		x: newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding),
 		c: c, mult: mult, vec: p.kern.vector() && haveDWRow8(),
+		wide: p.kern.avx512 && haveDWLine16(),
 	}
 	if err := checkShape(p, op, out, n, d.y.out, d.x.out, oc); err != nil {
 		return nil, err
@@ -64,6 +68,9 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	d.shiftWeights()
 	src, dst := p.f32(in), p.f32(out)
 	var batch int
+	if d.vec && haveDWLine8() && d.padWeights() {
+		return d.prepareLines(p, in, n, src, dst), nil
+	}
 	// Items are row bands times channel blocks: a small map with many
 	// channels (7×7×960) has too few rows to share evenly by rows alone.
 	// Channel blocks are whole multiples of eight (the vector width), so
@@ -93,6 +100,55 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	}, nil
 }
 
+// prepareLines is the run of a filter padWeights has prepared, on n
+// images: line by line with the line kernels, whose one call covers a
+// whole line of a channel block, border pixels included (the row kernels
+// take one call per run of pixels and per block of eight, which on the
+// small maps of late layers cost more than the sums themselves).
+//
+// The op is cut into items of row bands times blocks of eight channels,
+// numbered band fastest. When the producer of the input split its
+// threads by channels (a 1×1 convolution cut by weight columns, see
+// gemm.grid), the cut is by channels alone: each thread reads the
+// channels it wrote and the weights of those channels only. Otherwise it
+// is by rows, and by channel blocks too when there are fewer rows than
+// items wanted.
+func (d *dwConv) prepareLines(p *plan, in, n int, src, dst []float32) runFunc {
+	c := d.c
+	groups := c / 8
+	bands, blocks := d.y.out, 1
+	want := p.pool.threads * chunksPerThread
+	switch {
+	case p.pool.threads == 1:
+		bands = 1
+	case p.chanCut[in] && groups >= p.pool.threads:
+		bands, blocks = 1, min(want, groups)
+	case bands < want:
+		blocks = min((want+bands-1)/bands, max(groups, 1))
+	}
+	isz, osz := d.y.in*d.x.in*c, d.y.out*d.x.out*c
+	var batch int
+	items := func(lo, hi int) {
+		s, o := src[batch*isz:(batch+1)*isz], dst[batch*osz:(batch+1)*osz]
+		for i := lo; i < hi; i++ {
+			r, b := i%bands, i/bands
+			c0, c1 := groups*b/blocks*8, groups*(b+1)/blocks*8
+			if b == blocks-1 {
+				c1 = c
+			}
+			for oy := d.y.out * r / bands; oy < d.y.out*(r+1)/bands; oy++ {
+				d.vline(o, s, oy, c0, c1)
+			}
+		}
+	}
+	j := p.pool.newJob(bands*blocks, osz*9, items)
+	return func() {
+		for batch = 0; batch < n; batch++ {
+			p.pool.runJob(j)
+		}
+	}
+}
+
 // dwConv is a prepared depthwise convolution of one image.
 type dwConv struct {
 	y, x    window
@@ -100,10 +156,23 @@ type dwConv struct {
 	w, bias []float32
 	lo, hi  float32
 	vec     bool // run 8-channel blocks with dwRow8 (AVX2+FMA, NEON)
+	wide    bool // lines take 16-channel blocks with dwLine16 (AVX-512)
 	// edges holds the weights shifted for border windows, by (dy+2)*5+dx+2
 	// (see shiftWeights); nil: border pixels go tap by tap.
 	edges *[25][]float32
+	// pad holds the weights for dwLine8, [5][5][c] with the 3×3 taps in
+	// the middle and zeros around (see padWeights); segs is one output
+	// line as runs of pixels that share a column shift, ended by a zero
+	// run. Both nil: the lines take rows.
+	pad  []float32
+	segs []dwSeg
 }
+
+// dwSeg is a run of n output pixels of a line whose windows have the same
+// column shift: byte offsets of the first window's input (from the
+// line's first input row), of its output (from the line's start) and of
+// its weights (from the padded weights of the line's row shift).
+type dwSeg struct{ n, src, dst, w int }
 
 // rows computes output lines [oy0,oy1).
 func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
@@ -231,6 +300,94 @@ func (d *dwConv) shiftWeights() {
 		}
 	}
 	d.edges = &edges
+}
+
+// padWeights prepares a fast filter for dwLine8, which runs every pixel of
+// a line as a 3×3 window inside the image weighted as shiftWeights does,
+// but reads the shifted weights out of one padded copy: the weights of a
+// window moved by (dy, dx) start at row 1+dy, column 1+dx of pad. It
+// needs an image at least 3×3, windows at most one outside, and channels
+// to fill one vector block; it reports whether it prepared the filter.
+func (d *dwConv) padWeights() bool {
+	if !d.fast() || d.y.in < 3 || d.x.in < 3 || d.c < 8 {
+		return false
+	}
+	shift := func(wn window, o int) int {
+		i0 := o*wn.stride - wn.pad
+		return min(max(i0, 0), wn.in-3) - i0
+	}
+	for o := range max(d.y.out, d.x.out) {
+		if (o < d.y.out && abs(shift(d.y, o)) > 1) || (o < d.x.out && abs(shift(d.x, o)) > 1) {
+			return false
+		}
+	}
+	c := d.c
+	d.pad = alignedF32(25 * c)
+	for ky := range 3 {
+		for kx := range 3 {
+			copy(d.pad[((ky+1)*5+kx+1)*c:], d.w[(ky*3+kx)*c:(ky*3+kx+1)*c])
+		}
+	}
+	d.segs = d.segs[:0]
+	for ox := 0; ox < d.x.out; ox++ {
+		dx := shift(d.x, ox)
+		ix := ox*d.x.stride - d.x.pad + dx
+		if k := len(d.segs) - 1; k >= 0 && d.segs[k].w == (1+dx)*c*4 {
+			d.segs[k].n++
+			continue
+		}
+		d.segs = append(d.segs, dwSeg{n: 1, src: ix * c * 4, dst: ox * c * 4, w: (1 + dx) * c * 4})
+	}
+	d.segs = append(d.segs, dwSeg{})
+	return true
+}
+
+func abs(v int) int { return max(v, -v) }
+
+// vline computes channels [c0,c1) of output line oy of a filter
+// padWeights has prepared: whole blocks of sixteen with dwLine16 (when
+// d.wide), then of eight with dwLine8 (the same sums lane by lane, so the
+// bits do not depend on how the channels were cut), the rest
+// (fewer than eight, at the end of the channels) in Go, summed as
+// row3x3 sums them.
+func (d *dwConv) vline(dst, src []float32, oy, c0, c1 int) {
+	c := d.c
+	row := d.x.in * c
+	iy0 := oy*d.y.stride - d.y.pad
+	iy := min(max(iy0, 0), d.y.in-3)
+	dy := iy - iy0
+	s := src[iy*row : (iy+3)*row]
+	o := dst[oy*d.x.out*c : (oy+1)*d.x.out*c]
+	w := d.pad[(1+dy)*5*c : (4+dy)*5*c]
+	_ = d.bias[c-1]
+	if d.wide {
+		if g16 := (c1 - c0) / 16; g16 > 0 {
+			dwLine16(&o[c0], &s[c0], &w[c0], &d.bias[c0], g16, &d.segs[0], c*4, row*4, 5*c*4, d.x.stride*c*4, d.lo, d.hi)
+			c0 += 16 * g16
+		}
+	}
+	groups := (c1 - c0) / 8
+	if groups > 0 {
+		dwLine8(&o[c0], &s[c0], &w[c0], &d.bias[c0], groups, &d.segs[0], c*4, row*4, 5*c*4, d.x.stride*c*4, d.lo, d.hi)
+	}
+	for ch := c0 + groups*8; ch < c1; ch++ {
+		b := d.bias[ch]
+		for _, sg := range d.segs[:len(d.segs)-1] {
+			wt := w[sg.w/4+ch:]
+			w00, w01, w02 := wt[0], wt[c], wt[2*c]
+			w10, w11, w12 := wt[5*c], wt[6*c], wt[7*c]
+			w20, w21, w22 := wt[10*c], wt[11*c], wt[12*c]
+			p := sg.src/4 + ch
+			for k := range sg.n {
+				in := s[p : p+2*row+2*c+1]
+				v := b + in[0]*w00 + in[c]*w01 + in[2*c]*w02
+				v += in[row]*w10 + in[row+c]*w11 + in[row+2*c]*w12
+				v += in[2*row]*w20 + in[2*row+c]*w21 + in[2*row+2*c]*w22
+				o[sg.dst/4+k*c+ch] = min(max(v, d.lo), d.hi)
+				p += d.x.stride * c
+			}
+		}
+	}
 }
 
 // shifted is the weight set for a window moved by (dy, dx) (see

@@ -62,12 +62,17 @@ func TestDepthwiseConv2D(t *testing.T) {
 		{1, 9, 8, 20, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // 8+8 vector, 4 scalar
 		{1, 11, 11, 24, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActNone}, // vector, stride 2
 		{1, 7, 9, 8, 3, 3, 1, 2, 1, 1, 1, tflite.PaddingValid, tflite.ActRelu},
-		{1, 5, 2, 6, 3, 3, 1, 3, 3, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // window wider than the image: no interior column
-		{1, 5, 2, 16, 3, 3, 1, 3, 3, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // same, vector channels
-		{1, 4, 1, 8, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone},   // one column
-		{1, 2, 2, 8, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActNone},   // image smaller than the window
-		{1, 5, 5, 44, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // few rows, many channels: row bands × channel blocks
-		{1, 7, 6, 60, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActRelu6}, // same, stride 2
+		{1, 5, 2, 6, 3, 3, 1, 3, 3, 1, 1, tflite.PaddingSame, tflite.ActRelu6},   // window wider than the image: no interior column
+		{1, 5, 2, 16, 3, 3, 1, 3, 3, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // same, vector channels
+		{1, 4, 1, 8, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone},    // one column
+		{1, 2, 2, 8, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActNone},    // image smaller than the window
+		{1, 5, 5, 44, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // few rows, many channels: row bands × channel blocks
+		{1, 7, 6, 60, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // same, stride 2
+		{1, 3, 6, 24, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingValid, tflite.ActRelu6}, // one output line, no border
+		{1, 3, 9, 40, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // three lines, each shifted; 5 blocks of 8
+		{1, 6, 6, 52, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActNone},   // stride 2, even size; 6 blocks + 4 channels
+		{1, 7, 7, 13, 3, 3, 1, 2, 2, 1, 1, tflite.PaddingSame, tflite.ActRelu},   // stride 2, odd size; 1 block + 5 channels
+		{2, 5, 4, 16, 3, 3, 1, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6},  // two images, line path
 	}
 	for i, tc := range tests {
 		for _, threads := range []int{1, 2} {
@@ -90,6 +95,61 @@ func TestDepthwiseConv2D(t *testing.T) {
 				closeTo(t, got, want, 1e-5)
 			})
 		}
+	}
+}
+
+// TestDepthwiseChannelCut runs a depthwise convolution after a 1×1
+// convolution cut by weight columns (few pixels, many channels), which
+// the depthwise then cuts by channel blocks: with channel counts that are
+// and are not whole blocks of eight, strides 1 and 2, it must match the
+// reference and give the same bits with one and two threads.
+func TestDepthwiseChannelCut(t *testing.T) {
+	for _, tc := range []struct{ hw, cin, c, stride int }{{5, 8, 200, 1}, {5, 8, 204, 2}, {3, 4, 96, 1}, {6, 8, 130, 2}} {
+		t.Run(fmt.Sprintf("%dx%dx%d_s%d", tc.hw, tc.hw, tc.c, tc.stride), func(t *testing.T) {
+			r := seeded(uint64(tc.c))
+			in := randF32(r, tc.hw*tc.hw*tc.cin)
+			cw, dw, bias := randF32(r, tc.c*tc.cin), randF32(r, 9*tc.c), randF32(r, tc.c)
+			mid := make([]float32, tc.hw*tc.hw*tc.c)
+			for px := range tc.hw * tc.hw {
+				for o := range tc.c {
+					var s float32
+					for k := range tc.cin {
+						s += in[px*tc.cin+k] * cw[o*tc.cin+k]
+					}
+					mid[px*tc.c+o] = s
+				}
+			}
+			want, oh, ow := depthwiseRef(mid, 1, tc.hw, tc.hw, tc.c, dw, 3, 3, 1, bias, tc.stride, tc.stride, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
+			var b modelBuilder
+			x := b.f32(1, tc.hw, tc.hw, tc.cin)
+			f := b.tensor(tflite.Float32, []int{tc.c, 1, 1, tc.cin}, cw)
+			y := b.f32(1, tc.hw, tc.hw, tc.c)
+			b.op(tflite.OpConv2D, &tflite.Conv2DOptions{StrideH: 1, StrideW: 1}, []int{x, f}, []int{y})
+			df := b.tensor(tflite.Float32, []int{1, 3, 3, tc.c}, dw)
+			bi := b.tensor(tflite.Float32, []int{tc.c}, bias)
+			z := b.f32(1, oh, ow, tc.c)
+			b.op(tflite.OpDepthwiseConv2D, &tflite.DepthwiseConv2DOptions{Padding: tflite.PaddingSame, StrideH: tc.stride, StrideW: tc.stride,
+				DepthMultiplier: 1, Activation: tflite.ActRelu6}, []int{y, df, bi}, []int{z})
+			m := b.io([]int{x}, []int{z})
+			got1 := runF32(t, m, 1, in)
+			closeTo(t, got1, want, 1e-4)
+			got2 := runF32(t, m, 2, in)
+			for i := range got1 {
+				if math.Float32bits(got1[i]) != math.Float32bits(got2[i]) {
+					t.Fatalf("element %d: %v with one thread, %v with two", i, got1[i], got2[i])
+				}
+			}
+			if haveDWLine8() {
+				e, err := New(m, engine.Options{Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer e.Close()
+				if j := e.opJobs[1][0]; j.n != min(2*chunksPerThread, tc.c/8) {
+					t.Errorf("depthwise cut into %d items, want %d channel blocks", j.n, min(2*chunksPerThread, tc.c/8))
+				}
+			}
+		})
 	}
 }
 
@@ -126,24 +186,39 @@ func TestDepthwiseRowPaths(t *testing.T) {
 }
 
 func BenchmarkDepthwise3x3(b *testing.B) {
-	for _, s := range []struct{ hw, c, stride int }{{112, 32, 1}, {56, 144, 1}, {28, 192, 1}, {14, 576, 1}, {7, 960, 1}} {
-		b.Run(fmt.Sprintf("%dx%dx%d_s%d", s.hw, s.hw, s.c, s.stride), func(b *testing.B) {
-			r := seeded(1)
-			d := &dwConv{
-				y: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
-				x: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
-				c: s.c, mult: 1, w: randF32(r, 9*s.c), bias: randF32(r, s.c), lo: 0, hi: 6, vec: haveDWRow8(),
-			}
-			d.shiftWeights()
-			src := randF32(r, s.hw*s.hw*s.c)
-			dst := make([]float32, d.y.out*d.x.out*s.c)
-			b.ReportAllocs()
-			cpu0 := cputime.Process()
-			for b.Loop() {
-				d.rows(dst, src, 0, d.y.out)
-			}
-			b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
-		})
+	for _, s := range []struct{ hw, c, stride int }{{112, 32, 1}, {112, 96, 2}, {56, 144, 1}, {56, 144, 2}, {28, 192, 1}, {14, 384, 1}, {14, 576, 1}, {14, 576, 2}, {7, 960, 1}} {
+		// rows: the row kernel (dwRow8 per pixel run, shifted weight
+		// copies at the borders); lines: dwLine8, one call per line;
+		// lines16: dwLine16 (AVX-512).
+		for _, path := range []string{"rows", "lines", "lines16"} {
+			b.Run(fmt.Sprintf("%dx%dx%d_s%d/%s", s.hw, s.hw, s.c, s.stride, path), func(b *testing.B) {
+				r := seeded(1)
+				d := &dwConv{
+					y: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
+					x: newWindow(s.hw, 3, s.stride, 1, tflite.PaddingSame),
+					c: s.c, mult: 1, w: randF32(r, 9*s.c), bias: randF32(r, s.c), lo: 0, hi: 6, vec: haveDWRow8(),
+				}
+				d.shiftWeights()
+				d.wide = path == "lines16"
+				if (path != "rows" && !(haveDWLine8() && d.padWeights())) || (d.wide && !haveDWLine16()) {
+					b.Skip("no line kernel on this CPU")
+				}
+				src := randF32(r, s.hw*s.hw*s.c)
+				dst := make([]float32, d.y.out*d.x.out*s.c)
+				b.ReportAllocs()
+				cpu0 := cputime.Process()
+				for b.Loop() {
+					if path == "rows" {
+						d.rows(dst, src, 0, d.y.out)
+						continue
+					}
+					for oy := range d.y.out {
+						d.vline(dst, src, oy, 0, s.c)
+					}
+				}
+				b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			})
+		}
 	}
 }
 

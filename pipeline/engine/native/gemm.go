@@ -151,7 +151,7 @@ func (g *gemm) grid(m, threads int, rowsOnly bool) gemmGrid {
 	want := threads * chunksPerThread
 	if !rowsOnly && m*g.k < g.k*g.n && gr.panels >= threads {
 		gr.cc = min(gr.panels, want)
-		gr.rc = min(gr.units, max(1, want/gr.cc))
+		gr.rc = min(gr.units, max(1, (want+gr.cc-1)/gr.cc))
 	} else {
 		gr.rc = min(gr.units, want)
 		if !rowsOnly && gr.rc < want {

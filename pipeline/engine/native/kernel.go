@@ -77,6 +77,20 @@ type plan struct {
 	// views holds the arena view of every non-constant tensor (nil for
 	// constants and for tensors no operator touches).
 	views [][]byte
+	// chanCut marks the tensors written by a job whose thread segments
+	// split the channels (a 1×1 convolution cut by weight columns): an op
+	// reading one may cut the same way, so that each thread reads what it
+	// wrote.
+	chanCut map[int]bool
+}
+
+// markChanCut records that tensor i is written split by channels (see
+// plan.chanCut).
+func (p *plan) markChanCut(i int) {
+	if p.chanCut == nil {
+		p.chanCut = map[int]bool{}
+	}
+	p.chanCut[i] = true
 }
 
 // tensor returns tensor i of the model.

@@ -114,15 +114,7 @@ func (k *meanKernel) global(c0, c1 int) {
 	c := k.is[3]
 	for i0 := 0; i0 < k.is[0]; i0++ {
 		o := k.dst[i0*k.so[0]+c0 : i0*k.so[0]+c1]
-		clear(o)
-		s := i0 * k.is[1] * k.is[2] * c
-		for n := k.is[1] * k.is[2]; n > 0; n-- {
-			row := k.src[s+c0 : s+c1]
-			for i, v := range row {
-				o[i] += v
-			}
-			s += c
-		}
+		sumWindow(o, k.src, i0*k.is[1]*k.is[2]*c+c0, 1, k.is[1]*k.is[2], 0, c)
 		for i := range o {
 			o[i] *= k.inv
 		}

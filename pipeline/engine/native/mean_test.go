@@ -62,3 +62,27 @@ func TestMean(t *testing.T) {
 		})
 	}
 }
+
+// TestMeanGlobalWide is a global average pool (MEAN over height and
+// width) with channels in blocks of eight and a rest, split over the pool.
+func TestMeanGlobalWide(t *testing.T) {
+	h, w, c := 7, 7, 1300
+	in := randF32(seeded(7), h*w*c)
+	want := make([]float32, c)
+	for ch := range c {
+		var s float64
+		for px := range h * w {
+			s += float64(in[px*c+ch])
+		}
+		want[ch] = float32(s / float64(h*w))
+	}
+	var b modelBuilder
+	x := b.f32(1, h, w, c)
+	axes := b.tensor(tflite.Int32, []int{2}, []int32{1, 2})
+	y := b.f32(1, 1, 1, c)
+	b.op(tflite.OpMean, &tflite.ReducerOptions{KeepDims: true}, []int{x, axes}, []int{y})
+	m := b.io([]int{x}, []int{y})
+	got := runF32(t, m, 1, in)
+	closeTo(t, got, want, 1e-5)
+	closeTo(t, runF32(t, m, 2, in), got, 0)
+}

@@ -72,6 +72,14 @@ func (k *pool2d) channels(isMax bool, c0, c1 int) {
 				x0 := max(ox*k.x.stride-k.x.pad, 0)
 				x1 := min(ox*k.x.stride-k.x.pad+k.x.filter, k.x.in)
 				o := k.dst[((b*k.y.out+oy)*k.x.out+ox)*c+c0 : ((b*k.y.out+oy)*k.x.out+ox)*c+c1]
+				if !isMax {
+					sumWindow(o, src, (y0*k.x.in+x0)*c+c0, y1-y0, x1-x0, k.x.in*c, c)
+					scale := 1 / float32(max((y1-y0)*(x1-x0), 1))
+					for i, v := range o {
+						o[i] = min(max(v*scale, k.lo), k.hi)
+					}
+					continue
+				}
 				start := float32(0)
 				if isMax {
 					start = float32(math.Inf(-1))
@@ -105,5 +113,63 @@ func (k *pool2d) channels(isMax bool, c0, c1 int) {
 				}
 			}
 		}
+	}
+}
+
+// sumWindow writes into o[ch] the sum of src[base + r·rowStride + x·c +
+// ch] over rows r < rows and columns x < cols, adding the taps in that
+// order (row by row) from zero: the sums of a pooling window, tap by tap
+// into o with addF32 where there is one, else eight channels at a time in
+// registers (each sum is a plain sequential sum either way: the same
+// bits).
+func sumWindow(o, src []float32, base, rows, cols, rowStride, c int) {
+	n := len(o)
+	if rows <= 0 || cols <= 0 {
+		clear(o)
+		return
+	}
+	_ = src[base+(rows-1)*rowStride+(cols-1)*c+n-1]
+	i := 0
+	if n8 := n / 8 * 8; n8 > 0 && haveAddF32() {
+		// Tap by tap into o with the vector add: the same sums.
+		clear(o[:n8])
+		for r := range rows {
+			off := base + r*rowStride
+			for range cols {
+				addF32(&o[0], &o[0], &src[off], n8)
+				off += c
+			}
+		}
+		i = n8
+	}
+	for ; i+8 <= n; i += 8 {
+		var s0, s1, s2, s3, s4, s5, s6, s7 float32
+		for r := range rows {
+			off := base + r*rowStride + i
+			for range cols {
+				v := (*[8]float32)(src[off : off+8])
+				s0 += v[0]
+				s1 += v[1]
+				s2 += v[2]
+				s3 += v[3]
+				s4 += v[4]
+				s5 += v[5]
+				s6 += v[6]
+				s7 += v[7]
+				off += c
+			}
+		}
+		*(*[8]float32)(o[i : i+8]) = [8]float32{s0, s1, s2, s3, s4, s5, s6, s7}
+	}
+	for ; i < n; i++ {
+		var s float32
+		for r := range rows {
+			off := base + r*rowStride + i
+			for range cols {
+				s += src[off]
+				off += c
+			}
+		}
+		o[i] = s
 	}
 }

@@ -45,16 +45,53 @@ func softmax(dst, x []float32, beta float32) {
 	x = x[:len(dst)]
 	m := x[0]
 	for _, v := range x {
-		m = max(m, v)
+		// Not the max builtin, whose NaN and signed-zero ordering costs
+		// more than the exponentials; a NaN gives NaN outputs either way.
+		if v > m {
+			m = v
+		}
 	}
-	var sum float32
-	for i, v := range x {
-		e := float32(math.Exp(float64((v - m) * beta)))
-		dst[i] = e
-		sum += e
-	}
-	inv := 1 / sum
+	inv := 1 / expShifted(dst, x, m, beta)
 	for i := range dst {
 		dst[i] *= inv
 	}
+}
+
+// expShifted writes e^((x[i]-m)·beta) into dst[i] and returns their sum
+// (added in order), in float32 arithmetic within 2 ulp of math.Exp
+// rounded to float32: Cephes' expf (y = n·ln2 + r with |r| ≤ ln2/2, a
+// degree-7 polynomial for e^r, 2^n put into the exponent), written out in
+// the loop so that the compiler keeps it in registers. math.Exp (float64,
+// about five times slower here) takes the arguments whose result would be
+// subnormal or overflow, and NaN.
+func expShifted(dst, x []float32, m, beta float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	x = x[:len(dst)]
+	var sum float32
+	for i, v := range x {
+		y := (v - m) * beta
+		if !(y > -87 && y < 88) {
+			e := float32(math.Exp(float64(y)))
+			dst[i] = e
+			sum += e
+			continue
+		}
+		n := float32(math.Floor(float64(y*log2e + 0.5))) // ROUNDSD, no branch
+		r := y - n*ln2hi - n*ln2lo
+		p := float32(1.9875691500e-4)
+		p = p*r + 1.3981999507e-3
+		p = p*r + 8.3334519073e-3
+		p = p*r + 4.1665795894e-2
+		p = p*r + 1.6666665459e-1
+		p = p*r + 5.0000001201e-1
+		p = p*r*r + r + 1
+		e := p * math.Float32frombits(uint32(int32(n)+127)<<23)
+		dst[i] = e
+		sum += e
+	}
+	return sum
 }

@@ -45,3 +45,42 @@ func TestSoftmax(t *testing.T) {
 		})
 	}
 }
+
+// expf is e^x through expShifted.
+func expf(x float32) float32 {
+	var d [1]float32
+	expShifted(d[:], []float32{x}, 0, 1)
+	return d[0]
+}
+
+// TestExpf sweeps expShifted against math.Exp over the softmax range (x ≤ 0,
+// down to where e^x leaves the normal float32 range) and a little above:
+// within 2 ulp, and the hand-off to math.Exp at the ends.
+func TestExpf(t *testing.T) {
+	for _, x := range []float32{0, -0, 1, -1, 0.5, -0.5, -86.99, 87.99, -87, 88, -100, 100, float32(math.Inf(-1)), float32(math.Inf(1))} {
+		if got, want := expf(x), float32(math.Exp(float64(x))); got != want && math.Abs(float64(got-want)) > 2.5e-7*float64(want) {
+			t.Errorf("expf(%v) = %v, want %v", x, got, want)
+		}
+	}
+	if v := expf(float32(math.NaN())); !math.IsNaN(float64(v)) {
+		t.Errorf("expf(NaN) = %v", v)
+	}
+	for i := 0; i <= 200000; i++ {
+		x := -87 + 100*float32(i)/200000
+		got, want := expf(x), math.Exp(float64(x))
+		if rel := math.Abs(float64(got)-want) / want; rel > 2.5e-7 {
+			t.Fatalf("expf(%v) = %v, want %v (relative error %.3g)", x, got, want, rel)
+		}
+	}
+}
+
+func BenchmarkSoftmax1001(b *testing.B) {
+	x := randF32(seeded(3), 1001)
+	for i := range x {
+		x[i] *= 20
+	}
+	dst := make([]float32, len(x))
+	for b.Loop() {
+		softmax(dst, x, 1)
+	}
+}
