@@ -27,6 +27,13 @@ type buffer struct {
 // a test can tell a kernel that reads memory it did not write from one
 // that is correct under reuse.
 func layout(m *tflite.Model, separate bool) (views [][]byte, arena []byte) {
+	return layoutFused(m, separate, nil)
+}
+
+// layoutFused is layout for a plan with fused blocks (fz may be nil): the
+// ops of a block count as one, its first, and its internal tensors get
+// no storage.
+func layoutFused(m *tflite.Model, separate bool, fz *fusion) (views [][]byte, arena []byte) {
 	n := len(m.Tensors)
 	nops := len(m.Operators)
 	root := make([]int, n)
@@ -47,8 +54,11 @@ func layout(m *tflite.Model, separate bool) (views [][]byte, arena []byte) {
 	}
 	bufs := map[int]*buffer{}
 	touch := func(t, at int) {
-		if t < 0 || m.Tensors[t].IsConst() {
+		if t < 0 || m.Tensors[t].IsConst() || fz != nil && fz.internal[t] {
 			return
+		}
+		if fz != nil && at >= 0 && at < nops {
+			at = fz.head[at]
 		}
 		r := root[t]
 		b := bufs[r]

@@ -18,6 +18,10 @@ type Engine struct {
 	pool    *pool
 	arena   []byte // every activation tensor's storage
 	closed  bool
+
+	// fusedInto is, per op, the op whose run also runs it (a fused
+	// block's first op, see fused.go), or the op itself.
+	fusedInto []int
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -38,6 +42,10 @@ type buildOptions struct {
 	kern     gemmKernel // the GEMM micro-kernel
 	qdot     qmath.Dot  // the integer dot-product kernel (zero: the fastest)
 	separate bool       // no arena reuse (see layout)
+	noFuse   bool       // run every op on its own (see fusePlan)
+	// fuseMin and fuseWindow override fusePlan's map size threshold and
+	// window bound (0: the defaults).
+	fuseMin, fuseWindow int
 }
 
 // build is New with chosen internals.
@@ -45,11 +53,30 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 	if m == nil {
 		return nil, errors.New("native: nil model")
 	}
-	views, arena := layout(m, bo.separate)
-	p := &plan{model: m, views: views, pool: newPool(opts.Threads), kern: bo.kern, qdot: bo.qdot}
+	p := &plan{model: m, pool: newPool(opts.Threads), kern: bo.kern, qdot: bo.qdot}
+	var fz *fusion
+	if !bo.noFuse {
+		fz = fusePlan(p, bo.fuseMin, bo.fuseWindow)
+	}
+	views, arena := layoutFused(m, bo.separate, fz)
+	p.views = views
 	e := &Engine{pool: p.pool, arena: arena}
 	nj := 0
-	for _, op := range m.Operators {
+	for i, op := range m.Operators {
+		e.fusedInto = append(e.fusedInto, i)
+		if fz != nil && fz.head[i] != i {
+			// Run by its block's first op.
+			e.fusedInto[i] = fz.head[i]
+			e.runs = append(e.runs, func() {})
+			e.opJobs = append(e.opJobs, nil)
+			continue
+		}
+		if fz != nil && fz.blocks[i] != nil {
+			e.runs = append(e.runs, fz.blocks[i].prepare(p))
+			e.opJobs = append(e.opJobs, p.pool.jobs[nj:len(p.pool.jobs):len(p.pool.jobs)])
+			nj = len(p.pool.jobs)
+			continue
+		}
 		prep, ok := kernels[op.Op]
 		if !ok {
 			p.pool.close()
