@@ -43,9 +43,7 @@ type buildOptions struct {
 	qdot     qmath.Dot  // the integer dot-product kernel (zero: the fastest)
 	separate bool       // no arena reuse (see layout)
 	noFuse   bool       // run every op on its own (see fusePlan)
-	// fuseMin and fuseWindow override fusePlan's map size threshold and
-	// window bound (0: the defaults).
-	fuseMin, fuseWindow int
+	fuse     fuseLimits // fusePlan's sizes (zero: the defaults)
 }
 
 // build is New with chosen internals.
@@ -56,7 +54,7 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 	p := &plan{model: m, pool: newPool(opts.Threads), kern: bo.kern, qdot: bo.qdot}
 	var fz *fusion
 	if !bo.noFuse {
-		fz = fusePlan(p, bo.fuseMin, bo.fuseWindow)
+		fz = fusePlan(p, bo.fuse)
 	}
 	views, arena := layoutFused(m, bo.separate, fz)
 	p.views = views

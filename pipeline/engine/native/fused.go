@@ -6,7 +6,8 @@ import (
 
 // Fused inverted-residual blocks, float32. MobileNetV2's blocks expand a
 // feature map six-fold with a 1×1 CONV_2D, filter it with a 3×3
-// DEPTHWISE_CONV_2D and project it back with another 1×1 CONV_2D. Run op
+// DEPTHWISE_CONV_2D and project it back with another 1×1 CONV_2D (plus,
+// where the shape allows, an ADD of the block's input). Run op
 // by op, the expanded map of the early blocks (112×112×96: 4.8 MB) is
 // written to memory by one op and read back by the next: far more than a
 // core's L2 holds, so both ops wait on memory, and with two threads each
@@ -18,14 +19,16 @@ import (
 // it computes the expanded rows the step needs (those it holds from the
 // step before, the 3×3 window's overlap, are kept), runs the depthwise
 // rows on them and, when there is a project, multiplies the step's
-// depthwise rows straight into the block output. The intermediate tensors
-// then never exist: the arena leaves them out.
+// depthwise rows straight into the block output, then adds the residual
+// rows to it. The intermediate tensors then never exist: the arena leaves
+// them out.
 //
 // The arithmetic is the unfused ops' own: the same packed GEMM (gem.block)
 // and depthwise row kernel (dwConv.row3x3, with the same border weights),
 // each output element computed by the same micro-kernel as the unfused op
 // would (tile or single row: the GEMM rows are cut at whole mr-row units of
-// the whole product), so the results are the same bit for bit.
+// the whole product) and the ADD's binFlat, so the results are the same
+// bit for bit.
 
 const (
 	// fuseMinPixels is the smallest expanded map (height × width) fused:
@@ -35,7 +38,17 @@ const (
 	// fuseWindowBytes bounds a thread's window of expanded rows: with
 	// the depthwise rows and the GEMM's panels it stays in a core's L2.
 	fuseWindowBytes = 192 << 10
+	// fuseBufferBytes is the least a window's buffer holds: rows of
+	// later steps are added behind until it is full, and only then are
+	// the rows still needed moved to its front.
+	fuseBufferBytes = 384 << 10
 )
+
+// fuseLimits are fusePlan's size choices; zero fields take the defaults
+// above (tests vary them).
+type fuseLimits struct {
+	minPixels, window, buffer int
+}
 
 // fusion is the plan's set of fused blocks.
 type fusion struct {
@@ -44,21 +57,31 @@ type fusion struct {
 	internal []bool        // per tensor: lives only inside a fused block (no arena space)
 }
 
-// fusedBlock is an expand → depthwise [→ project] chain run as one op.
+// fusedBlock is an [expand →] depthwise [→ project [→ add]] chain run as
+// one op.
 type fusedBlock struct {
-	ops             []int // the chain's op indices, in order
-	in, out         int   // tensors: the block's input, its output
-	expand, project *gemm // project nil: the block ends with the depthwise
+	ops     []int // the chain's op indices, in order
+	in, out int   // tensors: the block's input, its output
+	// expand nil: the block starts with the depthwise, on a stored map
+	// (the window is that map); project nil: it ends with the depthwise.
+	expand, project *gemm
 	dw              *dwConv
-	h, w, cin, ce   int // input map, input and expanded channels
-	ho, wo, cout    int // output map and channels
-	xlo, xhi        int // depthwise columns whose window is inside the map
-	grain           int // output rows per pool item
-	step            int // output rows per step
+	// The residual ADD after the project (res < 0: none): out =
+	// clamp(project + residual, addLo, addHi), resFirst when the
+	// residual is the ADD's first operand.
+	res           int
+	resFirst      bool
+	addLo, addHi  float32
+	h, w, cin, ce int // input map, input and expanded channels (ce = cin without expand)
+	ho, wo, cout  int // output map and channels
+	xlo, xhi      int // depthwise columns whose window is inside the map
+	grain         int // output rows per pool item
+	step          int // output rows per step
+	capPixels     int // expanded pixels a window holds
 
-	src, dst []float32
-	scratch  []fusedScratch // one per thread
-	run      uint64         // counts runs: a window is valid only in its own run
+	src, dst, resid []float32
+	scratch         []fusedScratch // one per thread
+	run             uint64         // counts runs: a window is valid only in its own run
 }
 
 // fusedScratch is one thread's window of expanded rows and its depthwise
@@ -72,18 +95,23 @@ type fusedScratch struct {
 
 // fusePlan finds the blocks to fuse: a float32 1×1 stride-1 CONV_2D whose
 // output feeds only the DEPTHWISE_CONV_2D (3×3, multiplier 1, stride 1 or
-// 2) right after it, and optionally the 1×1 stride-1 CONV_2D right after
-// that, on an expanded map of at least minPixels (0: fuseMinPixels).
+// 2) right after it, optionally the 1×1 stride-1 CONV_2D right after that
+// and then an ADD of its output and another tensor of the same shape, on
+// an expanded map of at least lim.minPixels; or, without
+// the expand, a depthwise and the project after it (MobileNetV2's first
+// block).
 // Intermediate tensors must have no other reader and be neither model
 // inputs nor outputs. A chain that fails any check is left to the
-// unfused ops, which report what is wrong with it. windowBytes (0:
-// fuseWindowBytes) bounds the window of expanded rows.
-func fusePlan(p *plan, minPixels, windowBytes int) *fusion {
-	if minPixels <= 0 {
-		minPixels = fuseMinPixels
+// unfused ops, which report what is wrong with it.
+func fusePlan(p *plan, lim fuseLimits) *fusion {
+	if lim.minPixels <= 0 {
+		lim.minPixels = fuseMinPixels
 	}
-	if windowBytes <= 0 {
-		windowBytes = fuseWindowBytes
+	if lim.window <= 0 {
+		lim.window = fuseWindowBytes
+	}
+	if lim.buffer <= 0 {
+		lim.buffer = fuseBufferBytes
 	}
 	m := p.model
 	readers := make([]int, len(m.Tensors))
@@ -102,13 +130,13 @@ func fusePlan(p *plan, minPixels, windowBytes int) *fusion {
 		boundary[t] = true
 	}
 	// inner reports whether tensor t, written by op i, is read only by op
-	// i+1, as its first input.
-	inner := func(i, t int) bool {
+	// i+1, as its input k.
+	inner := func(i, t, k int) bool {
 		if i+1 >= len(m.Operators) || t < 0 || boundary[t] || readers[t] != 1 || m.Tensors[t].IsConst() {
 			return false
 		}
 		next := m.Operators[i+1]
-		return len(next.Inputs) > 0 && next.Inputs[0] == t
+		return len(next.Inputs) > k && next.Inputs[k] == t
 	}
 	f := &fusion{
 		blocks:   make([]*fusedBlock, len(m.Operators)),
@@ -119,7 +147,7 @@ func fusePlan(p *plan, minPixels, windowBytes int) *fusion {
 		f.head[i] = i
 	}
 	for i := 0; i+1 < len(m.Operators); i++ {
-		b := newFusedBlock(p, i, inner, minPixels, windowBytes)
+		b := newFusedBlock(p, i, inner, lim)
 		if b == nil {
 			continue
 		}
@@ -127,7 +155,7 @@ func fusePlan(p *plan, minPixels, windowBytes int) *fusion {
 		for k, o := range b.ops {
 			f.head[o] = i
 			if k > 0 {
-				f.internal[m.Operators[o].Inputs[0]] = true
+				f.internal[m.Operators[o-1].Outputs[0]] = true
 			}
 		}
 		i = b.ops[len(b.ops)-1]
@@ -135,44 +163,115 @@ func fusePlan(p *plan, minPixels, windowBytes int) *fusion {
 	return f
 }
 
-// newFusedBlock returns the block starting at op i, or nil.
-func newFusedBlock(p *plan, i int, inner func(i, t int) bool, minPixels, windowBytes int) *fusedBlock {
+// newFusedBlock returns the block starting at op i, or nil: an expand
+// CONV_2D, its depthwise and optionally the rest, or a depthwise (on a
+// stored map) and its project, optionally with the ADD.
+func newFusedBlock(p *plan, i int, inner func(i, t, k int) bool, lim fuseLimits) *fusedBlock {
 	ops := p.model.Operators
-	a, b := ops[i], ops[i+1]
-	if a.Op != tflite.OpConv2D || b.Op != tflite.OpDepthwiseConv2D || len(a.Outputs) != 1 || len(b.Outputs) != 1 ||
-		!inner(i, a.Outputs[0]) {
+	if len(ops[i].Inputs) == 0 {
 		return nil
 	}
-	expand, h, w, cin, ce, ok := pointwise(p, a)
-	if !ok || h*w < minPixels {
+	f := &fusedBlock{in: ops[i].Inputs[0], grain: 1, res: -1}
+	j := i // the depthwise
+	switch ops[i].Op {
+	case tflite.OpConv2D:
+		a := ops[i]
+		if ops[i+1].Op != tflite.OpDepthwiseConv2D || len(a.Outputs) != 1 || !inner(i, a.Outputs[0], 0) {
+			return nil
+		}
+		var ok bool
+		if f.expand, f.h, f.w, f.cin, f.ce, ok = pointwise(p, a); !ok {
+			return nil
+		}
+		f.ops = append(f.ops, i)
+		j = i + 1
+	case tflite.OpDepthwiseConv2D:
+		var n int
+		var ok bool
+		if f.in < 0 {
+			return nil
+		}
+		if n, f.h, f.w, f.ce, ok = nhwc(p, f.in); !ok || n != 1 {
+			return nil
+		}
+		f.cin = f.ce
+	default:
 		return nil
 	}
-	dw, ok := depthwise3x3(p, b, h, w, ce)
+	if f.h*f.w < lim.minPixels {
+		return nil
+	}
+	b := ops[j]
+	dw, ok := depthwise3x3(p, b, f.h, f.w, f.ce)
 	if !ok {
 		return nil
 	}
-	f := &fusedBlock{
-		ops: []int{i, i + 1}, in: a.Inputs[0], out: b.Outputs[0], expand: expand, dw: dw,
-		h: h, w: w, cin: cin, ce: ce, ho: dw.y.out, wo: dw.x.out, cout: ce, grain: 1,
-	}
-	if i+2 < len(ops) && ops[i+2].Op == tflite.OpConv2D && len(ops[i+2].Outputs) == 1 && inner(i+1, b.Outputs[0]) {
-		if g, ph, pw, pc, cout, ok := pointwise(p, ops[i+2]); ok && ph == f.ho && pw == f.wo && pc == ce {
-			f.ops = append(f.ops, i+2)
-			f.project, f.out, f.cout = g, ops[i+2].Outputs[0], cout
+	f.ops = append(f.ops, j)
+	f.dw, f.out, f.ho, f.wo, f.cout = dw, b.Outputs[0], dw.y.out, dw.x.out, f.ce
+	if j+1 < len(ops) && ops[j+1].Op == tflite.OpConv2D && len(ops[j+1].Outputs) == 1 && inner(j, b.Outputs[0], 0) {
+		if g, ph, pw, pc, cout, ok := pointwise(p, ops[j+1]); ok && ph == f.ho && pw == f.wo && pc == f.ce {
+			f.ops = append(f.ops, j+1)
+			f.project, f.out, f.cout = g, ops[j+1].Outputs[0], cout
 			// Steps and bands start on whole mr-row units of the
 			// projection, as the unfused op cuts it.
 			mr := g.kern.mr
 			f.grain = mr / gcd(f.wo, mr)
+			f.residual(p, j+2, inner)
 		}
 	}
+	if f.expand == nil && f.project == nil {
+		return nil // a depthwise alone
+	}
+	w := f.w
 	f.xlo = min((dw.x.pad+dw.x.stride-1)/dw.x.stride, dw.x.out)
 	f.xhi = max(min((dw.x.in-3+dw.x.pad)/dw.x.stride+1, dw.x.out), f.xlo)
-	rowBytes := w * ce * 4
+	rowBytes := w * f.ce * 4
 	f.step = f.grain
-	for ((f.step+f.grain-1)*dw.y.stride+3)*rowBytes <= windowBytes && f.step+f.grain <= f.ho {
+	for ((f.step+f.grain-1)*dw.y.stride+3)*rowBytes <= lim.window && f.step+f.grain <= f.ho {
 		f.step += f.grain
 	}
+	if f.expand != nil {
+		// Room for one step's rows and the mr-row units around them, and
+		// for rows of later steps until the buffer is full.
+		mr := f.expand.kern.mr
+		f.capPixels = max(((f.step-1)*dw.y.stride+3)*w+2*mr, lim.buffer/(4*f.ce))
+	}
 	return f
+}
+
+// residual adds op j to the block if it is a float32 ADD of the block's
+// output (read by it alone) and another tensor of the same shape, as
+// prepareAdd would run it (binFlat).
+func (f *fusedBlock) residual(p *plan, j int, inner func(i, t, k int) bool) {
+	if j >= len(p.model.Operators) {
+		return
+	}
+	op := p.model.Operators[j]
+	if op.Op != tflite.OpAdd || len(op.Inputs) != 2 || len(op.Outputs) != 1 {
+		return
+	}
+	k := 0
+	if !inner(j-1, f.out, 0) {
+		if k = 1; !inner(j-1, f.out, 1) {
+			return
+		}
+	}
+	other := op.Inputs[1-k]
+	for _, t := range []int{other, op.Outputs[0]} {
+		if t < 0 || p.tensor(t).Type != tflite.Float32 || checkShape(p, op, t, 1, f.ho, f.wo, f.cout) != nil {
+			return
+		}
+	}
+	act := tflite.ActNone
+	if o, ok := op.Options.(*tflite.AddOptions); ok {
+		act = o.Activation
+	}
+	lo, hi, err := actRange(p, op, act)
+	if err != nil {
+		return
+	}
+	f.ops = append(f.ops, j)
+	f.res, f.resFirst, f.addLo, f.addHi, f.out = other, k == 1, lo, hi, op.Outputs[0]
 }
 
 // pointwise builds the GEMM of op if it is a float32 1×1, stride-1
@@ -256,18 +355,27 @@ func depthwise3x3(p *plan, op *tflite.Operator, h, w, c int) (*dwConv, bool) {
 // one pool job whose items are grain-row bands of output rows.
 func (f *fusedBlock) prepare(p *plan) runFunc {
 	f.src, f.dst = p.f32(f.in), p.f32(f.out)
-	mr := f.expand.kern.mr
-	winPixels := ((f.step-1)*f.dw.y.stride+3)*f.w + 2*mr
+	if f.res >= 0 {
+		f.resid = p.f32(f.res)
+	}
 	f.scratch = make([]fusedScratch, p.pool.threads)
 	for t := range f.scratch {
-		f.scratch[t].e = alignedF32(winPixels * f.ce)
+		if f.expand != nil {
+			f.scratch[t].e = alignedF32(f.capPixels * f.ce)
+		}
 		if f.project != nil {
 			f.scratch[t].d = alignedF32(f.step * f.wo * f.ce)
 		}
 	}
-	work := f.h*f.w*f.ce*f.cin + f.ho*f.wo*f.ce*9
+	work := f.ho * f.wo * f.ce * 9
+	if f.expand != nil {
+		work += f.h * f.w * f.ce * f.cin
+	}
 	if f.project != nil {
 		work += f.ho * f.wo * f.cout * f.ce
+	}
+	if f.res >= 0 {
+		work += f.ho * f.wo * f.cout * elemWork
 	}
 	items := (f.ho + f.grain - 1) / f.grain
 	j := p.pool.newThreadJob(items, work, func(lo, hi, thread int) {
@@ -293,24 +401,12 @@ func (f *fusedBlock) inRow(oy int) int {
 func (f *fusedBlock) rows(s *fusedScratch, o0, o1 int) {
 	ce, w := f.ce, f.w
 	r0, r1 := f.inRow(o0), f.inRow(o1-1)+3 // the expanded rows needed
-	mr := f.expand.kern.mr
-	at := r0 * w
-	switch {
-	case s.run != f.run || at < s.p0 || at > s.p1:
-		// Start a new window on an mr-row unit of the expand product.
-		s.p0 = at / mr * mr
-		s.p1 = s.p0
-		s.run = f.run
-	case at > s.p0:
-		// Keep the rows still needed (the windows' overlap).
-		copy(s.e, s.e[(at-s.p0)*ce:(s.p1-s.p0)*ce])
-		s.p0 = at
+	var win []float32
+	if f.expand == nil {
+		win = f.src[r0*w*ce:]
+	} else {
+		win = f.window(s, r0, r1)
 	}
-	if end := min((r1*w+mr-1)/mr*mr, f.h*w); end > s.p1 {
-		f.expand.block(s.e[(s.p1-s.p0)*ce:], ce, f.src[s.p1*f.cin:], f.cin, 0, end-s.p1, 0, f.expand.panels())
-		s.p1 = end
-	}
-	win := s.e[(at-s.p0)*ce:]
 	if f.project == nil {
 		for oy := o0; oy < o1; oy++ {
 			f.line(f.dst, win, oy, oy, r0)
@@ -321,6 +417,40 @@ func (f *fusedBlock) rows(s *fusedScratch, o0, o1 int) {
 		f.line(s.d, win, oy-o0, oy, r0)
 	}
 	f.project.block(f.dst[o0*f.wo*f.cout:], f.cout, s.d, ce, 0, (o1-o0)*f.wo, 0, f.project.panels())
+	if f.res >= 0 {
+		out := f.dst[o0*f.wo*f.cout : o1*f.wo*f.cout]
+		res := f.resid[o0*f.wo*f.cout : o1*f.wo*f.cout]
+		if f.resFirst {
+			binFlat(binAdd, out, res, out, f.addLo, f.addHi)
+		} else {
+			binFlat(binAdd, out, out, res, f.addLo, f.addHi)
+		}
+	}
+}
+
+// window computes the expanded rows [r0,r1) that s's window lacks and
+// returns the window from row r0 on.
+func (f *fusedBlock) window(s *fusedScratch, r0, r1 int) []float32 {
+	ce, w := f.ce, f.w
+	mr := f.expand.kern.mr
+	at := r0 * w
+	end := min((r1*w+mr-1)/mr*mr, f.h*w)
+	switch {
+	case s.run != f.run || at < s.p0 || at > s.p1:
+		// Start a new window on an mr-row unit of the expand product.
+		s.p0 = at / mr * mr
+		s.p1 = s.p0
+		s.run = f.run
+	case end-s.p0 > f.capPixels:
+		// Full: keep the rows still needed (the windows' overlap).
+		copy(s.e, s.e[(at-s.p0)*ce:(s.p1-s.p0)*ce])
+		s.p0 = at
+	}
+	if end > s.p1 {
+		f.expand.block(s.e[(s.p1-s.p0)*ce:], ce, f.src[s.p1*f.cin:], f.cin, 0, end-s.p1, 0, f.expand.panels())
+		s.p1 = end
+	}
+	return s.e[(at-s.p0)*ce:]
 }
 
 // line is dwConv.line for output row oy written as row at of dst, its

@@ -66,23 +66,39 @@ func TestFusedMatchesUnfused(t *testing.T) {
 	}
 }
 
-// fusedChain builds x → CONV_2D 1×1 (expand, RELU6) → DEPTHWISE_CONV_2D
-// 3×3 (RELU6) [→ CONV_2D 1×1 (project)] with random weights, the last
-// tensor the model output (cout 0: no project). It returns the model, the
-// input and the reference output.
-func fusedChain(seed uint64, h, w, cin, ce, cout, stride int, pad tflite.Padding) (*tflite.Model, []float32, []float32) {
+// chainSpec is the shape of a test block: an [h,w,cin] input, ce expanded
+// channels (ce 0: no expand, the depthwise reads the input), cout project
+// channels (0: no project), and add 1: ADD(project, x), 2: ADD(x,
+// project) with RELU.
+type chainSpec struct {
+	h, w, cin, ce, cout, stride int
+	pad                         tflite.Padding
+	add                         int
+}
+
+// fusedChain builds x → [CONV_2D 1×1 (expand, RELU6) →] DEPTHWISE_CONV_2D
+// 3×3 (RELU6) [→ CONV_2D 1×1 (project) [→ ADD x]] with random weights, the
+// last tensor the model output. It returns the model, the input and the
+// reference output.
+func fusedChain(seed uint64, cs chainSpec) (*tflite.Model, []float32, []float32) {
+	h, w, cin, ce, cout, stride, pad, add := cs.h, cs.w, cs.cin, cs.ce, cs.cout, cs.stride, cs.pad, cs.add
 	r := seeded(seed)
 	in := randF32(r, h*w*cin)
-	we, be := randF32(r, ce*cin), randF32(r, ce)
-	wd, bd := randF32(r, 9*ce), randF32(r, ce)
-	e, _, _ := conv2DRef(in, 1, h, w, cin, we, ce, 1, 1, be, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
-	d, oh, ow := depthwiseRef(e, 1, h, w, ce, wd, 3, 3, 1, bd, stride, stride, 1, 1, pad, tflite.ActRelu6)
 	var b modelBuilder
 	x := b.f32(1, h, w, cin)
-	xe := b.f32(1, h, w, ce)
+	e, xe := in, x
+	if ce > 0 {
+		we, be := randF32(r, ce*cin), randF32(r, ce)
+		e, _, _ = conv2DRef(in, 1, h, w, cin, we, ce, 1, 1, be, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
+		xe = b.f32(1, h, w, ce)
+		b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: 1, StrideW: 1, Activation: tflite.ActRelu6},
+			[]int{x, b.tensor(tflite.Float32, []int{ce, 1, 1, cin}, we), b.tensor(tflite.Float32, []int{ce}, be)}, []int{xe})
+	} else {
+		ce = cin
+	}
+	wd, bd := randF32(r, 9*ce), randF32(r, ce)
+	d, oh, ow := depthwiseRef(e, 1, h, w, ce, wd, 3, 3, 1, bd, stride, stride, 1, 1, pad, tflite.ActRelu6)
 	xd := b.f32(1, oh, ow, ce)
-	b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: 1, StrideW: 1, Activation: tflite.ActRelu6},
-		[]int{x, b.tensor(tflite.Float32, []int{ce, 1, 1, cin}, we), b.tensor(tflite.Float32, []int{ce}, be)}, []int{xe})
 	b.op(tflite.OpDepthwiseConv2D, &tflite.DepthwiseConv2DOptions{Padding: pad, StrideH: stride, StrideW: stride, DepthMultiplier: 1, Activation: tflite.ActRelu6},
 		[]int{xe, b.tensor(tflite.Float32, []int{1, 3, 3, ce}, wd), b.tensor(tflite.Float32, []int{ce}, bd)}, []int{xd})
 	if cout == 0 {
@@ -93,7 +109,19 @@ func fusedChain(seed uint64, h, w, cin, ce, cout, stride int, pad tflite.Padding
 	xp := b.f32(1, oh, ow, cout)
 	b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: 1, StrideW: 1},
 		[]int{xd, b.tensor(tflite.Float32, []int{cout, 1, 1, ce}, wp), b.tensor(tflite.Float32, []int{cout}, bp)}, []int{xp})
-	return b.io([]int{x}, []int{xp}), in, y
+	if add == 0 {
+		return b.io([]int{x}, []int{xp}), in, y
+	}
+	xa := b.f32(1, oh, ow, cout)
+	ins, act := []int{xp, x}, tflite.ActNone
+	if add == 2 {
+		ins, act = []int{x, xp}, tflite.ActRelu
+	}
+	b.op(tflite.OpAdd, &tflite.AddOptions{Activation: act}, ins, []int{xa})
+	for j := range y {
+		y[j] = clampRef(y[j]+in[j], act)
+	}
+	return b.io([]int{x}, []int{xa}), in, y
 }
 
 // runBuilt builds m with bo, runs input in and returns output 0, and how
@@ -126,47 +154,51 @@ func runBuilt(t *testing.T, m *tflite.Model, bo buildOptions, threads int, in []
 // The shapes cover the band edges: the first and last bands (clamped
 // border windows), stride 2 on even and odd heights, VALID padding, widths
 // that cut the GEMM's mr-row units inside a line, a map smaller than one
-// step, a projection to 16 channels (the AVX2 tile under AVX-512) and no
-// projection.
+// step, a projection to 16 channels (the AVX2 tile under AVX-512), no
+// projection, a residual ADD either way round, and no expand.
 func TestFusedBlocks(t *testing.T) {
 	tests := []struct {
-		name                        string
-		h, w, cin, ce, cout, stride int
-		pad                         tflite.Padding
+		name string
+		chainSpec
 	}{
-		{"stride 1, odd height", 11, 9, 5, 24, 8, 1, tflite.PaddingSame},
-		{"stride 2, even height", 12, 12, 3, 16, 24, 2, tflite.PaddingSame},
-		{"stride 2, odd height", 13, 11, 4, 20, 7, 2, tflite.PaddingSame},
-		{"valid, stride 1", 9, 8, 6, 12, 5, 1, tflite.PaddingValid},
-		{"valid, stride 2", 10, 7, 3, 8, 9, 2, tflite.PaddingValid},
-		{"three rows", 3, 5, 2, 8, 3, 1, tflite.PaddingSame},
-		{"narrow, stride 2", 5, 3, 4, 9, 6, 2, tflite.PaddingSame},
-		{"tall and narrow", 40, 7, 3, 40, 33, 1, tflite.PaddingSame},
-		{"project to 16", 14, 14, 8, 48, 16, 1, tflite.PaddingSame},
-		{"no project, stride 1", 10, 10, 4, 24, 0, 1, tflite.PaddingSame},
-		{"no project, stride 2", 9, 10, 4, 17, 0, 2, tflite.PaddingSame},
+		{"stride 1, odd height", chainSpec{11, 9, 5, 24, 8, 1, tflite.PaddingSame, 0}},
+		{"stride 2, even height", chainSpec{12, 12, 3, 16, 24, 2, tflite.PaddingSame, 0}},
+		{"stride 2, odd height", chainSpec{13, 11, 4, 20, 7, 2, tflite.PaddingSame, 0}},
+		{"valid, stride 1", chainSpec{9, 8, 6, 12, 5, 1, tflite.PaddingValid, 0}},
+		{"valid, stride 2", chainSpec{10, 7, 3, 8, 9, 2, tflite.PaddingValid, 0}},
+		{"three rows", chainSpec{3, 5, 2, 8, 3, 1, tflite.PaddingSame, 0}},
+		{"narrow, stride 2", chainSpec{5, 3, 4, 9, 6, 2, tflite.PaddingSame, 0}},
+		{"tall and narrow", chainSpec{40, 7, 3, 40, 33, 1, tflite.PaddingSame, 0}},
+		{"project to 16", chainSpec{14, 14, 8, 48, 16, 1, tflite.PaddingSame, 0}},
+		{"no project, stride 1", chainSpec{10, 10, 4, 24, 0, 1, tflite.PaddingSame, 0}},
+		{"no project, stride 2", chainSpec{9, 10, 4, 17, 0, 2, tflite.PaddingSame, 0}},
+		{"residual add", chainSpec{13, 12, 8, 48, 8, 1, tflite.PaddingSame, 1}},
+		{"residual add, operands swapped, relu", chainSpec{7, 9, 5, 30, 5, 1, tflite.PaddingSame, 2}},
+		{"no expand", chainSpec{12, 10, 24, 0, 8, 1, tflite.PaddingSame, 0}},
+		{"no expand, stride 2", chainSpec{11, 9, 16, 0, 12, 2, tflite.PaddingSame, 0}},
+		{"no expand, residual add", chainSpec{9, 9, 16, 0, 16, 1, tflite.PaddingSame, 1}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, in, want := fusedChain(uint64(i), tc.h, tc.w, tc.cin, tc.ce, tc.cout, tc.stride, tc.pad)
-			wantFused := 2
-			if tc.cout == 0 {
-				wantFused = 1
-			}
+			m, in, want := fusedChain(uint64(i), tc.chainSpec)
+			wantFused := len(m.Operators) - 1
 			for _, kern := range gemmKernels() {
 				unfused, _ := runBuilt(t, m, buildOptions{kern: kern, noFuse: true}, 1, in)
 				closeTo(t, unfused, want, 1e-4)
-				// 1 byte: one grain of rows per step; 1 MB: the whole map.
-				for _, window := range []int{1, 3 * tc.w * tc.ce * 4, 1 << 20} {
+				// Windows of one grain of rows per step, of a few rows, of
+				// the whole map; buffers of one step (the rows still needed
+				// move to the front every step) or larger.
+				row := tc.w * max(tc.ce, tc.cin) * 4
+				for _, lim := range []fuseLimits{{1, 1, 1}, {1, 1, 7 * row}, {1, 3 * row, 1}, {1, 3 * row, 0}, {1, 1 << 20, 0}} {
 					for _, threads := range []int{1, 2, 3} {
-						got, fused := runBuilt(t, m, buildOptions{kern: kern, fuseMin: 1, fuseWindow: window}, threads, in)
+						got, fused := runBuilt(t, m, buildOptions{kern: kern, fuse: lim}, threads, in)
 						if fused != wantFused {
 							t.Fatalf("%d ops fused into the block's first, want %d", fused, wantFused)
 						}
 						for j := range got {
 							if math.Float32bits(got[j]) != math.Float32bits(unfused[j]) {
-								t.Fatalf("%s, window %d bytes, %d threads: element %d is %v fused, %v unfused",
-									kern.name, window, threads, j, got[j], unfused[j])
+								t.Fatalf("%s, limits %+v, %d threads: element %d is %v fused, %v unfused",
+									kern.name, lim, threads, j, got[j], unfused[j])
 							}
 						}
 					}
@@ -191,8 +223,8 @@ func TestFusePlanRules(t *testing.T) {
 		defer e.Close()
 		return e.fusedInto
 	}
-	m, _, _ := fusedChain(1, 8, 8, 4, 16, 8, 1, tflite.PaddingSame)
-	if got := fusedOps(m, buildOptions{fuseMin: 1}); fmt.Sprint(got) != "[0 0 0]" {
+	m, _, _ := fusedChain(1, chainSpec{8, 8, 4, 16, 8, 1, tflite.PaddingSame, 0})
+	if got := fusedOps(m, buildOptions{fuse: fuseLimits{minPixels: 1}}); fmt.Sprint(got) != "[0 0 0]" {
 		t.Errorf("whole chain: ops run by %v, want [0 0 0]", got)
 	}
 	if got := fusedOps(m, buildOptions{}); fmt.Sprint(got) != "[0 1 2]" {
@@ -202,13 +234,34 @@ func TestFusePlanRules(t *testing.T) {
 	// fuse, the projection reads the stored tensor.
 	m2 := *m
 	m2.Outputs = append([]int{m.Operators[1].Outputs[0]}, m.Outputs...)
-	if got := fusedOps(&m2, buildOptions{fuseMin: 1}); fmt.Sprint(got) != "[0 0 2]" {
+	if got := fusedOps(&m2, buildOptions{fuse: fuseLimits{minPixels: 1}}); fmt.Sprint(got) != "[0 0 2]" {
 		t.Errorf("depthwise output read outside: ops run by %v, want [0 0 2]", got)
 	}
-	// The expanded map is a model output: nothing fuses.
+	// The expanded map is a model output: the expand runs alone, the
+	// depthwise and the projection fuse.
 	m3 := *m
 	m3.Outputs = append([]int{m.Operators[0].Outputs[0]}, m.Outputs...)
-	if got := fusedOps(&m3, buildOptions{fuseMin: 1}); fmt.Sprint(got) != "[0 1 2]" {
-		t.Errorf("expanded map read outside: ops run by %v, want [0 1 2]", got)
+	if got := fusedOps(&m3, buildOptions{fuse: fuseLimits{minPixels: 1}}); fmt.Sprint(got) != "[0 1 1]" {
+		t.Errorf("expanded map read outside: ops run by %v, want [0 1 1]", got)
+	}
+	// A residual ADD joins the block; one that broadcasts does not.
+	ma, _, _ := fusedChain(2, chainSpec{8, 8, 4, 16, 4, 1, tflite.PaddingSame, 1})
+	if got := fusedOps(ma, buildOptions{fuse: fuseLimits{minPixels: 1}}); fmt.Sprint(got) != "[0 0 0 0]" {
+		t.Errorf("residual add: ops run by %v, want [0 0 0 0]", got)
+	}
+	mb := *ma
+	mb.Tensors = append([]*tflite.Tensor(nil), ma.Tensors...)
+	add := *ma.Operators[3]
+	vec := &tflite.Tensor{Index: len(mb.Tensors), Type: tflite.Float32, Shape: []int{4}, Data: make([]byte, 16)}
+	mb.Tensors = append(mb.Tensors, vec)
+	add.Inputs = []int{add.Inputs[0], vec.Index}
+	mb.Operators = append(append([]*tflite.Operator(nil), ma.Operators[:3]...), &add)
+	if got := fusedOps(&mb, buildOptions{fuse: fuseLimits{minPixels: 1}}); fmt.Sprint(got) != "[0 0 0 3]" {
+		t.Errorf("broadcasting add: ops run by %v, want [0 0 0 3]", got)
+	}
+	// A depthwise without expand fuses with its project only.
+	md, _, _ := fusedChain(3, chainSpec{8, 8, 16, 0, 0, 1, tflite.PaddingSame, 0})
+	if got := fusedOps(md, buildOptions{fuse: fuseLimits{minPixels: 1}}); fmt.Sprint(got) != "[0]" {
+		t.Errorf("depthwise alone: ops run by %v, want [0]", got)
 	}
 }
