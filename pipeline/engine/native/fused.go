@@ -63,16 +63,19 @@ type fusedBlock struct {
 	ops     []int // the chain's op indices, in order
 	in, out int   // tensors: the block's input, its output
 	// expand nil: the block starts with the depthwise, on a stored map
-	// (the window is that map); project nil: it ends with the depthwise.
-	expand, project *gemm
-	dw              *dwConv
+	// (the window is that map). The expand is a 1×1 convolution, or any
+	// other (im2col: MobileNetV2's stem).
+	expand *convStage
+	// project nil: the block ends with the depthwise.
+	project *gemm
+	dw      *dwConv
 	// The residual ADD after the project (res < 0: none): out =
 	// clamp(project + residual, addLo, addHi), resFirst when the
 	// residual is the ADD's first operand.
 	res           int
 	resFirst      bool
 	addLo, addHi  float32
-	h, w, cin, ce int // input map, input and expanded channels (ce = cin without expand)
+	h, w, cin, ce int // expanded map, input and expanded channels (ce = cin without expand)
 	ho, wo, cout  int // output map and channels
 	xlo, xhi      int // depthwise columns whose window is inside the map
 	grain         int // output rows per pool item
@@ -88,8 +91,9 @@ type fusedBlock struct {
 // rows (when the block has a project).
 type fusedScratch struct {
 	e, d   []float32
-	p0, p1 int    // e holds expanded pixels [p0,p1) (raster order), pixel p0 at e[0]
-	run    uint64 // the run the window belongs to
+	cols   []float32 // im2col rows of the expand (when it gathers)
+	p0, p1 int       // e holds expanded pixels [p0,p1) (raster order), pixel p0 at e[0]
+	run    uint64    // the run the window belongs to
 	_      [64]byte
 }
 
@@ -180,9 +184,10 @@ func newFusedBlock(p *plan, i int, inner func(i, t, k int) bool, lim fuseLimits)
 			return nil
 		}
 		var ok bool
-		if f.expand, f.h, f.w, f.cin, f.ce, ok = pointwise(p, a); !ok {
+		if f.expand, ok = newConvStage(p, a); !ok {
 			return nil
 		}
+		f.h, f.w, f.cin, f.ce = f.expand.h, f.expand.w, f.expand.cin, f.expand.cout
 		f.ops = append(f.ops, i)
 		j = i + 1
 	case tflite.OpDepthwiseConv2D:
@@ -233,7 +238,7 @@ func newFusedBlock(p *plan, i int, inner func(i, t, k int) bool, lim fuseLimits)
 	if f.expand != nil {
 		// Room for one step's rows and the mr-row units around them, and
 		// for rows of later steps until the buffer is full.
-		mr := f.expand.kern.mr
+		mr := f.expand.g.kern.mr
 		f.capPixels = max(((f.step-1)*dw.y.stride+3)*w+2*mr, lim.buffer/(4*f.ce))
 	}
 	return f
@@ -274,34 +279,80 @@ func (f *fusedBlock) residual(p *plan, j int, inner func(i, t, k int) bool) {
 	f.res, f.resFirst, f.addLo, f.addHi, f.out = other, k == 1, lo, hi, op.Outputs[0]
 }
 
-// pointwise builds the GEMM of op if it is a float32 1×1, stride-1
-// CONV_2D on one [1,h,w,cin] image, as prepareConv2D would.
-func pointwise(p *plan, op *tflite.Operator) (g *gemm, h, w, cin, cout int, ok bool) {
+// convStage is a float32 CONV_2D on one image prepared as prepareConv2D
+// would: a GEMM on the input itself (1×1, stride 1, no padding; gather nil)
+// or on im2col rows gathered from it.
+type convStage struct {
+	g          *gemm
+	gather     *im2col
+	h, w, cout int // output map
+	cin, k     int // input channels, GEMM depth
+	gatherRows int // im2col rows gathered at a time (whole mr-row units)
+}
+
+// newConvStage prepares op if it is a float32 CONV_2D on one image.
+func newConvStage(p *plan, op *tflite.Operator) (*convStage, bool) {
 	opts, isConv := op.Options.(*tflite.Conv2DOptions)
 	if !isConv || len(op.Inputs) < 2 || len(op.Outputs) != 1 || op.Inputs[0] < 0 || op.Inputs[1] < 0 {
-		return nil, 0, 0, 0, 0, false
+		return nil, false
 	}
 	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
 	for _, t := range []int{in, filt, out} {
 		if p.tensor(t).Type != tflite.Float32 {
-			return nil, 0, 0, 0, 0, false
+			return nil, false
 		}
 	}
 	n, h, w, cin, ok1 := nhwc(p, in)
 	cout, kh, kw, fcin, ok2 := nhwc(p, filt)
-	if !ok1 || !ok2 || n != 1 || kh != 1 || kw != 1 || fcin != cin || !p.tensor(filt).IsConst() ||
-		max(opts.StrideH, 1) != 1 || max(opts.StrideW, 1) != 1 || checkShape(p, op, out, 1, h, w, cout) != nil {
-		return nil, 0, 0, 0, 0, false
+	if !ok1 || !ok2 || n != 1 || fcin != cin || !p.tensor(filt).IsConst() {
+		return nil, false
+	}
+	wy := newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding)
+	wx := newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding)
+	if checkShape(p, op, out, 1, wy.out, wx.out, cout) != nil {
+		return nil, false
 	}
 	lo, hi, err := actRange(p, op, opts.Activation)
 	if err != nil {
-		return nil, 0, 0, 0, 0, false
+		return nil, false
 	}
 	bias, err := floatBias(p, op, 2, cout)
 	if err != nil {
+		return nil, false
+	}
+	c := &convStage{h: wy.out, w: wx.out, cout: cout, cin: cin, k: kh * kw * cin}
+	c.g = newGemm(p.kern, p.f32(filt), cout, c.k, bias, lo, hi)
+	if kh != 1 || kw != 1 || wy.stride != 1 || wx.stride != 1 || wy.pad != 0 || wx.pad != 0 {
+		mr := c.g.kern.mr
+		c.gather = &im2col{y: wy, x: wx, c: cin}
+		c.gatherRows = max(mr, (16<<10)/c.k/mr*mr)
+	}
+	return c, true
+}
+
+// rows computes output pixels [q0,q1) (raster order) into c, one row per
+// pixel (stride cout), from input src; cols is scratch of gatherRows×k.
+// q0 must start an mr-row unit of the whole product, as in the unfused op.
+func (c *convStage) rows(dst, src, cols []float32, q0, q1 int) {
+	if c.gather == nil {
+		c.g.block(dst, c.cout, src[q0*c.cin:], c.cin, 0, q1-q0, 0, c.g.panels())
+		return
+	}
+	for b0 := q0; b0 < q1; b0 += c.gatherRows {
+		b1 := min(b0+c.gatherRows, q1)
+		c.gather.fill(cols, src, b0, b1, b0)
+		c.g.block(dst[(b0-q0)*c.cout:], c.cout, cols, c.k, 0, b1-b0, 0, c.g.panels())
+	}
+}
+
+// pointwise builds the GEMM of op if it is a float32 1×1, stride-1
+// CONV_2D on one [1,h,w,cin] image, as prepareConv2D would.
+func pointwise(p *plan, op *tflite.Operator) (g *gemm, h, w, cin, cout int, ok bool) {
+	c, ok := newConvStage(p, op)
+	if !ok || c.gather != nil {
 		return nil, 0, 0, 0, 0, false
 	}
-	return newGemm(p.kern, p.f32(filt), cout, cin, bias, lo, hi), h, w, cin, cout, true
+	return c.g, c.h, c.w, c.cin, c.cout, true
 }
 
 // depthwise3x3 builds the depthwise convolution of op if it is a float32
@@ -362,6 +413,9 @@ func (f *fusedBlock) prepare(p *plan) runFunc {
 	for t := range f.scratch {
 		if f.expand != nil {
 			f.scratch[t].e = alignedF32(f.capPixels * f.ce)
+			if f.expand.gather != nil {
+				f.scratch[t].cols = alignedF32(f.expand.gatherRows * f.expand.k)
+			}
 		}
 		if f.project != nil {
 			f.scratch[t].d = alignedF32(f.step * f.wo * f.ce)
@@ -369,7 +423,7 @@ func (f *fusedBlock) prepare(p *plan) runFunc {
 	}
 	work := f.ho * f.wo * f.ce * 9
 	if f.expand != nil {
-		work += f.h * f.w * f.ce * f.cin
+		work += f.h * f.w * f.ce * f.expand.k
 	}
 	if f.project != nil {
 		work += f.ho * f.wo * f.cout * f.ce
@@ -432,7 +486,7 @@ func (f *fusedBlock) rows(s *fusedScratch, o0, o1 int) {
 // returns the window from row r0 on.
 func (f *fusedBlock) window(s *fusedScratch, r0, r1 int) []float32 {
 	ce, w := f.ce, f.w
-	mr := f.expand.kern.mr
+	mr := f.expand.g.kern.mr
 	at := r0 * w
 	end := min((r1*w+mr-1)/mr*mr, f.h*w)
 	switch {
@@ -447,7 +501,7 @@ func (f *fusedBlock) window(s *fusedScratch, r0, r1 int) []float32 {
 		s.p0 = at
 	}
 	if end > s.p1 {
-		f.expand.block(s.e[(s.p1-s.p0)*ce:], ce, f.src[s.p1*f.cin:], f.cin, 0, end-s.p1, 0, f.expand.panels())
+		f.expand.rows(s.e[(s.p1-s.p0)*ce:], f.src, s.cols, s.p1, end)
 		s.p1 = end
 	}
 	return s.e[(at-s.p0)*ce:]

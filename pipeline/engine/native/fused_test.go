@@ -69,11 +69,13 @@ func TestFusedMatchesUnfused(t *testing.T) {
 // chainSpec is the shape of a test block: an [h,w,cin] input, ce expanded
 // channels (ce 0: no expand, the depthwise reads the input), cout project
 // channels (0: no project), and add 1: ADD(project, x), 2: ADD(x,
-// project) with RELU.
+// project) with RELU; an expand with a k×k filter and stride ek (SAME
+// padding) when k > 0, else 1×1 stride 1.
 type chainSpec struct {
 	h, w, cin, ce, cout, stride int
 	pad                         tflite.Padding
 	add                         int
+	k, ek                       int
 }
 
 // fusedChain builds x → [CONV_2D 1×1 (expand, RELU6) →] DEPTHWISE_CONV_2D
@@ -88,11 +90,12 @@ func fusedChain(seed uint64, cs chainSpec) (*tflite.Model, []float32, []float32)
 	x := b.f32(1, h, w, cin)
 	e, xe := in, x
 	if ce > 0 {
-		we, be := randF32(r, ce*cin), randF32(r, ce)
-		e, _, _ = conv2DRef(in, 1, h, w, cin, we, ce, 1, 1, be, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
+		k, ek := max(cs.k, 1), max(cs.ek, 1)
+		we, be := randF32(r, ce*k*k*cin), randF32(r, ce)
+		e, h, w = conv2DRef(in, 1, h, w, cin, we, ce, k, k, be, ek, ek, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
 		xe = b.f32(1, h, w, ce)
-		b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: 1, StrideW: 1, Activation: tflite.ActRelu6},
-			[]int{x, b.tensor(tflite.Float32, []int{ce, 1, 1, cin}, we), b.tensor(tflite.Float32, []int{ce}, be)}, []int{xe})
+		b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: ek, StrideW: ek, Activation: tflite.ActRelu6},
+			[]int{x, b.tensor(tflite.Float32, []int{ce, k, k, cin}, we), b.tensor(tflite.Float32, []int{ce}, be)}, []int{xe})
 	} else {
 		ce = cin
 	}
@@ -119,7 +122,7 @@ func fusedChain(seed uint64, cs chainSpec) (*tflite.Model, []float32, []float32)
 	}
 	b.op(tflite.OpAdd, &tflite.AddOptions{Activation: act}, ins, []int{xa})
 	for j := range y {
-		y[j] = clampRef(y[j]+in[j], act)
+		y[j] = clampRef(y[j]+in[j], act) // x has the block output's shape
 	}
 	return b.io([]int{x}, []int{xa}), in, y
 }
@@ -155,28 +158,32 @@ func runBuilt(t *testing.T, m *tflite.Model, bo buildOptions, threads int, in []
 // border windows), stride 2 on even and odd heights, VALID padding, widths
 // that cut the GEMM's mr-row units inside a line, a map smaller than one
 // step, a projection to 16 channels (the AVX2 tile under AVX-512), no
-// projection, a residual ADD either way round, and no expand.
+// projection, a residual ADD either way round, no expand, and expands that
+// gather im2col rows (3×3 stride 2 as MobileNetV2's stem, 1×1 stride 2).
 func TestFusedBlocks(t *testing.T) {
 	tests := []struct {
 		name string
 		chainSpec
 	}{
-		{"stride 1, odd height", chainSpec{11, 9, 5, 24, 8, 1, tflite.PaddingSame, 0}},
-		{"stride 2, even height", chainSpec{12, 12, 3, 16, 24, 2, tflite.PaddingSame, 0}},
-		{"stride 2, odd height", chainSpec{13, 11, 4, 20, 7, 2, tflite.PaddingSame, 0}},
-		{"valid, stride 1", chainSpec{9, 8, 6, 12, 5, 1, tflite.PaddingValid, 0}},
-		{"valid, stride 2", chainSpec{10, 7, 3, 8, 9, 2, tflite.PaddingValid, 0}},
-		{"three rows", chainSpec{3, 5, 2, 8, 3, 1, tflite.PaddingSame, 0}},
-		{"narrow, stride 2", chainSpec{5, 3, 4, 9, 6, 2, tflite.PaddingSame, 0}},
-		{"tall and narrow", chainSpec{40, 7, 3, 40, 33, 1, tflite.PaddingSame, 0}},
-		{"project to 16", chainSpec{14, 14, 8, 48, 16, 1, tflite.PaddingSame, 0}},
-		{"no project, stride 1", chainSpec{10, 10, 4, 24, 0, 1, tflite.PaddingSame, 0}},
-		{"no project, stride 2", chainSpec{9, 10, 4, 17, 0, 2, tflite.PaddingSame, 0}},
-		{"residual add", chainSpec{13, 12, 8, 48, 8, 1, tflite.PaddingSame, 1}},
-		{"residual add, operands swapped, relu", chainSpec{7, 9, 5, 30, 5, 1, tflite.PaddingSame, 2}},
-		{"no expand", chainSpec{12, 10, 24, 0, 8, 1, tflite.PaddingSame, 0}},
-		{"no expand, stride 2", chainSpec{11, 9, 16, 0, 12, 2, tflite.PaddingSame, 0}},
-		{"no expand, residual add", chainSpec{9, 9, 16, 0, 16, 1, tflite.PaddingSame, 1}},
+		{"stride 1, odd height", chainSpec{11, 9, 5, 24, 8, 1, tflite.PaddingSame, 0, 0, 0}},
+		{"stride 2, even height", chainSpec{12, 12, 3, 16, 24, 2, tflite.PaddingSame, 0, 0, 0}},
+		{"stride 2, odd height", chainSpec{13, 11, 4, 20, 7, 2, tflite.PaddingSame, 0, 0, 0}},
+		{"valid, stride 1", chainSpec{9, 8, 6, 12, 5, 1, tflite.PaddingValid, 0, 0, 0}},
+		{"valid, stride 2", chainSpec{10, 7, 3, 8, 9, 2, tflite.PaddingValid, 0, 0, 0}},
+		{"three rows", chainSpec{3, 5, 2, 8, 3, 1, tflite.PaddingSame, 0, 0, 0}},
+		{"narrow, stride 2", chainSpec{5, 3, 4, 9, 6, 2, tflite.PaddingSame, 0, 0, 0}},
+		{"tall and narrow", chainSpec{40, 7, 3, 40, 33, 1, tflite.PaddingSame, 0, 0, 0}},
+		{"project to 16", chainSpec{14, 14, 8, 48, 16, 1, tflite.PaddingSame, 0, 0, 0}},
+		{"no project, stride 1", chainSpec{10, 10, 4, 24, 0, 1, tflite.PaddingSame, 0, 0, 0}},
+		{"no project, stride 2", chainSpec{9, 10, 4, 17, 0, 2, tflite.PaddingSame, 0, 0, 0}},
+		{"residual add", chainSpec{13, 12, 8, 48, 8, 1, tflite.PaddingSame, 1, 0, 0}},
+		{"residual add, operands swapped, relu", chainSpec{7, 9, 5, 30, 5, 1, tflite.PaddingSame, 2, 0, 0}},
+		{"no expand", chainSpec{12, 10, 24, 0, 8, 1, tflite.PaddingSame, 0, 0, 0}},
+		{"no expand, stride 2", chainSpec{11, 9, 16, 0, 12, 2, tflite.PaddingSame, 0, 0, 0}},
+		{"no expand, residual add", chainSpec{9, 9, 16, 0, 16, 1, tflite.PaddingSame, 1, 0, 0}},
+		{"3×3 stride-2 expand (the stem)", chainSpec{22, 21, 3, 32, 16, 1, tflite.PaddingSame, 0, 3, 2}},
+		{"3×3 expand, stride-2 depthwise", chainSpec{13, 16, 3, 24, 8, 2, tflite.PaddingSame, 0, 3, 1}},
+		{"1×1 stride-2 expand (im2col)", chainSpec{12, 12, 5, 16, 0, 1, tflite.PaddingSame, 0, 1, 2}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -188,7 +195,7 @@ func TestFusedBlocks(t *testing.T) {
 				// Windows of one grain of rows per step, of a few rows, of
 				// the whole map; buffers of one step (the rows still needed
 				// move to the front every step) or larger.
-				row := tc.w * max(tc.ce, tc.cin) * 4
+				row := tc.w * max(tc.ce, tc.cin) * 4 // at least a row of the expanded map
 				for _, lim := range []fuseLimits{{1, 1, 1}, {1, 1, 7 * row}, {1, 3 * row, 1}, {1, 3 * row, 0}, {1, 1 << 20, 0}} {
 					for _, threads := range []int{1, 2, 3} {
 						got, fused := runBuilt(t, m, buildOptions{kern: kern, fuse: lim}, threads, in)
@@ -223,7 +230,7 @@ func TestFusePlanRules(t *testing.T) {
 		defer e.Close()
 		return e.fusedInto
 	}
-	m, _, _ := fusedChain(1, chainSpec{8, 8, 4, 16, 8, 1, tflite.PaddingSame, 0})
+	m, _, _ := fusedChain(1, chainSpec{8, 8, 4, 16, 8, 1, tflite.PaddingSame, 0, 0, 0})
 	if got := fusedOps(m, buildOptions{fuse: fuseLimits{minPixels: 1}}); fmt.Sprint(got) != "[0 0 0]" {
 		t.Errorf("whole chain: ops run by %v, want [0 0 0]", got)
 	}
@@ -245,7 +252,7 @@ func TestFusePlanRules(t *testing.T) {
 		t.Errorf("expanded map read outside: ops run by %v, want [0 1 1]", got)
 	}
 	// A residual ADD joins the block; one that broadcasts does not.
-	ma, _, _ := fusedChain(2, chainSpec{8, 8, 4, 16, 4, 1, tflite.PaddingSame, 1})
+	ma, _, _ := fusedChain(2, chainSpec{8, 8, 4, 16, 4, 1, tflite.PaddingSame, 1, 0, 0})
 	if got := fusedOps(ma, buildOptions{fuse: fuseLimits{minPixels: 1}}); fmt.Sprint(got) != "[0 0 0 0]" {
 		t.Errorf("residual add: ops run by %v, want [0 0 0 0]", got)
 	}
@@ -260,7 +267,7 @@ func TestFusePlanRules(t *testing.T) {
 		t.Errorf("broadcasting add: ops run by %v, want [0 0 0 3]", got)
 	}
 	// A depthwise without expand fuses with its project only.
-	md, _, _ := fusedChain(3, chainSpec{8, 8, 16, 0, 0, 1, tflite.PaddingSame, 0})
+	md, _, _ := fusedChain(3, chainSpec{8, 8, 16, 0, 0, 1, tflite.PaddingSame, 0, 0, 0})
 	if got := fusedOps(md, buildOptions{fuse: fuseLimits{minPixels: 1}}); fmt.Sprint(got) != "[0]" {
 		t.Errorf("depthwise alone: ops run by %v, want [0]", got)
 	}
