@@ -7,11 +7,13 @@ import (
 // Fused inverted-residual blocks, float32. MobileNetV2's blocks expand a
 // feature map six-fold with a 1×1 CONV_2D, filter it with a 3×3
 // DEPTHWISE_CONV_2D and project it back with another 1×1 CONV_2D (plus,
-// where the shape allows, an ADD of the block's input). Run op
-// by op, the expanded map of the early blocks (112×112×96: 4.8 MB) is
-// written to memory by one op and read back by the next: far more than a
-// core's L2 holds, so both ops wait on memory, and with two threads each
-// core reads lines the other wrote.
+// where the shape allows, an ADD of the block's input). Run op by op, the
+// expanded map of the early blocks (112×112×96: 4.8 MB) is written to
+// memory by one op and read back by the next: far more than a core's L2
+// holds, so both ops wait on memory, and with two threads each core reads
+// lines the other wrote. The first block has no expand (its depthwise
+// reads the stem's output), so the stem CONV_2D (3×3, stride 2, im2col)
+// takes the expand's place there.
 //
 // fusePlan finds such chains before the arena is laid out; a chain runs as
 // one pool job over bands of output rows. Each thread keeps a window of
@@ -23,7 +25,7 @@ import (
 // rows to it. The intermediate tensors then never exist: the arena leaves
 // them out.
 //
-// The arithmetic is the unfused ops' own: the same packed GEMM (gem.block)
+// The arithmetic is the unfused ops' own: the same packed GEMM (gemm.block)
 // and depthwise row kernel (dwConv.row3x3, with the same border weights),
 // each output element computed by the same micro-kernel as the unfused op
 // would (tile or single row: the GEMM rows are cut at whole mr-row units of
@@ -32,8 +34,8 @@ import (
 
 const (
 	// fuseMinPixels is the smallest expanded map (height × width) fused:
-	// below it the maps fit in cache anyway and the band bookkeeping is
-	// not worth it.
+	// below it the maps fit in L2 anyway and the band bookkeeping is not
+	// worth it.
 	fuseMinPixels = 56 * 56
 	// fuseWindowBytes bounds a thread's window of expanded rows: with
 	// the depthwise rows and the GEMM's panels it stays in a core's L2.
@@ -101,12 +103,16 @@ type fusedScratch struct {
 // output feeds only the DEPTHWISE_CONV_2D (3×3, multiplier 1, stride 1 or
 // 2) right after it, optionally the 1×1 stride-1 CONV_2D right after that
 // and then an ADD of its output and another tensor of the same shape, on
-// an expanded map of at least lim.minPixels; or, without
-// the expand, a depthwise and the project after it (MobileNetV2's first
-// block).
-// Intermediate tensors must have no other reader and be neither model
-// inputs nor outputs. A chain that fails any check is left to the
-// unfused ops, which report what is wrong with it.
+// an expanded map of at least lim.minPixels; the expand may also be any
+// other float32 CONV_2D (im2col), and without an expand a depthwise fuses
+// with the project after it. Intermediate tensors must have no other
+// reader and be neither model inputs nor outputs. A chain that fails any
+// check is left to the unfused ops, which report what is wrong with it.
+//
+// Measured (MobileNetV2 float, 2 cores, 1 and 2 threads): blocks on
+// 112×112 and 56×56 maps gain; on 28×28 the maps already fit in L2 and
+// fusing them made one thread slower with two threads no faster, hence
+// fuseMinPixels.
 func fusePlan(p *plan, lim fuseLimits) *fusion {
 	if lim.minPixels <= 0 {
 		lim.minPixels = fuseMinPixels

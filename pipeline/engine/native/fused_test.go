@@ -272,3 +272,43 @@ func TestFusePlanRules(t *testing.T) {
 		t.Errorf("depthwise alone: ops run by %v, want [0]", got)
 	}
 }
+
+// FuzzFusedBlock runs random block shapes fused (with random window and
+// buffer sizes and thread counts) and unfused: the outputs must be equal
+// bit for bit.
+//
+//	go test -run '^$' -fuzz FuzzFusedBlock ./pipeline/engine/native/
+func FuzzFusedBlock(f *testing.F) {
+	f.Add(uint8(11), uint8(9), uint8(5), uint8(24), uint8(8), uint8(1), false, uint8(0), uint8(0), uint8(1), uint16(1), uint16(1), uint8(2))
+	f.Add(uint8(22), uint8(21), uint8(3), uint8(32), uint8(16), uint8(1), false, uint8(0), uint8(3), uint8(2), uint16(40), uint16(0), uint8(1))
+	f.Add(uint8(13), uint8(12), uint8(8), uint8(48), uint8(8), uint8(2), true, uint8(1), uint8(0), uint8(0), uint16(3), uint16(9), uint8(3))
+	f.Fuzz(func(t *testing.T, h, w, cin, ce, cout, stride uint8, valid bool, add, k, ek uint8, window, buffer uint16, threads uint8) {
+		cs := chainSpec{h: 3 + int(h%30), w: 3 + int(w%30), cin: 1 + int(cin%24), ce: int(ce % 50), cout: int(cout % 40),
+			stride: 1 + int(stride%2), pad: tflite.PaddingSame, add: int(add % 3), k: []int{0, 1, 3}[k%3], ek: 1 + int(ek%2)}
+		if valid {
+			cs.pad = tflite.PaddingValid
+		}
+		if cs.ce == 0 {
+			cs.k, cs.ek = 0, 0
+		}
+		if cs.cout == 0 || cs.stride != 1 || cs.pad != tflite.PaddingSame || cs.ek != 1 && cs.ce > 0 {
+			cs.add = 0
+		}
+		if cs.add > 0 {
+			cs.cout = cs.cin // the residual has the input's shape
+		}
+		if eh, ew := (cs.h+cs.ek-1)/max(cs.ek, 1), (cs.w+cs.ek-1)/max(cs.ek, 1); eh < 3 || ew < 3 {
+			t.Skip("the depthwise needs a 3×3 map (VALID would leave no output)")
+		}
+		m, in, _ := fusedChain(uint64(window)<<16|uint64(buffer), cs)
+		kern := gemmKernels()[int(threads/4)%len(gemmKernels())]
+		want, _ := runBuilt(t, m, buildOptions{kern: kern, noFuse: true}, 1, in)
+		lim := fuseLimits{minPixels: 1, window: int(window) << 8, buffer: int(buffer) << 8}
+		got, _ := runBuilt(t, m, buildOptions{kern: kern, fuse: lim}, 1+int(threads%3), in)
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("%+v, %s, limits %+v: element %d is %v fused, %v unfused", cs, kern.name, lim, j, got[j], want[j])
+			}
+		}
+	})
+}
