@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/alphad/alphad/internal/testshared"
 	"github.com/alphad/alphad/pipeline/engine"
+	"github.com/alphad/alphad/pipeline/engine/enginetest"
 	"github.com/alphad/alphad/pipeline/tflite"
 )
 
@@ -94,7 +96,7 @@ func fusedChain(seed uint64, cs chainSpec) (*tflite.Model, []float32, []float32)
 		we, be := randF32(r, ce*k*k*cin), randF32(r, ce)
 		e, h, w = conv2DRef(in, 1, h, w, cin, we, ce, k, k, be, ek, ek, 1, 1, tflite.PaddingSame, tflite.ActRelu6)
 		xe = b.f32(1, h, w, ce)
-		b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: ek, StrideW: ek, Activation: tflite.ActRelu6},
+		b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: ek, StrideW: ek, DilationH: 1, DilationW: 1, Activation: tflite.ActRelu6},
 			[]int{x, b.tensor(tflite.Float32, []int{ce, k, k, cin}, we), b.tensor(tflite.Float32, []int{ce}, be)}, []int{xe})
 	} else {
 		ce = cin
@@ -102,7 +104,7 @@ func fusedChain(seed uint64, cs chainSpec) (*tflite.Model, []float32, []float32)
 	wd, bd := randF32(r, 9*ce), randF32(r, ce)
 	d, oh, ow := depthwiseRef(e, 1, h, w, ce, wd, 3, 3, 1, bd, stride, stride, 1, 1, pad, tflite.ActRelu6)
 	xd := b.f32(1, oh, ow, ce)
-	b.op(tflite.OpDepthwiseConv2D, &tflite.DepthwiseConv2DOptions{Padding: pad, StrideH: stride, StrideW: stride, DepthMultiplier: 1, Activation: tflite.ActRelu6},
+	b.op(tflite.OpDepthwiseConv2D, &tflite.DepthwiseConv2DOptions{Padding: pad, StrideH: stride, StrideW: stride, DilationH: 1, DilationW: 1, DepthMultiplier: 1, Activation: tflite.ActRelu6},
 		[]int{xe, b.tensor(tflite.Float32, []int{1, 3, 3, ce}, wd), b.tensor(tflite.Float32, []int{ce}, bd)}, []int{xd})
 	if cout == 0 {
 		return b.io([]int{x}, []int{xd}), in, d
@@ -110,7 +112,7 @@ func fusedChain(seed uint64, cs chainSpec) (*tflite.Model, []float32, []float32)
 	wp, bp := randF32(r, cout*ce), randF32(r, cout)
 	y, _, _ := conv2DRef(d, 1, oh, ow, ce, wp, cout, 1, 1, bp, 1, 1, 1, 1, tflite.PaddingSame, tflite.ActNone)
 	xp := b.f32(1, oh, ow, cout)
-	b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: 1, StrideW: 1},
+	b.op(tflite.OpConv2D, &tflite.Conv2DOptions{Padding: tflite.PaddingSame, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1},
 		[]int{xd, b.tensor(tflite.Float32, []int{cout, 1, 1, ce}, wp), b.tensor(tflite.Float32, []int{cout}, bp)}, []int{xp})
 	if add == 0 {
 		return b.io([]int{x}, []int{xp}), in, y
@@ -311,4 +313,41 @@ func FuzzFusedBlock(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFusedOracle runs blocks large enough for New to fuse them by itself
+// through the real TFLite runtime: a residual block, a stem-like 3×3
+// stride-2 expand, and a VALID stride-2 depthwise without project.
+func TestFusedOracle(t *testing.T) {
+	for i, cs := range []chainSpec{
+		{56, 56, 8, 24, 8, 1, tflite.PaddingSame, 1, 0, 0},
+		{113, 112, 3, 16, 8, 1, tflite.PaddingSame, 0, 3, 2},
+		{60, 59, 4, 12, 0, 2, tflite.PaddingValid, 0, 0, 0},
+	} {
+		t.Run(fmt.Sprintf("%+v", cs), func(t *testing.T) {
+			m, in, _ := fusedChain(uint64(100+i), cs)
+			data, err := tflite.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "block.tflite")
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := tflite.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := make([]byte, 4*len(in))
+			copy(engine.Float32s(raw), in)
+			want := engine.Float32s(enginetest.Oracle(t, file, raw))
+			for _, threads := range []int{1, 2} {
+				got, fused := runBuilt(t, parsed, buildOptions{kern: gemmKernels()[0]}, threads, in)
+				if fused != len(m.Operators)-1 {
+					t.Fatalf("%d ops fused into the block's first, want %d", fused, len(m.Operators)-1)
+				}
+				closeTo(t, got, want, 1e-4)
+			}
+		})
+	}
 }
