@@ -70,7 +70,7 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 			continue
 		}
 		if fz != nil && fz.blocks[i] != nil {
-			e.runs = append(e.runs, fz.blocks[i].prepare(p))
+			e.runs = append(e.runs, fz.prepare(p, i))
 			e.opJobs = append(e.opJobs, p.pool.jobs[nj:len(p.pool.jobs):len(p.pool.jobs)])
 			nj = len(p.pool.jobs)
 			continue

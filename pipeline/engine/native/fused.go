@@ -57,6 +57,10 @@ type fusion struct {
 	blocks   []*fusedBlock // by the index of the block's first op, else nil
 	head     []int         // per op: the op whose run covers it (itself when not fused)
 	internal []bool        // per tensor: lives only inside a fused block (no arena space)
+	// scratch is each thread's scratch, shared by every block (they run
+	// one after the other): a block finds it still in the core's cache
+	// where the block before left it.
+	scratch [][]float32
 }
 
 // fusedBlock is an [expand →] depthwise [→ project [→ add]] chain run as
@@ -408,24 +412,56 @@ func depthwise3x3(p *plan, op *tflite.Operator, h, w, c int) (*dwConv, bool) {
 	return d, true
 }
 
-// prepare binds the block to its tensors' storage and builds its run:
-// one pool job whose items are grain-row bands of output rows.
-func (f *fusedBlock) prepare(p *plan) runFunc {
+// scratchSizes are the float32s of a thread's window, im2col rows and
+// depthwise rows in block f, each rounded up to a cache line.
+func (f *fusedBlock) scratchSizes() (e, cols, d int) {
+	line := func(n int) int { return (n + 15) &^ 15 }
+	if f.expand != nil {
+		e = line(f.capPixels * f.ce)
+		if f.expand.gather != nil {
+			cols = line(f.expand.gatherRows * f.expand.k)
+		}
+	}
+	if f.project != nil {
+		d = line(f.step * f.wo * f.ce)
+	}
+	return e, cols, d
+}
+
+// prepare prepares block i (see fusedBlock.prepare), first laying out the
+// threads' scratch for all blocks.
+func (fz *fusion) prepare(p *plan, i int) runFunc {
+	if fz.scratch == nil {
+		var n int
+		for _, f := range fz.blocks {
+			if f != nil {
+				e, cols, d := f.scratchSizes()
+				n = max(n, e+cols+d)
+			}
+		}
+		fz.scratch = make([][]float32, p.pool.threads)
+		for t := range fz.scratch {
+			fz.scratch[t] = alignedF32(n)
+		}
+	}
+	return fz.blocks[i].prepare(p, fz.scratch)
+}
+
+// prepare binds the block to its tensors' storage and to the threads'
+// scratch (one slice per thread) and builds its run: one pool job whose
+// items are grain-row bands of output rows.
+func (f *fusedBlock) prepare(p *plan, scratch [][]float32) runFunc {
 	f.src, f.dst = p.f32(f.in), p.f32(f.out)
 	if f.res >= 0 {
 		f.resid = p.f32(f.res)
 	}
+	ne, ncols, nd := f.scratchSizes()
 	f.scratch = make([]fusedScratch, p.pool.threads)
 	for t := range f.scratch {
-		if f.expand != nil {
-			f.scratch[t].e = alignedF32(f.capPixels * f.ce)
-			if f.expand.gather != nil {
-				f.scratch[t].cols = alignedF32(f.expand.gatherRows * f.expand.k)
-			}
-		}
-		if f.project != nil {
-			f.scratch[t].d = alignedF32(f.step * f.wo * f.ce)
-		}
+		buf := scratch[t]
+		f.scratch[t].e = buf[:ne:ne]
+		f.scratch[t].cols = buf[ne : ne+ncols : ne+ncols]
+		f.scratch[t].d = buf[ne+ncols : ne+ncols+nd : ne+ncols+nd]
 	}
 	work := f.ho * f.wo * f.ce * 9
 	if f.expand != nil {
