@@ -34,9 +34,9 @@ import (
 
 const (
 	// fuseMinPixels is the smallest expanded map (height × width) fused:
-	// below it the maps fit in L2 anyway and the band bookkeeping is not
-	// worth it.
-	fuseMinPixels = 56 * 56
+	// below it the maps fit in L2 anyway, and the small maps are cut by
+	// channels too, which bands of rows cannot be.
+	fuseMinPixels = 28 * 28
 	// fuseWindowBytes bounds a thread's window of expanded rows: with
 	// the depthwise rows and the GEMM's panels it stays in a core's L2.
 	fuseWindowBytes = 192 << 10
@@ -113,10 +113,12 @@ type fusedScratch struct {
 // reader and be neither model inputs nor outputs. A chain that fails any
 // check is left to the unfused ops, which report what is wrong with it.
 //
-// Measured (MobileNetV2 float, 2 cores, 1 and 2 threads): blocks on
-// 112×112 and 56×56 maps gain; on 28×28 the maps already fit in L2 and
-// fusing them made one thread slower with two threads no faster, hence
-// fuseMinPixels.
+// Measured (MobileNetV2 float, 2 cores, whole passes interleaved): blocks
+// on 112×112 and 56×56 maps gain with one and two threads; those on 28×28
+// (expanded 28×28×192: 600 kB, in L2 anyway) gain only with two threads
+// (ops 13-23 about 45 µs) and cost nothing with one, given the scratch
+// shared by all blocks (with a scratch per block they cost one thread
+// about 100 µs).
 func fusePlan(p *plan, lim fuseLimits) *fusion {
 	if lim.minPixels <= 0 {
 		lim.minPixels = fuseMinPixels
