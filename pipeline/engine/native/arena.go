@@ -31,7 +31,10 @@ type buffer struct {
 // instead of packed tightly (see placeCentered): the arena grows (MobileNetV2
 // uint8: 1.66 → 2.03 MB) so that a thread writing its share of a tensor
 // mostly writes lines its own core held last.
-func layout(m *tflite.Model, separate bool, threads int) (views [][]byte, arena []byte) {
+//
+// fz (nil: none) are the plan's fused blocks: the ops of a block count as
+// one, its first, and its internal tensors get no storage.
+func layout(m *tflite.Model, separate bool, threads int, fz *fusion) (views [][]byte, arena []byte) {
 	n := len(m.Tensors)
 	nops := len(m.Operators)
 	root := make([]int, n)
@@ -52,8 +55,11 @@ func layout(m *tflite.Model, separate bool, threads int) (views [][]byte, arena 
 	}
 	bufs := map[int]*buffer{}
 	touch := func(t, at int) {
-		if t < 0 || m.Tensors[t].IsConst() {
+		if t < 0 || m.Tensors[t].IsConst() || fz != nil && fz.internal[t] {
 			return
+		}
+		if fz != nil && at >= 0 && at < nops {
+			at = fz.head[at]
 		}
 		r := root[t]
 		b := bufs[r]

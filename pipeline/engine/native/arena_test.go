@@ -20,7 +20,7 @@ func overlap(a, b []byte) bool {
 
 func TestLayout(t *testing.T) {
 	m := chain()
-	views, arena := layout(m, false, 1)
+	views, arena := layout(m, false, 1, nil)
 	size := len(arena)
 	// Tensors: 0 x (input), 1 relu, 2 reshape(relu), 3 reshape(x), 4 add, 5 softmax (output).
 	if uintptrOf(views[1]) != uintptrOf(views[2]) || uintptrOf(views[0]) != uintptrOf(views[3]) {
@@ -69,8 +69,8 @@ func TestLayoutCentered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	views, arena := layout(m, false, 2)
-	_, packed := layout(m, false, 1)
+	views, arena := layout(m, false, 2, nil)
+	_, packed := layout(m, false, 1, nil)
 	t.Logf("arena %d bytes for two threads, %d packed", len(arena), len(packed))
 	in := m.Inputs[0]
 	for i, op := range m.Operators {

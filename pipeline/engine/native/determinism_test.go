@@ -112,7 +112,7 @@ func TestLayoutDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	offsets := func() []int {
-		views, arena := layout(m, false, 1)
+		views, arena := layout(m, false, 1, nil)
 		base := uintptrOf(arena)
 		var off []int
 		for _, v := range views {

@@ -6,7 +6,11 @@
 // their input), pre-packs weights for the GEMM and depthwise kernels, and
 // prepares one run function per operator. Invoke then runs those functions
 // in order and allocates nothing. Heavy ops are split over a persistent
-// worker pool when Options.Threads > 1.
+// worker pool when Options.Threads > 1. Float32 inverted-residual blocks
+// on large feature maps (expand CONV_2D, 3×3 depthwise, 1×1 project,
+// residual ADD) run fused, band by band, so that their expanded maps stay
+// in each core's cache and take no arena space (fused.go); the results are
+// bit for bit those of the ops run one by one.
 //
 // Float32 kernels live here, one file per op; the integer (uint8/int8)
 // kernels are wrappers in quant_ops.go over package qmath. kernel.go

@@ -18,6 +18,10 @@ type Engine struct {
 	pool    *pool
 	arena   []byte // every activation tensor's storage
 	closed  bool
+
+	// fusedInto is, per op, the op whose run also runs it (a fused
+	// block's first op, see fused.go), or the op itself.
+	fusedInto []int
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -39,6 +43,8 @@ type buildOptions struct {
 	qdot     qmath.Dot  // the integer dot-product kernel (zero: the fastest)
 	separate bool       // no arena reuse (see layout)
 	packed   bool       // the one-thread arena layout whatever the threads
+	noFuse   bool       // run every op on its own (see fusePlan)
+	fuse     fuseLimits // fusePlan's sizes (zero: the defaults)
 }
 
 // build is New with chosen internals.
@@ -46,15 +52,34 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 	if m == nil {
 		return nil, errors.New("native: nil model")
 	}
+	p := &plan{model: m, pool: newPool(opts.Threads), kern: bo.kern, qdot: bo.qdot}
+	var fz *fusion
+	if !bo.noFuse {
+		fz = fusePlan(p, bo.fuse)
+	}
 	layoutThreads := opts.Threads
 	if bo.packed {
 		layoutThreads = 1
 	}
-	views, arena := layout(m, bo.separate, layoutThreads)
-	p := &plan{model: m, views: views, pool: newPool(opts.Threads), kern: bo.kern, qdot: bo.qdot}
+	views, arena := layout(m, bo.separate, layoutThreads, fz)
+	p.views = views
 	e := &Engine{pool: p.pool, arena: arena}
 	nj := 0
-	for _, op := range m.Operators {
+	for i, op := range m.Operators {
+		e.fusedInto = append(e.fusedInto, i)
+		if fz != nil && fz.head[i] != i {
+			// Run by its block's first op.
+			e.fusedInto[i] = fz.head[i]
+			e.runs = append(e.runs, func() {})
+			e.opJobs = append(e.opJobs, nil)
+			continue
+		}
+		if fz != nil && fz.blocks[i] != nil {
+			e.runs = append(e.runs, fz.prepare(p, i))
+			e.opJobs = append(e.opJobs, p.pool.jobs[nj:len(p.pool.jobs):len(p.pool.jobs)])
+			nj = len(p.pool.jobs)
+			continue
+		}
 		prep, ok := kernels[op.Op]
 		if !ok {
 			p.pool.close()

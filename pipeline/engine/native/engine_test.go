@@ -109,6 +109,13 @@ func TestInvokeAllocatesNothing(t *testing.T) {
 			}
 			return m
 		}, 2},
+		{"mobilenet float (fused blocks)", func(t *testing.T) *tflite.Model {
+			m, err := tflite.ReadFile(testshared.Path(t, "models", "mobilenet_v2_1.0_224_dequant_f32_features.tflite"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}, 2},
 	}
 	for _, tc := range models {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,6 +27,10 @@ package native
 //     a GEMM cuts its items with gemm.grid; inside the runFunc, p.pool.runJob(j) splits [0,n)
 //     into chunks over the worker pool (or runs fn(0,n) inline with one
 //     thread) and returns when all chunks are done.
+//   - Fused blocks (fused.go): before the arena is laid out, fusePlan picks
+//     float32 expand → depthwise → project [→ ADD] chains on large maps;
+//     the block's first op runs the whole chain, its other ops are never
+//     prepared (their run is empty) and its inner tensors get no storage.
 //   - Quantized dispatch: a float prepareFunc whose input is uint8/int8 calls
 //     the matching prepareQuantXxx(p, op) declared in quant_ops.go; those
 //     wrap package qmath.

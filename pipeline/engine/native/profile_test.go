@@ -47,8 +47,13 @@ func medianDur(v []time.Duration) time.Duration {
 }
 
 // opSplit describes how op i's jobs split: "-" when it has none (the op
-// runs serially on the calling thread), else each job's chunks/items.
+// runs serially on the calling thread), else each job's chunks/items;
+// "in op N" when op N's run covers it (a fused block, whose row holds the
+// whole block's time and work).
 func opSplit(e *Engine, i int) (desc string, split bool) {
+	if h := e.fusedInto[i]; h != i {
+		return fmt.Sprintf("in op %d", h), true
+	}
 	if len(e.opJobs[i]) == 0 {
 		return "-", false
 	}
@@ -61,8 +66,11 @@ func opSplit(e *Engine, i int) (desc string, split bool) {
 }
 
 // opWork is the largest work any of op i's jobs declared, or the output's
-// element count for an op without jobs.
+// element count for an op without jobs (0 for an op fused into another).
 func opWork(e *Engine, m *tflite.Model, i int) int {
+	if e.fusedInto[i] != i {
+		return 0
+	}
 	w := 0
 	for _, j := range e.opJobs[i] {
 		w = max(w, j.work)
@@ -76,9 +84,11 @@ func opWork(e *Engine, m *tflite.Model, i int) int {
 // TestOpProfile times every operator of the shared models with one and two
 // threads and logs a table (op, output shape, work, how its jobs split,
 // median µs at 1 and 2 threads, and the op's share of the 2-thread loss:
-// t2 − t1/2). It checks that no op with at least poolMinWork of work runs
-// serially with two threads (reshape-like views and quantized ops
-// excepted); the timings are printed, never asserted.
+// t2 − t1/2). A fused block (fused.go) shows as its first op's row; the
+// others read "in op N", with no work and no time. It checks that no op
+// with at least poolMinWork of work runs serially with two threads
+// (reshape-like views and quantized ops excepted); the timings are
+// printed, never asserted.
 //
 //	go test -run TestOpProfile -v ./pipeline/engine/native/
 func TestOpProfile(t *testing.T) {
@@ -135,6 +145,14 @@ func TestOpProfile(t *testing.T) {
 				shape := ""
 				if len(op.Outputs) > 0 {
 					shape = fmt.Sprint(m.Tensors[op.Outputs[0]].Shape)
+				}
+				if j := i + 1; j < len(m.Operators) && e2.fusedInto[j] == i {
+					// The head of a fused block: its ops, its output.
+					for j+1 < len(m.Operators) && e2.fusedInto[j+1] == i {
+						j++
+					}
+					name = fmt.Sprintf("fused %s+%d", name, j-i)
+					shape = fmt.Sprint(m.Tensors[m.Operators[j].Outputs[0]].Shape)
 				}
 				if isSplit {
 					lossSplit += loss
