@@ -350,14 +350,18 @@ func abs(v int) int { return max(v, -v) }
 // bits do not depend on how the channels were cut), the rest
 // (fewer than eight, at the end of the channels) in Go, summed as
 // row3x3 sums them.
-func (d *dwConv) vline(dst, src []float32, oy, c0, c1 int) {
+func (d *dwConv) vline(dst, src []float32, oy, c0, c1 int) { d.vlineAt(dst, src, oy, oy, 0, c0, c1) }
+
+// vlineAt is vline writing output line oy as line at of dst, with src
+// starting at input row r0 (a fused block's window of rows).
+func (d *dwConv) vlineAt(dst, src []float32, at, oy, r0, c0, c1 int) {
 	c := d.c
 	row := d.x.in * c
 	iy0 := oy*d.y.stride - d.y.pad
 	iy := min(max(iy0, 0), d.y.in-3)
 	dy := iy - iy0
-	s := src[iy*row : (iy+3)*row]
-	o := dst[oy*d.x.out*c : (oy+1)*d.x.out*c]
+	s := src[(iy-r0)*row : (iy-r0+3)*row]
+	o := dst[at*d.x.out*c : (at+1)*d.x.out*c]
 	w := d.pad[(1+dy)*5*c : (4+dy)*5*c]
 	_ = d.bias[c-1]
 	if d.wide {

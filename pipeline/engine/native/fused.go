@@ -75,6 +75,7 @@ type fusedBlock struct {
 	// project nil: the block ends with the depthwise.
 	project *gemm
 	dw      *dwConv
+	lines   bool // dw runs whole lines with the line kernels (padWeights)
 	// The residual ADD after the project (res < 0: none): out =
 	// clamp(project + residual, addLo, addHi), resFirst when the
 	// residual is the ADD's first operand.
@@ -225,6 +226,8 @@ func newFusedBlock(p *plan, i int, inner func(i, t, k int) bool, lim fuseLimits)
 	}
 	f.ops = append(f.ops, j)
 	f.dw, f.out, f.ho, f.wo, f.cout = dw, b.Outputs[0], dw.y.out, dw.x.out, f.ce
+	// The line kernels, as the unfused op would run them.
+	f.lines = dw.vec && haveDWLine8() && dw.padWeights()
 	if j+1 < len(ops) && ops[j+1].Op == tflite.OpConv2D && len(ops[j+1].Outputs) == 1 && inner(j, b.Outputs[0], 0) {
 		if g, ph, pw, pc, cout, ok := pointwise(p, ops[j+1]); ok && ph == f.ho && pw == f.wo && pc == f.ce {
 			f.ops = append(f.ops, j+1)
@@ -555,6 +558,10 @@ func (f *fusedBlock) window(s *fusedScratch, r0, r1 int) []float32 {
 // input read from win, which starts at input row r0.
 func (f *fusedBlock) line(dst, win []float32, at, oy, r0 int) {
 	d := f.dw
+	if f.lines {
+		d.vlineAt(dst, win, at, oy, r0, 0, d.c)
+		return
+	}
 	iy0 := oy*d.y.stride - d.y.pad
 	iy := min(max(iy0, 0), d.y.in-3)
 	dy := iy - iy0

@@ -148,8 +148,8 @@ func (p *pool) newThreadJob(n, work int, fn func(lo, hi, thread int)) *job {
 	return j
 }
 
-// prewake wakes parked workers and keeps them spinning for up to
-// prewakeSpin: a worker parked between frames takes ~0.2 ms to run again
+// prewake wakes parked workers and keeps them spinning until the next run
+// (for up to prewakeSpin): a worker parked between frames takes ~0.2 ms to run again
 // (the OS, and on a VM the hypervisor, must wake its CPU), which the
 // first op of an Invoke would otherwise wait for. Call it when a run is
 // about to come, before work of the caller's own (preparing the input).
@@ -173,6 +173,9 @@ func (p *pool) runJob(j *job) {
 	if len(p.workers) == 0 || j.chunks <= 1 {
 		j.fn(0, j.n, 0)
 		return
+	}
+	if p.spinUntil.Load() != 0 {
+		p.spinUntil.Store(0) // the run prewake announced has come
 	}
 	gen := (p.gen.Load() + 1) & closedIdx // wraps after 2^32 runs
 	p.cur.Store(j)
