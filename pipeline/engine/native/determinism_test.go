@@ -68,16 +68,18 @@ func TestDeterministic(t *testing.T) {
 				threads int
 				poison  func([]byte)
 				before  []byte // input invoked first on the same engine
+				solo    bool   // the invoke runs on the caller alone (as threadPicker may choose)
 			}{
-				{"arena 0xff", buildOptions{}, 1, fill(0xff), nil},
-				{"arena 0x80", buildOptions{}, 1, fill(0x80), nil},
-				{"arena random", buildOptions{}, 1, random, nil},
-				{"no reuse, arena random", buildOptions{separate: true}, 1, random, nil},
-				{"after another input", buildOptions{}, 1, nil, b},
-				{"after another input, arena random", buildOptions{}, 1, random, b},
-				{"threads 2", buildOptions{}, 2, nil, nil},
-				{"threads 2, packed layout, arena random", buildOptions{packed: true}, 2, random, b},
-				{"threads 3, arena random", buildOptions{}, 3, random, b},
+				{"arena 0xff", buildOptions{}, 1, fill(0xff), nil, false},
+				{"arena 0x80", buildOptions{}, 1, fill(0x80), nil, false},
+				{"arena random", buildOptions{}, 1, random, nil, false},
+				{"no reuse, arena random", buildOptions{separate: true}, 1, random, nil, false},
+				{"after another input", buildOptions{}, 1, nil, b, false},
+				{"after another input, arena random", buildOptions{}, 1, random, b, false},
+				{"threads 2", buildOptions{}, 2, nil, nil, false},
+				{"threads 2, packed layout, arena random", buildOptions{packed: true}, 2, random, b, false},
+				{"threads 3, arena random", buildOptions{}, 3, random, b, false},
+				{"threads 2, caller alone, arena random", buildOptions{}, 2, random, b, true},
 			}
 			for _, v := range variants {
 				t.Run(v.name, func(t *testing.T) {
@@ -93,6 +95,7 @@ func TestDeterministic(t *testing.T) {
 					if v.poison != nil {
 						v.poison(e.arena)
 					}
+					e.pool.solo = v.solo
 					got := invoke(t, e, a)
 					if i := firstDiff(got, want); i >= 0 {
 						t.Errorf("output byte %d differs from a fresh engine's (got %v, want %v)", i, head(got), head(want))

@@ -3,6 +3,7 @@ package native
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/alphad/alphad/pipeline/engine"
 	"github.com/alphad/alphad/pipeline/engine/native/qmath"
@@ -16,7 +17,8 @@ type Engine struct {
 	inputs  [][]byte
 	outputs [][]byte
 	pool    *pool
-	arena   []byte // every activation tensor's storage
+	pick    threadPicker // all threads or the caller alone, Invoke by Invoke
+	arena   []byte       // every activation tensor's storage
 	closed  bool
 
 	// fusedInto is, per op, the op whose run also runs it (a fused
@@ -124,9 +126,17 @@ func (e *Engine) Invoke() error {
 	if e.closed {
 		return ErrClosed
 	}
+	if len(e.pool.workers) == 0 {
+		for _, run := range e.runs {
+			run()
+		}
+		return nil
+	}
+	t0 := time.Now()
 	for _, run := range e.runs {
 		run()
 	}
+	e.pool.solo = e.pick.record(time.Since(t0))
 	return nil
 }
 

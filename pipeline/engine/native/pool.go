@@ -47,6 +47,9 @@ type pool struct {
 	_       [64]byte
 	segs    []segment // one per thread
 	epoch   time.Time // spinUntil counts from here (monotonic)
+	// solo makes every run go on the caller alone (set by the caller
+	// between runs; see threadPicker).
+	solo bool
 	// spinUntil is how long after epoch idle workers keep spinning
 	// rather than park (set by prewake).
 	spinUntil atomic.Int64
@@ -154,7 +157,7 @@ func (p *pool) newThreadJob(n, work int, fn func(lo, hi, thread int)) *job {
 // first op of an Invoke would otherwise wait for. Call it when a run is
 // about to come, before work of the caller's own (preparing the input).
 func (p *pool) prewake() {
-	if len(p.workers) == 0 || p.quit.Load() {
+	if len(p.workers) == 0 || p.quit.Load() || p.solo {
 		return
 	}
 	p.spinUntil.Store(int64(time.Since(p.epoch) + prewakeSpin))
@@ -170,7 +173,7 @@ func (p *pool) runJob(j *job) {
 	if j.n <= 0 {
 		return
 	}
-	if len(p.workers) == 0 || j.chunks <= 1 {
+	if len(p.workers) == 0 || j.chunks <= 1 || p.solo {
 		j.fn(0, j.n, 0)
 		return
 	}
