@@ -33,5 +33,11 @@
 // arm64; it also works, slower, with GOAMD64=v1.
 //
 // Heavy jobs below poolMinWork multiply-adds run on the calling thread:
-// waking a worker costs about what it would save.
+// waking a worker costs about what it would save. Each thread claims its
+// own contiguous share of every job first (pool.go), so that it mostly
+// reads lines its own core wrote: a cache line moving between cores is
+// most of what a second thread loses. Engine.Prewake wakes parked workers
+// while the caller prepares a frame's input, and threadPicker (pick.go)
+// runs an Invoke on the caller alone when that has lately been faster (a
+// machine busy with other work).
 package native
