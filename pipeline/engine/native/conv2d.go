@@ -90,13 +90,8 @@ func newConv(p *plan, op *tflite.Operator) (c *convStage, n int, err error) {
 		return nil, 0, p.unsupported(op, "missing options")
 	}
 	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
-	for _, t := range []int{in, filt, out} {
-		if err := checkType(p, op, t, tflite.Float32); err != nil {
-			return nil, 0, err
-		}
-	}
-	if !p.tensor(filt).IsConst() {
-		return nil, 0, p.unsupported(op, "non-constant filter")
+	if err := checkFilterOp(p, op); err != nil {
+		return nil, 0, err
 	}
 	n, h, w, cin, ok1 := nhwc(p, in)
 	cout, kh, kw, fcin, ok2 := nhwc(p, filt)
@@ -127,6 +122,21 @@ func newConv(p *plan, op *tflite.Operator) (c *convStage, n int, err error) {
 		c.gatherRows = max(mr, (16<<10)/c.k/mr*mr)
 	}
 	return c, n, nil
+}
+
+// checkFilterOp checks that the input, filter and output of a float32
+// CONV_2D or DEPTHWISE_CONV_2D are float32 and its filter constant.
+func checkFilterOp(p *plan, op *tflite.Operator) error {
+	filt := op.Inputs[1]
+	for _, t := range []int{op.Inputs[0], filt, op.Outputs[0]} {
+		if err := checkType(p, op, t, tflite.Float32); err != nil {
+			return err
+		}
+	}
+	if !p.tensor(filt).IsConst() {
+		return p.unsupported(op, "non-constant filter")
+	}
+	return nil
 }
 
 // im2col gathers receptive fields of one NHWC image into rows of cols:

@@ -72,13 +72,8 @@ func newDWConv(p *plan, op *tflite.Operator) (d *dwConv, n int, err error) {
 		return nil, 0, p.unsupported(op, "missing options")
 	}
 	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
-	for _, t := range []int{in, filt, out} {
-		if err := checkType(p, op, t, tflite.Float32); err != nil {
-			return nil, 0, err
-		}
-	}
-	if !p.tensor(filt).IsConst() {
-		return nil, 0, p.unsupported(op, "non-constant filter")
+	if err := checkFilterOp(p, op); err != nil {
+		return nil, 0, err
 	}
 	n, h, w, c, ok1 := nhwc(p, in)
 	one, kh, kw, oc, ok2 := nhwc(p, filt)
