@@ -30,7 +30,7 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	h, w, c, oc := d.y.in, d.x.in, d.c, d.c*d.mult
 	src, dst := p.f32(in), p.f32(out)
 	var batch int
-	if d.vec && haveDWLine8() && d.padWeights() {
+	if d.lineKernels() {
 		return d.prepareLines(p, in, n, src, dst), nil
 	}
 	// Items are row bands times channel blocks: a small map with many
@@ -363,6 +363,11 @@ func (d *dwConv) padWeights() bool {
 	d.segs = append(d.segs, dwSeg{})
 	return true
 }
+
+// lineKernels prepares d for the line kernels (dwLine8, and dwLine16 when
+// d.wide) if the CPU has them and padWeights takes the filter, and reports
+// whether it did.
+func (d *dwConv) lineKernels() bool { return d.vec && haveDWLine8() && d.padWeights() }
 
 func abs(v int) int { return max(v, -v) }
 

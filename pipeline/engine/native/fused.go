@@ -227,7 +227,7 @@ func newFusedBlock(p *plan, i int, inner func(i, t, k int) bool, lim fuseLimits)
 	f.ops = append(f.ops, j)
 	f.dw, f.out, f.ho, f.wo, f.cout = dw, b.Outputs[0], dw.y.out, dw.x.out, f.ce
 	// The line kernels, as the unfused op would run them.
-	f.lines = dw.vec && haveDWLine8() && dw.padWeights()
+	f.lines = dw.lineKernels()
 	if j+1 < len(ops) && ops[j+1].Op == tflite.OpConv2D && len(ops[j+1].Outputs) == 1 && inner(j, b.Outputs[0], 0) {
 		if g, ph, pw, pc, cout, ok := pointwise(p, ops[j+1]); ok && ph == f.ho && pw == f.wo && pc == f.ce {
 			f.ops = append(f.ops, j+1)
