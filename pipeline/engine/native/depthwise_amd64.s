@@ -2,13 +2,43 @@
 
 #include "textflag.h"
 
+// DW9PIXELS sums one block of channels of R13 (≥ 1) output pixels of a
+// 3×3 depthwise convolution: the first pixel's window at R11 (input rows
+// R9 bytes apart, pixels R8), each further one R10 bytes on; the outputs
+// from R12 on, R8 bytes apart. V0–V8 hold the nine weights, VB the bias;
+// the taps alternate between the partial sums VA and VC, which are added
+// and clamped to [VLO, VHI]. ZERO clears a vector register (VXORPS on Z
+// registers needs AVX512DQ: the Z form takes VPXORD). dwRow8, dwLine8 and
+// dwLine16 all sum through it, so they give the same bits lane by lane.
+// Clobbers R11–R15.
+#define DW9PIXELS(V0, V1, V2, V3, V4, V5, V6, V7, V8, VB, VA, VC, VLO, VHI, ZERO) \
+pixel: \
+	LEAQ (R11)(R9*1), R14; \
+	LEAQ (R11)(R9*2), R15; \
+	VMOVAPS VB, VA; \
+	ZERO    VC, VC, VC; \
+	VFMADD231PS (R11), V0, VA; \
+	VFMADD231PS (R11)(R8*1), V1, VC; \
+	VFMADD231PS (R11)(R8*2), V2, VA; \
+	VFMADD231PS (R14), V3, VC; \
+	VFMADD231PS (R14)(R8*1), V4, VA; \
+	VFMADD231PS (R14)(R8*2), V5, VC; \
+	VFMADD231PS (R15), V6, VA; \
+	VFMADD231PS (R15)(R8*1), V7, VC; \
+	VFMADD231PS (R15)(R8*2), V8, VA; \
+	VADDPS VC, VA, VA; \
+	VMAXPS VLO, VA, VA; \
+	VMINPS VHI, VA, VA; \
+	VMOVUPS VA, (R12); \
+	ADDQ R10, R11; \
+	ADDQ R8, R12; \
+	DECQ R13; \
+	JNZ  pixel
+
 // DWLINE is the body of dwLine8 and dwLine16, which differ only in their
 // vector registers: V0–V8 hold a segment's nine weights, VB the block's
-// bias, VA and VC the two partial sums (the taps alternate between them
-// as dwRow8 sums them), VLO and VHI the clamp bounds; ZERO clears a
-// vector register (VXORPS on Z registers needs AVX512DQ: dwLine16 takes
-// VPXORD) and BLK is a block's bytes. Y or Z registers make the same
-// sums lane by lane, so the bits do not depend on the block width.
+// bias, VA and VC the two partial sums, VLO and VHI the clamp bounds,
+// ZERO clears a vector register (see DW9PIXELS); BLK is a block's bytes.
 #define DWLINE(V0, V1, V2, V3, V4, V5, V6, V7, V8, VB, VA, VC, VLO, VHI, ZERO, BLK) \
 	MOVQ dst+0(FP), DI; \
 	MOVQ src+8(FP), SI; \
@@ -46,28 +76,7 @@ seg: \
 	VMOVUPS (R14), V6; \
 	VMOVUPS (R14)(R8*1), V7; \
 	VMOVUPS (R14)(R8*2), V8; \
-pixel: \
-	LEAQ (R11)(R9*1), R14; \
-	LEAQ (R11)(R9*2), R15; \
-	VMOVAPS VB, VA; \
-	ZERO    VC, VC, VC; \
-	VFMADD231PS (R11), V0, VA; \
-	VFMADD231PS (R11)(R8*1), V1, VC; \
-	VFMADD231PS (R11)(R8*2), V2, VA; \
-	VFMADD231PS (R14), V3, VC; \
-	VFMADD231PS (R14)(R8*1), V4, VA; \
-	VFMADD231PS (R14)(R8*2), V5, VC; \
-	VFMADD231PS (R15), V6, VA; \
-	VFMADD231PS (R15)(R8*1), V7, VC; \
-	VFMADD231PS (R15)(R8*2), V8, VA; \
-	VADDPS VC, VA, VA; \
-	VMAXPS VLO, VA, VA; \
-	VMINPS VHI, VA, VA; \
-	VMOVUPS VA, (R12); \
-	ADDQ R10, R11; \
-	ADDQ R8, R12; \
-	DECQ R13; \
-	JNZ  pixel; \
+	DW9PIXELS(V0, V1, V2, V3, V4, V5, V6, V7, V8, VB, VA, VC, VLO, VHI, ZERO); \
 	ADDQ $32, DX; \
 	JMP  seg; \
 next: \
@@ -90,11 +99,11 @@ done: \
 // step the input advance per output pixel (stride×cs). w points at tap 0
 // of the eight channels in the [9][channels] weights. n ≥ 0.
 TEXT ·dwRow8(SB), NOSPLIT, $0-72
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
+	MOVQ dst+0(FP), R12
+	MOVQ src+8(FP), R11
 	MOVQ w+16(FP), AX
 	MOVQ bias+24(FP), BX
-	MOVQ n+32(FP), CX
+	MOVQ n+32(FP), R13
 	MOVQ cs+40(FP), R8
 	MOVQ rs+48(FP), R9
 	MOVQ step+56(FP), R10
@@ -116,31 +125,9 @@ TEXT ·dwRow8(SB), NOSPLIT, $0-72
 	VMOVUPS (AX)(R8*2), Y8
 	VMOVUPS (BX), Y9
 
-	TESTQ CX, CX
+	TESTQ R13, R13
 	JZ    done
-
-loop:
-	LEAQ (SI)(R9*1), R11
-	LEAQ (SI)(R9*2), R12
-	VMOVAPS Y9, Y10
-	VXORPS  Y11, Y11, Y11
-	VFMADD231PS (SI), Y0, Y10
-	VFMADD231PS (SI)(R8*1), Y1, Y11
-	VFMADD231PS (SI)(R8*2), Y2, Y10
-	VFMADD231PS (R11), Y3, Y11
-	VFMADD231PS (R11)(R8*1), Y4, Y10
-	VFMADD231PS (R11)(R8*2), Y5, Y11
-	VFMADD231PS (R12), Y6, Y10
-	VFMADD231PS (R12)(R8*1), Y7, Y11
-	VFMADD231PS (R12)(R8*2), Y8, Y10
-	VADDPS Y11, Y10, Y10
-	VMAXPS Y14, Y10, Y10
-	VMINPS Y15, Y10, Y10
-	VMOVUPS Y10, (DI)
-	ADDQ R10, SI
-	ADDQ R8, DI
-	DECQ CX
-	JNZ  loop
+	DW9PIXELS(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y14, Y15, VXORPS)
 
 done:
 	VZEROUPPER
