@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/alphad/alphad/pipeline/engine"
@@ -75,6 +77,24 @@ func newErr(m *tflite.Model) error {
 		e.Close()
 	}
 	return err
+}
+
+// writeModel writes m to file name in a temporary directory (for the
+// oracle) and returns the path and m as the parser reads it back.
+func writeModel(t testing.TB, m *tflite.Model, name string) (file string, parsed *tflite.Model) {
+	t.Helper()
+	data, err := tflite.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file = filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if parsed, err = tflite.Parse(data); err != nil {
+		t.Fatal(err)
+	}
+	return file, parsed
 }
 
 func seeded(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 99)) }

@@ -14,49 +14,19 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	if err := p.checkIO(op, 2, 1); err != nil {
 		return nil, err
 	}
-	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	in, out := op.Inputs[0], op.Outputs[0]
 	if isQuant(p, in) {
 		return prepareQuantConv2D(p, op)
 	}
-	opts, ok := op.Options.(*tflite.Conv2DOptions)
-	if !ok {
-		return nil, p.unsupported(op, "missing options")
-	}
-	for _, t := range []int{in, filt, out} {
-		if err := checkType(p, op, t, tflite.Float32); err != nil {
-			return nil, err
-		}
-	}
-	if !p.tensor(filt).IsConst() {
-		return nil, p.unsupported(op, "non-constant filter")
-	}
-	n, h, w, cin, ok1 := nhwc(p, in)
-	cout, kh, kw, fcin, ok2 := nhwc(p, filt)
-	if !ok1 || !ok2 {
-		return nil, p.unsupported(op, "input and filter must be 4-D")
-	}
-	if fcin != cin {
-		return nil, p.unsupported(op, "grouped convolution (filter depth %d, input depth %d)", fcin, cin)
-	}
-	wy := newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding)
-	wx := newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding)
-	if err := checkShape(p, op, out, n, wy.out, wx.out, cout); err != nil {
-		return nil, err
-	}
-	lo, hi, err := actRange(p, op, opts.Activation)
+	c, n, err := newConv(p, op)
 	if err != nil {
 		return nil, err
 	}
-	bias, err := floatBias(p, op, 2, cout)
-	if err != nil {
-		return nil, err
-	}
-	k := kh * kw * cin
-	g := newGemm(p.kern, p.f32(filt), cout, k, bias, lo, hi)
+	g, cin, cout, k := c.g, c.cin, c.cout, c.k
 
 	src, dst := p.f32(in), p.f32(out)
-	if kh == 1 && kw == 1 && wy.stride == 1 && wx.stride == 1 && wy.pad == 0 && wx.pad == 0 {
-		m := n * h * w
+	if c.gather == nil {
+		m := n * c.h * c.w
 		gr := g.grid(m, p.pool.threads, false)
 		if gr.cc >= p.pool.threads {
 			// Items go row chunk fastest: each thread's segment is
@@ -73,15 +43,15 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	// the block is still in cache when the GEMM reads it, and one pass
 	// over the pool covers an image. Blocks are whole mr-row units, so the
 	// tiles fall where an unsplit product puts them.
-	m := wy.out * wx.out
-	gather := im2col{y: wy, x: wx, c: cin}
+	gather := c.gather
+	m, isz := c.h*c.w, gather.y.in*gather.x.in*cin
 	gr := g.grid(m, p.pool.threads, true)
 	mr := g.kern.mr
-	blockRows := max(mr, (16<<10)/k/mr*mr)
+	blockRows := c.gatherRows
 	cols := alignedF32(gr.items() * blockRows * k)
 	var batch int
 	items := func(i0, i1 int) {
-		img, out := src[batch*h*w*cin:], dst[batch*m*cout:]
+		img, out := src[batch*isz:], dst[batch*m*cout:]
 		for i := i0; i < i1; i++ {
 			m0, m1, p0, p1 := gr.item(i, mr)
 			slot := cols[i*blockRows*k : (i+1)*blockRows*k]
@@ -98,6 +68,75 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 			p.pool.runJob(j)
 		}
 	}, nil
+}
+
+// convStage is a prepared float32 CONV_2D: a GEMM on the input itself
+// (1×1, stride 1, no padding; gather nil) or on im2col rows gathered from
+// it.
+type convStage struct {
+	g          *gemm
+	gather     *im2col
+	h, w, cout int // output map
+	cin, k     int // input channels, GEMM depth
+	gatherRows int // im2col rows gathered at a time (whole mr-row units)
+}
+
+// newConv checks float32 CONV_2D op (its inputs and outputs present, see
+// checkIO) and prepares it, packing the weights; n is the batch. The
+// errors are prepareConv2D's.
+func newConv(p *plan, op *tflite.Operator) (c *convStage, n int, err error) {
+	opts, ok := op.Options.(*tflite.Conv2DOptions)
+	if !ok {
+		return nil, 0, p.unsupported(op, "missing options")
+	}
+	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	if err := checkFilterOp(p, op); err != nil {
+		return nil, 0, err
+	}
+	n, h, w, cin, ok1 := nhwc(p, in)
+	cout, kh, kw, fcin, ok2 := nhwc(p, filt)
+	if !ok1 || !ok2 {
+		return nil, 0, p.unsupported(op, "input and filter must be 4-D")
+	}
+	if fcin != cin {
+		return nil, 0, p.unsupported(op, "grouped convolution (filter depth %d, input depth %d)", fcin, cin)
+	}
+	wy := newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding)
+	wx := newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding)
+	if err := checkShape(p, op, out, n, wy.out, wx.out, cout); err != nil {
+		return nil, 0, err
+	}
+	lo, hi, err := actRange(p, op, opts.Activation)
+	if err != nil {
+		return nil, 0, err
+	}
+	bias, err := floatBias(p, op, 2, cout)
+	if err != nil {
+		return nil, 0, err
+	}
+	c = &convStage{h: wy.out, w: wx.out, cout: cout, cin: cin, k: kh * kw * cin}
+	c.g = newGemm(p.kern, p.f32(filt), cout, c.k, bias, lo, hi)
+	if kh != 1 || kw != 1 || wy.stride != 1 || wx.stride != 1 || wy.pad != 0 || wx.pad != 0 {
+		mr := c.g.kern.mr
+		c.gather = &im2col{y: wy, x: wx, c: cin}
+		c.gatherRows = max(mr, (16<<10)/c.k/mr*mr)
+	}
+	return c, n, nil
+}
+
+// checkFilterOp checks that the input, filter and output of a float32
+// CONV_2D or DEPTHWISE_CONV_2D are float32 and its filter constant.
+func checkFilterOp(p *plan, op *tflite.Operator) error {
+	filt := op.Inputs[1]
+	for _, t := range []int{op.Inputs[0], filt, op.Outputs[0]} {
+		if err := checkType(p, op, t, tflite.Float32); err != nil {
+			return err
+		}
+	}
+	if !p.tensor(filt).IsConst() {
+		return p.unsupported(op, "non-constant filter")
+	}
+	return nil
 }
 
 // im2col gathers receptive fields of one NHWC image into rows of cols:

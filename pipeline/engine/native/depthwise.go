@@ -19,56 +19,18 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	if err := p.checkIO(op, 2, 1); err != nil {
 		return nil, err
 	}
-	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	in, out := op.Inputs[0], op.Outputs[0]
 	if isQuant(p, in) {
 		return prepareQuantDepthwiseConv2D(p, op)
 	}
-	opts, ok := op.Options.(*tflite.DepthwiseConv2DOptions)
-	if !ok {
-		return nil, p.unsupported(op, "missing options")
-	}
-	for _, t := range []int{in, filt, out} {
-		if err := checkType(p, op, t, tflite.Float32); err != nil {
-			return nil, err
-		}
-	}
-	if !p.tensor(filt).IsConst() {
-		return nil, p.unsupported(op, "non-constant filter")
-	}
-	n, h, w, c, ok1 := nhwc(p, in)
-	one, kh, kw, oc, ok2 := nhwc(p, filt)
-	if !ok1 || !ok2 || one != 1 {
-		return nil, p.unsupported(op, "input and filter must be 4-D, filter [1,kh,kw,c]")
-	}
-	mult := max(opts.DepthMultiplier, 1)
-	if oc != c*mult {
-		// TFLite infers the multiplier from the shapes when the option is 0.
-		if c == 0 || oc%c != 0 {
-			return nil, p.unsupported(op, "filter depth %d is not a multiple of input depth %d", oc, c)
-		}
-		mult = oc / c
-	}
-	d := &dwConv{
-		y: newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding),
-		x: newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding),
-		c: c, mult: mult, vec: p.kern.vector() && haveDWRow8(),
-		wide: p.kern.avx512 && haveDWLine16(),
-	}
-	if err := checkShape(p, op, out, n, d.y.out, d.x.out, oc); err != nil {
+	d, n, err := newDWConv(p, op)
+	if err != nil {
 		return nil, err
 	}
-	var err error
-	if d.lo, d.hi, err = actRange(p, op, opts.Activation); err != nil {
-		return nil, err
-	}
-	if d.bias, err = floatBias(p, op, 2, oc); err != nil {
-		return nil, err
-	}
-	d.w = p.f32(filt)
-	d.shiftWeights()
+	h, w, c, oc := d.y.in, d.x.in, d.c, d.c*d.mult
 	src, dst := p.f32(in), p.f32(out)
 	var batch int
-	if d.vec && haveDWLine8() && d.padWeights() {
+	if d.lineKernels() {
 		return d.prepareLines(p, in, n, src, dst), nil
 	}
 	// Items are row bands times channel blocks: a small map with many
@@ -92,12 +54,58 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	if blocks == 1 {
 		items = func(lo, hi int) { d.rows(dst[batch*d.y.out*d.x.out*oc:], src[batch*h*w*c:], lo, hi) }
 	}
-	j := p.pool.newJob(bands*blocks, d.y.out*d.x.out*oc*kh*kw, items)
+	j := p.pool.newJob(bands*blocks, d.y.out*d.x.out*oc*d.y.filter*d.x.filter, items)
 	return func() {
 		for batch = 0; batch < n; batch++ {
 			p.pool.runJob(j)
 		}
 	}, nil
+}
+
+// newDWConv checks float32 DEPTHWISE_CONV_2D op (its inputs and outputs
+// present, see checkIO) and prepares it for one image, the border weights
+// too (shiftWeights); n is the batch. The errors are
+// prepareDepthwiseConv2D's.
+func newDWConv(p *plan, op *tflite.Operator) (d *dwConv, n int, err error) {
+	opts, ok := op.Options.(*tflite.DepthwiseConv2DOptions)
+	if !ok {
+		return nil, 0, p.unsupported(op, "missing options")
+	}
+	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
+	if err := checkFilterOp(p, op); err != nil {
+		return nil, 0, err
+	}
+	n, h, w, c, ok1 := nhwc(p, in)
+	one, kh, kw, oc, ok2 := nhwc(p, filt)
+	if !ok1 || !ok2 || one != 1 {
+		return nil, 0, p.unsupported(op, "input and filter must be 4-D, filter [1,kh,kw,c]")
+	}
+	mult := max(opts.DepthMultiplier, 1)
+	if oc != c*mult {
+		// TFLite infers the multiplier from the shapes when the option is 0.
+		if c == 0 || oc%c != 0 {
+			return nil, 0, p.unsupported(op, "filter depth %d is not a multiple of input depth %d", oc, c)
+		}
+		mult = oc / c
+	}
+	d = &dwConv{
+		y: newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding),
+		x: newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding),
+		c: c, mult: mult, vec: p.kern.vector() && haveDWRow8(),
+		wide: p.kern.avx512 && haveDWLine16(),
+	}
+	if err := checkShape(p, op, out, n, d.y.out, d.x.out, oc); err != nil {
+		return nil, 0, err
+	}
+	if d.lo, d.hi, err = actRange(p, op, opts.Activation); err != nil {
+		return nil, 0, err
+	}
+	if d.bias, err = floatBias(p, op, 2, oc); err != nil {
+		return nil, 0, err
+	}
+	d.w = p.f32(filt)
+	d.shiftWeights()
+	return d, n, nil
 }
 
 // prepareLines is the run of a filter padWeights has prepared, on n
@@ -181,15 +189,7 @@ type dwSeg struct{ n, src, dst, w int }
 func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 	oc := d.c * d.mult
 	fast := d.fast()
-	// Output columns [xlo,xhi) have their whole window inside the image:
-	// ox·stride-pad ≥ 0 and ox·stride-pad+3 ≤ in. When the image is
-	// narrower than the window (in-3+pad < 0) there are none; Go's division
-	// truncates toward zero, so that case must not go through it.
-	xlo := min((d.x.pad+d.x.stride-1)/d.x.stride, d.x.out)
-	xhi := xlo
-	if last := d.x.in - 3 + d.x.pad; last >= 0 {
-		xhi = max(min(last/d.x.stride+1, d.x.out), xlo)
-	}
+	xlo, xhi := d.interior()
 	for oy := oy0; oy < oy1; oy++ {
 		iy0 := oy*d.y.stride - d.y.pad
 		if fast && d.edges != nil {
@@ -221,30 +221,49 @@ func (d *dwConv) rows(dst, src []float32, oy0, oy1 int) {
 // band computes channels [c0,c1) of output lines [oy0,oy1) of a fast
 // filter with shifted weights (shiftWeights has prepared d.edges).
 func (d *dwConv) band(dst, src []float32, oy0, oy1, c0, c1 int) {
-	xlo := min((d.x.pad+d.x.stride-1)/d.x.stride, d.x.out)
-	xhi := max(min((d.x.in-3+d.x.pad)/d.x.stride+1, d.x.out), xlo) // in ≥ 3
+	xlo, xhi := d.interior()
 	for oy := oy0; oy < oy1; oy++ {
 		d.line(dst, src, oy, xlo, xhi, c0, c1)
 	}
+}
+
+// interior returns the output columns [xlo,xhi) of a 3×3 filter whose
+// whole window is inside the image: ox·stride-pad ≥ 0 and
+// ox·stride-pad+3 ≤ in. When the image is narrower than the window
+// (in-3+pad < 0) there are none; Go's division truncates toward zero, so
+// that case must not go through it.
+func (d *dwConv) interior() (xlo, xhi int) {
+	xlo = min((d.x.pad+d.x.stride-1)/d.x.stride, d.x.out)
+	xhi = xlo
+	if last := d.x.in - 3 + d.x.pad; last >= 0 {
+		xhi = max(min(last/d.x.stride+1, d.x.out), xlo)
+	}
+	return xlo, xhi
 }
 
 // line computes channels [c0,c1) of output line oy: every pixel, border
 // ones too, as a 3×3 window inside the image with weights shifted to
 // match (see shiftWeights); [xlo,xhi) are the interior columns.
 func (d *dwConv) line(dst, src []float32, oy, xlo, xhi, c0, c1 int) {
+	d.lineAt(dst, src, oy, oy, 0, xlo, xhi, c0, c1)
+}
+
+// lineAt is line writing output line oy as line at of dst, with src
+// starting at input row r0 (a fused block's window of rows).
+func (d *dwConv) lineAt(dst, src []float32, at, oy, r0, xlo, xhi, c0, c1 int) {
 	iy0 := oy*d.y.stride - d.y.pad
 	iy := min(max(iy0, 0), d.y.in-3)
 	dy := iy - iy0
 	for ox := 0; ox < xlo; ox++ {
 		ix0 := ox*d.x.stride - d.x.pad
 		ix := min(max(ix0, 0), d.x.in-3)
-		d.row3x3(dst, src, d.shifted(dy, ix-ix0), oy, iy, ix, ox, 1, c0, c1)
+		d.row3x3(dst, src, d.shifted(dy, ix-ix0), at, iy-r0, ix, ox, 1, c0, c1)
 	}
-	d.row3x3(dst, src, d.shifted(dy, 0), oy, iy, xlo*d.x.stride-d.x.pad, xlo, xhi-xlo, c0, c1)
+	d.row3x3(dst, src, d.shifted(dy, 0), at, iy-r0, xlo*d.x.stride-d.x.pad, xlo, xhi-xlo, c0, c1)
 	for ox := xhi; ox < d.x.out; ox++ {
 		ix0 := ox*d.x.stride - d.x.pad
 		ix := min(max(ix0, 0), d.x.in-3)
-		d.row3x3(dst, src, d.shifted(dy, ix-ix0), oy, iy, ix, ox, 1, c0, c1)
+		d.row3x3(dst, src, d.shifted(dy, ix-ix0), at, iy-r0, ix, ox, 1, c0, c1)
 	}
 }
 
@@ -344,6 +363,11 @@ func (d *dwConv) padWeights() bool {
 	d.segs = append(d.segs, dwSeg{})
 	return true
 }
+
+// lineKernels prepares d for the line kernels (dwLine8, and dwLine16 when
+// d.wide) if the CPU has them and padWeights takes the filter, and reports
+// whether it did.
+func (d *dwConv) lineKernels() bool { return d.vec && haveDWLine8() && d.padWeights() }
 
 func abs(v int) int { return max(v, -v) }
 

@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/alphad/alphad/internal/cputime"
@@ -253,14 +251,7 @@ func TestPadDepthwiseNarrow(t *testing.T) {
 			got := runF32(t, m, 1, in)
 			closeTo(t, got, want, 1e-5)
 
-			data, err := tflite.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			file := filepath.Join(t.TempDir(), "paddw.tflite")
-			if err := os.WriteFile(file, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			file, _ := writeModel(t, m, "paddw.tflite")
 			raw := make([]byte, 4*len(in))
 			for i, v := range in {
 				binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))

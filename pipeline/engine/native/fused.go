@@ -227,7 +227,7 @@ func newFusedBlock(p *plan, i int, inner func(i, t, k int) bool, lim fuseLimits)
 	f.ops = append(f.ops, j)
 	f.dw, f.out, f.ho, f.wo, f.cout = dw, b.Outputs[0], dw.y.out, dw.x.out, f.ce
 	// The line kernels, as the unfused op would run them.
-	f.lines = dw.vec && haveDWLine8() && dw.padWeights()
+	f.lines = dw.lineKernels()
 	if j+1 < len(ops) && ops[j+1].Op == tflite.OpConv2D && len(ops[j+1].Outputs) == 1 && inner(j, b.Outputs[0], 0) {
 		if g, ph, pw, pc, cout, ok := pointwise(p, ops[j+1]); ok && ph == f.ho && pw == f.wo && pc == f.ce {
 			f.ops = append(f.ops, j+1)
@@ -243,8 +243,7 @@ func newFusedBlock(p *plan, i int, inner func(i, t, k int) bool, lim fuseLimits)
 		return nil // a depthwise alone
 	}
 	w := f.w
-	f.xlo = min((dw.x.pad+dw.x.stride-1)/dw.x.stride, dw.x.out)
-	f.xhi = max(min((dw.x.in-3+dw.x.pad)/dw.x.stride+1, dw.x.out), f.xlo)
+	f.xlo, f.xhi = dw.interior()
 	rowBytes := w * f.ce * 4
 	f.step = f.grain
 	for ((f.step+f.grain-1)*dw.y.stride+3)*rowBytes <= lim.window && f.step+f.grain <= f.ho {
@@ -294,55 +293,14 @@ func (f *fusedBlock) residual(p *plan, j int, inner func(i, t, k int) bool) {
 	f.res, f.resFirst, f.addLo, f.addHi, f.out = other, k == 1, lo, hi, op.Outputs[0]
 }
 
-// convStage is a float32 CONV_2D on one image prepared as prepareConv2D
-// would: a GEMM on the input itself (1×1, stride 1, no padding; gather nil)
-// or on im2col rows gathered from it.
-type convStage struct {
-	g          *gemm
-	gather     *im2col
-	h, w, cout int // output map
-	cin, k     int // input channels, GEMM depth
-	gatherRows int // im2col rows gathered at a time (whole mr-row units)
-}
-
-// newConvStage prepares op if it is a float32 CONV_2D on one image.
+// newConvStage prepares op if it is a float32 CONV_2D on one image, as
+// prepareConv2D would.
 func newConvStage(p *plan, op *tflite.Operator) (*convStage, bool) {
-	opts, isConv := op.Options.(*tflite.Conv2DOptions)
-	if !isConv || len(op.Inputs) < 2 || len(op.Outputs) != 1 || op.Inputs[0] < 0 || op.Inputs[1] < 0 {
+	if p.checkIO(op, 2, 1) != nil {
 		return nil, false
 	}
-	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
-	for _, t := range []int{in, filt, out} {
-		if p.tensor(t).Type != tflite.Float32 {
-			return nil, false
-		}
-	}
-	n, h, w, cin, ok1 := nhwc(p, in)
-	cout, kh, kw, fcin, ok2 := nhwc(p, filt)
-	if !ok1 || !ok2 || n != 1 || fcin != cin || !p.tensor(filt).IsConst() {
-		return nil, false
-	}
-	wy := newWindow(h, kh, opts.StrideH, opts.DilationH, opts.Padding)
-	wx := newWindow(w, kw, opts.StrideW, opts.DilationW, opts.Padding)
-	if checkShape(p, op, out, 1, wy.out, wx.out, cout) != nil {
-		return nil, false
-	}
-	lo, hi, err := actRange(p, op, opts.Activation)
-	if err != nil {
-		return nil, false
-	}
-	bias, err := floatBias(p, op, 2, cout)
-	if err != nil {
-		return nil, false
-	}
-	c := &convStage{h: wy.out, w: wx.out, cout: cout, cin: cin, k: kh * kw * cin}
-	c.g = newGemm(p.kern, p.f32(filt), cout, c.k, bias, lo, hi)
-	if kh != 1 || kw != 1 || wy.stride != 1 || wx.stride != 1 || wy.pad != 0 || wx.pad != 0 {
-		mr := c.g.kern.mr
-		c.gather = &im2col{y: wy, x: wx, c: cin}
-		c.gatherRows = max(mr, (16<<10)/c.k/mr*mr)
-	}
-	return c, true
+	c, n, err := newConv(p, op)
+	return c, err == nil && n == 1
 }
 
 // rows computes output pixels [q0,q1) (raster order) into c, one row per
@@ -375,43 +333,12 @@ func pointwise(p *plan, op *tflite.Operator) (g *gemm, h, w, cin, cout int, ok b
 // [1,h,w,c] image whose border pixels take the shifted weights, as
 // prepareDepthwiseConv2D would.
 func depthwise3x3(p *plan, op *tflite.Operator, h, w, c int) (*dwConv, bool) {
-	opts, isDW := op.Options.(*tflite.DepthwiseConv2DOptions)
-	if !isDW || len(op.Inputs) < 2 || len(op.Outputs) != 1 || op.Inputs[0] < 0 || op.Inputs[1] < 0 {
+	if p.checkIO(op, 2, 1) != nil {
 		return nil, false
 	}
-	in, filt, out := op.Inputs[0], op.Inputs[1], op.Outputs[0]
-	for _, t := range []int{in, filt, out} {
-		if p.tensor(t).Type != tflite.Float32 {
-			return nil, false
-		}
-	}
-	one, kh, kw, oc, ok := nhwc(p, filt)
-	if !ok || one != 1 || kh != 3 || kw != 3 || oc != c || !p.tensor(filt).IsConst() ||
-		checkShape(p, op, in, 1, h, w, c) != nil {
-		return nil, false
-	}
-	d := &dwConv{
-		y: newWindow(h, 3, opts.StrideH, opts.DilationH, opts.Padding),
-		x: newWindow(w, 3, opts.StrideW, opts.DilationW, opts.Padding),
-		c: c,
-		// An oc = c filter is multiplier 1 whatever the option says
-		// (prepareDepthwiseConv2D infers it from the shapes).
-		mult: 1,
-		vec:  p.kern.vector() && haveDWRow8(),
-	}
-	if d.y.stride > 2 || d.y.dilation != 1 || d.x.dilation != 1 || checkShape(p, op, out, 1, d.y.out, d.x.out, c) != nil {
-		return nil, false
-	}
-	var err error
-	if d.lo, d.hi, err = actRange(p, op, opts.Activation); err != nil {
-		return nil, false
-	}
-	if d.bias, err = floatBias(p, op, 2, c); err != nil {
-		return nil, false
-	}
-	d.w = p.f32(filt)
-	d.shiftWeights()
-	if d.edges == nil {
+	d, n, err := newDWConv(p, op)
+	if err != nil || n != 1 || d.y.in != h || d.x.in != w || d.c != c ||
+		!d.fast() || d.y.stride > 2 || d.edges == nil {
 		return nil, false
 	}
 	return d, true
@@ -557,25 +484,11 @@ func (f *fusedBlock) window(s *fusedScratch, r0, r1 int) []float32 {
 // line is dwConv.line for output row oy written as row at of dst, its
 // input read from win, which starts at input row r0.
 func (f *fusedBlock) line(dst, win []float32, at, oy, r0 int) {
-	d := f.dw
 	if f.lines {
-		d.vlineAt(dst, win, at, oy, r0, 0, d.c)
+		f.dw.vlineAt(dst, win, at, oy, r0, 0, f.dw.c)
 		return
 	}
-	iy0 := oy*d.y.stride - d.y.pad
-	iy := min(max(iy0, 0), d.y.in-3)
-	dy := iy - iy0
-	for ox := 0; ox < f.xlo; ox++ {
-		ix0 := ox*d.x.stride - d.x.pad
-		ix := min(max(ix0, 0), d.x.in-3)
-		d.row3x3(dst, win, d.shifted(dy, ix-ix0), at, iy-r0, ix, ox, 1, 0, d.c)
-	}
-	d.row3x3(dst, win, d.shifted(dy, 0), at, iy-r0, f.xlo*d.x.stride-d.x.pad, f.xlo, f.xhi-f.xlo, 0, d.c)
-	for ox := f.xhi; ox < d.x.out; ox++ {
-		ix0 := ox*d.x.stride - d.x.pad
-		ix := min(max(ix0, 0), d.x.in-3)
-		d.row3x3(dst, win, d.shifted(dy, ix-ix0), at, iy-r0, ix, ox, 1, 0, d.c)
-	}
+	f.dw.lineAt(dst, win, at, oy, r0, f.xlo, f.xhi, 0, f.dw.c)
 }
 
 func gcd(a, b int) int {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/alphad/alphad/internal/testshared"
@@ -326,18 +325,7 @@ func TestFusedOracle(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%+v", cs), func(t *testing.T) {
 			m, in, _ := fusedChain(uint64(100+i), cs)
-			data, err := tflite.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			file := filepath.Join(t.TempDir(), "block.tflite")
-			if err := os.WriteFile(file, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			parsed, err := tflite.Parse(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			file, parsed := writeModel(t, m, "block.tflite")
 			raw := make([]byte, 4*len(in))
 			copy(engine.Float32s(raw), in)
 			want := engine.Float32s(enginetest.Oracle(t, file, raw))

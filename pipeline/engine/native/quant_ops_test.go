@@ -212,14 +212,7 @@ func TestQuantSoftmaxVariant(t *testing.T) {
 		Operators: []*tflite.Operator{{Op: tflite.OpSoftmax, Version: 1, Inputs: []int{0}, Outputs: []int{1},
 			Options: &tflite.SoftmaxOptions{Beta: 1}}},
 		Inputs: []int{0}, Outputs: []int{1}}
-	data, err := tflite.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "softmax.tflite")
-	if err := os.WriteFile(file, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file, _ := writeModel(t, m, "softmax.tflite")
 	want := enginetest.Oracle(t, file, src)
 	diff := func(got []byte) (n int) {
 		for i := range got {

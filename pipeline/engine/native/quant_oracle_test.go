@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/alphad/alphad/pipeline/engine/enginetest"
@@ -161,18 +159,7 @@ func TestQuantOpsOracle(t *testing.T) {
 				inputs = inputs[:1]
 			}
 			m.Inputs = inputs
-			data, err := tflite.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			file := filepath.Join(t.TempDir(), "op.tflite")
-			if err := os.WriteFile(file, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			parsed, err := tflite.Parse(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			file, parsed := writeModel(t, m, "op.tflite")
 			in := randBytes(r, parsed.Input(0).ByteSize())
 			want := enginetest.Oracle(t, file, in)
 			got := runModel(t, parsed, in, 1)
@@ -219,14 +206,7 @@ func TestQuantizeFloatOracle(t *testing.T) {
 				Tensors:   []*tflite.Tensor{{Type: tflite.Float32, Shape: []int{1, n}}, qt(ty, []int{1, n}, scale, zero)},
 				Operators: []*tflite.Operator{{Op: tflite.OpQuantize, Version: 2, Inputs: []int{0}, Outputs: []int{1}}},
 				Inputs:    []int{0}, Outputs: []int{1}}
-			data, err := tflite.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			file := filepath.Join(t.TempDir(), "quantize.tflite")
-			if err := os.WriteFile(file, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			file, parsed := writeModel(t, m, "quantize.tflite")
 			want := enginetest.Oracle(t, file, in)
 			typ := qmath.Uint8
 			if ty == tflite.Int8 {
@@ -236,10 +216,6 @@ func TestQuantizeFloatOracle(t *testing.T) {
 			qmath.QuantizeXNNPACK(got, f, typ, scale, zero)
 			if d, at, _ := compareQuant(got, want, ty == tflite.Int8); d != 0 {
 				t.Errorf("QuantizeXNNPACK: max |diff| %d at %d (x=%g)", d, at, f[at])
-			}
-			parsed, err := tflite.Parse(data)
-			if err != nil {
-				t.Fatal(err)
 			}
 			eng := runModel(t, parsed, in, 1)
 			differ := 0

@@ -45,18 +45,7 @@ func TestQuantLayerPrefixes(t *testing.T) {
 				sub := *m
 				sub.Operators = m.Operators[:k+1]
 				sub.Outputs = []int{m.Operators[k].Outputs[0]}
-				data, err := tflite.Marshal(&sub)
-				if err != nil {
-					t.Fatal(err)
-				}
-				file := filepath.Join(t.TempDir(), "cut.tflite")
-				if err := os.WriteFile(file, data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				cut, err := tflite.Parse(data)
-				if err != nil {
-					t.Fatal(err)
-				}
+				file, cut := writeModel(t, &sub, "cut.tflite")
 				want := enginetest.Oracle(t, file, input)
 				for _, v := range dotVariants() {
 					e, err := build(cut, engine.Options{Threads: 2}, v.bo)
