@@ -151,21 +151,17 @@ func (p *pool) newThreadJob(n, work int, fn func(lo, hi, thread int)) *job {
 	return j
 }
 
-// prewake wakes parked workers and keeps them spinning until the next run
-// (for up to prewakeSpin): a worker parked between frames takes ~0.2 ms to run again
-// (the OS, and on a VM the hypervisor, must wake its CPU), which the
-// first op of an Invoke would otherwise wait for. Call it when a run is
+// prewake wakes parked workers and keeps them spinning until the next
+// run (for up to prewakeSpin): a worker parked between frames takes
+// ~0.2 ms to run again (the OS, and on a VM the hypervisor, must wake its
+// CPU), which the first op of an Invoke would otherwise wait for. Call it when a run is
 // about to come, before work of the caller's own (preparing the input).
 func (p *pool) prewake() {
 	if len(p.workers) == 0 || p.quit.Load() || p.solo {
 		return
 	}
 	p.spinUntil.Store(int64(time.Since(p.epoch) + prewakeSpin))
-	for _, w := range p.workers {
-		if w.asleep.Load() && w.asleep.CompareAndSwap(true, false) {
-			w.wake <- struct{}{}
-		}
-	}
+	p.wakeParked()
 }
 
 // runJob runs j across the pool and returns when all its chunks are done.
@@ -189,11 +185,7 @@ func (p *pool) runJob(j *job) {
 		start = j.segEnd(s, p.threads)
 	}
 	p.gen.Store(gen)
-	for _, w := range p.workers {
-		if w.asleep.Load() && w.asleep.CompareAndSwap(true, false) {
-			w.wake <- struct{}{}
-		}
-	}
+	p.wakeParked()
 	p.claim(gen, 0)
 	for spins := 0; p.finished() != int64(j.chunks); spins++ {
 		// Only chunks other threads hold are left: at most one each.
@@ -287,10 +279,16 @@ func (p *pool) close() {
 	if p.quit.Swap(true) {
 		return
 	}
+	p.wakeParked()
+	p.wg.Wait()
+}
+
+// wakeParked hands every parked worker its wake-up token (a worker that
+// is still spinning needs none).
+func (p *pool) wakeParked() {
 	for _, w := range p.workers {
-		if w.asleep.CompareAndSwap(true, false) {
+		if w.asleep.Load() && w.asleep.CompareAndSwap(true, false) {
 			w.wake <- struct{}{}
 		}
 	}
-	p.wg.Wait()
 }
