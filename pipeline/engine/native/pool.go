@@ -53,6 +53,10 @@ type pool struct {
 	// spinUntil is how long after epoch idle workers keep spinning
 	// rather than park (set by prewake).
 	spinUntil atomic.Int64
+	// prewakeSpin is how long prewake keeps woken workers spinning
+	// (defaultPrewakeSpin; tests that must observe a woken worker make it
+	// longer than any scheduling delay).
+	prewakeSpin time.Duration
 }
 
 // segment is one thread's share of a run's chunks.
@@ -92,9 +96,9 @@ const closedIdx = 1<<32 - 1
 // than the gap between two frames.
 const poolSpin = 200 * time.Microsecond
 
-// prewakeSpin is how long workers woken by prewake spin waiting for the
-// run it announces: longer than preparing a frame's input takes.
-const prewakeSpin = 5 * time.Millisecond
+// defaultPrewakeSpin is how long workers woken by prewake spin waiting
+// for the run it announces: longer than preparing a frame's input takes.
+const defaultPrewakeSpin = 5 * time.Millisecond
 
 // chunksPerThread is how many chunks a run is split into per thread: more
 // balance the load when a thread is descheduled, fewer cost less in
@@ -103,7 +107,7 @@ const chunksPerThread = 4
 
 // newPool starts threads-1 workers (the caller is thread 0).
 func newPool(threads int) *pool {
-	p := &pool{threads: max(threads, 1), epoch: time.Now()}
+	p := &pool{threads: max(threads, 1), epoch: time.Now(), prewakeSpin: defaultPrewakeSpin}
 	p.segs = make([]segment, p.threads)
 	for s := range p.segs {
 		p.segs[s].state.Store(closedIdx)
@@ -152,7 +156,7 @@ func (p *pool) newThreadJob(n, work int, fn func(lo, hi, thread int)) *job {
 }
 
 // prewake wakes parked workers and keeps them spinning until the next
-// run (for up to prewakeSpin): a worker parked between frames takes
+// run (for up to p.prewakeSpin): a worker parked between frames takes
 // ~0.2 ms to run again (the OS, and on a VM the hypervisor, must wake its
 // CPU), which the first op of an Invoke would otherwise wait for. Call it when a run is
 // about to come, before work of the caller's own (preparing the input).
@@ -160,7 +164,7 @@ func (p *pool) prewake() {
 	if len(p.workers) == 0 || p.quit.Load() || p.solo {
 		return
 	}
-	p.spinUntil.Store(int64(time.Since(p.epoch) + prewakeSpin))
+	p.spinUntil.Store(int64(time.Since(p.epoch) + p.prewakeSpin))
 	p.wakeParked()
 }
 

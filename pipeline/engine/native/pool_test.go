@@ -135,8 +135,13 @@ func TestPoolSmallJobInline(t *testing.T) {
 // TestPoolPrewake checks that prewake wakes a parked worker (it is
 // awake before any run announces work) and that the run after it still
 // covers every index once; on one thread and after close it does nothing.
+// The woken worker spins for an hour here rather than defaultPrewakeSpin:
+// on a loaded machine (or under qemu-user) the test goroutine can be held
+// up longer than 5 ms between prewake and the check, and a worker that
+// parked again in between would fail it.
 func TestPoolPrewake(t *testing.T) {
 	p := newPool(2)
+	p.prewakeSpin = time.Hour // the run below ends the spin
 	w := p.workers[0]
 	for !w.asleep.Load() {
 		runtime.Gosched() // the worker parks after poolSpin
