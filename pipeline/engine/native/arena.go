@@ -60,6 +60,9 @@ func layout(m *tflite.Model, separate bool, threads int, fz *fusion) (views [][]
 		}
 		if fz != nil && at >= 0 && at < nops {
 			at = fz.head[at]
+			if fz.chained[at] {
+				at-- // runs inside the op before it
+			}
 		}
 		r := root[t]
 		b := bufs[r]

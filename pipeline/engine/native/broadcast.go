@@ -68,6 +68,9 @@ func prepareBinary(p *plan, op *tflite.Operator, kind binKind, act tflite.Activa
 		bin.pattern = 5
 	}
 	if bin.pattern == 1 {
+		if run := bin.chainFlat(p, ia, ib); run != nil {
+			return run, nil
+		}
 		// Same shapes: split the flat arrays over the pool in whole cache
 		// lines, each chunk the same fraction of the tensor (not blocks of
 		// elemBlock, which leave a short last chunk): thread t takes the

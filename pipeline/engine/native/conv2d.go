@@ -33,7 +33,16 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 			// (mostly) whole column chunks, its own output channels.
 			p.markChanCut(out)
 		}
-		items := func(i0, i1 int) { g.gridItems(gr, dst, cout, src, cin, i0, i1) }
+		t := &opTail{at: p.at, out: out, gr: gr, mr: g.kern.mr, nr: g.kern.nr, cols: cout}
+		p.tail = t
+		items := func(i0, i1 int) {
+			for i := i0; i < i1; i++ {
+				g.gridItems(gr, dst, cout, src, cin, i, i+1)
+				if t.post != nil {
+					t.item(i) // while the item's output is in cache
+				}
+			}
+		}
 		j := p.pool.newJob(gr.items(), m*cout*cin, items)
 		return func() { p.pool.runJob(j) }, nil
 	}

@@ -30,6 +30,18 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	h, w, c, oc := d.y.in, d.x.in, d.c, d.c*d.mult
 	src, dst := p.f32(in), p.f32(out)
 	var batch int
+	if t := p.chainable(in); t != nil {
+		var run runFunc
+		switch {
+		case d.lineKernels():
+			run = d.chainLines(p, t, n, src, dst)
+		case d.fast() && d.edges != nil:
+			run = d.chainBands(p, t, n, src, dst)
+		}
+		if run != nil {
+			return run, nil
+		}
+	}
 	if d.lineKernels() {
 		return d.prepareLines(p, in, n, src, dst), nil
 	}
@@ -445,9 +457,10 @@ func (d *dwConv) row3x3(dst, src, w []float32, oy, iy, ix, xo, n, cbeg, cend int
 	c := d.c
 	row := d.x.in * c
 	// Last elements touched: input (iy+2, the last window's column plus
-	// 2, channel c-1) and output (oy, xo+n-1, c-1).
-	_ = src[(iy+2)*row+((n-1)*d.x.stride+ix+2)*c+c-1]
-	_ = dst[(oy*d.x.out+xo+n-1)*c+c-1]
+	// 2, channel cend-1) and output (oy, xo+n-1, cend-1). Not channel c-1:
+	// another thread may be writing the other channels of the pixel.
+	_ = src[(iy+2)*row+((n-1)*d.x.stride+ix+2)*c+cend-1]
+	_ = dst[(oy*d.x.out+xo+n-1)*c+cend-1]
 	_ = w[9*c-1]
 	_ = d.bias[c-1]
 	step := uintptr(d.x.stride*c) * 4

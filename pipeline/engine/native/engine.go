@@ -24,6 +24,9 @@ type Engine struct {
 	// fusedInto is, per op, the op whose run also runs it (a fused
 	// block's first op, see fused.go), or the op itself.
 	fusedInto []int
+	// chained is, per op, whether it runs inside the job of the op
+	// before it (see chain.go).
+	chained []bool
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -46,6 +49,7 @@ type buildOptions struct {
 	separate bool       // no arena reuse (see layout)
 	packed   bool       // the one-thread arena layout whatever the threads
 	noFuse   bool       // run every op on its own (see fusePlan)
+	noChain  bool       // no op runs inside the job of the op before it (see chain.go)
 	fuse     fuseLimits // fusePlan's sizes (zero: the defaults)
 }
 
@@ -57,7 +61,8 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 	p := &plan{model: m, pool: newPool(opts.Threads), kern: bo.kern, qdot: bo.qdot}
 	var fz *fusion
 	if !bo.noFuse {
-		fz = fusePlan(p, bo.fuse)
+		fz = fusePlan(p, bo.fuse, !bo.noChain)
+		p.fz = fz
 	}
 	layoutThreads := opts.Threads
 	if bo.packed {
@@ -69,6 +74,7 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 	nj := 0
 	for i, op := range m.Operators {
 		e.fusedInto = append(e.fusedInto, i)
+		e.chained = append(e.chained, false)
 		if fz != nil && fz.head[i] != i {
 			// Run by its block's first op.
 			e.fusedInto[i] = fz.head[i]
@@ -87,11 +93,13 @@ func build(m *tflite.Model, opts engine.Options, bo buildOptions) (*Engine, erro
 			p.pool.close()
 			return nil, fmt.Errorf("native: %w", p.unsupported(op, "no kernel"))
 		}
+		p.at, p.chained = i, false
 		run, err := prep(p, op)
 		if err != nil {
 			p.pool.close()
 			return nil, fmt.Errorf("native: %w", err)
 		}
+		e.chained[i] = p.chained
 		e.runs = append(e.runs, run)
 		e.opJobs = append(e.opJobs, p.pool.jobs[nj:len(p.pool.jobs):len(p.pool.jobs)])
 		nj = len(p.pool.jobs)

@@ -57,6 +57,7 @@ type fusion struct {
 	blocks   []*fusedBlock // by the index of the block's first op, else nil
 	head     []int         // per op: the op whose run covers it (itself when not fused)
 	internal []bool        // per tensor: lives only inside a fused block (no arena space)
+	chained  []bool        // per op: may run inside the op before it (see chain.go)
 	// scratch is each thread's scratch, shared by every block (they run
 	// one after the other): a block finds it still in the core's cache
 	// where the block before left it.
@@ -104,7 +105,8 @@ type fusedScratch struct {
 	_      [64]byte
 }
 
-// fusePlan finds the blocks to fuse: a float32 1×1 stride-1 CONV_2D whose
+// fusePlan finds the blocks to fuse and, with chain, the pairs of ops to
+// chain (chainPairs, see chain.go): a float32 1×1 stride-1 CONV_2D whose
 // output feeds only the DEPTHWISE_CONV_2D (3×3, multiplier 1, stride 1 or
 // 2) right after it, optionally the 1×1 stride-1 CONV_2D right after that
 // and then an ADD of its output and another tensor of the same shape, on
@@ -120,7 +122,7 @@ type fusedScratch struct {
 // (ops 13-23 about 45 µs) and cost nothing with one, given the scratch
 // shared by all blocks (with a scratch per block they cost one thread
 // about 100 µs).
-func fusePlan(p *plan, lim fuseLimits) *fusion {
+func fusePlan(p *plan, lim fuseLimits, chain bool) *fusion {
 	if lim.minPixels <= 0 {
 		lim.minPixels = fuseMinPixels
 	}
@@ -176,6 +178,10 @@ func fusePlan(p *plan, lim fuseLimits) *fusion {
 			}
 		}
 		i = b.ops[len(b.ops)-1]
+	}
+	f.chained = make([]bool, len(m.Operators))
+	if chain {
+		chainPairs(m, f)
 	}
 	return f
 }

@@ -86,6 +86,14 @@ type plan struct {
 	// reading one may cut the same way, so that each thread reads what it
 	// wrote.
 	chanCut map[int]bool
+	// fz is the plan's fused blocks and chained pairs (nil: none).
+	fz *fusion
+	// at is the index of the op being prepared; tail the job of the last
+	// prepared 1×1 CONV_2D, which the op after it may join, and chained
+	// is set when the op being prepared did (see chain.go).
+	at      int
+	tail    *opTail
+	chained bool
 }
 
 // markChanCut records that tensor i is written split by channels (see

@@ -54,6 +54,9 @@ func opSplit(e *Engine, i int) (desc string, split bool) {
 	if h := e.fusedInto[i]; h != i {
 		return fmt.Sprintf("in op %d", h), true
 	}
+	if e.chained[i] {
+		return fmt.Sprintf("after op %d", i-1), true
+	}
 	if len(e.opJobs[i]) == 0 {
 		return "-", false
 	}
