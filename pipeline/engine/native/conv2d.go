@@ -36,10 +36,10 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 		t := &opTail{at: p.at, out: out, gr: gr, mr: g.kern.mr, nr: g.kern.nr, cols: cout}
 		p.tail = t
 		items := func(i0, i1 int) {
-			for i := i0; i < i1; i++ {
-				g.gridItems(gr, dst, cout, src, cin, i, i+1)
-				if t.post != nil {
-					t.item(i) // while the item's output is in cache
+			g.gridItems(gr, dst, cout, src, cin, i0, i1)
+			if t.post != nil {
+				for i := i0; i < i1; i++ {
+					t.item(i) // while the items' output is in cache
 				}
 			}
 		}
@@ -48,7 +48,7 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	}
 
 	// Each item gathers its own rows of the im2col matrix a block at a
-	// time into a scratch slot of its own and multiplies them at once:
+	// time into its thread's scratch slot and multiplies them at once:
 	// the block is still in cache when the GEMM reads it, and one pass
 	// over the pool covers an image. Blocks are whole mr-row units, so the
 	// tiles fall where an unsplit product puts them.
@@ -57,13 +57,13 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	gr := g.grid(m, p.pool.threads, true)
 	mr := g.kern.mr
 	blockRows := c.gatherRows
-	cols := alignedF32(gr.items() * blockRows * k)
+	cols := alignedF32(p.pool.threads * blockRows * k)
 	var batch int
-	items := func(i0, i1 int) {
+	items := func(i0, i1, thread int) {
 		img, out := src[batch*isz:], dst[batch*m*cout:]
+		slot := cols[thread*blockRows*k : (thread+1)*blockRows*k]
 		for i := i0; i < i1; i++ {
 			m0, m1, p0, p1 := gr.item(i, mr)
-			slot := cols[i*blockRows*k : (i+1)*blockRows*k]
 			for b0 := m0; b0 < m1; b0 += blockRows {
 				b1 := min(b0+blockRows, m1)
 				gather.fill(slot, img, b0, b1, b0)
@@ -71,7 +71,7 @@ func prepareConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 			}
 		}
 	}
-	j := p.pool.newJob(gr.items(), m*cout*k, items)
+	j := p.pool.newThreadJob(gr.items(), m*cout*k, items)
 	return func() {
 		for batch = 0; batch < n; batch++ {
 			p.pool.runJob(j)

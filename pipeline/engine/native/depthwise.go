@@ -50,7 +50,7 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 	// Channel blocks are whole multiples of eight (the vector width), so
 	// every channel takes the same path however the op is cut.
 	bands, blocks := d.y.out, 1
-	if want := p.pool.threads * chunksPerThread; p.pool.threads > 1 && d.fast() && d.edges != nil && bands < want {
+	if want := p.pool.threads * itemsPerThread; p.pool.threads > 1 && d.fast() && d.edges != nil && bands < want {
 		blocks = min((want+bands-1)/bands, max(c/16, 1))
 	}
 	items := func(lo, hi int) {
@@ -137,7 +137,7 @@ func (d *dwConv) prepareLines(p *plan, in, n int, src, dst []float32) runFunc {
 	c := d.c
 	groups := c / 8
 	bands, blocks := d.y.out, 1
-	want := p.pool.threads * chunksPerThread
+	want := p.pool.threads * itemsPerThread
 	switch {
 	case p.pool.threads == 1:
 		bands = 1

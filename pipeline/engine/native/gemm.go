@@ -148,14 +148,19 @@ func (g *gemm) grid(m, threads int, rowsOnly bool) gemmGrid {
 	if threads <= 1 {
 		return gr
 	}
-	want := threads * chunksPerThread
+	// As many items as the pool has chunks; a cut across the other
+	// operand too only when it has few units: each row chunk reads all of
+	// B's panels again, each column chunk all of its rows of a.
+	want, few := threads*chunksPerThread, threads*itemsPerThread
 	if !rowsOnly && m*g.k < g.k*g.n && gr.panels >= threads {
 		gr.cc = min(gr.panels, want)
-		gr.rc = min(gr.units, max(1, (want+gr.cc-1)/gr.cc))
+		if gr.panels < few {
+			gr.rc = min(gr.units, (few+gr.panels-1)/gr.panels)
+		}
 	} else {
 		gr.rc = min(gr.units, want)
-		if !rowsOnly && gr.rc < want {
-			gr.cc = min(gr.panels, max(1, want/gr.rc))
+		if !rowsOnly && gr.rc < few {
+			gr.cc = min(gr.panels, max(1, few/gr.rc))
 		}
 	}
 	return gr
@@ -172,9 +177,27 @@ func (gr gemmGrid) item(i, mr int) (m0, m1, p0, p1 int) {
 }
 
 // gridItems computes items [i0,i1) of grid gr of the product c = a·B.
+//
+// Items claimed together run as few blocks as they can: consecutive row
+// chunks of one column chunk as one, and with one row chunk consecutive
+// column chunks as one (a block reads its rows of a and its panels of B
+// once).
 func (g *gemm) gridItems(gr gemmGrid, c []float32, ldc int, a []float32, lda, i0, i1 int) {
-	for i := i0; i < i1; i++ {
-		m0, m1, p0, p1 := gr.item(i, g.kern.mr)
+	mr := g.kern.mr
+	for i := i0; i < i1; {
+		m0, m1, p0, p1 := gr.item(i, mr)
+		for i++; i < i1; i++ {
+			n0, n1, q0, q1 := gr.item(i, mr)
+			if q0 == p0 && q1 == p1 && n0 == m1 {
+				m1 = n1 // the next row chunk of the same columns
+				continue
+			}
+			if gr.rc == 1 && q0 == p1 {
+				p1 = q1 // the next column chunk, on every row
+				continue
+			}
+			break
+		}
 		g.block(c, ldc, a, lda, m0, m1, p0, p1)
 	}
 }
