@@ -25,7 +25,7 @@ archs=("$@")
 # The golden rows with every GEMM kernel of the platform, the Teachable
 # Machine export against the real runtime (two frames with -short), and
 # thread splitting; qmath runs all its tests (reference loops).
-native_run='TestPool|TestGoldenEachKernel|TestQuantTeachableMachine|TestThreadsAgree|TestInvokeAllocatesNothing|TestChainedOps'
+native_run='TestPool|TestGoldenEachKernel|TestQuantTeachableMachine|TestThreadsAgree|TestInvokeAllocatesNothing|TestChainedOps|TestGemmGridClaims'
 for arch in "${archs[@]}"; do
   case $arch in
     arm64) env=(GOARCH=arm64); qemu=qemu-aarch64 ;;

@@ -125,3 +125,41 @@ func BenchmarkGemm(b *testing.B) {
 		}
 	}
 }
+
+// TestGemmGridClaims computes products cut by grid for one to three
+// threads, item by item and in runs of neighbouring items (as the pool's
+// claims hand them out, which gridItems merges into fewer blocks), with
+// every kernel: each must equal the unsplit product bit for bit.
+func TestGemmGridClaims(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	shapes := []struct{ m, n, k int }{
+		{196, 64, 384},  // more rows than B: cut by rows
+		{196, 384, 64},  // cut by columns
+		{49, 160, 960},  // few panels: rows and columns
+		{1, 1001, 1280}, // one row
+		{37, 45, 11},
+	}
+	for _, kern := range gemmKernels() {
+		for _, sh := range shapes {
+			a, w, bias := randF32(r, sh.m*sh.k), randF32(r, sh.n*sh.k), randF32(r, sh.n)
+			g := newGemm(kern, w, sh.n, sh.k, bias, 0, 6)
+			whole := make([]float32, sh.m*sh.n)
+			g.rows(whole, sh.n, a, sh.k, 0, sh.m)
+			for threads := 1; threads <= 3; threads++ {
+				gr := g.grid(sh.m, threads, false)
+				for _, run := range []int{1, 2, 3, gr.items()} {
+					got := make([]float32, sh.m*sh.n)
+					for i := 0; i < gr.items(); i += run {
+						g.gridItems(gr, got, sh.n, a, sh.k, i, min(i+run, gr.items()))
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(whole[i]) {
+							t.Fatalf("%s %dx%dx%d, %d threads (grid %d×%d), runs of %d items: element %d is %v, unsplit %v",
+								kern.name, sh.m, sh.n, sh.k, threads, gr.rc, gr.cc, run, i, got[i], whole[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

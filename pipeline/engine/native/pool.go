@@ -193,15 +193,7 @@ func (p *pool) runJob(j *job) {
 	if p.spinUntil.Load() != 0 {
 		p.spinUntil.Store(0) // the run prewake announced has come
 	}
-	gen := (p.gen.Load() + 1) & closedIdx // wraps after 2^32 runs
-	p.cur.Store(j)
-	start := uint64(0)
-	for s := range p.segs {
-		p.segs[s].done.Store(0)
-		p.segs[s].state.Store(gen<<32 | start)
-		start = j.segEnd(s, p.threads)
-	}
-	p.gen.Store(gen)
+	gen := p.open(j)
 	p.wakeParked()
 	p.claim(gen, 0)
 	for spins := 0; p.finished() != int64(j.chunks); spins++ {
@@ -214,6 +206,21 @@ func (p *pool) runJob(j *job) {
 	for s := range p.segs {
 		p.segs[s].state.Store(gen<<32 | closedIdx)
 	}
+}
+
+// open starts a run of j: it deals the segments and announces the run's
+// generation, which it returns.
+func (p *pool) open(j *job) uint64 {
+	gen := (p.gen.Load() + 1) & closedIdx // wraps after 2^32 runs
+	p.cur.Store(j)
+	start := uint64(0)
+	for s := range p.segs {
+		p.segs[s].done.Store(0)
+		p.segs[s].state.Store(gen<<32 | start)
+		start = j.segEnd(s, p.threads)
+	}
+	p.gen.Store(gen)
+	return gen
 }
 
 // finished is the number of chunks done in the current run.

@@ -168,3 +168,38 @@ func TestPoolPrewake(t *testing.T) {
 	defer one.close()
 	one.prewake()
 }
+
+// TestPoolClaims checks how a thread claims a run's chunks: its own
+// segment half of what is left at a time (one call per claim), then the
+// other segments one chunk at a time. The pool has no workers, so thread
+// 0 claims every chunk itself, in a fixed order.
+func TestPoolClaims(t *testing.T) {
+	p := &pool{threads: 2, segs: make([]segment, 2)}
+	n := 2 * chunksPerThread
+	var calls [][2]int
+	j := p.newThreadJob(n, poolMinWork, func(lo, hi, thread int) {
+		if thread != 0 {
+			t.Errorf("thread %d ran a chunk", thread)
+		}
+		calls = append(calls, [2]int{lo, hi})
+	})
+	if j.chunks != n {
+		t.Fatalf("%d chunks, want %d", j.chunks, n)
+	}
+	p.claim(p.open(j), 0)
+	var want [][2]int
+	for lo := 0; lo < n/2; {
+		k := max(1, (n/2-lo)/2)
+		want = append(want, [2]int{lo, lo + k})
+		lo += k
+	}
+	for lo := n / 2; lo < n; lo++ {
+		want = append(want, [2]int{lo, lo + 1})
+	}
+	if fmt.Sprint(calls) != fmt.Sprint(want) {
+		t.Errorf("calls %v, want %v", calls, want)
+	}
+	if got := p.finished(); got != int64(n) {
+		t.Errorf("%d chunks counted done, want %d", got, n)
+	}
+}
