@@ -145,8 +145,8 @@ type gemmGrid struct {
 // column cut (an im2col convolution fills its rows of a per item).
 func (g *gemm) grid(m, threads int, rowsOnly bool) gemmGrid {
 	gr := gemmGrid{m: m, units: g.units(m), panels: g.panels(), rc: 1, cc: 1}
-	if threads <= 1 {
-		return gr
+	if threads <= 1 || gr.units == 0 || gr.panels == 0 {
+		return gr // one item (an empty one when the product is)
 	}
 	// As many items as the pool has chunks; a cut across the other
 	// operand too only when it has few units: each row chunk reads all of

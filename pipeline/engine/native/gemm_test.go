@@ -138,6 +138,7 @@ func TestGemmGridClaims(t *testing.T) {
 		{49, 160, 960},  // few panels: rows and columns
 		{1, 1001, 1280}, // one row
 		{37, 45, 11},
+		{0, 40, 8}, // an empty output (a map with a zero dimension)
 	}
 	for _, kern := range gemmKernels() {
 		for _, sh := range shapes {
