@@ -91,40 +91,34 @@ func chainPairs(m *tflite.Model, f *fusion) {
 	}
 }
 
-// chainLines returns the run of depthwise d (on the line kernels) chained
-// into t, or nil when t's items do not each cover whole channel blocks on
-// every row.
-func (d *dwConv) chainLines(p *plan, t *opTail, n int, src, dst []float32) runFunc {
-	if !d.chainFits(t, 8) {
+// chainDW returns the run of depthwise d chained into t, line by line
+// with the line kernels (lines: padWeights has prepared d) or by rows
+// with the row kernels (d.band), or nil when t's items do not each cover
+// whole blocks of eight channels on every row.
+func (d *dwConv) chainDW(p *plan, t *opTail, n int, src, dst []float32, lines bool) runFunc {
+	if !d.chainFits(t) {
 		return nil
 	}
 	isz, osz := d.y.in*d.x.in*d.c, d.y.out*d.x.out*d.c
 	return p.chain(t, func(_, _, c0, c1 int) {
 		for b := range n {
+			o, s := dst[b*osz:(b+1)*osz], src[b*isz:(b+1)*isz]
+			if !lines {
+				d.band(o, s, 0, d.y.out, c0, c1)
+				continue
+			}
 			for oy := range d.y.out {
-				d.vline(dst[b*osz:(b+1)*osz], src[b*isz:(b+1)*isz], oy, c0, c1)
+				d.vline(o, s, oy, c0, c1)
 			}
 		}
 	})
 }
 
-// chainBands is chainLines for the row kernels (d.band).
-func (d *dwConv) chainBands(p *plan, t *opTail, n int, src, dst []float32) runFunc {
-	if !d.chainFits(t, 8) {
-		return nil
-	}
-	isz, osz := d.y.in*d.x.in*d.c, d.y.out*d.x.out*d.c
-	return p.chain(t, func(_, _, c0, c1 int) {
-		for b := range n {
-			d.band(dst[b*osz:(b+1)*osz], src[b*isz:(b+1)*isz], 0, d.y.out, c0, c1)
-		}
-	})
-}
-
 // chainFits reports whether every item of t covers all rows and a run of
-// channels starting at a multiple of block and ending at one or at the
+// channels starting at a multiple of eight and ending at one or at the
 // last channel (the cut the depthwise kernels take).
-func (d *dwConv) chainFits(t *opTail, block int) bool {
+func (d *dwConv) chainFits(t *opTail) bool {
+	const block = 8
 	if d.mult != 1 || t.cols != d.c || t.gr.rc != 1 {
 		return false
 	}

@@ -34,9 +34,9 @@ func prepareDepthwiseConv2D(p *plan, op *tflite.Operator) (runFunc, error) {
 		var run runFunc
 		switch {
 		case d.lineKernels():
-			run = d.chainLines(p, t, n, src, dst)
+			run = d.chainDW(p, t, n, src, dst, true)
 		case d.fast() && d.edges != nil:
-			run = d.chainBands(p, t, n, src, dst)
+			run = d.chainDW(p, t, n, src, dst, false)
 		}
 		if run != nil {
 			return run, nil
