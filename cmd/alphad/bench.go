@@ -28,6 +28,10 @@ import (
 //
 //	native   threads 2  median 5.1 ms  p90 5.4 ms  min 4.9 ms  0 allocs  cpu 10.2 ms
 //	speedup  native threads 2/1 1.86x  (min 1.90x, cpu 1.07x)
+//	cores    cache line round trip between two CPUs 0.13 µs (2-thread speedups fall as it grows)
+//
+// The cores line (Linux, two CPUs or more) gives the context of the
+// speedups: see crossCoreRoundTrip.
 //
 // An engine's thread counts are timed round-robin (one inference each per
 // round) so that they see the same machine load; engines one after the
@@ -95,6 +99,11 @@ func newBenchCmd(d *deps) *cobra.Command {
 				for t := 1; t < len(threads); t++ {
 					r0, r := results[i][0], results[i][t]
 					fmt.Fprintf(d.stdout, "speedup  %s threads %d/%d %.2fx  (min %.2fx, cpu %.2fx)\n", e.name, threads[t], threads[0], r0.median/r.median, r0.min/r.min, r.cpu/max(r0.cpu, 1e-9))
+				}
+			}
+			if slices.Max(threads) > 1 {
+				if rt, ok := crossCoreRoundTrip(); ok {
+					fmt.Fprintf(d.stdout, "cores    cache line round trip between two CPUs %.2f µs (2-thread speedups fall as it grows)\n", rt.Seconds()*1e6)
 				}
 			}
 			for i := 1; i < len(selected); i++ {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alphad/alphad/internal/testshared"
 )
@@ -62,7 +64,11 @@ func TestBenchThreads(t *testing.T) {
 	if err := root.Execute(); err != nil {
 		t.Fatalf("bench: %v (stderr %s)", err, errb.String())
 	}
-	for _, want := range []string{"native   threads 1  median ", "\nnative   threads 2  median ", "\nspeedup  native threads 2/1 "} {
+	wants := []string{"native   threads 1  median ", "\nnative   threads 2  median ", "\nspeedup  native threads 2/1 "}
+	if _, ok := crossCoreRoundTrip(); ok {
+		wants = append(wants, "\ncores    cache line round trip between two CPUs ")
+	}
+	for _, want := range wants {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output %q, want %q", out.String(), want)
 		}
@@ -101,4 +107,19 @@ func TestFmtAllocs(t *testing.T) {
 			t.Errorf("fmtAllocs(%v) = %q, want %q", a, got, want)
 		}
 	}
+}
+
+// TestCrossCoreRoundTrip measures the round trip on this machine: with two
+// CPUs to run on it must succeed and lie between 10 ns and 1 ms (a cache
+// line between two cores takes 0.05–1 µs); with one it reports nothing.
+func TestCrossCoreRoundTrip(t *testing.T) {
+	rt, ok := crossCoreRoundTrip()
+	two := runtime.NumCPU() >= 2 && runtime.GOMAXPROCS(0) >= 2
+	if ok != two && runtime.GOOS == "linux" {
+		t.Fatalf("round trip measured %v, want %v (%d CPUs, GOMAXPROCS %d)", ok, two, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	}
+	if ok && (rt < 10*time.Nanosecond || rt > time.Millisecond) {
+		t.Errorf("round trip %v, want 10 ns .. 1 ms", rt)
+	}
+	t.Logf("round trip %v", rt)
 }
