@@ -35,9 +35,10 @@ import (
 //
 // An engine's thread counts are timed round-robin (one inference each per
 // round) so that they see the same machine load; engines one after the
-// other. cpu is the
-// process CPU time per inference: on a busy machine the wall times grow
-// with the load, the CPU time much less; min is the least loaded run.
+// other. cpu is the process CPU time per inference, all threads, over
+// --runs inferences of each in a row after the timed rounds: on a busy
+// machine the wall times grow with the load, the CPU time much less; min
+// is the least loaded run.
 func newBenchCmd(d *deps) *cobra.Command {
 	var (
 		model, engines, oracle, threadList string
@@ -225,21 +226,39 @@ func benchInterleaved(m *tflite.Model, combos []benchCombo, runs int, cold bool)
 		}
 	}
 	times := make([][]float64, len(combos))
-	cpu := make([]time.Duration, len(combos))
 	for range runs {
 		for i, eng := range engs {
 			if pw, ok := eng.(prewaker); ok && !cold {
 				pw.Prewake()
 			}
 			fill(i)
-			cpu0 := cputime.Process()
 			t0 := time.Now()
 			if err := eng.Invoke(); err != nil {
 				return nil, fmt.Errorf("%s: invoke: %w", combos[i].e.name, err)
 			}
 			times[i] = append(times[i], float64(time.Since(t0).Nanoseconds())/1e6)
-			cpu[i] += cputime.Process() - cpu0
 		}
+	}
+	// CPU time, counted apart: runs inferences in a row per combo, on the
+	// input of its last timed run. The process clock adds another
+	// thread's time only at that thread's scheduler ticks and switches, so
+	// per-inference differences taken between other combos' runs gave the
+	// worker threads' time partly to the wrong combo or to none: 2-thread
+	// figures came out below 1.7× wall time with both threads busy. Over a
+	// block the lag is at most a tick per thread.
+	cpu := make([]time.Duration, len(combos))
+	for i, eng := range engs {
+		pw, prewake := eng.(prewaker)
+		cpu0 := cputime.Process()
+		for range runs {
+			if prewake && !cold {
+				pw.Prewake()
+			}
+			if err := eng.Invoke(); err != nil {
+				return nil, fmt.Errorf("%s: invoke: %w", combos[i].e.name, err)
+			}
+		}
+		cpu[i] = cputime.Process() - cpu0
 	}
 	// Allocations, counted apart: a few more inferences per combo in a
 	// row (the heap statistics are process-wide).
